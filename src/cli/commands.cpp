@@ -1,0 +1,62 @@
+#include "cli/commands.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+namespace norreg::cli {
+
+void AddDataOption(CLI::App& command, CommandContext& context) {
+  command.add_option("--data", context.config.data, "SQLite data folder (default ./data)");
+}
+
+int Main(int argc, char** argv) {
+  CommandContext context;
+  CLI::App app{"norreg — Folkeregisteret and Brreg mottak register server and client"};
+  app.set_version_flag("--version", "norreg 0.1.0");
+  app.require_subcommand(1);
+  app.add_option("--config", context.config_file, "JSON configuration file");
+  AddServeCommand(app, context);
+  AddGenerateCommand(app, context);
+  AddImportCommand(app, context);
+
+  // Two passes: find --config first, apply file + environment, then let flags override.
+  {
+    CLI::App pre{"pre"};
+    pre.allow_extras();
+    pre.add_option("--config", context.config_file);
+    try {
+      pre.parse(argc, argv);
+    } catch (const CLI::ParseError&) {
+    }
+    if (!context.config_file.empty()) {
+      if (Status s = ApplyConfigFile(context.config_file, context.config); !s.ok()) {
+        std::cerr << "norreg: " << s.error().message << "\n";
+        return kExitInvalid;
+      }
+    }
+    if (Status s = ApplyEnvironment(context.config); !s.ok()) {
+      std::cerr << "norreg: " << s.error().message << "\n";
+      return kExitInvalid;
+    }
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : kExitInvalid;
+  }
+  if (Status s = Validate(context.config); !s.ok()) {
+    std::cerr << "norreg: " << s.error().message << "\n";
+    return kExitInvalid;
+  }
+  spdlog::set_level(spdlog::level::from_str(context.config.log_level));
+  if (!context.run) return kExitInvalid;
+  try {
+    return context.run();
+  } catch (const std::exception& e) {
+    std::cerr << "norreg: intern feil: " << e.what() << "\n";
+    return kExitFailure;
+  }
+}
+
+}  // namespace norreg::cli

@@ -1,0 +1,35 @@
+#pragma once
+// The `norreg` command line: one subcommand per file (serve_command.cpp, generate_command.cpp,
+// import_command.cpp, ...). Each file adds its subcommand to the CLI11 app and runs it.
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+
+#include "cli/config.hpp"
+
+namespace norreg::cli {
+
+// What every subcommand shares: the resolved configuration. `--config FILE` and NORREG_*
+// variables are applied before the subcommand runs; the subcommand's own flags last.
+struct CommandContext {
+  Config config;
+  std::string config_file;
+  // Set by the chosen subcommand; returns the process exit code.
+  std::function<int()> run;
+};
+
+// Adds the common `--data DIR` flag (the SQLite data folder).
+void AddDataOption(CLI::App& command, CommandContext& context);
+
+void AddServeCommand(CLI::App& app, CommandContext& context);
+void AddGenerateCommand(CLI::App& app, CommandContext& context);
+void AddImportCommand(CLI::App& app, CommandContext& context);
+
+// Parses the command line and runs the chosen subcommand; returns the exit code.
+int Main(int argc, char** argv);
+
+// Exit codes: 0 ok, 1 runtime failure, 2 usage or invalid input.
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitInvalid = 2;
+
+}  // namespace norreg::cli

@@ -1,0 +1,123 @@
+#include "cli/config.hpp"
+
+#include <boost/json.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+namespace norreg::cli {
+namespace {
+
+namespace json = boost::json;
+
+Error Invalid(std::string message) { return MakeError(ErrorCode::kInvalidInput, std::move(message)); }
+
+// One setter per key, shared by the file and the environment so both accept the same names.
+using Setter = std::function<Status(Config&, const json::value&)>;
+
+Setter String(std::string Config::*field) {
+  return [field](Config& c, const json::value& v) -> Status {
+    if (!v.is_string()) return Invalid("må være en tekst");
+    c.*field = std::string(v.as_string());
+    return Status::Ok();
+  };
+}
+
+template <typename T>
+Setter Number(T Config::*field, int64_t min, int64_t max) {
+  return [field, min, max](Config& c, const json::value& v) -> Status {
+    if (!v.is_int64() && !v.is_uint64()) return Invalid("må være et heltall");
+    int64_t n = v.is_int64() ? v.as_int64() : static_cast<int64_t>(v.as_uint64());
+    if (n < min || n > max) {
+      return Invalid("må være mellom " + std::to_string(min) + " og " + std::to_string(max));
+    }
+    c.*field = static_cast<T>(n);
+    return Status::Ok();
+  };
+}
+
+Setter Bool(bool Config::*field) {
+  return [field](Config& c, const json::value& v) -> Status {
+    if (!v.is_bool()) return Invalid("må være true eller false");
+    c.*field = v.as_bool();
+    return Status::Ok();
+  };
+}
+
+const std::map<std::string, Setter>& Setters() {
+  static const std::map<std::string, Setter> setters = {
+      {"data", String(&Config::data)},
+      {"listen", String(&Config::listen)},
+      {"demo_persons", Number(&Config::demo_persons, 0, 20'000'000)},
+      {"seed", Number(&Config::seed, 0, INT64_MAX)},
+      {"threads", Number(&Config::threads, 0, 256)},
+      {"read_timeout_s", Number(&Config::read_timeout_s, 1, 3600)},
+      {"idle_timeout_s", Number(&Config::idle_timeout_s, 1, 86400)},
+      {"max_body_bytes", Number(&Config::max_body_bytes, 1024, 1LL << 32)},
+      {"shutdown_grace_s", Number(&Config::shutdown_grace_s, 0, 3600)},
+      {"log_level", String(&Config::log_level)},
+      {"access_log", Bool(&Config::access_log)},
+  };
+  return setters;
+}
+
+}  // namespace
+
+Status ApplyConfigFile(const std::string& path, Config& config) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Invalid("kan ikke lese konfigurasjonsfilen " + path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  std::error_code ec;
+  json::value root = json::parse(buffer.str(), ec);
+  if (ec) return Invalid(path + ": ugyldig JSON (" + ec.message() + ")");
+  if (!root.is_object()) return Invalid(path + ": forventet et JSON-objekt");
+  for (const auto& [key, value] : root.as_object()) {
+    auto it = Setters().find(std::string(key));
+    if (it == Setters().end()) return Invalid(path + ": ukjent nøkkel '" + std::string(key) + "'");
+    if (Status s = it->second(config, value); !s.ok()) {
+      return Invalid(path + ": " + std::string(key) + " " + s.error().message);
+    }
+  }
+  return Status::Ok();
+}
+
+Status ApplyEnvironment(Config& config) {
+  for (const auto& [key, setter] : Setters()) {
+    std::string name = "NORREG_";
+    for (char c : key) name += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    const char* raw = std::getenv(name.c_str());
+    if (raw == nullptr) continue;
+    std::string text(raw);
+    // Numbers and booleans are parsed as JSON; anything else is taken as a string.
+    std::error_code ec;
+    json::value value = json::parse(text, ec);
+    if (ec || value.is_string() || value.is_object() || value.is_array()) value = json::string(text);
+    if (Status s = setter(config, value); !s.ok()) {
+      return Invalid(name + " " + s.error().message);
+    }
+  }
+  return Status::Ok();
+}
+
+Status Validate(const Config& config) {
+  auto colon = config.listen.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == config.listen.size()) {
+    return Invalid("listen må være HOST:PORT, fikk '" + config.listen + "'");
+  }
+  const std::string port = config.listen.substr(colon + 1);
+  if (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5 ||
+      std::stoi(port) > 65535) {
+    return Invalid("listen har ugyldig port '" + port + "'");
+  }
+  static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
+  bool level_ok = false;
+  for (const char* level : kLevels) level_ok = level_ok || config.log_level == level;
+  if (!level_ok) return Invalid("log_level må være trace, debug, info, warn, error eller off");
+  if (config.data.empty()) return Invalid("data kan ikke være tom");
+  return Status::Ok();
+}
+
+}  // namespace norreg::cli

@@ -1,0 +1,34 @@
+#pragma once
+// norreg's configuration: one JSON file (unknown keys rejected), every key also settable by an
+// environment variable (NORREG_<KEY in upper case>) and by a command-line flag. Precedence:
+// defaults < file < environment < flags. Validated once at start-up (fail fast).
+#include <cstdint>
+#include <string>
+
+#include "common/result.hpp"
+
+namespace norreg::cli {
+
+struct Config {
+  std::string data = "./data";           // data folder of the SQLite register (`--data`)
+  std::string listen = "127.0.0.1:8080"; // HOST:PORT the server listens on (`--listen`)
+  uint64_t demo_persons = 10000;         // demo population generated into an empty data folder
+  uint64_t seed = 1;                     // generator seed for the demo population
+  int threads = 0;                       // server io threads; 0 = number of cores
+  int read_timeout_s = 30;               // a request's headers and body must arrive within this
+  int idle_timeout_s = 60;               // keep-alive connections idle longer are closed
+  uint64_t max_body_bytes = 8u << 20;    // larger request bodies -> 413
+  int shutdown_grace_s = 20;             // in-flight requests get this long after SIGTERM
+  std::string log_level = "info";        // trace, debug, info, warn, error
+  bool access_log = true;                // one structured line per request
+};
+
+// Applies a JSON config file on top of `config`. kInvalidInput naming the key when the file is
+// unreadable, not JSON, has an unknown key or a value of the wrong type/range.
+Status ApplyConfigFile(const std::string& path, Config& config);
+// Applies NORREG_* environment variables (NORREG_DATA, NORREG_LISTEN, NORREG_DEMO_PERSONS, ...).
+Status ApplyEnvironment(Config& config);
+// Checks ranges and formats (listen must be HOST:PORT, ...).
+Status Validate(const Config& config);
+
+}  // namespace norreg::cli

@@ -1,0 +1,59 @@
+#include "cli/populate.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "freg/record_codec.hpp"
+#include "gen/generator.hpp"
+
+namespace norreg::cli {
+
+Result<PopulateSummary> Populate(store::RegisterStore& store, uint64_t persons, uint64_t seed,
+                                 int threads, bool progress) {
+  if (store.LatestSeq() != 0) {
+    return MakeError(ErrorCode::kConflict,
+                     "registeret er ikke tomt: generer inn i en tom datakatalog");
+  }
+  const auto start = std::chrono::steady_clock::now();
+  PopulateSummary summary;
+  bool dictionary_done = false;
+  gen::GenerateOptions options;
+  options.persons = persons;
+  options.seed = seed;
+  options.threads = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  options.first_seq = 1;
+  auto sink = [&](std::vector<store::PersonWrite>&& batch) -> Status {
+    if (!dictionary_done) {
+      dictionary_done = true;
+      std::vector<std::string> samples;
+      for (size_t i = 0; i < batch.size() && samples.size() < 4000; ++i) {
+        std::string raw;
+        freg::EncodeRecord(batch[i].record, raw);
+        samples.push_back(std::move(raw));
+      }
+      // A dictionary needs enough samples to train; tiny registers simply go without.
+      if (samples.size() >= 500) {
+        if (Status s = store.InstallDictionary(samples); !s.ok()) return s;
+      }
+    }
+    for (const auto& p : batch) summary.versions += p.versions.size();
+    summary.persons += batch.size();
+    return store.BulkInsert(batch);
+  };
+  auto report = [&](uint64_t done) {
+    if (!progress) return;
+    double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::fprintf(stderr, "\rgenererer: %llu / %llu personer (%.0f/s)",
+                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(persons),
+                 elapsed > 0 ? static_cast<double>(done) / elapsed : 0.0);
+    std::fflush(stderr);
+  };
+  Status s = gen::Generate(options, sink, report);
+  if (progress) std::fprintf(stderr, "\n");
+  if (!s.ok()) return s.error();
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return summary;
+}
+
+}  // namespace norreg::cli

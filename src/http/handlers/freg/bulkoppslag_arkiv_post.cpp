@@ -1,0 +1,57 @@
+// POST personer/bulkoppslag/arkiv?part=… — up to 1000 archived document versions (SPEC 2.2).
+#include "common/ids.hpp"
+#include "freg/record_codec.hpp"
+#include "freg/render.hpp"
+#include "http/handlers/freg/freg_api.hpp"
+
+namespace norreg::http::freg_api {
+
+Result<Response> PostArchiveBulkLookup(FregContext& context, Request& request) {
+  auto type = NegotiateDocument(request);
+  if (!type.ok()) return type.error();
+  auto parts = PartsFromQuery(request);
+  if (!parts.ok()) return parts.error();
+  auto documents = ReadIdList(request, "dokumentidentifikator");
+  if (!documents.ok()) return documents.error();
+
+  const bool xml = *type == MediaType::kXml;
+  Response response;
+  std::string& out = response.body;
+  out.reserve(documents->size() * 3000 + 64);
+  out += xml ? "<arkivDokumentBulkoppslagResponse "
+               "xmlns=\"folkeregisteret:tilgjengeliggjoering:person:v1\">"
+             : "{\"oppslag\":[";
+  thread_local std::string raw;
+  thread_local freg::RecordView view;
+  bool first = true;
+  for (const std::string& id : *documents) {
+    auto seq = context.cipher.Decode(ids::DocumentKind::kPerson, id);
+    if (!seq) continue;  // malformed or unknown ids are left out
+    auto person = context.store.FindRawByVersion(*seq, raw);
+    if (!person.ok()) {
+      if (person.error().code == ErrorCode::kNotFound) continue;
+      return person.error();
+    }
+    if (Status s = view.Parse(raw); !s.ok()) return s.error();
+    if (xml) {
+      out += "<oppslag><dokumentidentifikator>";
+      out += id;
+      out += "</dokumentidentifikator>";
+      freg::RenderPersonXml(view, *seq, *parts, out, false);
+      out += "</oppslag>";
+    } else {
+      if (!first) out += ',';
+      out += "{\"dokumentidentifikator\":\"";
+      out += id;
+      out += "\",\"folkeregisterperson\":";
+      freg::RenderPersonJson(view, *seq, *parts, out);
+      out += '}';
+    }
+    first = false;
+  }
+  out += xml ? "</arkivDokumentBulkoppslagResponse>" : "]}";
+  response.content_type = MediaTypeName(*type);
+  return response;
+}
+
+}  // namespace norreg::http::freg_api

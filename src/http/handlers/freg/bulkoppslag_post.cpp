@@ -1,0 +1,77 @@
+// POST personer/bulkoppslag?part=…&somBestilt=… — up to 1000 persons in one answer (SPEC 2.2).
+#include <unordered_set>
+
+#include "freg/record_codec.hpp"
+#include "freg/render.hpp"
+#include "http/handlers/freg/freg_api.hpp"
+
+namespace norreg::http::freg_api {
+
+Result<Response> PostBulkLookup(FregContext& context, Request& request) {
+  auto type = NegotiateDocument(request);
+  if (!type.ok()) return type.error();
+  auto parts = PartsFromQuery(request);
+  if (!parts.ok()) return parts.error();
+  bool som_bestilt = false;
+  if (auto value = request.Query("somBestilt")) {
+    if (*value == "true") {
+      som_bestilt = true;
+    } else if (*value != "false") {
+      return MakeError(ErrorCode::kInvalidInput, "somBestilt må være true eller false");
+    }
+  }
+  auto numbers = ReadIdList(request, "foedselsEllerDNummer");
+  if (!numbers.ok()) return numbers.error();
+
+  const bool xml = *type == MediaType::kXml;
+  Response response;
+  std::string& out = response.body;
+  out.reserve(numbers->size() * 3000 + 64);
+  out += xml ? "<personBulkoppslagResponse xmlns=\"folkeregisteret:tilgjengeliggjoering:person:v1\">"
+             : "{\"oppslag\":[";
+  thread_local std::string raw;
+  thread_local freg::RecordView view;
+  std::unordered_set<std::string_view> seen;
+  bool first = true;
+  for (const std::string& fnr : *numbers) {
+    if (!som_bestilt && !seen.insert(fnr).second) continue;  // duplicates answered once
+    Result<store::RawPerson> person =
+        CheckFnr(fnr).ok() ? context.store.FindRawByFnr(fnr, raw)
+                           : Result<store::RawPerson>(MakeError(ErrorCode::kNotFound, ""));
+    if (person.ok()) {
+      if (Status s = view.Parse(raw); !s.ok()) return s.error();
+    } else if (person.error().code != ErrorCode::kNotFound) {
+      return person.error();
+    } else if (!som_bestilt) {
+      continue;  // unknown ids are left out unless the order is kept
+    }
+    if (!xml && !first) out += ',';
+    first = false;
+    if (xml) {
+      out += "<oppslag><foedselsEllerDNummer>";
+      freg::AppendXmlEscaped(out, fnr);
+      out += "</foedselsEllerDNummer>";
+      if (person.ok()) {
+        freg::RenderPersonXml(view, person->latest_seq, *parts, out, false);
+      } else {
+        out += "<feilmelding><feilmelding>Fant ikke person</feilmelding></feilmelding>";
+      }
+      out += "</oppslag>";
+    } else {
+      out += "{\"foedselsEllerDNummer\":";
+      freg::AppendJsonString(out, fnr);
+      if (person.ok()) {
+        out += ",\"folkeregisterperson\":";
+        freg::RenderPersonJson(view, person->latest_seq, *parts, out);
+      } else {
+        out += ",\"feilmelding\":{\"feilmelding\":\"Fant ikke person\"}";
+      }
+      out += '}';
+    }
+  }
+  out += xml ? "</personBulkoppslagResponse>" : "]}";
+  response.content_type = MediaTypeName(*type);
+  return response;
+}
+
+}  // namespace norreg::http::freg_api

@@ -1,0 +1,134 @@
+#include "http/handlers/freg/freg_api.hpp"
+
+#include <pugixml.hpp>
+#include <simdjson.h>
+
+#include "common/ids.hpp"
+#include "http/error_mapping.hpp"
+
+namespace norreg::http::freg_api {
+
+Status RegisterApi(Dispatcher& dispatcher, FregContext& context, std::vector<BeforeStep> before) {
+  if (Status s = dispatcher.AddApi(ApiSpec{std::string(kApi), std::string(kBasePath),
+                                           std::move(before), &RenderFregError});
+      !s.ok()) {
+    return s;
+  }
+  struct Entry {
+    Method method;
+    std::string_view path;
+    std::string_view name;
+    Result<Response> (*fn)(FregContext&, Request&);
+  };
+  static constexpr Entry kEntries[] = {
+      {Method::kGet, "/personer/{id}", "freg_person", &GetPerson},
+      {Method::kGet, "/personer/arkiv/{dokumentidentifikator}", "freg_person_arkiv",
+       &GetArchivedPerson},
+      {Method::kPost, "/personer/bulkoppslag", "freg_bulkoppslag", &PostBulkLookup},
+      {Method::kPost, "/personer/bulkoppslag/arkiv", "freg_bulkoppslag_arkiv",
+       &PostArchiveBulkLookup},
+      {Method::kGet, "/hendelser/feed", "freg_feed", &GetFeed},
+      {Method::kGet, "/hendelser/siste/sekvensnummer", "freg_siste_sekvensnummer", &GetLatestSeq},
+  };
+  for (const Entry& e : kEntries) {
+    auto fn = e.fn;
+    Status s = dispatcher.Add(e.method, std::string(kBasePath) + std::string(e.path),
+                          RouteInfo{std::string(kApi), std::string(e.name)},
+                          [&context, fn](Request& request) { return fn(context, request); });
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Result<MediaType> NegotiateDocument(const Request& request) {
+  auto type = Negotiate(request.Header("accept").value_or(""), {MediaType::kJson, MediaType::kXml});
+  if (!type) {
+    return MakeError(ErrorCode::kNotAcceptable,
+                     "Oppgitt Accept-header inneholder ikke 'application/xml' eller "
+                     "'application/json'");
+  }
+  return *type;
+}
+
+Result<freg::PartSelection> PartsFromQuery(const Request& request) {
+  std::vector<std::string_view> values = request.QueryAll("part");
+  return freg::ParseParts(values);
+}
+
+Status CheckFnr(std::string_view fnr) {
+  std::string problem = ids::FnrProblem(fnr);
+  if (problem.empty()) return Status::Ok();
+  return MakeError(ErrorCode::kInvalidInput, problem);
+}
+
+namespace {
+
+Result<std::vector<std::string>> IdsFromJson(const std::string& body, std::string_view field) {
+  auto invalid = [&](std::string what) {
+    return MakeError(ErrorCode::kInvalidInput, "Ugyldig forespørsel: " + what);
+  };
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(body).get(root) != simdjson::SUCCESS) return invalid("ugyldig JSON");
+  simdjson::dom::object object;
+  if (root.get_object().get(object) != simdjson::SUCCESS) {
+    return invalid("forventet et JSON-objekt med " + std::string(field));
+  }
+  simdjson::dom::element list;
+  if (object.at_key(field).get(list) != simdjson::SUCCESS) {
+    return invalid(std::string(field) + " mangler");
+  }
+  simdjson::dom::array array;
+  if (list.get_array().get(array) != simdjson::SUCCESS) {
+    return invalid(std::string(field) + " må være en liste av tekster");
+  }
+  if (array.size() > kMaxBulkIds) {
+    return invalid("maks " + std::to_string(kMaxBulkIds) + " " + std::string(field) +
+                   " per forespørsel, fikk " + std::to_string(array.size()));
+  }
+  std::vector<std::string> ids;
+  ids.reserve(array.size());
+  for (simdjson::dom::element element : array) {
+    std::string_view id;
+    if (element.get_string().get(id) != simdjson::SUCCESS) {
+      return invalid(std::string(field) + " må være en liste av tekster");
+    }
+    ids.emplace_back(id);
+  }
+  return ids;
+}
+
+Result<std::vector<std::string>> IdsFromXml(const std::string& body, std::string_view field) {
+  pugi::xml_document doc;
+  if (!doc.load_buffer(body.data(), body.size(), pugi::parse_default, pugi::encoding_utf8)) {
+    return MakeError(ErrorCode::kInvalidInput, "Ugyldig forespørsel: ugyldig XML");
+  }
+  std::vector<std::string> ids;
+  for (pugi::xml_node node : doc.document_element().children()) {
+    std::string_view name = node.name();
+    if (auto colon = name.find(':'); colon != std::string_view::npos) name = name.substr(colon + 1);
+    if (name != field) continue;
+    if (ids.size() == kMaxBulkIds) {
+      return MakeError(ErrorCode::kInvalidInput, "Ugyldig forespørsel: maks " +
+                                                     std::to_string(kMaxBulkIds) + " " +
+                                                     std::string(field) + " per forespørsel");
+    }
+    ids.emplace_back(node.text().get());
+  }
+  return ids;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> ReadIdList(const Request& request, std::string_view field) {
+  auto type = CheckContentType(request.Header("content-type").value_or(""),
+                               {MediaType::kJson, MediaType::kXml});
+  if (!type.ok()) {
+    return MakeError(ErrorCode::kUnsupportedMedia,
+                     "Content-Type må være application/json eller application/xml");
+  }
+  return *type == MediaType::kXml ? IdsFromXml(request.body, field)
+                                  : IdsFromJson(request.body, field);
+}
+
+}  // namespace norreg::http::freg_api

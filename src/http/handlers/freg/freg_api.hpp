@@ -1,0 +1,52 @@
+#pragma once
+// Folkeregisteret "offentlig med hjemmel" endpoints (SPEC section 2) under kBasePath.
+// Each endpoint is one thin handler (its own .cpp): parse and validate the request, call the
+// store/domain, serialise. Errors are returned as values and rendered by the API's error renderer
+// ({kode, melding}, http/error_mapping).
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/document_id.hpp"
+#include "freg/parts.hpp"
+#include "http/negotiation.hpp"
+#include "http/request.hpp"
+#include "http/dispatcher.hpp"
+#include "store/register_store.hpp"
+
+namespace norreg::http::freg_api {
+
+inline constexpr std::string_view kBasePath = "/folkeregisteret/offentlig-med-hjemmel/api/v1";
+inline constexpr std::string_view kApi = "freg";
+inline constexpr size_t kMaxBulkIds = 1000;
+
+// What the handlers share; owned by the app, outlives the router.
+struct FregContext {
+  store::RegisterStore& store;
+  ids::DocumentIdCipher cipher;
+};
+
+// Adds the Folkeregisteret API (prefix kBasePath, {kode, melding} errors, `before` steps such as
+// authentication run ahead of every handler) and all its routes to `dispatcher`.
+Status RegisterApi(Dispatcher& dispatcher, FregContext& context, std::vector<BeforeStep> before = {});
+
+// --- helpers shared by the handlers ---
+// JSON or XML from Accept (missing or */* -> JSON); kNotAcceptable otherwise.
+Result<MediaType> NegotiateDocument(const Request& request);
+// The `part` query values (repeatable, comma separated) -> selection; kNotAcceptable if unknown.
+Result<freg::PartSelection> PartsFromQuery(const Request& request);
+// Reads a bulk request body {"<field>":[...]} (JSON) or <x><field>..</field>...</x> (XML):
+// Content-Type must be JSON or XML (kUnsupportedMedia), the body well-formed (kInvalidInput), the
+// list at most kMaxBulkIds entries of strings (kInvalidInput).
+Result<std::vector<std::string>> ReadIdList(const Request& request, std::string_view field);
+// kInvalidInput when `fnr` is not a valid fødselsnummer/d-nummer (the message says why).
+Status CheckFnr(std::string_view fnr);
+
+Result<Response> GetPerson(FregContext& context, Request& request);
+Result<Response> GetArchivedPerson(FregContext& context, Request& request);
+Result<Response> PostBulkLookup(FregContext& context, Request& request);
+Result<Response> PostArchiveBulkLookup(FregContext& context, Request& request);
+Result<Response> GetFeed(FregContext& context, Request& request);
+Result<Response> GetLatestSeq(FregContext& context, Request& request);
+
+}  // namespace norreg::http::freg_api

@@ -1,0 +1,80 @@
+#pragma once
+// Path routing over a segment trie (no regex). Patterns are '/'-separated segments; a segment
+// `{name}` captures one whole non-empty decoded segment, every other segment is a literal.
+//
+// Matching rules:
+// - literal segments beat parameters at every depth, with backtracking (given
+//   `/p/arkiv/{dok}` and `/p/{id}`, "/p/arkiv/x" -> the first, "/p/123" -> the second);
+// - a trailing slash is ignored ("/p/123/" == "/p/123"); empty middle segments never match;
+// - HEAD falls back to the GET route when no HEAD route exists;
+// - a path that matches some pattern but not for this method -> kMethodNotAllowed with the
+//   methods that pattern allows (for the Allow header); else kNotFound.
+//
+// Thread-safety: Add() during setup only; Find() is const and safe from any thread afterwards.
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.hpp"
+#include "http/request.hpp"
+
+namespace norreg::http {
+
+// A handler: parse the Request, call the domain, serialise. Expected failures are Errors (the
+// API's error renderer shapes them); exceptions become a logged 500.
+using Handler = std::function<Result<Response>(Request&)>;
+
+struct Route {
+  Method method = Method::kGet;
+  std::string pattern;
+  RouteInfo info;
+  Handler handler;
+  std::vector<std::string> param_names;  // in pattern order
+  std::uint32_t slot = 0;                // opaque tag for the caller (metrics slot)
+};
+
+class Router {
+ public:
+  static constexpr std::size_t kMaxSegments = 32;  // deeper patterns are rejected
+  static constexpr std::size_t kMaxParams = 16;
+
+  Router();
+  ~Router();
+  Router(const Router&) = delete;
+  Router& operator=(const Router&) = delete;
+
+  // Registers a route. kInvalidInput when the pattern does not start with '/', has an empty or
+  // malformed segment ("{", "{}", "a{b}"), repeats a parameter name, or when the same
+  // (method, pattern shape) is already registered. kOther is not routable.
+  Status Add(Method method, std::string_view pattern, RouteInfo info, Handler handler,
+             std::uint32_t slot = 0);
+
+  enum class Outcome { kFound, kNotFound, kMethodNotAllowed };
+  struct Match {
+    Outcome outcome = Outcome::kNotFound;
+    const Route* route = nullptr;  // kFound
+    // kFound: captured values (views into the request's path; valid while it lives), same
+    // order as route->param_names.
+    std::array<std::string_view, kMaxParams> captures{};
+    std::size_t capture_count = 0;
+    // kMethodNotAllowed: "GET, HEAD, POST" (HEAD listed whenever GET is).
+    std::string allow;
+  };
+
+  // Matches the request's decoded segments (Request::segment()). Does not modify the request.
+  Match Find(Method method, const Request& request) const;
+
+  const std::vector<std::unique_ptr<Route>>& routes() const { return routes_; }
+
+  struct Node;  // opaque trie node (public only so the matcher in router.cpp can name it)
+
+ private:
+  std::unique_ptr<Node> root_;
+  std::vector<std::unique_ptr<Route>> routes_;
+};
+
+}  // namespace norreg::http

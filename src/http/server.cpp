@@ -1,0 +1,589 @@
+#include "http/server.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <csignal>
+#include <ctime>
+#include <optional>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "http/error_mapping.hpp"
+
+namespace norreg::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kReadChunk = 16 * 1024;
+constexpr std::chrono::milliseconds kLingerTime{2000};
+constexpr std::size_t kLingerBytes = 1024 * 1024;
+
+// "Sun, 06 Nov 1994 08:49:37 GMT", formatted once per second per thread.
+std::string_view HttpDate() {
+  thread_local std::time_t cached = 0;
+  thread_local std::array<char, 40> buf{};
+  thread_local std::size_t len = 0;
+  std::time_t now = std::time(nullptr);
+  if (now != cached) {
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    len = std::strftime(buf.data(), buf.size(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    cached = now;
+  }
+  return {buf.data(), len};
+}
+
+// "2024-05-01T12:00:00.123Z"
+void AppendIsoUtc(std::string& out, std::chrono::system_clock::time_point tp) {
+  thread_local std::time_t cached = 0;
+  thread_local std::array<char, 32> buf{};
+  thread_local std::size_t len = 0;
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(tp.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  if (secs != cached) {
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    len = std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%S", &tm);
+    cached = secs;
+  }
+  out.append(buf.data(), len);
+  fmt::format_to(std::back_inserter(out), ".{:03}Z", ms % 1000);
+}
+
+bool SaneRequestId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == ':' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool ReservedHeader(std::string_view name) {
+  return EqualsIgnoreCase(name, "Content-Length") || EqualsIgnoreCase(name, "Connection") ||
+         EqualsIgnoreCase(name, "Date") || EqualsIgnoreCase(name, "Transfer-Encoding") ||
+         EqualsIgnoreCase(name, "X-Request-Id") || EqualsIgnoreCase(name, "Content-Type");
+}
+
+bool HasCrLf(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
+
+// Parse errors that deserve a 400 (the peer sent something that is not HTTP/1.x).
+bool IsProtocolError(const beast::error_code& ec) {
+  if (ec.category() != bhttp::make_error_code(bhttp::error::bad_method).category()) return false;
+  return ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message &&
+         ec != bhttp::error::need_more && ec != bhttp::error::need_buffer &&
+         ec != bhttp::error::buffer_overflow;
+}
+
+}  // namespace
+
+struct Server::Impl {
+  // A connection as seen by Stop(); touched only on its worker's thread.
+  struct Conn {
+    beast::tcp_stream* stream = nullptr;
+    bool busy = false;  // a request header was read and its answer is not yet written
+  };
+
+  struct Worker {
+    // Declared before `ioc`: coroutine frames destroyed with the io_context unregister here.
+    std::vector<Conn*> conns;
+    bool stopping = false;
+    bool finished = false;
+    std::size_t index = 0;
+    std::uint64_t next_rid = 0;
+    asio::io_context ioc{1};
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
+    asio::steady_timer deadline{ioc};
+  };
+
+  Impl(ServerOptions o, Dispatcher& d, Metrics& m) : opt(std::move(o)), dispatcher(d), metrics(m) {
+    std::size_t n = opt.threads > 0 ? static_cast<std::size_t>(opt.threads)
+                                    : std::max(1u, std::thread::hardware_concurrency());
+    for (std::size_t i = 0; i < n; ++i) {
+      workers.push_back(std::make_unique<Worker>());
+      workers.back()->index = i;
+    }
+    rid_prefix = static_cast<std::uint32_t>(std::random_device{}());
+  }
+
+  ~Impl() {
+    // Frames of sessions that never ran are destroyed with their io_context; they must not
+    // touch the timers being torn down.
+    tearing_down = true;
+    acceptor.reset();
+    signals.reset();
+    for (auto& w : workers) {
+      w->deadline.cancel();
+      w->guard.reset();
+    }
+    workers.clear();
+  }
+
+  Status Listen();
+  Status Run();
+  void Stop();
+  void BeginStop(Worker& w);
+  void FinishWorker(Worker& w);
+  asio::awaitable<void> AcceptLoop();
+  asio::awaitable<void> Session(Worker& w, tcp::socket socket);
+  asio::awaitable<void> Linger(beast::tcp_stream& stream);
+  void SerializeHead(std::string& head, const Response& res, const Request& req, bool keep_alive,
+                     bool http10, std::size_t body_size);
+  void AccessLog(const Request& req, int status, std::size_t bytes, Clock::duration dur,
+                 std::chrono::system_clock::time_point start);
+  void AssignRequestId(Worker& w, Request& req);
+
+  ServerOptions opt;
+  Dispatcher& dispatcher;
+  Metrics& metrics;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::optional<tcp::acceptor> acceptor;
+  std::optional<asio::signal_set> signals;
+  std::atomic<bool> stopping{false};
+  std::atomic<std::uint16_t> bound_port{0};
+  std::uint32_t rid_prefix = 0;
+  std::size_t next_worker = 0;
+  bool ran = false;
+  bool tearing_down = false;
+};
+
+Status Server::Impl::Listen() {
+  if (acceptor) return Status::Ok();
+  Worker& w0 = *workers.front();
+  beast::error_code ec;
+  tcp::resolver resolver(w0.ioc);
+  auto results = resolver.resolve(opt.host, std::to_string(opt.port),
+                                  tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  if (ec || results.empty()) {
+    return MakeError(ErrorCode::kInternal, "cannot resolve listen host " + opt.host,
+                     ec.message());
+  }
+  tcp::endpoint ep = results.begin()->endpoint();
+  tcp::acceptor a(w0.ioc);
+  if (a.open(ep.protocol(), ec); ec) {
+    return MakeError(ErrorCode::kInternal, "cannot open socket: " + ec.message());
+  }
+  a.set_option(asio::socket_base::reuse_address(true), ec);
+  if (a.bind(ep, ec); ec) {
+    return MakeError(ErrorCode::kInternal,
+                     fmt::format("cannot bind {}:{}: {}", opt.host, opt.port, ec.message()));
+  }
+  if (a.listen(opt.backlog, ec); ec) {
+    return MakeError(ErrorCode::kInternal, "cannot listen: " + ec.message());
+  }
+  bound_port = a.local_endpoint(ec).port();
+  acceptor.emplace(std::move(a));
+  return Status::Ok();
+}
+
+Status Server::Impl::Run() {
+  if (ran) return MakeError(ErrorCode::kInternal, "Server::Run called twice");
+  ran = true;
+  if (Status st = Listen(); !st.ok()) return st;
+  for (auto& w : workers) w->guard.emplace(w->ioc.get_executor());
+  Worker& w0 = *workers.front();
+  if (opt.handle_signals) {
+    signals.emplace(w0.ioc, SIGINT, SIGTERM);
+    signals->async_wait([this](const beast::error_code& ec, int sig) {
+      if (ec) return;
+      spdlog::info("server_signal signal={} action=stop", sig);
+      Stop();
+    });
+  }
+  asio::co_spawn(w0.ioc, AcceptLoop(), [](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      spdlog::error("server_accept_loop_failed what=\"{}\"", ex.what());
+    }
+  });
+  spdlog::info("server_listening host={} port={} threads={}", opt.host, bound_port.load(),
+               workers.size());
+
+  auto run = [](Worker& w) {
+    for (;;) {
+      try {
+        w.ioc.run();
+        return;
+      } catch (const std::exception& e) {
+        spdlog::error("server_io_exception worker={} what=\"{}\"", w.index, e.what());
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (std::size_t i = 1; i < workers.size(); ++i) {
+    threads.emplace_back([&run, w = workers[i].get()] { run(*w); });
+  }
+  run(w0);
+  for (auto& t : threads) t.join();
+  spdlog::info("server_stopped port={}", bound_port.load());
+  return Status::Ok();
+}
+
+void Server::Impl::Stop() {
+  if (stopping.exchange(true)) return;
+  Worker& w0 = *workers.front();
+  asio::post(w0.ioc, [this] {
+    beast::error_code ec;
+    if (acceptor) acceptor->close(ec);
+    if (signals) signals->cancel(ec);
+  });
+  for (auto& w : workers) asio::post(w->ioc, [this, wp = w.get()] { BeginStop(*wp); });
+}
+
+void Server::Impl::BeginStop(Worker& w) {
+  w.stopping = true;
+  // Idle connections (waiting for the next request or still reading a header) go now; the
+  // sessions see `stopping` and leave their loop.
+  for (Conn* c : w.conns) {
+    if (!c->busy) c->stream->cancel();
+  }
+  if (w.conns.empty()) {
+    FinishWorker(w);
+    return;
+  }
+  w.deadline.expires_after(opt.shutdown_grace);
+  w.deadline.async_wait([this, &w](const beast::error_code& ec) {
+    if (ec) return;
+    if (!w.conns.empty()) {
+      spdlog::warn("server_shutdown_grace_expired worker={} closing={}", w.index, w.conns.size());
+    }
+    for (Conn* c : w.conns) c->stream->close();
+  });
+}
+
+void Server::Impl::FinishWorker(Worker& w) {
+  if (w.finished || tearing_down) return;
+  w.finished = true;
+  w.deadline.cancel();
+  w.guard.reset();
+}
+
+asio::awaitable<void> Server::Impl::AcceptLoop() {
+  for (;;) {
+    Worker& w = *workers[next_worker++ % workers.size()];
+    tcp::socket socket(w.ioc);
+    auto [ec] = co_await acceptor->async_accept(socket, kTuple);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor->is_open() || stopping) co_return;
+      spdlog::warn("server_accept_error error=\"{}\"", ec.message());
+      // Out of descriptors and the like: back off instead of spinning.
+      asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(50));
+      co_await t.async_wait(kTuple);
+      continue;
+    }
+    if (stopping) co_return;
+    asio::co_spawn(w.ioc, Session(w, std::move(socket)), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        spdlog::error("server_session_failed what=\"{}\"", ex.what());
+      }
+    });
+  }
+}
+
+void Server::Impl::AssignRequestId(Worker& w, Request& req) {
+  if (auto id = req.Header("X-Request-Id"); id && SaneRequestId(*id)) {
+    req.request_id.assign(*id);
+    return;
+  }
+  req.request_id.clear();
+  fmt::format_to(std::back_inserter(req.request_id), "{:08x}-{}-{}", rid_prefix, w.index,
+                 ++w.next_rid);
+}
+
+void Server::Impl::SerializeHead(std::string& head, const Response& res, const Request& req,
+                                 bool keep_alive, bool http10, std::size_t body_size) {
+  auto out = std::back_inserter(head);
+  head.clear();
+  fmt::format_to(out, "HTTP/1.1 {} {}\r\n", res.status, ReasonPhrase(res.status));
+  if (!opt.server_header.empty()) {
+    head += "Server: ";
+    head += opt.server_header;
+    head += "\r\n";
+  }
+  head += "Date: ";
+  head += HttpDate();
+  head += "\r\n";
+  if (!res.content_type.empty() && !HasCrLf(res.content_type)) {
+    head += "Content-Type: ";
+    head += res.content_type;
+    head += "\r\n";
+  }
+  bool no_body_status = res.status == 204 || res.status == 304 || res.status < 200;
+  if (!no_body_status) fmt::format_to(out, "Content-Length: {}\r\n", body_size);
+  if (!req.request_id.empty()) {
+    head += "X-Request-Id: ";
+    head += req.request_id;
+    head += "\r\n";
+  }
+  for (const auto& [k, v] : res.headers) {
+    if (k.empty() || HasCrLf(k) || HasCrLf(v) || ReservedHeader(k)) continue;
+    head += k;
+    head += ": ";
+    head += v;
+    head += "\r\n";
+  }
+  if (!keep_alive) {
+    head += "Connection: close\r\n";
+  } else if (http10) {
+    head += "Connection: keep-alive\r\n";
+  }
+  head += "\r\n";
+}
+
+void Server::Impl::AccessLog(const Request& req, int status, std::size_t bytes,
+                             Clock::duration dur, std::chrono::system_clock::time_point start) {
+  if (!opt.access_log) return;
+  thread_local std::string line;
+  line.clear();
+  line += "access ts=";
+  AppendIsoUtc(line, start);
+  fmt::format_to(std::back_inserter(line),
+                 " rid={} remote={} method={} path={} status={} bytes={} duration_us={}",
+                 req.request_id, req.remote, req.method_name.empty() ? "-" : req.method_name,
+                 req.target.empty() ? "-" : req.target, status, bytes,
+                 std::chrono::duration_cast<std::chrono::microseconds>(dur).count());
+  spdlog::logger* logger = opt.access_logger ? opt.access_logger.get() : spdlog::default_logger_raw();
+  logger->info(line);
+}
+
+asio::awaitable<void> Server::Impl::Linger(beast::tcp_stream& stream) {
+  // Half-close, then drain what the client still sends so that closing does not reset the
+  // connection before it has read our answer (RFC 9112 9.6).
+  beast::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  if (ec) co_return;
+  std::array<char, 8192> sink;
+  std::size_t drained = 0;
+  stream.expires_after(kLingerTime);
+  while (drained < kLingerBytes) {
+    auto [rec, n] = co_await stream.async_read_some(asio::buffer(sink), kTuple);
+    if (rec) break;
+    drained += n;
+  }
+}
+
+asio::awaitable<void> Server::Impl::Session(Worker& w, tcp::socket socket) {
+  beast::error_code ec;
+  socket.set_option(tcp::no_delay(true), ec);
+  std::string remote;
+  if (auto ep = socket.remote_endpoint(ec); !ec) {
+    remote = ep.address().to_string() + ":" + std::to_string(ep.port());
+  }
+  beast::tcp_stream stream(std::move(socket));
+  Conn conn{&stream, false};
+  w.conns.push_back(&conn);
+  metrics.ConnectionOpened();
+  struct Cleanup {
+    Impl* self;
+    Worker& w;
+    Conn* conn;
+    ~Cleanup() {
+      self->metrics.ConnectionClosed();
+      if (conn->busy) self->metrics.RequestFinished();
+      auto it = std::find(w.conns.begin(), w.conns.end(), conn);
+      if (it != w.conns.end()) {
+        *it = w.conns.back();
+        w.conns.pop_back();
+      }
+      if (w.stopping && w.conns.empty()) self->FinishWorker(w);
+    }
+  } cleanup{this, w, &conn};
+
+  beast::flat_buffer buffer;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser;
+  Request req;
+  std::string head;
+  static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+  for (bool first = true;; first = false) {
+    if (stopping) break;
+    if (buffer.size() == 0) {
+      stream.expires_after(first ? opt.header_timeout : opt.idle_timeout);
+      auto [rec, n] = co_await stream.async_read_some(buffer.prepare(kReadChunk), kTuple);
+      if (rec) break;  // timeout, EOF, reset, or cancelled by Stop()
+      buffer.commit(n);
+    }
+    if (stopping) break;
+
+    parser.emplace();
+    parser->header_limit(static_cast<std::uint32_t>(opt.header_limit));
+    parser->body_limit(boost::none);  // checked below, so the answer can name the route
+    stream.expires_after(opt.header_timeout);
+    auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, *parser, kTuple);
+    if (hec) {
+      int status = 0;
+      if (hec == bhttp::error::header_limit) {
+        status = 431;
+      } else if (IsProtocolError(hec)) {
+        status = 400;
+      }
+      if (status != 0 && !stopping) {
+        req.Reset();
+        req.remote = remote;
+        AssignRequestId(w, req);
+        Response res = PlainStatus(status);
+        SerializeHead(head, res, req, false, false, res.body.size());
+        std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(res.body)};
+        stream.expires_after(opt.write_timeout);
+        auto start_wall = std::chrono::system_clock::now();
+        co_await asio::async_write(stream, bufs, kTuple);
+        metrics.ObserveRequest(Metrics::kUnmatched, Method::kOther, status, {});
+        AccessLog(req, status, res.body.size(), {}, start_wall);
+        co_await Linger(stream);
+      }
+      break;
+    }
+
+    // A request header is in: from here on the request is "in flight".
+    const auto start = Clock::now();
+    const auto start_wall = std::chrono::system_clock::now();
+    conn.busy = true;
+    metrics.RequestStarted();
+
+    auto& msg = parser->get();
+    req.Reset();
+    req.remote = remote;
+    req.method_name.assign(msg.method_string());
+    req.method = ParseMethod(req.method_name);
+    for (const auto& f : msg) req.AddHeader(f.name_string(), f.value());
+    AssignRequestId(w, req);
+    bool keep_alive = msg.keep_alive();
+    const bool http10 = msg.version() < 11;
+
+    Response res;
+    bool have_response = false;
+    if (Status st = req.SetTarget(msg.target()); !st.ok()) {
+      req.target.assign(msg.target());
+      res = dispatcher.RenderError(req, st.error());
+      have_response = true;
+      keep_alive = keep_alive && parser->is_done();
+    }
+    if (!have_response && !parser->is_done()) {
+      auto len = parser->content_length();
+      if (len && *len > opt.body_limit) {
+        res = dispatcher.RenderError(
+            req, MakeError(ErrorCode::kTooLarge, "Forespørselen er for stor.",
+                           fmt::format("content-length {} > limit {}", *len, opt.body_limit)));
+        have_response = true;
+        keep_alive = false;  // the body stays unread
+      } else {
+        if (auto expect = req.Header("Expect"); expect && EqualsIgnoreCase(*expect, "100-continue")) {
+          stream.expires_after(opt.write_timeout);
+          auto [cec, cn] = co_await asio::async_write(stream, asio::buffer(kContinue), kTuple);
+          if (cec) break;
+        }
+        parser->body_limit(opt.body_limit);
+        stream.expires_after(opt.body_timeout);
+        auto [bec, bn] = co_await bhttp::async_read(stream, buffer, *parser, kTuple);
+        if (bec == bhttp::error::body_limit) {
+          res = dispatcher.RenderError(
+              req, MakeError(ErrorCode::kTooLarge, "Forespørselen er for stor.",
+                             fmt::format("chunked body > limit {}", opt.body_limit)));
+          have_response = true;
+          keep_alive = false;
+        } else if (bec) {
+          if (IsProtocolError(bec)) {
+            res = PlainStatus(400);
+            have_response = true;
+            keep_alive = false;
+          } else {
+            break;  // timeout or the client went away mid-body
+          }
+        }
+      }
+    }
+    if (!have_response) {
+      req.body = std::move(msg.body());
+      res = dispatcher.Dispatch(req);
+    }
+
+    if (stopping) keep_alive = false;
+    const bool head_only = req.method == Method::kHead;
+    std::string_view body = res.BodyView();
+    bool no_body_status = res.status == 204 || res.status == 304 || res.status < 200;
+    if (no_body_status) body = {};
+    SerializeHead(head, res, req, keep_alive, http10, body.size());
+    std::string_view to_send = head_only ? std::string_view() : body;
+    std::array<asio::const_buffer, 2> bufs{asio::buffer(head),
+                                           asio::buffer(to_send.data(), to_send.size())};
+    stream.expires_after(opt.write_timeout);
+    auto [wec, wn] = co_await asio::async_write(stream, bufs, kTuple);
+
+    auto dur = Clock::now() - start;
+    metrics.ObserveRequest(req.route_slot, req.method, res.status, dur);
+    metrics.RequestFinished();
+    conn.busy = false;
+    AccessLog(req, res.status, to_send.size(), dur, start_wall);
+    if (wec) break;
+    if (!keep_alive) {
+      // Unread request bytes (an unread body) would turn our close into a reset.
+      co_await Linger(stream);
+      break;
+    }
+  }
+  stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+  stream.close();
+}
+
+Server::Server(ServerOptions options, Dispatcher& dispatcher, Metrics& metrics)
+    : impl_(std::make_unique<Impl>(std::move(options), dispatcher, metrics)) {}
+
+Server::~Server() = default;
+
+Status Server::Listen() { return impl_->Listen(); }
+std::uint16_t Server::port() const { return impl_->bound_port.load(); }
+Status Server::Run() { return impl_->Run(); }
+void Server::Stop() { impl_->Stop(); }
+
+Status Server::AddOpsRoutes(Dispatcher& dispatcher, Metrics& metrics,
+                            std::function<bool()> ready) {
+  Status st = dispatcher.Add(Method::kGet, "/health/live", RouteInfo{"", "health_live"},
+                             [](Request&) -> Result<Response> { return Response::Text("ok\n"); });
+  if (!st.ok()) return st;
+  st = dispatcher.Add(Method::kGet, "/health/ready", RouteInfo{"", "health_ready"},
+                      [ready = std::move(ready)](Request&) -> Result<Response> {
+                        if (ready && !ready()) return PlainStatus(503);
+                        return Response::Text("ready\n");
+                      });
+  if (!st.ok()) return st;
+  return dispatcher.Add(Method::kGet, "/metrics", RouteInfo{"", "metrics"},
+                        [&metrics](Request&) -> Result<Response> {
+                          return Response::Make(200, std::string(Metrics::kContentType),
+                                                metrics.Render());
+                        });
+}
+
+}  // namespace norreg::http

@@ -1,0 +1,95 @@
+#pragma once
+// The HTTP/1.1 server: Boost.Beast/Asio with C++20 coroutines, one io_context per thread (a
+// connection lives on one thread for its whole life, so no strands or locks on the hot path).
+// One acceptor hands connections to the threads round-robin.
+//
+// Behaviour:
+// - keep-alive and pipelining (requests on a connection are answered in order, one at a time);
+// - timeouts: `header_timeout` from the first byte of a request (and from accept) to the end of
+//   its header, `idle_timeout` between keep-alive requests, `body_timeout` for the body,
+//   `write_timeout` for the answer; a connection that hits one is closed without an answer;
+// - limits: header > `header_limit` -> plain 431; body > `body_limit` -> 413 in the API's error
+//   shape (by Content-Length before reading it, or while reading a chunked body); the
+//   connection is then closed (after a short lingering drain so the client sees the answer);
+// - `Expect: 100-continue` gets "100 Continue" once the header passed the limits;
+// - unparsable requests -> plain 400 and close; the server keeps serving others;
+// - HEAD answers like GET without the body; every answer carries X-Request-Id (the client's
+//   when it is 1..64 chars of [A-Za-z0-9._:-], else generated) and Date;
+// - access log: one line per request to the access logger at info level:
+//   `access ts=<UTC ISO-8601> rid=.. remote=ip:port method=GET path=/target?query status=200
+//    bytes=<body bytes> duration_us=..`.
+// - Stop(): stops accepting, closes idle keep-alive connections and connections still reading a
+//   header, lets requests in flight finish (their answer gets `Connection: close`), force-closes
+//   what is left after `shutdown_grace`, then Run() returns.
+//
+// Handlers run on the io threads: a handler that blocks for long holds up the other connections
+// of its thread.
+//
+// Thread-safety: Listen/Run from one thread; Stop() and port() from any thread (Stop is
+// idempotent and does not block; it is not async-signal-safe: use handle_signals or call it from
+// a signal-handling thread).
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/result.hpp"
+#include "http/dispatcher.hpp"
+#include "http/metrics.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace norreg::http {
+
+struct ServerOptions {
+  std::string host = "0.0.0.0";  // numeric IPv4/IPv6 address or a resolvable name
+  std::uint16_t port = 8080;     // 0 = ephemeral (read Server::port() after Listen)
+  int threads = 0;               // io threads; 0 = std::thread::hardware_concurrency()
+  std::chrono::milliseconds header_timeout{30'000};
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::chrono::milliseconds body_timeout{60'000};
+  std::chrono::milliseconds write_timeout{60'000};
+  std::chrono::milliseconds shutdown_grace{10'000};
+  std::size_t header_limit = 16 * 1024;        // request line + headers, bytes
+  std::uint64_t body_limit = 8 * 1024 * 1024;  // request body, bytes
+  int backlog = 1024;
+  bool access_log = true;
+  std::shared_ptr<spdlog::logger> access_logger;  // null -> spdlog's default logger
+  bool handle_signals = false;                    // Run() stops on SIGINT/SIGTERM
+  std::string server_header = "norreg";           // "" -> no Server header
+};
+
+class Server {
+ public:
+  // `dispatcher` and `metrics` must outlive the server; routes must be added before Run().
+  Server(ServerOptions options, Dispatcher& dispatcher, Metrics& metrics);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and listens. kInternal with the reason (address in use, bad host) on failure.
+  // Calling it again after success is a no-op.
+  Status Listen();
+  // The bound port (0 before Listen succeeded).
+  std::uint16_t port() const;
+  // Listens if needed, serves until Stop(), returns once every connection is closed and every io
+  // thread joined. Call once.
+  Status Run();
+  // Begins the graceful shutdown described above. Safe before Run() (Run then returns at once).
+  void Stop();
+
+  // Registers the operational endpoints on `dispatcher` (route api "", names "health_live",
+  // "health_ready", "metrics"): GET /health/live -> 200 "ok"; GET /health/ready -> 200 "ready"
+  // when `ready()` is true (null = always), else plain 503; GET /metrics -> metrics.Render().
+  static Status AddOpsRoutes(Dispatcher& dispatcher, Metrics& metrics,
+                             std::function<bool()> ready = {});
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace norreg::http

@@ -1,0 +1,109 @@
+#pragma once
+// The register store: persons with their full history (freg::PersonRecord), the global event
+// sequence and the register's metadata. This interface is what every caller uses; SQLite
+// (store/sqlite/) is the embedded implementation and PostgreSQL follows behind the same
+// interface without caller changes.
+//
+// Thread-safety: every method may be called concurrently from any thread. Readers never block
+// the writer (SQLite WAL); writes are serialised inside the store.
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "freg/person_record.hpp"
+
+namespace norreg::store {
+
+// One person with the versions (events) that created its documents, as written by the generator
+// or an import. `versions` ascend; every row's from_seq/current_until/removed_at is one of them.
+struct PersonWrite {
+  freg::PersonRecord record;
+  std::vector<freg::Version> versions;
+};
+
+// A person read back: the record, its internal id and the latest version's sekvensnummer.
+struct StoredPerson {
+  int64_t person_id = 0;
+  uint64_t latest_seq = 0;
+  freg::PersonRecord record;
+};
+
+struct RawPerson {
+  int64_t person_id = 0;
+  uint64_t latest_seq = 0;
+};
+
+// One event of the global sequence (the feed's row).
+struct EventRow {
+  uint64_t seq = 0;
+  int64_t person_id = 0;
+  std::string fnr;  // folkeregisteridentifikator at the time of the event
+  freg::Hendelsetype type = freg::Hendelsetype::kPersonErOpprettet;
+  timefmt::EpochMs ajourholdstidspunkt = 0;
+};
+
+struct RegisterStats {
+  uint64_t persons = 0;
+  uint64_t versions = 0;
+  uint64_t latest_seq = 0;
+  uint64_t bytes_on_disk = 0;
+};
+
+class RegisterStore {
+ public:
+  virtual ~RegisterStore() = default;
+
+  // --- reading ---
+  // The person that `fnr` (current or earlier number) identifies. kNotFound when unknown.
+  virtual Result<StoredPerson> FindByFnr(std::string_view fnr) = 0;
+  // The person whose event `seq` produced a document version. kNotFound when no such version.
+  virtual Result<StoredPerson> FindByVersion(uint64_t seq) = 0;
+  // Hot-path variants: the person's encoded record (freg/record_codec.hpp) is decompressed into
+  // `buffer`, which the caller reuses; parse it with freg::RecordView without copying rows.
+  virtual Result<RawPerson> FindRawByFnr(std::string_view fnr, std::string& buffer) = 0;
+  virtual Result<RawPerson> FindRawByVersion(uint64_t seq, std::string& buffer) = 0;
+  // Latest sekvensnummer (0 for an empty register).
+  virtual uint64_t LatestSeq() = 0;
+  // Up to `limit` events with seq >= from_seq, ascending.
+  virtual Result<std::vector<EventRow>> Events(uint64_t from_seq, size_t limit) = 0;
+  virtual Result<RegisterStats> Stats() = 0;
+
+  // --- writing ---
+  // Appends new persons whose versions carry sekvensnummer LatestSeq()+1 onwards (the generator
+  // assigns them). All-or-nothing. kConflict if a number is taken or a seq is not next in line.
+  virtual Status BulkInsert(std::span<const PersonWrite> persons) = 0;
+  // Runs `change` once per entry of `fnrs`, in order, inside ONE write transaction: each call
+  // gets the entry's index, the next free sekvensnummer and the current person (nullopt for a new
+  // one) and returns the person's new record plus the versions it added. The first error aborts
+  // the transaction and is returned: nothing of the batch is stored (imports are all-or-nothing).
+  // Returns the last sekvensnummer written.
+  using ChangeFn = std::function<Result<PersonWrite>(
+      size_t index, uint64_t next_seq, const std::optional<StoredPerson>& current)>;
+  virtual Result<uint64_t> ApplyChanges(std::span<const std::string> fnrs,
+                                        const ChangeFn& change) = 0;
+
+  // --- metadata ---
+  // The 16-byte key that maps sekvensnummer <-> dokumentidentifikator (created on first open).
+  virtual std::array<uint8_t, 16> DocumentKey() = 0;
+  // Trains/installs the compression dictionary from sample records (done by the generator on a
+  // fresh register). Records written before keep their own (or no) dictionary.
+  virtual Status InstallDictionary(const std::vector<std::string>& samples) = 0;
+};
+
+struct SqliteOptions {
+  std::string data_dir = "./data";  // register.db lives here (created if missing)
+  bool read_only = false;
+  int64_t mmap_bytes = 1LL << 30;   // PRAGMA mmap_size for readers
+  int cache_kib = 64 * 1024;        // per-connection page cache
+};
+
+// Opens (creating and migrating when needed) the SQLite register in options.data_dir.
+Result<std::unique_ptr<RegisterStore>> OpenSqliteStore(const SqliteOptions& options);
+
+}  // namespace norreg::store

@@ -1,0 +1,566 @@
+// SQLite implementation of store::RegisterStore.
+//
+// Layout (see docs/design.md): one row per person holding its whole history as a compressed
+// record (freg/record_codec + zstd with a register-trained dictionary), an identifier table
+// (every fødselsnummer/d-nummer the person has had -> person), and one row per version/event in
+// sekvensnummer order with the sekvensnummer that superseded it, so that "the document of every
+// person as it stood at N" is one ordered scan. Numbers are stored as integers (11 digits fit in
+// 64 bits), dokumentidentifikator is not stored at all: it is an encryption of the sekvensnummer.
+#include <atomic>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "common/compress.hpp"
+#include "common/document_id.hpp"
+#include "freg/record_codec.hpp"
+#include "store/register_store.hpp"
+#include "store/sqlite/sqlite_db.hpp"
+
+namespace norreg::store {
+namespace {
+
+using common::Zstd;
+using ids::DocumentIdCipher;
+
+using sqlite::Connection;
+using sqlite::Statement;
+using sqlite::Transaction;
+
+constexpr const char* kInternalMessage = "Feil i tjenesten. Vennligst prøv igjen senere.";
+
+// Schema migrations, applied in order; schema_version holds how many have run. Append only.
+constexpr const char* kMigrations[] = {
+    R"sql(
+CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE persons(
+  person_id INTEGER PRIMARY KEY,
+  fnr INTEGER NOT NULL,
+  latest_seq INTEGER NOT NULL,
+  record BLOB NOT NULL);
+CREATE TABLE identifiers(fnr INTEGER PRIMARY KEY, person_id INTEGER NOT NULL);
+CREATE TABLE versions(
+  seq INTEGER PRIMARY KEY,
+  person_id INTEGER NOT NULL,
+  fnr INTEGER NOT NULL,
+  type INTEGER NOT NULL,
+  ajourhold INTEGER NOT NULL,
+  superseded_seq INTEGER);
+)sql",
+};
+
+std::optional<int64_t> FnrToInt(std::string_view fnr) {
+  if (fnr.size() != 11) return std::nullopt;
+  int64_t v = 0;
+  for (char c : fnr) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
+std::string FnrFromInt(int64_t v) {
+  std::string s(11, '0');
+  for (int i = 10; i >= 0; --i) {
+    s[static_cast<size_t>(i)] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  }
+  return s;
+}
+
+Error Corrupt(std::string detail) {
+  return MakeError(ErrorCode::kInternal, kInternalMessage, std::move(detail));
+}
+
+// A reader connection with its prepared statements (one per concurrently reading thread).
+struct Reader {
+  Connection connection;
+  Statement by_fnr;
+  Statement by_seq;
+  Statement latest;
+  Statement events;
+};
+
+class SqliteStore final : public RegisterStore {
+ public:
+  explicit SqliteStore(SqliteOptions options) : options_(std::move(options)) {
+    path_ = (std::filesystem::path(options_.data_dir) / "register.db").string();
+  }
+
+  Status Init() {
+    std::error_code ec;
+    std::filesystem::create_directories(options_.data_dir, ec);
+    if (ec) {
+      return MakeError(ErrorCode::kInternal, "kan ikke opprette datakatalogen " + options_.data_dir,
+                       ec.message());
+    }
+    auto writer = Connection::Open(path_, options_.read_only, options_.mmap_bytes,
+                                   options_.cache_kib);
+    if (!writer.ok()) return writer.error();
+    writer_ = std::move(writer).value();
+    if (!options_.read_only) {
+      if (Status s = Migrate(); !s.ok()) return s;
+    }
+    return LoadMeta();
+  }
+
+  Result<StoredPerson> FindByFnr(std::string_view fnr) override {
+    auto number = FnrToInt(fnr);
+    if (!number) return MakeError(ErrorCode::kNotFound, "Fant ikke person");
+    return WithReader([&](Reader& r) -> Result<StoredPerson> {
+      return ReadPerson(r.by_fnr, *number);
+    });
+  }
+
+  Result<StoredPerson> FindByVersion(uint64_t seq) override {
+    if (seq == 0 || seq > static_cast<uint64_t>(INT64_MAX)) {
+      return MakeError(ErrorCode::kNotFound, "Fant ikke dokument");
+    }
+    return WithReader([&](Reader& r) -> Result<StoredPerson> {
+      return ReadPerson(r.by_seq, static_cast<int64_t>(seq));
+    });
+  }
+
+  Result<RawPerson> FindRawByFnr(std::string_view fnr, std::string& buffer) override {
+    auto number = FnrToInt(fnr);
+    if (!number) return MakeError(ErrorCode::kNotFound, "Fant ikke person");
+    return WithReader([&](Reader& r) { return ReadRaw(r.by_fnr, *number, buffer); });
+  }
+
+  Result<RawPerson> FindRawByVersion(uint64_t seq, std::string& buffer) override {
+    if (seq == 0 || seq > static_cast<uint64_t>(INT64_MAX)) {
+      return MakeError(ErrorCode::kNotFound, "Fant ikke dokument");
+    }
+    return WithReader(
+        [&](Reader& r) { return ReadRaw(r.by_seq, static_cast<int64_t>(seq), buffer); });
+  }
+
+  uint64_t LatestSeq() override {
+    auto r = WithReader([&](Reader& reader) -> Result<uint64_t> {
+      reader.latest.Reset();
+      auto row = reader.latest.Step();
+      if (!row.ok()) return row.error();
+      uint64_t seq = *row && !reader.latest.IsNull(0) ? static_cast<uint64_t>(reader.latest.Int(0))
+                                                      : 0;
+      reader.latest.Reset();
+      return seq;
+    });
+    return r.ok() ? *r : 0;
+  }
+
+  Result<std::vector<EventRow>> Events(uint64_t from_seq, size_t limit) override {
+    return WithReader([&](Reader& r) -> Result<std::vector<EventRow>> {
+      std::vector<EventRow> out;
+      Statement& st = r.events;
+      st.Reset();
+      st.Bind(1, static_cast<int64_t>(std::min<uint64_t>(from_seq, INT64_MAX)));
+      st.Bind(2, static_cast<int64_t>(limit));
+      while (true) {
+        auto row = st.Step();
+        if (!row.ok()) return row.error();
+        if (!*row) break;
+        EventRow e;
+        e.seq = static_cast<uint64_t>(st.Int(0));
+        e.person_id = st.Int(1);
+        e.fnr = FnrFromInt(st.Int(2));
+        e.type = static_cast<freg::Hendelsetype>(st.Int(3));
+        e.ajourholdstidspunkt = st.Int(4);
+        out.push_back(std::move(e));
+      }
+      st.Reset();
+      return out;
+    });
+  }
+
+  Result<RegisterStats> Stats() override {
+    std::lock_guard lock(write_mutex_);
+    RegisterStats stats;
+    auto count = [&](const char* sql) -> Result<uint64_t> {
+      Statement st = writer_.Prepare(sql);
+      auto row = st.Step();
+      if (!row.ok()) return row.error();
+      return *row && !st.IsNull(0) ? static_cast<uint64_t>(st.Int(0)) : 0;
+    };
+    auto persons = count("SELECT count(*) FROM persons");
+    auto versions = count("SELECT count(*) FROM versions");
+    auto latest = count("SELECT max(seq) FROM versions");
+    auto pages = count("PRAGMA page_count");
+    auto page_size = count("PRAGMA page_size");
+    for (auto* r : {&persons, &versions, &latest, &pages, &page_size}) {
+      if (!r->ok()) return r->error();
+    }
+    stats.persons = *persons;
+    stats.versions = *versions;
+    stats.latest_seq = *latest;
+    stats.bytes_on_disk = *pages * *page_size;
+    std::error_code ec;
+    auto wal = std::filesystem::file_size(path_ + "-wal", ec);
+    if (!ec) stats.bytes_on_disk += wal;
+    return stats;
+  }
+
+  Status BulkInsert(std::span<const PersonWrite> persons) override {
+    if (options_.read_only) return ReadOnly();
+    // Encoding and compression are the expensive part: do them in parallel, outside the lock.
+    std::vector<std::string> blobs(persons.size());
+    const std::shared_ptr<const Zstd> codec = codec_.load();
+    const unsigned workers = std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
+    auto encode_range = [&](size_t begin, size_t end) {
+      std::string raw;
+      for (size_t i = begin; i < end; ++i) {
+        raw.clear();
+        freg::EncodeRecord(persons[i].record, raw);
+        codec->Compress(raw, blobs[i]);
+      }
+    };
+    if (persons.size() < 256 || workers == 1) {
+      encode_range(0, persons.size());
+    } else {
+      std::vector<std::thread> threads;
+      size_t chunk = (persons.size() + workers - 1) / workers;
+      for (unsigned w = 0; w < workers; ++w) {
+        size_t begin = w * chunk, end = std::min(persons.size(), begin + chunk);
+        if (begin < end) threads.emplace_back(encode_range, begin, end);
+      }
+      for (auto& t : threads) t.join();
+    }
+
+    std::lock_guard lock(write_mutex_);
+    Transaction tx(writer_);
+    if (Status s = tx.Begin(); !s.ok()) return s;
+    for (size_t i = 0; i < persons.size(); ++i) {
+      const PersonWrite& p = persons[i];
+      if (p.versions.empty()) return MakeError(ErrorCode::kInvalidInput, "person uten versjoner");
+      auto fnr = FnrToInt(p.record.fnr);
+      if (!fnr) return MakeError(ErrorCode::kInvalidInput, "ugyldig nummer " + p.record.fnr);
+      auto person_id = InsertPerson(*fnr, p.versions.back().seq, blobs[i]);
+      if (!person_id.ok()) return person_id.error();
+      if (Status s = InsertIdentifiers(p.record, *person_id); !s.ok()) return s;
+      if (Status s = InsertVersions(p, *person_id, *fnr); !s.ok()) return s;
+    }
+    return tx.Commit();
+  }
+
+  Result<uint64_t> ApplyChanges(std::span<const std::string> fnrs,
+                                const ChangeFn& change) override {
+    if (options_.read_only) return ReadOnly();
+    std::lock_guard lock(write_mutex_);
+    Transaction tx(writer_);
+    if (Status s = tx.Begin(); !s.ok()) return s.error();
+    auto latest = WriterLatestSeq();
+    if (!latest.ok()) return latest.error();
+    uint64_t next_seq = *latest + 1;
+    std::string raw, blob;
+    for (size_t i = 0; i < fnrs.size(); ++i) {
+      std::optional<StoredPerson> current;
+      if (auto number = FnrToInt(fnrs[i])) {
+        auto found = ReadPerson(w_by_fnr_, *number);
+        if (found.ok()) {
+          current = std::move(found).value();
+        } else if (found.error().code != ErrorCode::kNotFound) {
+          return found.error();
+        }
+      }
+      auto write = change(i, next_seq, current);
+      if (!write.ok()) return write.error();
+      const PersonWrite& p = *write;
+      if (p.versions.empty()) continue;  // nothing changed for this person
+      if (p.versions.front().seq != next_seq) {
+        return MakeError(ErrorCode::kInternal, kInternalMessage, "change skipped a sekvensnummer");
+      }
+      auto fnr = FnrToInt(p.record.fnr);
+      if (!fnr) return MakeError(ErrorCode::kInvalidInput, "ugyldig nummer " + p.record.fnr);
+      raw.clear();
+      freg::EncodeRecord(p.record, raw);
+      codec_.load()->Compress(raw, blob);
+      int64_t person_id = 0;
+      if (current) {
+        person_id = current->person_id;
+        Statement& up = w_update_person_;
+        up.Reset();
+        up.Bind(1, *fnr);
+        up.Bind(2, static_cast<int64_t>(p.versions.back().seq));
+        up.BindBlob(3, blob);
+        up.Bind(4, person_id);
+        if (auto r = up.Step(); !r.ok()) return r.error();
+        Statement& sup = w_supersede_;
+        sup.Reset();
+        sup.Bind(1, static_cast<int64_t>(p.versions.front().seq));
+        sup.Bind(2, static_cast<int64_t>(current->latest_seq));
+        if (auto r = sup.Step(); !r.ok()) return r.error();
+      } else {
+        auto id = InsertPerson(*fnr, p.versions.back().seq, blob);
+        if (!id.ok()) return id.error();
+        person_id = *id;
+      }
+      if (Status s = InsertIdentifiers(p.record, person_id); !s.ok()) return s.error();
+      if (Status s = InsertVersions(p, person_id, *fnr); !s.ok()) return s.error();
+      next_seq = p.versions.back().seq + 1;
+    }
+    if (Status s = tx.Commit(); !s.ok()) return s.error();
+    return next_seq - 1;
+  }
+
+  std::array<uint8_t, 16> DocumentKey() override { return document_key_; }
+
+  Status InstallDictionary(const std::vector<std::string>& samples) override {
+    if (options_.read_only) return ReadOnly();
+    std::lock_guard lock(write_mutex_);
+    if (codec_.load()->DictionaryId() != 0) {
+      return MakeError(ErrorCode::kConflict, "registeret har allerede en komprimeringsordbok");
+    }
+    auto dict = Zstd::TrainDictionary(samples);
+    if (!dict.ok()) return dict.error();
+    auto codec = Zstd::Create(*dict);
+    if (!codec.ok()) return codec.error();
+    if (Status s = PutMeta("dictionary", *dict); !s.ok()) return s;
+    codec_.store(std::make_shared<const Zstd>(std::move(codec).value()));
+    return Status::Ok();
+  }
+
+ private:
+  static Error ReadOnly() {
+    return MakeError(ErrorCode::kInternal, kInternalMessage, "store opened read-only");
+  }
+
+  Status Migrate() {
+    if (Status s = writer_.Exec("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)");
+        !s.ok()) {
+      return s;
+    }
+    Statement get = writer_.Prepare("SELECT version FROM schema_version");
+    auto row = get.Step();
+    if (!row.ok()) return row.error();
+    int64_t version = *row ? get.Int(0) : -1;
+    get.Reset();
+    const int64_t known = static_cast<int64_t>(std::size(kMigrations));
+    if (version > known) {
+      return MakeError(ErrorCode::kInternal,
+                       "registeret er laget av en nyere norreg (skjemaversjon " +
+                           std::to_string(version) + ")");
+    }
+    if (version == known) return Status::Ok();
+    Transaction tx(writer_);
+    if (Status s = tx.Begin(); !s.ok()) return s;
+    if (version < 0) {
+      if (Status s = writer_.Exec("INSERT INTO schema_version VALUES(0)"); !s.ok()) return s;
+      version = 0;
+    }
+    for (int64_t v = version; v < known; ++v) {
+      if (Status s = writer_.Exec(kMigrations[v]); !s.ok()) return s;
+    }
+    if (Status s = writer_.Exec("UPDATE schema_version SET version=" + std::to_string(known));
+        !s.ok()) {
+      return s;
+    }
+    return tx.Commit();
+  }
+
+  Result<std::optional<std::string>> GetMeta(std::string_view key) {
+    Statement st = writer_.Prepare("SELECT value FROM meta WHERE key=?");
+    st.Bind(1, key);
+    auto row = st.Step();
+    if (!row.ok()) return row.error();
+    if (!*row) return std::optional<std::string>();
+    return std::optional<std::string>(std::string(st.Blob(0)));
+  }
+
+  Status PutMeta(std::string_view key, std::string_view value) {
+    Statement st = writer_.Prepare("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)");
+    st.Bind(1, key);
+    st.BindBlob(2, value);
+    auto r = st.Step();
+    return r.ok() ? Status::Ok() : Status(r.error());
+  }
+
+  Status LoadMeta() {
+    auto key = GetMeta("document_key");
+    if (!key.ok()) return key.error();
+    if (*key && (*key)->size() == 16) {
+      std::copy((*key)->begin(), (*key)->end(), document_key_.begin());
+    } else if (options_.read_only) {
+      return MakeError(ErrorCode::kInternal, "registeret mangler dokumentnøkkel");
+    } else {
+      document_key_ = DocumentIdCipher::NewKey();
+      if (Status s = PutMeta("document_key",
+                             std::string_view(reinterpret_cast<const char*>(document_key_.data()),
+                                              document_key_.size()));
+          !s.ok()) {
+        return s;
+      }
+    }
+    auto dict = GetMeta("dictionary");
+    if (!dict.ok()) return dict.error();
+    auto codec = Zstd::Create(*dict ? **dict : std::string());
+    if (!codec.ok()) return codec.error();
+    codec_.store(std::make_shared<const Zstd>(std::move(codec).value()));
+    if (!options_.read_only) {
+      w_by_fnr_ = writer_.Prepare(kByFnrSql);
+      w_insert_person_ = writer_.Prepare(
+          "INSERT INTO persons(fnr, latest_seq, record) VALUES(?, ?, ?)");
+      w_update_person_ = writer_.Prepare(
+          "UPDATE persons SET fnr=?, latest_seq=?, record=? WHERE person_id=?");
+      w_insert_identifier_ = writer_.Prepare(
+          "INSERT INTO identifiers(fnr, person_id) VALUES(?, ?) "
+          "ON CONFLICT(fnr) DO UPDATE SET person_id=excluded.person_id");
+      w_insert_version_ = writer_.Prepare(
+          "INSERT INTO versions(seq, person_id, fnr, type, ajourhold, superseded_seq) "
+          "VALUES(?, ?, ?, ?, ?, ?)");
+      w_supersede_ = writer_.Prepare("UPDATE versions SET superseded_seq=? WHERE seq=?");
+      w_latest_ = writer_.Prepare("SELECT max(seq) FROM versions");
+    }
+    return Status::Ok();
+  }
+
+  static constexpr const char* kByFnrSql =
+      "SELECT p.person_id, p.latest_seq, p.record FROM identifiers i "
+      "JOIN persons p ON p.person_id = i.person_id WHERE i.fnr = ?";
+  static constexpr const char* kBySeqSql =
+      "SELECT p.person_id, p.latest_seq, p.record FROM versions v "
+      "JOIN persons p ON p.person_id = v.person_id WHERE v.seq = ?";
+
+  Result<RawPerson> ReadRaw(Statement& st, int64_t key, std::string& buffer) {
+    st.Reset();
+    st.Bind(1, key);
+    auto row = st.Step();
+    if (!row.ok()) return row.error();
+    if (!*row) {
+      st.Reset();
+      return MakeError(ErrorCode::kNotFound, "Fant ikke person");
+    }
+    RawPerson person{st.Int(0), static_cast<uint64_t>(st.Int(1))};
+    Status s = codec_.load()->Decompress(st.Blob(2), buffer);
+    st.Reset();
+    if (!s.ok()) {
+      return Corrupt("person " + std::to_string(person.person_id) + ": " + s.error().detail);
+    }
+    return person;
+  }
+
+  Result<StoredPerson> ReadPerson(Statement& st, int64_t key) {
+    thread_local std::string raw;
+    auto found = ReadRaw(st, key, raw);
+    if (!found.ok()) return found.error();
+    auto record = freg::DecodeRecord(raw);
+    if (!record.ok()) {
+      return Corrupt("person " + std::to_string(found->person_id) + ": " + record.error().message);
+    }
+    return StoredPerson{found->person_id, found->latest_seq, std::move(record).value()};
+  }
+
+  Result<uint64_t> WriterLatestSeq() {
+    w_latest_.Reset();
+    auto row = w_latest_.Step();
+    if (!row.ok()) return row.error();
+    uint64_t seq = *row && !w_latest_.IsNull(0) ? static_cast<uint64_t>(w_latest_.Int(0)) : 0;
+    w_latest_.Reset();
+    return seq;
+  }
+
+  Result<int64_t> InsertPerson(int64_t fnr, uint64_t latest_seq, std::string_view blob) {
+    Statement& st = w_insert_person_;
+    st.Reset();
+    st.Bind(1, fnr);
+    st.Bind(2, static_cast<int64_t>(latest_seq));
+    st.BindBlob(3, blob);
+    if (auto r = st.Step(); !r.ok()) return r.error();
+    return sqlite3_last_insert_rowid(writer_.handle());
+  }
+
+  Status InsertIdentifiers(const freg::PersonRecord& record, int64_t person_id) {
+    auto insert = [&](std::string_view number) -> Status {
+      auto n = FnrToInt(number);
+      if (!n) return MakeError(ErrorCode::kInvalidInput, "ugyldig nummer " + std::string(number));
+      Statement& st = w_insert_identifier_;
+      st.Reset();
+      st.Bind(1, *n);
+      st.Bind(2, person_id);
+      auto r = st.Step();
+      return r.ok() ? Status::Ok() : Status(r.error());
+    };
+    if (Status s = insert(record.fnr); !s.ok()) return s;
+    for (const auto& other : record.other_ids) {
+      if (Status s = insert(other); !s.ok()) return s;
+    }
+    return Status::Ok();
+  }
+
+  Status InsertVersions(const PersonWrite& p, int64_t person_id, int64_t fnr) {
+    Statement& st = w_insert_version_;
+    for (size_t v = 0; v < p.versions.size(); ++v) {
+      const freg::Version& version = p.versions[v];
+      st.Reset();
+      st.Bind(1, static_cast<int64_t>(version.seq));
+      st.Bind(2, person_id);
+      st.Bind(3, fnr);
+      st.Bind(4, static_cast<int64_t>(version.type));
+      st.Bind(5, version.ajourholdstidspunkt);
+      if (v + 1 < p.versions.size()) {
+        st.Bind(6, static_cast<int64_t>(p.versions[v + 1].seq));
+      } else {
+        st.BindNull(6);
+      }
+      auto r = st.Step();
+      if (!r.ok()) {
+        Error e = r.error();
+        if (sqlite3_extended_errcode(writer_.handle()) == SQLITE_CONSTRAINT_PRIMARYKEY) {
+          e.code = ErrorCode::kConflict;
+          e.message = "sekvensnummer " + std::to_string(version.seq) + " er allerede brukt";
+        }
+        return e;
+      }
+    }
+    return Status::Ok();
+  }
+
+  template <typename Fn>
+  auto WithReader(Fn&& fn) -> decltype(fn(std::declval<Reader&>())) {
+    std::unique_ptr<Reader> reader;
+    {
+      std::lock_guard lock(pool_mutex_);
+      if (!pool_.empty()) {
+        reader = std::move(pool_.back());
+        pool_.pop_back();
+      }
+    }
+    if (!reader) {
+      auto c = Connection::Open(path_, true, options_.mmap_bytes, options_.cache_kib);
+      if (!c.ok()) return c.error();
+      reader = std::make_unique<Reader>();
+      reader->connection = std::move(c).value();
+      reader->by_fnr = reader->connection.Prepare(kByFnrSql);
+      reader->by_seq = reader->connection.Prepare(kBySeqSql);
+      reader->latest = reader->connection.Prepare("SELECT max(seq) FROM versions");
+      reader->events = reader->connection.Prepare(
+          "SELECT seq, person_id, fnr, type, ajourhold FROM versions WHERE seq >= ? "
+          "ORDER BY seq LIMIT ?");
+    }
+    auto result = fn(*reader);
+    std::lock_guard lock(pool_mutex_);
+    pool_.push_back(std::move(reader));
+    return result;
+  }
+
+  SqliteOptions options_;
+  std::string path_;
+  std::array<uint8_t, 16> document_key_{};
+  std::atomic<std::shared_ptr<const Zstd>> codec_;  // replaced once by InstallDictionary
+
+  std::mutex write_mutex_;
+  Connection writer_;
+  Statement w_by_fnr_, w_insert_person_, w_update_person_, w_insert_identifier_,
+      w_insert_version_, w_supersede_, w_latest_;
+
+  std::mutex pool_mutex_;
+  std::vector<std::unique_ptr<Reader>> pool_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<RegisterStore>> OpenSqliteStore(const SqliteOptions& options) {
+  auto store = std::make_unique<SqliteStore>(options);
+  if (Status s = store->Init(); !s.ok()) return s.error();
+  return std::unique_ptr<RegisterStore>(std::move(store));
+}
+
+}  // namespace norreg::store

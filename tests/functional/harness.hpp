@@ -1,0 +1,69 @@
+#pragma once
+// Functional-test harness: runs the real `norreg` binary (NORREG_BINARY) as a child process on an
+// ephemeral loopback port with its own temporary data folder, and talks HTTP to it with libcurl.
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace norreg::testing {
+
+struct HttpResponse {
+  long status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string Header(const std::string& name) const;
+};
+
+// Runs `norreg <args...>` to completion; returns exit code, stdout+stderr in `output`.
+int RunNorreg(const std::vector<std::string>& args, std::string* output = nullptr);
+
+// A temporary folder removed at destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+class ServerProcess {
+ public:
+  // Starts `norreg serve --data <data_dir> --listen 127.0.0.1:0 <extra...>` and waits until it
+  // prints its address (up to `startup_timeout_s`). Aborts the test on failure.
+  ServerProcess(const std::string& data_dir, const std::vector<std::string>& extra_args = {},
+                int startup_timeout_s = 120);
+  ~ServerProcess();  // SIGTERM, then SIGKILL after 20 s
+
+  std::string base_url() const { return base_url_; }
+  int port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  // Sends SIGTERM and waits; returns the exit status (or -1).
+  int Stop();
+  // Everything the server wrote so far (access log, messages).
+  std::string Output();
+
+  HttpResponse Get(const std::string& path, const std::map<std::string, std::string>& headers = {});
+  HttpResponse Post(const std::string& path, const std::string& body,
+                    const std::map<std::string, std::string>& headers = {
+                        {"Content-Type", "application/json"}});
+  HttpResponse Request(const std::string& method, const std::string& path, const std::string& body,
+                       const std::map<std::string, std::string>& headers);
+
+ private:
+  void Drain(int timeout_ms);
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  std::string output_;
+  std::string base_url_;
+  int port_ = 0;
+};
+
+// Sends raw bytes on a fresh TCP connection to 127.0.0.1:port and returns what comes back until
+// the server closes or `timeout_ms` passes.
+std::string RawExchange(int port, const std::string& bytes, int timeout_ms = 3000);
+
+}  // namespace norreg::testing
