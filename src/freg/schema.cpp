@@ -604,6 +604,7 @@ Status WalkPerson(const PersonSchema& schema, std::string_view json, CanonicalDo
     return walker.error();
   };
   uint64_t seen = 0;
+  uint64_t present = 0;
   bool has_id = false;
   const simdjson::dom::object members = root.get_object().value_unsafe();
   for (simdjson::dom::key_value_pair field : members) {
@@ -617,6 +618,7 @@ Status WalkPerson(const PersonSchema& schema, std::string_view json, CanonicalDo
       walker.path().pop_back();
       continue;
     }
+    present |= bit;
     const SchemaNode& node = *person.fields[index].node;
     const std::optional<Property> property = PropertyFromName(field.key);
     if (!property) {  // allowed by the OpenAPI, not stored by norreg
@@ -659,6 +661,10 @@ Status WalkPerson(const PersonSchema& schema, std::string_view json, CanonicalDo
       return walker.error();
     }
     walker.path().pop_back();
+  }
+  if (const uint64_t missing = person.required_mask & ~present; missing != 0) {
+    walker.path().push_back({person.fields[std::countr_zero(missing)].name, -1});
+    return fail("mangler påkrevd felt");
   }
   if (!has_id) {
     return MakeError(

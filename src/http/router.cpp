@@ -29,11 +29,9 @@ constexpr std::size_t kMaxParams = Router::kMaxParams;
 
 struct Search {
   std::span<const std::string_view> segs;
-  Method method;
   std::array<std::string_view, kMaxParams> caps;
   std::size_t ncaps = 0;
-  const Route* found = nullptr;
-  const Router::Node* first_terminal = nullptr;  // for 405
+  const Router::Node* found = nullptr;
 };
 
 }  // namespace
@@ -102,16 +100,14 @@ Status Router::Add(Method method, std::string_view pattern, RouteInfo info, Hand
 
 namespace {
 
+// Path first: the first node (literals before parameters, depth first) that ends the path and
+// has any route. The method is checked afterwards, so a path never falls through to a parameter
+// route just because its literal route has another method (that is a 405).
 bool Dfs(const Router::Node* node, std::size_t i, Search& s) {
   if (i == s.segs.size()) {
-    const Route* r = node->by_method[static_cast<std::size_t>(s.method)];
-    if (!r && s.method == Method::kHead) r = node->by_method[static_cast<std::size_t>(Method::kGet)];
-    if (r) {
-      s.found = r;
-      return true;
-    }
-    if (!s.first_terminal && node->Terminal()) s.first_terminal = node;
-    return false;
+    if (!node->Terminal()) return false;
+    s.found = node;
+    return true;
   }
   std::string_view seg = s.segs[i];
   if (seg.empty()) return false;
@@ -134,18 +130,19 @@ Router::Match Router::Find(Method method, const Request& request) const {
   Match m;
   if (n > kMaxSegments) return m;
   for (std::size_t i = 0; i < n; ++i) segs[i] = request.segment(i);
-  // kOther never has a route, so the search only records the first terminal node (-> 405).
-  Search s{std::span<const std::string_view>(segs.data(), n), method};
-  if (Dfs(root_.get(), 0, s)) {
+  Search s{std::span<const std::string_view>(segs.data(), n)};
+  if (!Dfs(root_.get(), 0, s)) return m;
+  const auto& bm = s.found->by_method;
+  const Route* r = method == Method::kOther ? nullptr : bm[static_cast<std::size_t>(method)];
+  if (!r && method == Method::kHead) r = bm[static_cast<std::size_t>(Method::kGet)];
+  if (r) {
     m.outcome = Outcome::kFound;
-    m.route = s.found;
+    m.route = r;
     m.captures = s.caps;
     m.capture_count = s.ncaps;
     return m;
   }
-  if (!s.first_terminal) return m;
   m.outcome = Outcome::kMethodNotAllowed;
-  const auto& bm = s.first_terminal->by_method;
   for (std::size_t i = 0; i + 1 < kMethodCount; ++i) {
     auto mm = static_cast<Method>(i);
     bool allowed = bm[i] != nullptr ||

@@ -3,8 +3,11 @@
 // `{name}` captures one whole non-empty decoded segment, every other segment is a literal.
 //
 // Matching rules:
-// - literal segments beat parameters at every depth, with backtracking (given
-//   `/p/arkiv/{dok}` and `/p/{id}`, "/p/arkiv/x" -> the first, "/p/123" -> the second);
+// - literal segments beat parameters at every depth, with backtracking on the path (given
+//   `/p/arkiv/{dok}` and `/p/{id}`: "/p/arkiv/x" -> the first, "/p/123" and "/p/arkiv" -> the
+//   second);
+// - the path is matched first, the method after: when the winning pattern has no route for the
+//   method, the answer is 405 even if a less specific pattern would take the method;
 // - a trailing slash is ignored ("/p/123/" == "/p/123"); empty middle segments never match;
 // - HEAD falls back to the GET route when no HEAD route exists;
 // - a path that matches some pattern but not for this method -> kMethodNotAllowed with the

@@ -16,9 +16,9 @@ std::vector<std::string> FieldNames(const SchemaNode& node) {
   return names;
 }
 
-const std::vector<std::string> kMetadata = {"ajourholdstidspunkt", "erGjeldende",
-                                            "kilde",               "aarsak",
-                                            "gyldighetstidspunkt", "opphoerstidspunkt"};
+const std::vector<std::string> kMetadata = {
+    "ajourholdstidspunkt", "erGjeldende",      "kilde", "aarsak",
+    "gyldighetstidspunkt", "opphoerstidspunkt"};
 
 std::vector<std::string> WithMetadata(std::vector<std::string> own) {
   std::vector<std::string> all = kMetadata;
@@ -28,9 +28,10 @@ std::vector<std::string> WithMetadata(std::vector<std::string> own) {
 
 // A small valid document; `extra` is spliced in as further top-level members.
 std::string Person(const std::string& extra = "") {
-  std::string doc = R"({"identifikasjonsnummer":[{"ajourholdstidspunkt":"2022-03-14T14:41:28.711+01:00",)"
-                    R"("erGjeldende":true,"kilde":"Synutopia","status":"iBruk",)"
-                    R"("foedselsEllerDNummer":"14838540024","identifikatortype":"foedselsnummer"}])";
+  std::string doc =
+      R"({"identifikasjonsnummer":[{"ajourholdstidspunkt":"2022-03-14T14:41:28.711+01:00",)"
+      R"("erGjeldende":true,"kilde":"Synutopia","status":"iBruk",)"
+      R"("foedselsEllerDNummer":"14838540024","identifikatortype":"foedselsnummer"}])";
   if (!extra.empty()) doc += "," + extra;
   doc += "}";
   return doc;
@@ -77,9 +78,9 @@ TEST(PersonSchemaTest, ElementOrderComesFromXsd) {
                      "adresseIdentifikatorFraMatrikkelen", "naerAdresseIdentifikatorFraMatrikkelen",
                      "adressegradering", "flyttedato", "grunnkrets", "stemmekrets", "skolekrets",
                      "kirkekrets"})},
-      {"Familierelasjon", WithMetadata({"relatertPerson",
-                                        "relatertPersonUtenFolkeregisteridentifikator",
-                                        "relatertPersonsRolle", "minRolleForPerson"})},
+      {"Familierelasjon",
+       WithMetadata({"relatertPerson", "relatertPersonUtenFolkeregisteridentifikator",
+                     "relatertPersonsRolle", "minRolleForPerson"})},
       // xsd:choice of sequences.
       {"PersonSomKontakt", {"foedselsdato", "personnavn", "foedselsEllerDNummer"}},
       // OpenAPI-only properties come last, alphabetically.
@@ -131,9 +132,11 @@ TEST(PersonSchemaTest, AcceptsValidDocuments) {
       Person(R"("bostedsadresse":[{"adressegradering":"ugradert","grunnkrets":1,)"
              R"("vegadresse":{"kommunenummer":"0301","adressenavn":"Gate"}}])"),
       Person(R"("status":[{"status":"bosatt","gyldighetstidspunkt":"2020-01-01T00:00:00Z"}])"),
-      Person(R"("status":[{"status":"bosatt","gyldighetstidspunkt":"2020-01-01T00:00:00.5-03:30"}])"),
+      Person(
+          R"("status":[{"status":"bosatt","gyldighetstidspunkt":"2020-01-01T00:00:00.5-03:30"}])"),
       Person(R"("navn":[{"fornavn":"A","etternavn":"B","mellomnavn":null}])"),  // null = absent
-      Person(R"("oppholdPaaSvalbard":[{"antattOppholdsvarighet":"ukjent","startdato":"2020-01-01"}])"),
+      Person(
+          R"("oppholdPaaSvalbard":[{"antattOppholdsvarighet":"ukjent","startdato":"2020-01-01"}])"),
       Person(R"("brukAvSamiskSpraak":[{"spraak":["nordsamisk","lulesamisk"]}])"),
   };
   for (const std::string& doc : valid) {
@@ -173,7 +176,8 @@ TEST(PersonSchemaTest, RejectsInvalidDocumentsNamingThePath) {
        "folkeregisterperson.bostedsadresse[0].grunnkrets: forventet heltall, fikk desimaltall"},
       {Person(R"("bostedsadresse":[{"adressegradering":"ugradert",)"
               R"("vegadresse":{"kommunenummer":"0301","adressenavn":"G","adressenummer":{}}}])"),
-       "folkeregisterperson.bostedsadresse[0].vegadresse.adressenummer.husnummer: mangler påkrevd felt"},
+       "folkeregisterperson.bostedsadresse[0].vegadresse.adressenummer.husnummer: mangler påkrevd "
+       "felt"},
       {Person(R"("brukAvSamiskSpraak":[{"spraak":["nordsamisk","klingon"]}])"),
        "folkeregisterperson.brukAvSamiskSpraak[0].spraak[1]: ugyldig verdi"},
       {Person(R"("navn":[{"fornavn":"A","etternavn":"B","fornavn":"C"}])"),
@@ -199,21 +203,19 @@ TEST(PersonSchemaTest, RejectsInvalidDocumentsNamingThePath) {
 
 TEST(PersonSchemaTest, CanonicalRowOrdersKeysAndDropsErGjeldende) {
   const PersonSchema& schema = PersonSchema::Get();
-  auto row = schema.CanonicalRow(
-      Property::kBostedsadresse,
-      R"({ "grunnkrets": 30103,  "adressegradering": "ugradert",
+  auto row = schema.CanonicalRow(Property::kBostedsadresse,
+                                 R"({ "grunnkrets": 30103,  "adressegradering": "ugradert",
            "vegadresse": {"poststed": {"postnummer": "0150", "poststedsnavn": "OSLO"},
                           "adressenummer": {"husbokstav": "B", "husnummer": "12"},
                           "adressenavn": "Storgata", "kommunenummer": "0301", "adressekode": "12345"},
            "erGjeldende": true, "kilde": "Matrikkelen",
            "ajourholdstidspunkt": "2022-03-14T14:41:28.711+01:00", "flyttedato": "2019-05-01"})");
   ASSERT_TRUE(row.ok()) << row.error().message;
-  EXPECT_EQ(*row,
-            R"({"ajourholdstidspunkt":"2022-03-14T14:41:28.711+01:00","kilde":"Matrikkelen",)"
-            R"("vegadresse":{"kommunenummer":"0301","adressenavn":"Storgata",)"
-            R"("adressenummer":{"husnummer":"12","husbokstav":"B"},"adressekode":"12345",)"
-            R"("poststed":{"poststedsnavn":"OSLO","postnummer":"0150"}},)"
-            R"("adressegradering":"ugradert","flyttedato":"2019-05-01","grunnkrets":30103})");
+  EXPECT_EQ(*row, R"({"ajourholdstidspunkt":"2022-03-14T14:41:28.711+01:00","kilde":"Matrikkelen",)"
+                  R"("vegadresse":{"kommunenummer":"0301","adressenavn":"Storgata",)"
+                  R"("adressenummer":{"husnummer":"12","husbokstav":"B"},"adressekode":"12345",)"
+                  R"("poststed":{"poststedsnavn":"OSLO","postnummer":"0150"}},)"
+                  R"("adressegradering":"ugradert","flyttedato":"2019-05-01","grunnkrets":30103})");
 }
 
 TEST(PersonSchemaTest, CanonicalRowEscapesMinimally) {
@@ -232,8 +234,7 @@ TEST(PersonSchemaTest, CanonicalRowEscapesMinimally) {
       {R"("\ud83d\ude00")", "\"\xF0\x9F\x98\x80\""},
   };
   for (const Case& c : cases) {
-    auto row = schema.CanonicalRow(Property::kNavn,
-                                   R"({"etternavn":"E","fornavn":)" + c.in + "}");
+    auto row = schema.CanonicalRow(Property::kNavn, R"({"etternavn":"E","fornavn":)" + c.in + "}");
     ASSERT_TRUE(row.ok()) << c.in << ": " << row.error().message;
     EXPECT_EQ(*row, R"({"fornavn":)" + c.out + R"(,"etternavn":"E"})") << c.in;
   }

@@ -1,0 +1,95 @@
+// Functional tests of the `norreg` command line: generate, import and the server's lifecycle.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <fstream>
+
+#include "harness.hpp"
+
+namespace norreg::testing {
+namespace {
+
+namespace json = boost::json;
+
+constexpr const char* kApi = "/folkeregisteret/offentlig-med-hjemmel/api/v1";
+std::string Api(const std::string& path) { return std::string(kApi) + path; }
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+TEST(CliTest, GenerateRefusesANonEmptyRegister) {
+  TempDir dir;
+  std::string out;
+  ASSERT_EQ(RunNorreg({"generate", "--data", dir.path(), "--persons", "50", "--seed", "3"}, &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("generated 50 persons"), std::string::npos) << out;
+  EXPECT_EQ(RunNorreg({"generate", "--data", dir.path(), "--persons", "50"}, &out), 2) << out;
+}
+
+TEST(CliTest, UnknownConfigKeyFailsFast) {
+  TempDir dir;
+  std::string config = dir.path() + "/norreg.json";
+  WriteFile(config, R"({"listen":"127.0.0.1:0","lisen":"x"})");
+  std::string out;
+  EXPECT_EQ(RunNorreg({"--config", config, "serve", "--data", dir.path()}, &out), 2);
+  EXPECT_NE(out.find("lisen"), std::string::npos) << out;
+}
+
+TEST(CliTest, ImportAddsAVersionAndKeepsTheOldOne) {
+  TempDir dir;
+  std::string fnr, old_document, document;
+  {
+    ServerProcess server(dir.path(), {"--demo-persons", "100"});
+    auto feed = server.Get(Api("/hendelser/feed?seq=1"));
+    ASSERT_EQ(feed.status, 200);
+    auto first = json::parse(feed.body).as_array()[0].at("hendelse");
+    fnr = std::string(first.at("folkeregisteridentifikator").as_string());
+    auto person = server.Get(Api("/personer/" + fnr + "?part=historikk"));
+    ASSERT_EQ(person.status, 200);
+    document = person.body;
+    old_document = std::string(first.at("persondokument").as_string());
+    EXPECT_EQ(server.Stop(), 0);  // graceful stop on SIGTERM
+  }
+  // Rename the person: the current navn row gets a new fornavn.
+  json::object doc = json::parse(document).as_object();
+  auto& navn = doc.at("navn").as_array();
+  for (auto& row : navn) {
+    if (row.at("erGjeldende").as_bool()) row.as_object()["fornavn"] = "IMPORTERT";
+  }
+  std::string file = dir.path() + "/person.json";
+  WriteFile(file, json::serialize(doc));
+
+  // An invalid document next to it: nothing at all may be stored.
+  json::object bad = doc;
+  bad["kjoenn"] = json::array{json::object{{"kjoenn", "ukjent"}}};
+  std::string bad_file = dir.path() + "/bad.json";
+  WriteFile(bad_file, json::serialize(bad));
+  std::string out;
+  EXPECT_EQ(RunNorreg({"import", "--data", dir.path(), file, bad_file}, &out), 2) << out;
+  EXPECT_NE(out.find("bad.json"), std::string::npos) << out;
+  EXPECT_NE(out.find("kjoenn"), std::string::npos) << out;
+
+  ServerProcess check(dir.path());
+  std::string latest_before = check.Get(Api("/hendelser/siste/sekvensnummer")).body;
+  check.Stop();
+
+  ASSERT_EQ(RunNorreg({"import", "--data", dir.path(), file}, &out), 0) << out;
+  ServerProcess server(dir.path());
+  std::string latest = server.Get(Api("/hendelser/siste/sekvensnummer")).body;
+  EXPECT_EQ(std::stoull(latest), std::stoull(latest_before) + 1);
+  auto now = json::parse(server.Get(Api("/personer/" + fnr + "?part=navn")).body);
+  EXPECT_EQ(now.at("navn").as_array()[0].at("fornavn").as_string(), "IMPORTERT");
+  // The old version is still readable and unchanged.
+  auto old = json::parse(server.Get(Api("/personer/arkiv/" + old_document + "?part=navn")).body);
+  EXPECT_NE(old.at("navn").as_array()[0].at("fornavn").as_string(), "IMPORTERT");
+  // One new event for the person.
+  auto events = json::parse(server.Get(Api("/hendelser/feed?seq=" + latest)).body).as_array();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].at("hendelse").at("folkeregisteridentifikator").as_string(), fnr);
+  EXPECT_EQ(events[0].at("hendelse").at("hendelsetype").as_string(), "endringINavn");
+}
+
+}  // namespace
+}  // namespace norreg::testing
