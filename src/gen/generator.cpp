@@ -430,7 +430,7 @@ class ChunkSim {
     pp.etternavn = Surname();
     hh.addr = NewAddress(-1, death - 365 - static_cast<int32_t>(rng_.Below(20 * 365)));
     hh.members.push_back(p);
-    LoadPerson(p, 0);
+    LoadPerson(p, 1);
     return 1;
   }
 
@@ -564,7 +564,7 @@ class ChunkSim {
           pk.citizen_of = parent.citizen_of;
           pk.innflyttet = parent.innflyttet;
         } else {
-          pk.foedekommune = static_cast<uint16_t>(rng_.Below(static_cast<uint32_t>(geo_.kommuner().size())));
+          pk.foedekommune = static_cast<uint16_t>(geo_.PickKommune(rng_.Next() % geo_.total_weight()));
         }
         pk.fornavn = GivenName(pk.sex);
         pk.mellomnavn = MiddleName();
@@ -621,14 +621,6 @@ class ChunkSim {
     }
   }
 
-  std::vector<int32_t> Adults(const Household& hh, int32_t day) const {
-    std::vector<int32_t> out;
-    for (int32_t p : hh.members) {
-      if (AgeYears(persons_[p], day) >= 18) out.push_back(p);
-    }
-    return out;
-  }
-
   void SimulateHousehold(int32_t h, int r, int32_t day) {
     Household& hh = households_[h];
     if (hh.PendingBirths() && hh.birth_rounds[hh.births_done] == r) {
@@ -673,7 +665,7 @@ class ChunkSim {
     // A grown child leaves home.
     for (int32_t p : hh.members) {
       const Person& pp = persons_[p];
-      if ((pp.mother >= 0 || pp.father >= 0) && pp.partner < 0 && AgeYears(pp, day) >= 19 &&
+      if (hh.members.size() > 1 && (pp.mother >= 0 || pp.father >= 0) && pp.partner < 0 && AgeYears(pp, day) >= 19 &&
           (pp.mother == hh.mother || pp.father == hh.father) && rng_.Chance(0.05)) {
         MoveOut(h, p, r, day);
         return;
@@ -717,11 +709,14 @@ class ChunkSim {
     const Addr addr = WithFlyttedato(hh.addr, day);
     PersonRows(k, seq, Meta("skatteetaten", "Fødsel"), &addr, hh.gradering);
     for (int32_t parent : {hh.mother, hh.father}) {
+      if (parent >= 0) {
+        RelationRow(k, seq, Meta("skatteetaten", "Fødsel"), parent, parent == hh.mother ? "mor" : "far", "barn");
+      }
+    }
+    for (int32_t parent : {hh.mother, hh.father}) {
       if (parent < 0) continue;
-      const bool is_mother = parent == hh.mother;
-      RelationRow(k, seq, Meta("skatteetaten", "Fødsel"), parent, is_mother ? "mor" : "far", "barn");
       const uint64_t pseq = Touch(parent, r, Hendelsetype::kEndringIFamilierelasjon);
-      RelationRow(parent, pseq, Meta("skatteetaten", "Fødsel"), k, "barn", is_mother ? "mor" : "far");
+      RelationRow(parent, pseq, Meta("skatteetaten", "Fødsel"), k, "barn", parent == hh.mother ? "mor" : "far");
     }
   }
 
@@ -832,7 +827,6 @@ class ChunkSim {
     for (int32_t p : hh.members) {
       Person& pp = persons_[p];
       pp.life = Life::kUtflyttet;
-      pp.citizen_of = pp.citizen_of;  // unchanged
       const uint64_t seq = Touch(p, r, Hendelsetype::kPersonErUtflyttet);
       if (!render_) continue;
       const auto meta = Meta("skatteetaten", "Utflytting");

@@ -82,7 +82,19 @@ Result<ImportSummary> ImportDocuments(store::RegisterStore& store,
       e.message = where + ": " + e.message;
       return e;
     }
-    fnrs.push_back(doc->fnr);
+    // A document may bring a new number for a known person: find the person by an earlier
+    // number in identifikasjonsnummer when the current one is not yet known.
+    std::string key = doc->fnr;
+    auto known = store.FindByFnr(key);
+    if (!known.ok() && known.error().code == ErrorCode::kNotFound) {
+      for (const std::string& other : doc->other_ids) {
+        if (store.FindByFnr(other).ok()) {
+          key = other;
+          break;
+        }
+      }
+    }
+    fnrs.push_back(std::move(key));
     parsed.push_back(std::move(doc).value());
   }
   ImportSummary summary;

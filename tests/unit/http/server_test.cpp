@@ -1,0 +1,580 @@
+// In-process server tests: a real Server on 127.0.0.1:0 in a thread, driven by a raw-socket
+// client (raw sockets so the tests control every byte and never block past their deadlines).
+#include "http/server.hpp"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/json.hpp>
+#include <cctype>
+#include <chrono>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "http/error_mapping.hpp"
+
+namespace norreg::http {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+struct HttpResp {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+  std::string Header(const std::string& name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? "" : it->second;
+  }
+};
+
+class RawClient {
+ public:
+  explicit RawClient(std::uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      throw std::runtime_error("connect failed");
+    }
+    int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+  ~RawClient() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  RawClient(const RawClient&) = delete;
+  RawClient& operator=(const RawClient&) = delete;
+
+  bool Send(std::string_view data) {
+    while (!data.empty()) {
+      ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+
+  // One response; nullopt when the peer closed or the deadline passed first.
+  std::optional<HttpResp> Read(std::chrono::milliseconds timeout = 5000ms, bool head = false) {
+    auto deadline = Clock::now() + timeout;
+    std::size_t end;
+    while ((end = buf_.find("\r\n\r\n")) == std::string::npos) {
+      if (!Fill(deadline)) return std::nullopt;
+    }
+    HttpResp r;
+    std::istringstream hs(buf_.substr(0, end));
+    std::string line;
+    std::getline(hs, line);
+    if (line.rfind("HTTP/1.1 ", 0) != 0) return std::nullopt;
+    r.status = std::stoi(line.substr(9, 3));
+    while (std::getline(hs, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      auto colon = line.find(':');
+      if (colon == std::string::npos) continue;
+      std::string name = line.substr(0, colon);
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      std::string value = line.substr(colon + 1);
+      while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+      r.headers[name] = value;
+    }
+    buf_.erase(0, end + 4);
+    std::size_t len = 0;
+    if (!head && r.headers.count("content-length")) len = std::stoul(r.headers["content-length"]);
+    while (buf_.size() < len) {
+      if (!Fill(deadline)) return std::nullopt;
+    }
+    r.body = buf_.substr(0, len);
+    buf_.erase(0, len);
+    return r;
+  }
+
+  // True when the server closes the connection (EOF or reset) within `timeout`; data that
+  // arrives meanwhile is kept.
+  bool WaitClosed(std::chrono::milliseconds timeout) {
+    auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      if (!Fill(deadline)) return closed_;
+    }
+    return closed_;
+  }
+
+ private:
+  bool Fill(Clock::time_point deadline) {
+    if (closed_) return false;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+    char tmp[65536];
+    ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+    if (n <= 0) {
+      closed_ = true;
+      return false;
+    }
+    buf_.append(tmp, static_cast<std::size_t>(n));
+    return true;
+  }
+
+  int fd_ = -1;
+  std::string buf_;
+  bool closed_ = false;
+};
+
+std::string Get(const std::string& path, const std::string& extra = "") {
+  return "GET " + path + " HTTP/1.1\r\nHost: t\r\n" + extra + "\r\n";
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ApiSpec freg;
+    freg.id = "freg";
+    freg.prefix = "/freg";
+    freg.render_error = RenderFregError;
+    ASSERT_TRUE(dispatcher_.AddApi(std::move(freg)).ok());
+    auto text = [](std::string body) {
+      return [body](Request&) -> Result<Response> { return Response::Text(body); };
+    };
+    ASSERT_TRUE(dispatcher_.Add(Method::kGet, "/hello", {"", "hello"}, text("hello")).ok());
+    ASSERT_TRUE(dispatcher_
+                    .Add(Method::kGet, "/whoami", {"", "whoami"},
+                         [](Request& r) -> Result<Response> { return Response::Text(r.remote); })
+                    .ok());
+    ASSERT_TRUE(dispatcher_
+                    .Add(Method::kPost, "/echo", {"", "echo"},
+                         [](Request& r) -> Result<Response> { return Response::Text(r.body); })
+                    .ok());
+    ASSERT_TRUE(dispatcher_
+                    .Add(Method::kPost, "/freg/upload", {"freg", "upload"},
+                         [](Request& r) -> Result<Response> { return Response::Json(r.body); })
+                    .ok());
+    ASSERT_TRUE(dispatcher_
+                    .Add(Method::kGet, "/freg/x/{id}", {"freg", "x"},
+                         [](Request& r) -> Result<Response> {
+                           if (r.Param("id") == "boom") throw std::runtime_error("db password");
+                           return Response::Json("{}");
+                         })
+                    .ok());
+    ASSERT_TRUE(dispatcher_
+                    .Add(Method::kGet, "/throw", {"", "throw"},
+                         [](Request&) -> Result<Response> { throw std::logic_error("internal"); })
+                    .ok());
+    ASSERT_TRUE(dispatcher_
+                    .Add(Method::kGet, "/slow", {"", "slow"},
+                         [this](Request&) -> Result<Response> {
+                           slow_started_ = true;
+                           std::this_thread::sleep_for(400ms);
+                           return Response::Text(std::string(100000, 's'));
+                         })
+                    .ok());
+    shared_ = std::make_shared<const std::string>(200000, 'z');
+    ASSERT_TRUE(dispatcher_
+                    .Add(Method::kGet, "/shared", {"", "shared"},
+                         [this](Request&) -> Result<Response> {
+                           return Response::Shared(shared_, "application/json");
+                         })
+                    .ok());
+    ASSERT_TRUE(Server::AddOpsRoutes(dispatcher_, metrics_, [this] { return ready_.load(); }).ok());
+
+    log_sink_ = std::make_shared<spdlog::sinks::ostream_sink_mt>(log_);
+    options_.host = "127.0.0.1";
+    options_.port = 0;
+    options_.threads = 2;
+    options_.header_timeout = 300ms;
+    options_.idle_timeout = 500ms;
+    options_.body_timeout = 500ms;
+    options_.shutdown_grace = 3000ms;
+    options_.body_limit = 1024;
+    options_.access_logger = std::make_shared<spdlog::logger>("access_test", log_sink_);
+  }
+
+  void Start() {
+    server_ = std::make_unique<Server>(options_, dispatcher_, metrics_);
+    ASSERT_TRUE(server_->Listen().ok());
+    ASSERT_NE(server_->port(), 0);
+    thread_ = std::thread([this] {
+      Status st = server_->Run();
+      EXPECT_TRUE(st.ok());
+      run_returned_ = true;
+    });
+  }
+
+  void TearDown() override {
+    if (server_) server_->Stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  std::uint16_t port() const { return server_->port(); }
+
+  Metrics metrics_;
+  Dispatcher dispatcher_{&metrics_};
+  ServerOptions options_;
+  std::unique_ptr<Server> server_;
+  std::thread thread_;
+  std::atomic<bool> slow_started_{false};
+  std::atomic<bool> run_returned_{false};
+  std::atomic<bool> ready_{true};
+  std::shared_ptr<const std::string> shared_;
+  std::ostringstream log_;
+  std::shared_ptr<spdlog::sinks::ostream_sink_mt> log_sink_;
+};
+
+TEST_F(ServerTest, KeepAliveReusesTheConnection) {
+  Start();
+  RawClient c(port());
+  std::string first_remote;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(c.Send(Get("/whoami")));
+    auto r = c.Read();
+    ASSERT_TRUE(r) << i;
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->Header("connection"), "");
+    EXPECT_FALSE(r->Header("date").empty());
+    if (i == 0) first_remote = r->body;
+    EXPECT_EQ(r->body, first_remote) << "same client port = same connection";
+  }
+  EXPECT_NE(first_remote.find("127.0.0.1:"), std::string::npos);
+}
+
+TEST_F(ServerTest, PipelinedRequestsAnswerInOrder) {
+  Start();
+  RawClient c(port());
+  ASSERT_TRUE(c.Send(Get("/hello") + Get("/nope") + Get("/hello")));
+  auto a = c.Read();
+  auto b = c.Read();
+  auto d = c.Read();
+  ASSERT_TRUE(a && b && d);
+  EXPECT_EQ(a->status, 200);
+  EXPECT_EQ(a->body, "hello");
+  EXPECT_EQ(b->status, 404);
+  EXPECT_EQ(d->status, 200);
+}
+
+TEST_F(ServerTest, NotFoundAndMethodNotAllowed) {
+  Start();
+  RawClient c(port());
+  ASSERT_TRUE(c.Send(Get("/nope")));
+  auto plain = c.Read();
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->status, 404);
+  EXPECT_EQ(plain->body, "404 Not Found\n");
+
+  ASSERT_TRUE(c.Send(Get("/freg/ukjent/sti/")));
+  auto api = c.Read();
+  ASSERT_TRUE(api);
+  EXPECT_EQ(api->status, 404);
+  EXPECT_EQ(api->Header("content-type"), "application/json");
+  EXPECT_EQ(boost::json::parse(api->body).at("kode").as_string(), "FREG-001");
+
+  ASSERT_TRUE(c.Send("DELETE /hello HTTP/1.1\r\nHost: t\r\n\r\n"));
+  auto m = c.Read();
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->status, 405);
+  EXPECT_EQ(m->Header("allow"), "GET, HEAD");
+
+  ASSERT_TRUE(c.Send("BREW /hello HTTP/1.1\r\nHost: t\r\n\r\n"));
+  auto brew = c.Read();
+  ASSERT_TRUE(brew);
+  EXPECT_EQ(brew->status, 405);
+}
+
+TEST_F(ServerTest, HeadHasLengthButNoBody) {
+  Start();
+  RawClient c(port());
+  ASSERT_TRUE(c.Send("HEAD /hello HTTP/1.1\r\nHost: t\r\n\r\n"));
+  auto r = c.Read(5000ms, /*head=*/true);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->Header("content-length"), "5");
+  ASSERT_TRUE(c.Send(Get("/hello")));  // the connection is still in sync
+  auto g = c.Read();
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->body, "hello");
+}
+
+TEST_F(ServerTest, OversizedHeaderGets431) {
+  Start();
+  RawClient c(port());
+  ASSERT_TRUE(c.Send(Get("/hello", "X-Big: " + std::string(20000, 'a') + "\r\n")));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 431);
+  EXPECT_EQ(r->Header("connection"), "close");
+  EXPECT_TRUE(c.WaitClosed(3000ms));
+}
+
+TEST_F(ServerTest, OversizedBodyGets413InTheApiShape) {
+  Start();
+  RawClient c(port());
+  ASSERT_TRUE(c.Send("POST /freg/upload HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                     "Content-Length: 5000\r\n\r\n" +
+                     std::string(100, 'x')));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_EQ(boost::json::parse(r->body).at("kode").as_string(), "FREG-001");
+  EXPECT_EQ(r->Header("connection"), "close");
+  EXPECT_TRUE(c.WaitClosed(3000ms));
+}
+
+TEST_F(ServerTest, OversizedChunkedBodyGets413) {
+  Start();
+  RawClient c(port());
+  std::string chunk(800, 'y');
+  ASSERT_TRUE(c.Send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     "320\r\n" + chunk + "\r\n320\r\n" + chunk + "\r\n0\r\n\r\n"));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_EQ(r->body, "413 Content Too Large\n");
+}
+
+TEST_F(ServerTest, BodyWithinLimitIsEchoed) {
+  Start();
+  RawClient c(port());
+  ASSERT_TRUE(c.Send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nabcd" +
+                     std::string("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+                                 "\r\n3\r\nxyz\r\n0\r\n\r\n")));
+  auto a = c.Read();
+  auto b = c.Read();
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->body, "abcd");
+  EXPECT_EQ(b->body, "xyz");
+}
+
+TEST_F(ServerTest, Expect100Continue) {
+  Start();
+  RawClient c(port());
+  ASSERT_TRUE(c.Send("POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+                     "Content-Length: 5\r\n\r\n"));
+  auto cont = c.Read();
+  ASSERT_TRUE(cont);
+  EXPECT_EQ(cont->status, 100);
+  ASSERT_TRUE(c.Send("hello"));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "hello");
+}
+
+TEST_F(ServerTest, SlowClientWithHalfAHeaderIsCutOff) {
+  Start();
+  RawClient c(port());
+  auto t0 = Clock::now();
+  ASSERT_TRUE(c.Send("GET /hello HTTP/1.1\r\nHost: t\r\n"));
+  EXPECT_TRUE(c.WaitClosed(3000ms));
+  auto took = Clock::now() - t0;
+  EXPECT_GE(took, 250ms);
+  EXPECT_LT(took, 2500ms);
+  // And the server still serves.
+  RawClient d(port());
+  ASSERT_TRUE(d.Send(Get("/hello")));
+  auto r = d.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+}
+
+TEST_F(ServerTest, SilentConnectionAndIdleKeepAliveAreClosed) {
+  Start();
+  RawClient silent(port());
+  RawClient idle(port());
+  ASSERT_TRUE(idle.Send(Get("/hello")));
+  ASSERT_TRUE(idle.Read());
+  EXPECT_TRUE(silent.WaitClosed(3000ms));
+  EXPECT_TRUE(idle.WaitClosed(3000ms));
+}
+
+TEST_F(ServerTest, GarbageGets400AndTheServerKeepsServing) {
+  Start();
+  {
+    RawClient c(port());
+    ASSERT_TRUE(c.Send(std::string("\x01\x02\xff garbage\r\n\r\n", 15)));
+    auto r = c.Read();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400);
+    EXPECT_TRUE(c.WaitClosed(3000ms));
+  }
+  {
+    RawClient c(port());
+    ASSERT_TRUE(c.Send("GET /hello HTTP/9.9\r\n\r\n"));
+    auto r = c.Read();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400);
+  }
+  {
+    RawClient c(port());  // a bad target in a well-formed request
+    ASSERT_TRUE(c.Send("GET /a%zz HTTP/1.1\r\nHost: t\r\n\r\n"));
+    auto r = c.Read();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400);
+  }
+  {
+    RawClient c(port());  // connect and vanish
+  }
+  RawClient ok(port());
+  ASSERT_TRUE(ok.Send(Get("/hello")));
+  auto r = ok.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+}
+
+TEST_F(ServerTest, HandlerExceptionIsGeneric500) {
+  Start();
+  RawClient c(port());
+  ASSERT_TRUE(c.Send(Get("/throw")));
+  auto plain = c.Read();
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->status, 500);
+  EXPECT_EQ(plain->body, "500 Internal Server Error\n");
+
+  ASSERT_TRUE(c.Send(Get("/freg/x/boom", "Accept: application/xml\r\n")));
+  auto api = c.Read();
+  ASSERT_TRUE(api);
+  EXPECT_EQ(api->status, 500);
+  EXPECT_EQ(api->Header("content-type"), "application/xml");
+  EXPECT_EQ(api->body.find("password"), std::string::npos);
+  EXPECT_NE(api->body.find("<kode>FREG-001</kode>"), std::string::npos);
+
+  ASSERT_TRUE(c.Send(Get("/hello")));  // the connection survives
+  auto ok = c.Read();
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+}
+
+TEST_F(ServerTest, GracefulStopLetsTheSlowHandlerFinish) {
+  Start();
+  RawClient busy(port());
+  RawClient idle(port());
+  ASSERT_TRUE(idle.Send(Get("/hello")));
+  ASSERT_TRUE(idle.Read());
+  ASSERT_TRUE(busy.Send(Get("/slow")));
+  auto t0 = Clock::now();
+  while (!slow_started_ && Clock::now() - t0 < 3s) std::this_thread::sleep_for(1ms);
+  ASSERT_TRUE(slow_started_);
+  server_->Stop();
+  auto r = busy.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body.size(), 100000u);
+  EXPECT_EQ(r->Header("connection"), "close");
+  EXPECT_TRUE(busy.WaitClosed(2000ms));
+  EXPECT_TRUE(idle.WaitClosed(2000ms));
+  thread_.join();
+  EXPECT_TRUE(run_returned_);
+  // New connections are refused once stopped.
+  EXPECT_THROW(RawClient late(port()), std::runtime_error);
+}
+
+TEST_F(ServerTest, StopWithoutConnectionsReturnsQuickly) {
+  Start();
+  auto t0 = Clock::now();
+  server_->Stop();
+  thread_.join();
+  EXPECT_LT(Clock::now() - t0, 1000ms);
+}
+
+TEST_F(ServerTest, SharedBodyAndRequestIds) {
+  Start();
+  RawClient c(port());
+  ASSERT_TRUE(c.Send(Get("/shared", "X-Request-Id: abc-123\r\n")));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, *shared_);
+  EXPECT_EQ(r->Header("x-request-id"), "abc-123");
+  ASSERT_TRUE(c.Send(Get("/hello", "X-Request-Id: bad id with spaces\r\n")));
+  auto g = c.Read();
+  ASSERT_TRUE(g);
+  EXPECT_FALSE(g->Header("x-request-id").empty());
+  EXPECT_NE(g->Header("x-request-id"), "bad id with spaces");
+}
+
+TEST_F(ServerTest, OpsRoutesAndMetrics) {
+  Start();
+  RawClient c(port());
+  ASSERT_TRUE(c.Send(Get("/health/live")));
+  auto live = c.Read();
+  ASSERT_TRUE(live);
+  EXPECT_EQ(live->status, 200);
+  ready_ = false;
+  ASSERT_TRUE(c.Send(Get("/health/ready")));
+  auto not_ready = c.Read();
+  ASSERT_TRUE(not_ready);
+  EXPECT_EQ(not_ready->status, 503);
+  ready_ = true;
+  ASSERT_TRUE(c.Send(Get("/health/ready")));
+  auto ready = c.Read();
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 200);
+  ASSERT_TRUE(c.Send(Get("/nope")));
+  ASSERT_TRUE(c.Read());
+  ASSERT_TRUE(c.Send(Get("/metrics")));
+  auto m = c.Read();
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->status, 200);
+  EXPECT_EQ(m->Header("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_NE(m->body.find("norreg_http_requests_total{route=\"health_ready\",method=\"GET\","
+                         "status=\"503\"} 1"),
+            std::string::npos)
+      << m->body;
+  EXPECT_NE(m->body.find("norreg_http_requests_total{route=\"unmatched\",method=\"GET\","
+                         "status=\"404\"} 1"),
+            std::string::npos);
+  EXPECT_NE(m->body.find("norreg_http_open_connections 1"), std::string::npos);
+  EXPECT_NE(m->body.find("norreg_http_requests_in_flight 1"), std::string::npos);
+}
+
+TEST_F(ServerTest, AccessLogHasOneLinePerRequest) {
+  Start();
+  {
+    RawClient c(port());
+    ASSERT_TRUE(c.Send(Get("/hello?fnr=123", "X-Request-Id: rid-1\r\n")));
+    ASSERT_TRUE(c.Read());
+  }
+  server_->Stop();
+  thread_.join();
+  log_sink_->flush();
+  std::string log = log_.str();
+  EXPECT_NE(log.find("access ts="), std::string::npos) << log;
+  EXPECT_NE(log.find("rid=rid-1 remote=127.0.0.1:"), std::string::npos) << log;
+  EXPECT_NE(log.find("method=GET path=/hello?fnr=123 status=200 bytes=5 duration_us="),
+            std::string::npos)
+      << log;
+}
+
+TEST(ServerListenTest, PortInUseFails) {
+  Metrics metrics;
+  Dispatcher d(&metrics);
+  ServerOptions o;
+  o.host = "127.0.0.1";
+  o.port = 0;
+  o.threads = 1;
+  Server a(o, d, metrics);
+  ASSERT_TRUE(a.Listen().ok());
+  o.port = a.port();
+  Server b(o, d, metrics);
+  Status st = b.Listen();
+  EXPECT_FALSE(st.ok());
+  o.host = "no.such.host.invalid";
+  o.port = 0;
+  Server c(o, d, metrics);
+  EXPECT_FALSE(c.Listen().ok());
+}
+
+}  // namespace
+}  // namespace norreg::http
