@@ -23,9 +23,10 @@ using freg::Property;
 
 constexpr int64_t kDayMs = 86'400'000;
 constexpr int64_t kLoadWindowMs = 30 * kDayMs;
-// Candidate individnummer per birth year, in the order they are handed out.
-constexpr int kDayTableStart = -42'000;  // 1855-01-01 is day -42 003; a little slack
-constexpr int kDayTableEnd = 25'600;     // beyond 2039
+// Birth days (since 1970-01-01) the number allocator covers: 1855-01-04 up to 2040-02-03,
+// inside the classic century table (1854-2039).
+constexpr int kDayTableStart = -42'000;
+constexpr int kDayTableEnd = 25'600;
 
 enum class Sex : uint8_t { kKvinne, kMann };
 enum class Life : uint8_t { kBosatt, kDoed, kUtflyttet, kIkkeBosatt, kMidlertidig, kInaktiv };
@@ -33,23 +34,34 @@ enum class Sivil : uint8_t { kUoppgitt, kUgift, kGift, kSkilt, kEnke };
 
 std::string_view LifeName(Life l) {
   switch (l) {
-    case Life::kBosatt: return "bosatt";
-    case Life::kDoed: return "doed";
-    case Life::kUtflyttet: return "utflyttet";
-    case Life::kIkkeBosatt: return "ikkeBosatt";
-    case Life::kMidlertidig: return "midlertidig";
-    case Life::kInaktiv: return "inaktiv";
+    case Life::kBosatt:
+      return "bosatt";
+    case Life::kDoed:
+      return "doed";
+    case Life::kUtflyttet:
+      return "utflyttet";
+    case Life::kIkkeBosatt:
+      return "ikkeBosatt";
+    case Life::kMidlertidig:
+      return "midlertidig";
+    case Life::kInaktiv:
+      return "inaktiv";
   }
   return "bosatt";
 }
 
 std::string_view SivilName(Sivil s) {
   switch (s) {
-    case Sivil::kUoppgitt: return "uoppgitt";
-    case Sivil::kUgift: return "ugift";
-    case Sivil::kGift: return "gift";
-    case Sivil::kSkilt: return "skilt";
-    case Sivil::kEnke: return "enkeEllerEnkemann";
+    case Sivil::kUoppgitt:
+      return "uoppgitt";
+    case Sivil::kUgift:
+      return "ugift";
+    case Sivil::kGift:
+      return "gift";
+    case Sivil::kSkilt:
+      return "skilt";
+    case Sivil::kEnke:
+      return "enkeEllerEnkemann";
   }
   return "uoppgitt";
 }
@@ -84,10 +96,11 @@ struct Person {
   int32_t sivil_date = 0;
   int32_t mother = -1;
   int32_t father = -1;
-  uint16_t born_in = kNorway;      // foreign birth country (index into ForeignCountries)
-  uint16_t citizen_of = kNorway;   // foreign citizenship
+  uint16_t born_in = kNorway;     // foreign birth country (index into ForeignCountries)
+  uint16_t citizen_of = kNorway;  // foreign citizenship
   uint16_t foedekommune = 0;
-  int32_t innflyttet = 0;          // immigration day for the foreign-born
+  int32_t innflyttet = 0;  // immigration day (foreign-born) or emigration day (utflyttet)
+  int32_t died = 0;        // death day of those dead before the load
   std::string_view fornavn, mellomnavn, etternavn;
 };
 
@@ -111,6 +124,7 @@ struct Household {
 struct BirthKey {
   int32_t day = 0;
   bool dnr = false;
+  bool male = false;  // individnummer parity: odd for men
 };
 
 // A person's allocated number: the birth day it encodes and the individnummer.
@@ -129,13 +143,13 @@ struct ChunkSummary {
 struct Context {
   const Geography* geo = nullptr;
   GenerateOptions options;
-  int rounds = 0;                       // event rounds (1..rounds); round 0 is the load
+  int rounds = 0;  // event rounds (1..rounds); round 0 is the load
   int32_t load_day = 0;
-  std::vector<int32_t> quarter_day;     // [r] first day of round r's quarter (r >= 1)
-  std::vector<int64_t> window_start;    // [r] ajourholdstidspunkt window of round r
+  std::vector<int32_t> quarter_day;   // [r] first day of round r's quarter (r >= 1)
+  std::vector<int64_t> window_start;  // [r] ajourholdstidspunkt window of round r
   std::vector<int64_t> window_len;
-  std::vector<uint64_t> round_first;    // [r] first seq of round r (after pass 1)
-  std::vector<uint64_t> round_total;    // [r] versions in round r
+  std::vector<uint64_t> round_first;              // [r] first seq of round r (after pass 1)
+  std::vector<uint64_t> round_total;              // [r] versions in round r
   std::vector<std::vector<uint64_t>> chunk_base;  // [chunk][r] first seq of the chunk in round r
   std::vector<uint32_t> country_cumulative;
   std::array<double, 131> death_per_quarter{};
@@ -242,6 +256,24 @@ class RowWriter {
   bool comma_ = false;
 };
 
+// The order of freg::SortRows (property, then newest first; stable), without the temporary
+// buffer std::stable_sort allocates: a person has a dozen rows, insertion sort is ideal.
+void SortRowsSmall(std::vector<freg::Row>& rows) {
+  auto less = [](const freg::Row& a, const freg::Row& b) {
+    return a.property < b.property || (a.property == b.property && a.from_seq > b.from_seq);
+  };
+  for (size_t i = 1; i < rows.size(); ++i) {
+    if (!less(rows[i], rows[i - 1])) continue;
+    freg::Row moving = std::move(rows[i]);
+    size_t j = i;
+    while (j > 0 && less(moving, rows[j - 1])) {
+      rows[j] = std::move(rows[j - 1]);
+      --j;
+    }
+    rows[j] = std::move(moving);
+  }
+}
+
 // One chunk: plans households and simulates the rounds. Pass 1 (render=false) only counts the
 // versions per round and records birth dates; pass 2 (render=true) replays the identical
 // simulation (same random stream) and writes the rows with the sekvensnummer found in pass 1.
@@ -263,8 +295,8 @@ class ChunkSim {
       for (const Assigned& a : *numbers) {
         int y = 0, m = 0, d = 0;
         timefmt::CivilFromDays(a.day, y, m, d);
-        auto fnr = ids::MakeSyntheticFnr(y, m, d, a.iii,
-                                         a.dnr ? ids::FnrKind::kDNummer : ids::FnrKind::kFoedselsnummer);
+        auto fnr = ids::MakeSyntheticFnr(
+            y, m, d, a.iii, a.dnr ? ids::FnrKind::kDNummer : ids::FnrKind::kFoedselsnummer);
         fnr_.push_back(fnr ? std::move(*fnr) : std::string(11, '0'));
       }
       numbers_ = numbers;
@@ -282,7 +314,7 @@ class ChunkSim {
     if (render_) {
       for (size_t i = 0; i < out_.size(); ++i) {
         out_[i].record.fnr = fnr_[i];
-        freg::SortRows(out_[i].record.rows);
+        SortRowsSmall(out_[i].record.rows);
       }
     }
     return Status::Ok();
@@ -292,7 +324,7 @@ class ChunkSim {
     ChunkSummary s;
     s.round_counts = std::move(counts_);
     s.births.reserve(persons_.size());
-    for (const Person& p : persons_) s.births.push_back({p.birth, p.dnr});
+    for (const Person& p : persons_) s.births.push_back({p.birth, p.dnr, p.sex == Sex::kMann});
     return s;
   }
 
@@ -303,14 +335,20 @@ class ChunkSim {
 
   int AgeYears(const Person& p, int32_t day) const { return (day - p.birth) * 4 / 1461; }
 
-  std::string_view Pick(std::span<const std::string_view> list) { return list[rng_.Below(static_cast<uint32_t>(list.size()))]; }
+  std::string_view Pick(std::span<const std::string_view> list) {
+    return list[rng_.Below(static_cast<uint32_t>(list.size()))];
+  }
 
   std::string_view GivenName(Sex sex) {
     if (rng_.Chance(0.85)) return Pick(AdjectiveNames());
     return Pick(sex == Sex::kMann ? MaleGivenNames() : FemaleGivenNames());
   }
-  std::string_view Surname() { return rng_.Chance(0.85) ? Pick(NounNames()) : Pick(OrdinarySurnames()); }
-  std::string_view MiddleName() { return rng_.Chance(0.15) ? Pick(AdjectiveNames()) : std::string_view{}; }
+  std::string_view Surname() {
+    return rng_.Chance(0.85) ? Pick(NounNames()) : Pick(OrdinarySurnames());
+  }
+  std::string_view MiddleName() {
+    return rng_.Chance(0.15) ? Pick(AdjectiveNames()) : std::string_view{};
+  }
 
   uint16_t PickCountry() {
     const auto& cum = ctx_.country_cumulative;
@@ -348,12 +386,19 @@ class ChunkSim {
     p.sex = sex;
     p.household = household;
     persons_.push_back(p);
-    return static_cast<int32_t>(persons_.size() - 1);
+    const size_t index = persons_.size() - 1;
+    if (render_ && index < out_.size()) {
+      out_[index].record.rows.reserve(16);
+      out_[index].versions.reserve(4);
+    }
+    return static_cast<int32_t>(index);
   }
 
   Sex RandomSex() { return rng_.Chance(0.5) ? Sex::kMann : Sex::kKvinne; }
 
-  int32_t BirthForAge(int age) { return ctx_.load_day - age * 365 - 1 - static_cast<int32_t>(rng_.Below(365)); }
+  int32_t BirthForAge(int age) {
+    return ctx_.load_day - age * 365 - 1 - static_cast<int32_t>(rng_.Below(365));
+  }
 
   // ---------------------------------------------------------------- the initial population
 
@@ -385,7 +430,8 @@ class ChunkSim {
     p.born_in = PickCountry();
     p.citizen_of = rng_.Chance(0.4) ? kNorway : p.born_in;
     const int32_t lo = std::max(earliest, ctx_.load_day - 30 * 365);
-    p.innflyttet = lo + static_cast<int32_t>(rng_.Below(static_cast<uint32_t>(std::max(1, ctx_.load_day - 30 - lo))));
+    p.innflyttet = lo + static_cast<int32_t>(rng_.Below(
+                            static_cast<uint32_t>(std::max(1, ctx_.load_day - 30 - lo))));
   }
 
   uint32_t CreateDnr() {
@@ -405,7 +451,8 @@ class ChunkSim {
     pp.mellomnavn = MiddleName();
     pp.etternavn = Surname();
     const bool has_address = rng_.Chance(0.5);
-    if (has_address) hh.addr = NewAddress(-1, ctx_.load_day - 1 - static_cast<int32_t>(rng_.Below(3 * 365)));
+    if (has_address)
+      hh.addr = NewAddress(-1, ctx_.load_day - 1 - static_cast<int32_t>(rng_.Below(3 * 365)));
     hh.members.push_back(p);
     LoadPerson(p, has_address ? 1 : 0);
     return 1;
@@ -421,9 +468,11 @@ class ChunkSim {
     const int32_t p = NewPerson(death - age * 365 - static_cast<int32_t>(rng_.Below(365)), sex, h);
     Person& pp = persons_[p];
     pp.life = Life::kDoed;
-    pp.sivil_date = death;  // reused below as the death day
+    pp.died = death;
     const double s = rng_.Unit();
     pp.sivil = s < 0.45 ? Sivil::kEnke : s < 0.7 ? Sivil::kUgift : Sivil::kSkilt;
+    if (pp.sivil != Sivil::kUgift)
+      pp.sivil_date = death - 1 - static_cast<int32_t>(rng_.Below(20 * 365));
     pp.foedekommune = static_cast<uint16_t>(geo_.PickKommune(rng_.Next() % geo_.total_weight()));
     pp.fornavn = GivenName(sex);
     pp.mellomnavn = MiddleName();
@@ -447,7 +496,8 @@ class ChunkSim {
     pp.foedekommune = static_cast<uint16_t>(geo_.PickKommune(rng_.Next() % geo_.total_weight()));
     // Left Norway 1..(age-19) years before the load, at least 19 years old.
     const int max_years = std::max(1, std::min(20, age - 19));
-    pp.innflyttet = ctx_.load_day - 30 - static_cast<int32_t>(rng_.Below(static_cast<uint32_t>(max_years * 365)));
+    pp.innflyttet = ctx_.load_day - 30 -
+                    static_cast<int32_t>(rng_.Below(static_cast<uint32_t>(max_years * 365)));
     pp.citizen_of = PickCountry();  // country moved to
     pp.fornavn = GivenName(sex);
     pp.mellomnavn = MiddleName();
@@ -468,19 +518,23 @@ class ChunkSim {
   uint32_t CreateSingle() {
     const int32_t h = NewHousehold();
     const double a = rng_.Unit();
-    const int age = a < 0.45 ? rng_.Between(19, 34)
-                    : a < 0.7 ? rng_.Between(35, 64)
+    const int age = a < 0.38  ? rng_.Between(19, 38)
+                    : a < 0.7 ? rng_.Between(39, 64)
                               : 65 + static_cast<int>(std::min(rng_.Below(36), rng_.Below(36)));
     const Sex sex = age >= 75 ? (rng_.Chance(0.65) ? Sex::kKvinne : Sex::kMann) : RandomSex();
     const int32_t p = NewPerson(BirthForAge(age), sex, h);
     Person& pp = persons_[p];
     pp.sivil = SingleSivil(age);
     if (pp.sivil != Sivil::kUgift) {
-      pp.sivil_date = pp.birth + 25 * 365 + static_cast<int32_t>(rng_.Below(static_cast<uint32_t>(std::max(1, ctx_.load_day - 60 - pp.birth - 25 * 365))));
+      pp.sivil_date = pp.birth + 25 * 365 +
+                      static_cast<int32_t>(rng_.Below(static_cast<uint32_t>(
+                          std::max(1, ctx_.load_day - 60 - pp.birth - 25 * 365))));
     }
     const bool immigrant = rng_.Chance(0.14);
-    if (immigrant) SetImmigrant(pp, pp.birth + 18 * 365);
-    else pp.foedekommune = static_cast<uint16_t>(geo_.PickKommune(rng_.Next() % geo_.total_weight()));
+    if (immigrant)
+      SetImmigrant(pp, pp.birth + 18 * 365);
+    else
+      pp.foedekommune = static_cast<uint16_t>(geo_.PickKommune(rng_.Next() % geo_.total_weight()));
     pp.fornavn = GivenName(sex);
     pp.mellomnavn = MiddleName();
     pp.etternavn = Surname();
@@ -495,7 +549,7 @@ class ChunkSim {
     const int32_t h = NewHousehold();
     int woman_age = 0;
     if (kids) {
-      woman_age = rng_.Between(24, 55);
+      woman_age = rng_.Between(27, 57);
     } else {
       woman_age = rng_.Chance(0.4) ? rng_.Between(20, 34) : rng_.Between(50, 92);
     }
@@ -516,8 +570,11 @@ class ChunkSim {
     for (int32_t p : {w, m}) {
       if (p < 0) continue;
       Person& pp = persons_[p];
-      if (immigrant) SetImmigrant(pp, pp.birth + 18 * 365);
-      else pp.foedekommune = static_cast<uint16_t>(geo_.PickKommune(rng_.Next() % geo_.total_weight()));
+      if (immigrant)
+        SetImmigrant(pp, pp.birth + 18 * 365);
+      else
+        pp.foedekommune =
+            static_cast<uint16_t>(geo_.PickKommune(rng_.Next() % geo_.total_weight()));
       pp.fornavn = GivenName(pp.sex);
       pp.mellomnavn = MiddleName();
       pp.etternavn = (p == m || !couple || rng_.Chance(0.5)) ? surname : Surname();
@@ -531,7 +588,8 @@ class ChunkSim {
       if (rng_.Chance(0.68)) {
         const int32_t earliest = std::max(pw.birth, pm.birth) + 20 * 365;
         const int32_t span = std::max(1, ctx_.load_day - 60 - earliest);
-        const int32_t date = earliest + static_cast<int32_t>(rng_.Below(static_cast<uint32_t>(span)));
+        const int32_t date =
+            earliest + static_cast<int32_t>(rng_.Below(static_cast<uint32_t>(span)));
         pw.sivil = pm.sivil = Sivil::kGift;
         pw.sivil_ref = m;
         pm.sivil_ref = w;
@@ -542,16 +600,27 @@ class ChunkSim {
     } else {
       Person& pw = persons_[w];
       pw.sivil = SingleSivil(woman_age);
-      if (pw.sivil != Sivil::kUgift) pw.sivil_date = ctx_.load_day - 60 - static_cast<int32_t>(rng_.Below(10 * 365));
+      if (pw.sivil != Sivil::kUgift)
+        pw.sivil_date = ctx_.load_day - 60 - static_cast<int32_t>(rng_.Below(10 * 365));
     }
     households_[h].mother = persons_[w].sex == Sex::kKvinne ? w : -1;
     households_[h].father = couple ? m : (persons_[w].sex == Sex::kMann ? w : -1);
 
     if (kids) {
       const double c = rng_.Unit();
-      int n = couple ? (c < 0.35 ? 1 : c < 0.78 ? 2 : c < 0.95 ? 3 : 4) : (c < 0.55 ? 1 : c < 0.9 ? 2 : 3);
-      int age = rng_.Between(0, std::min(woman_age - 20, 22));
-      for (int i = 0; i < n && used < budget && age >= 0; ++i) {
+      int n = couple ? (c < 0.35   ? 1
+                        : c < 0.78 ? 2
+                        : c < 0.95 ? 3
+                                   : 4)
+                     : (c < 0.55  ? 1
+                        : c < 0.9 ? 2
+                                  : 3);
+      // Siblings 1-5 years apart, counted down from the eldest or up from the youngest (half
+      // each), which spreads the children evenly over ages 0-22.
+      const int max_age = std::min(woman_age - 20, 22);
+      const bool from_youngest = rng_.Chance(0.5);
+      int age = rng_.Between(0, max_age);
+      for (int i = 0; i < n && used < budget && age >= 0 && age <= max_age; ++i) {
         const int32_t k = NewPerson(BirthForAge(age), RandomSex(), h);
         ++used;
         Person& pk = persons_[k];
@@ -564,13 +633,14 @@ class ChunkSim {
           pk.citizen_of = parent.citizen_of;
           pk.innflyttet = parent.innflyttet;
         } else {
-          pk.foedekommune = static_cast<uint16_t>(geo_.PickKommune(rng_.Next() % geo_.total_weight()));
+          pk.foedekommune =
+              static_cast<uint16_t>(geo_.PickKommune(rng_.Next() % geo_.total_weight()));
         }
         pk.fornavn = GivenName(pk.sex);
         pk.mellomnavn = MiddleName();
         pk.etternavn = surname;
         households_[h].members.push_back(k);
-        age -= rng_.Between(1, 5);
+        age += from_youngest ? rng_.Between(1, 5) : -rng_.Between(1, 5);
       }
     }
     // Future births for couples with a woman of child-bearing age.
@@ -603,7 +673,9 @@ class ChunkSim {
   // Address, protection and the load versions of a bosatt household's members.
   void SettleHousehold(int32_t h) {
     Household& hh = households_[h];
-    const int32_t flytte = ctx_.load_day - 1 - static_cast<int32_t>(std::min(rng_.Below(15 * 365), rng_.Below(15 * 365)));
+    const int32_t flytte =
+        ctx_.load_day - 1 -
+        static_cast<int32_t>(std::min(rng_.Below(15 * 365), rng_.Below(15 * 365)));
     hh.addr = NewAddress(-1, flytte);
     const double g = rng_.Unit();
     hh.gradering = g < 0.0035 ? 1 : g < 0.005 ? 2 : 0;
@@ -665,17 +737,26 @@ class ChunkSim {
     // A grown child leaves home.
     for (int32_t p : hh.members) {
       const Person& pp = persons_[p];
-      if (hh.members.size() > 1 && (pp.mother >= 0 || pp.father >= 0) && pp.partner < 0 && AgeYears(pp, day) >= 19 &&
-          (pp.mother == hh.mother || pp.father == hh.father) && rng_.Chance(0.05)) {
+      if (hh.members.size() > 1 && (pp.mother >= 0 || pp.father >= 0) && pp.partner < 0 &&
+          AgeYears(pp, day) >= 19 && (pp.mother == hh.mother || pp.father == hh.father) &&
+          rng_.Chance(0.05)) {
         MoveOut(h, p, r, day);
         return;
       }
     }
-    if (rng_.Chance(hh.members.size() == 1 ? 0.04 : 0.022)) {
+    if (rng_.Chance(hh.members.size() == 1 ? 0.07 : 0.04)) {
       MoveHousehold(h, r, day);
       return;
     }
-    if (rng_.Chance(0.003)) {
+    // Naturalisation of a foreign citizen.
+    for (int32_t p : hh.members) {
+      if (persons_[p].citizen_of != kNorway && AgeYears(persons_[p], day) >= 18 &&
+          rng_.Chance(0.012)) {
+        Naturalise(p, r, day);
+        return;
+      }
+    }
+    if (rng_.Chance(0.005)) {
       ChangeName(h, r, day);
       return;
     }
@@ -710,13 +791,15 @@ class ChunkSim {
     PersonRows(k, seq, Meta("skatteetaten", "Fødsel"), &addr, hh.gradering);
     for (int32_t parent : {hh.mother, hh.father}) {
       if (parent >= 0) {
-        RelationRow(k, seq, Meta("skatteetaten", "Fødsel"), parent, parent == hh.mother ? "mor" : "far", "barn");
+        RelationRow(k, seq, Meta("skatteetaten", "Fødsel"), parent,
+                    parent == hh.mother ? "mor" : "far", "barn");
       }
     }
     for (int32_t parent : {hh.mother, hh.father}) {
       if (parent < 0) continue;
       const uint64_t pseq = Touch(parent, r, Hendelsetype::kEndringIFamilierelasjon);
-      RelationRow(parent, pseq, Meta("skatteetaten", "Fødsel"), k, "barn", parent == hh.mother ? "mor" : "far");
+      RelationRow(parent, pseq, Meta("skatteetaten", "Fødsel"), k, "barn",
+                  parent == hh.mother ? "mor" : "far");
     }
   }
 
@@ -791,7 +874,8 @@ class ChunkSim {
     persons_[p].household = n;
     if (render_) SetEventMeta(day);
     const uint64_t seq = Touch(p, r, Hendelsetype::kEndringIBostedsadresse);
-    if (render_) BostedRow(p, seq, Meta("skatteetaten", "Flytting innenlands"), hn.addr, hn.gradering);
+    if (render_)
+      BostedRow(p, seq, Meta("skatteetaten", "Flytting innenlands"), hn.addr, hn.gradering);
   }
 
   void MoveHousehold(int32_t h, int r, int32_t day) {
@@ -801,7 +885,8 @@ class ChunkSim {
     if (render_) SetEventMeta(day);
     for (int32_t p : hh.members) {
       const uint64_t seq = Touch(p, r, Hendelsetype::kEndringIBostedsadresse);
-      if (render_) BostedRow(p, seq, Meta("skatteetaten", "Flytting innenlands"), hh.addr, hh.gradering);
+      if (render_)
+        BostedRow(p, seq, Meta("skatteetaten", "Flytting innenlands"), hh.addr, hh.gradering);
     }
   }
 
@@ -809,14 +894,29 @@ class ChunkSim {
     const Household& hh = households_[h];
     const int32_t p = hh.members[rng_.Below(static_cast<uint32_t>(hh.members.size()))];
     Person& pp = persons_[p];
-    if (rng_.Chance(0.5)) pp.etternavn = Surname();
-    else pp.fornavn = GivenName(pp.sex);
+    if (rng_.Chance(0.5))
+      pp.etternavn = Surname();
+    else
+      pp.fornavn = GivenName(pp.sex);
     pp.mellomnavn = MiddleName();
     const uint64_t seq = Touch(p, r, Hendelsetype::kEndringINavn);
     if (render_) {
       SetEventMeta(day);
       NavnRow(p, seq, Meta("skatteetaten", "Navneendring"));
     }
+  }
+
+  void Naturalise(int32_t p, int r, int32_t day) {
+    const bool keeps_old = rng_.Chance(0.5);  // dual citizenship is allowed since 2020
+    persons_[p].citizen_of = kNorway;
+    const uint64_t seq = Touch(p, r, Hendelsetype::kEndringIStatsborgerskap);
+    if (!render_) return;
+    SetEventMeta(day);
+    if (!keeps_old) CloseCurrent(p, Property::kStatsborgerskap, seq);
+    writer_.Begin(Meta("skatteetaten", "Statsborgerskap"));
+    writer_.Str("statsborgerskap", "NOR");
+    writer_.Date("ervervsdato", day);
+    AddRow(p, Property::kStatsborgerskap, seq);
   }
 
   void Emigrate(int32_t h, int r, int32_t day) {
@@ -845,8 +945,9 @@ class ChunkSim {
     const uint64_t seq = next_seq_[static_cast<size_t>(r)]++;
     const uint64_t offset = seq - ctx_.round_first[static_cast<size_t>(r)];
     const int64_t t = ctx_.window_start[static_cast<size_t>(r)] +
-                      static_cast<int64_t>(offset * static_cast<uint64_t>(ctx_.window_len[static_cast<size_t>(r)]) /
-                                           std::max<uint64_t>(1, ctx_.round_total[static_cast<size_t>(r)]));
+                      static_cast<int64_t>(
+                          offset * static_cast<uint64_t>(ctx_.window_len[static_cast<size_t>(r)]) /
+                          std::max<uint64_t>(1, ctx_.round_total[static_cast<size_t>(r)]));
     out_[static_cast<size_t>(p)].versions.push_back({seq, type, t});
     ajour_.clear();
     timefmt::AppendOslo(ajour_, t);
@@ -876,7 +977,8 @@ class ChunkSim {
   // Ends the current rows of `prop` (they become history at `seq`).
   void CloseCurrent(int32_t p, Property prop, uint64_t seq) {
     for (freg::Row& row : out_[static_cast<size_t>(p)].record.rows) {
-      if (row.property == prop && row.current_until == freg::kOpen && row.from_seq < seq) row.current_until = seq;
+      if (row.property == prop && row.current_until == freg::kOpen && row.from_seq < seq)
+        row.current_until = seq;
     }
   }
 
@@ -895,7 +997,8 @@ class ChunkSim {
     if (pp.sivil != Sivil::kUgift && pp.sivil != Sivil::kUoppgitt && pp.sivil_date != 0) {
       writer_.Date("sivilstandsdato", pp.sivil_date);
     }
-    if (pp.sivil_ref >= 0) writer_.Str("relatertVedSivilstand", fnr_[static_cast<size_t>(pp.sivil_ref)]);
+    if (pp.sivil_ref >= 0)
+      writer_.Str("relatertVedSivilstand", fnr_[static_cast<size_t>(pp.sivil_ref)]);
     AddRow(p, Property::kSivilstand, seq);
   }
 
@@ -1052,18 +1155,18 @@ class ChunkSim {
 
     if (pp.life == Life::kDoed) {
       writer_.Begin(meta);
-      writer_.Date("doedsdato", pp.sivil_date);
+      writer_.Date("doedsdato", pp.died);
       AddRow(p, Property::kDoedsfall, seq);
     }
 
     {
       writer_.Begin(meta);
       writer_.Str("sivilstand", SivilName(pp.sivil));
-      if (pp.sivil != Sivil::kUgift && pp.sivil != Sivil::kUoppgitt && pp.life != Life::kDoed &&
-          pp.sivil_date != 0) {
+      if (pp.sivil != Sivil::kUgift && pp.sivil != Sivil::kUoppgitt && pp.sivil_date != 0) {
         writer_.Date("sivilstandsdato", pp.sivil_date);
       }
-      if (pp.sivil_ref >= 0) writer_.Str("relatertVedSivilstand", fnr_[static_cast<size_t>(pp.sivil_ref)]);
+      if (pp.sivil_ref >= 0)
+        writer_.Str("relatertVedSivilstand", fnr_[static_cast<size_t>(pp.sivil_ref)]);
       AddRow(p, Property::kSivilstand, seq);
     }
 
@@ -1127,7 +1230,8 @@ class ChunkSim {
 
     writer_.Begin(meta);
     const bool foreign_citizen = pp.citizen_of != kNorway && pp.life != Life::kUtflyttet;
-    writer_.Str("statsborgerskap", foreign_citizen ? ForeignCountries()[pp.citizen_of].alpha3 : "NOR");
+    writer_.Str("statsborgerskap",
+                foreign_citizen ? ForeignCountries()[pp.citizen_of].alpha3 : "NOR");
     AddRow(p, Property::kStatsborgerskap, seq);
 
     writer_.Begin(meta);
@@ -1172,18 +1276,23 @@ class ChunkSim {
 // Hands out individnummer per (kind, birth day) in chunk/person order: unique over the register.
 class NumberAllocator {
  public:
-  NumberAllocator() : next_(2 * static_cast<size_t>(kDayTableEnd - kDayTableStart), 0) {}
+  NumberAllocator() : next_(4 * static_cast<size_t>(kDayTableEnd - kDayTableStart), 0) {}
 
   std::optional<Assigned> Allocate(const BirthKey& key) {
-    for (int32_t day = key.day; day < key.day + 366; ++day) {
-      if (day < kDayTableStart || day >= kDayTableEnd) return std::nullopt;
+    // The planned day, then alternately later and earlier days: a full day spills over to its
+    // neighbours instead of cascading in one direction.
+    for (int32_t step = 0; step < 3000; ++step) {
+      const int32_t day = key.day + ((step & 1) ? -(step + 1) / 2 : step / 2);
+      if (day < kDayTableStart || day >= kDayTableEnd) continue;
       int y = 0, m = 0, d = 0;
       timefmt::CivilFromDays(day, y, m, d);
-      const auto candidates = Candidates(y);
-      uint16_t& next = next_[static_cast<size_t>(day - kDayTableStart) * 2 + (key.dnr ? 1 : 0)];
+      const auto& candidates = Candidates(y, key.male);
+      uint16_t& next = next_[static_cast<size_t>(day - kDayTableStart) * 4 + (key.dnr ? 2 : 0) +
+                             (key.male ? 1 : 0)];
       while (next < candidates.size()) {
         const int iii = candidates[next++];
-        if (ids::MakeSyntheticFnr(y, m, d, iii, key.dnr ? ids::FnrKind::kDNummer : ids::FnrKind::kFoedselsnummer)) {
+        if (ids::MakeSyntheticFnr(
+                y, m, d, iii, key.dnr ? ids::FnrKind::kDNummer : ids::FnrKind::kFoedselsnummer)) {
           return Assigned{day, static_cast<uint16_t>(iii), key.dnr};
         }
       }
@@ -1192,22 +1301,27 @@ class NumberAllocator {
   }
 
  private:
-  // Individnummer that give back `year` (classic century table), in hand-out order.
-  static const std::vector<int>& Candidates(int year) {
-    static const std::array<std::vector<int>, 4> lists = [] {
-      std::array<std::vector<int>, 4> l;
-      for (int i = 500; i <= 749; ++i) l[0].push_back(i);      // 1854-1899
-      for (int i = 0; i <= 499; ++i) l[1].push_back(i);        // 1900-1939
-      l[2] = l[1];                                              // 1940-1999
-      for (int i = 900; i <= 999; ++i) l[2].push_back(i);
-      for (int i = 500; i <= 999; ++i) l[3].push_back(i);      // 2000-2039
+  // Individnummer that give back `year` (classic century table) and encode the sex (odd for
+  // men), in hand-out order.
+  static const std::vector<int>& Candidates(int year, bool male) {
+    static const std::array<std::vector<int>, 8> lists = [] {
+      std::array<std::vector<int>, 8> l;
+      auto add = [&](int list, int from, int to) {
+        for (int i = from; i <= to; ++i) l[static_cast<size_t>(list * 2 + i % 2)].push_back(i);
+      };
+      add(0, 500, 749);  // 1854-1899
+      add(1, 0, 499);    // 1900-1939
+      add(2, 0, 499);    // 1940-1999
+      add(2, 900, 999);
+      add(3, 500, 999);  // 2000-2039
       return l;
     }();
     static const std::vector<int> none;
-    if (year >= 1854 && year <= 1899) return lists[0];
-    if (year >= 1900 && year <= 1939) return lists[1];
-    if (year >= 1940 && year <= 1999) return lists[2];
-    if (year >= 2000 && year <= 2039) return lists[3];
+    const size_t parity = male ? 1 : 0;
+    if (year >= 1854 && year <= 1899) return lists[0 + parity];
+    if (year >= 1900 && year <= 1939) return lists[2 + parity];
+    if (year >= 1940 && year <= 1999) return lists[4 + parity];
+    if (year >= 2000 && year <= 2039) return lists[6 + parity];
     return none;
   }
 
@@ -1215,9 +1329,11 @@ class NumberAllocator {
 };
 
 Result<Context> MakeContext(const GenerateOptions& options) {
-  if (options.persons == 0) return MakeError(ErrorCode::kInvalidInput, "antall personer må være minst 1");
+  if (options.persons == 0)
+    return MakeError(ErrorCode::kInvalidInput, "antall personer må være minst 1");
   const Result<Geography>& geo = Geography::Embedded();
-  if (!geo.ok()) return MakeError(ErrorCode::kInternal, "generator: ugyldig geografi", geo.error().message);
+  if (!geo.ok())
+    return MakeError(ErrorCode::kInternal, "generator: ugyldig geografi", geo.error().message);
   Context ctx;
   ctx.geo = &geo.value();
   ctx.options = options;
@@ -1231,13 +1347,15 @@ Result<Context> MakeContext(const GenerateOptions& options) {
     const int32_t next = DaysOf(2018 + (q + 1) / 4, 1 + 3 * ((q + 1) % 4), 1);
     const int64_t start_ms = static_cast<int64_t>(start) * kDayMs - 3'600'000;
     if (start_ms >= options.history_end) break;
-    const int64_t end_ms = std::min<int64_t>(static_cast<int64_t>(next) * kDayMs - 3'600'000, options.history_end);
+    const int64_t end_ms =
+        std::min<int64_t>(static_cast<int64_t>(next) * kDayMs - 3'600'000, options.history_end);
     ctx.quarter_day.push_back(start);
     ctx.window_start.push_back(start_ms);
     ctx.window_len.push_back(end_ms - start_ms);
   }
   ctx.rounds = static_cast<int>(ctx.quarter_day.size()) - 1;
-  if (ctx.rounds < 1) return MakeError(ErrorCode::kInvalidInput, "historikken må slutte etter 2018-01-01");
+  if (ctx.rounds < 1)
+    return MakeError(ErrorCode::kInvalidInput, "historikken må slutte etter 2018-01-01");
   if (options.load_time + kLoadWindowMs > ctx.window_start[1]) {
     return MakeError(ErrorCode::kInvalidInput, "grunnbefolkningen må lastes før 2017-12-02");
   }
@@ -1247,7 +1365,8 @@ Result<Context> MakeContext(const GenerateOptions& options) {
     ctx.country_cumulative.push_back(total);
   }
   for (size_t age = 0; age < ctx.death_per_quarter.size(); ++age) {
-    const double annual = std::min(0.6, 0.00017 * std::exp(0.095 * (static_cast<double>(age) - 20.0)));
+    const double annual =
+        std::min(0.6, 0.00017 * std::exp(0.095 * (static_cast<double>(age) - 20.0)));
     ctx.death_per_quarter[age] = annual / 4.0;
   }
   return ctx;

@@ -34,23 +34,25 @@ namespace norreg::gen {
 inline constexpr uint64_t kChunkPersons = 8192;
 
 struct GenerateOptions {
-  uint64_t persons = 0;   // persons in the register (all statuses), >= 1
-  uint64_t seed = 1;      // the same seed gives the same register
-  int threads = 2;        // worker threads (>= 1; 0 or less means 1)
-  uint64_t first_seq = 1; // sekvensnummer of the first version
+  uint64_t persons = 0;    // persons in the register (all statuses), >= 1
+  uint64_t seed = 1;       // the same seed gives the same register
+  int threads = 2;         // worker threads (>= 1; 0 or less means 1)
+  uint64_t first_seq = 1;  // sekvensnummer of the first version
   // The initial load ("Grunnbefolkning"): its versions are stamped within 30 days from here.
-  timefmt::EpochMs load_time = 1506808800000;     // 2017-10-01T00:00:00+02:00
+  timefmt::EpochMs load_time = 1506808800000;  // 2017-10-01T00:00:00+02:00
   // Events happen in calendar quarters from 2018-01-01 up to (excluding) this instant.
-  timefmt::EpochMs history_end = 1790805600000;   // 2026-10-01T00:00:00+02:00
+  timefmt::EpochMs history_end = 1790805600000;  // 2026-10-01T00:00:00+02:00
 };
 
 // Generates the register. `sink` receives the persons in batches (one chunk each, persons in
 // chunk order), called from the calling thread only, one batch at a time, in ascending chunk
 // order; the first non-OK status it returns stops generation and is returned. `progress` (may
 // be empty) is called from the calling thread with the number of persons delivered so far.
-// Failure: kInvalidInput for persons == 0 or a history_end before 2018; kInternal if the
-// embedded geography is broken or the number space of a birth date runs out (not expected
-// below ~20 million persons).
+// Failure: kInvalidInput for persons == 0, a history_end before 2018 or a load_time after
+// 2017-12-01; kInternal if the embedded geography is broken or no free number is left within
+// about four years of a birth date. Numbers are unique over the whole register: a birth date
+// whose individnummer are used up moves to the nearest day with a free one (from ~10 million
+// persons the busiest birth years are full; tested up to 10 million).
 // Every person's `versions` ascend and every row's from_seq/current_until is one of them; the
 // rows are sorted with freg::SortRows.
 Status Generate(const GenerateOptions& options,

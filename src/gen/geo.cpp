@@ -17,7 +17,8 @@ std::string_view Trim(std::string_view s) {
 }
 
 bool FourDigits(std::string_view s) {
-  return s.size() == 4 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  return s.size() == 4 &&
+         std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 // Every street name the generator can use: stem + suffix. Stems that end in a space are names of
@@ -28,9 +29,11 @@ const std::vector<std::string>& AllStreetNames() {
     constexpr std::string_view kSeparate[] = {"gate", "vei", "plass", "allé"};
     for (std::string_view stem : StreetStems()) {
       if (stem.ends_with(' ')) {
-        for (std::string_view suffix : kSeparate) out.push_back(std::string(stem) + std::string(suffix));
+        for (std::string_view suffix : kSeparate)
+          out.push_back(std::string(stem) + std::string(suffix));
       } else {
-        for (std::string_view suffix : StreetSuffixes()) out.push_back(std::string(stem) + std::string(suffix));
+        for (std::string_view suffix : StreetSuffixes())
+          out.push_back(std::string(stem) + std::string(suffix));
       }
     }
     return out;
@@ -105,7 +108,8 @@ Result<Geography> Geography::Parse(std::string_view tsv) {
     k.streets = std::clamp<uint32_t>(k.innbyggere / 350, 6, static_cast<uint32_t>(m));
     geo.street_offset_.push_back(static_cast<uint32_t>(geo.street_names_.size()));
     const uint64_t offset = Mix(std::stoul(k.nummer), 0x57ee7) % m;
-    for (uint32_t s = 0; s < k.streets; ++s) geo.street_names_.push_back(all[(s * stride + offset) % m]);
+    for (uint32_t s = 0; s < k.streets; ++s)
+      geo.street_names_.push_back(all[(s * stride + offset) % m]);
   }
   return geo;
 }

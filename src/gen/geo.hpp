@@ -49,8 +49,8 @@ class Geography {
  private:
   std::vector<Kommune> kommuner_;
   std::vector<uint64_t> cumulative_;
-  std::vector<std::string> street_names_;     // all kommuner, concatenated
-  std::vector<uint32_t> street_offset_;       // per kommune into street_names_
+  std::vector<std::string> street_names_;  // all kommuner, concatenated
+  std::vector<uint32_t> street_offset_;    // per kommune into street_names_
 };
 
 }  // namespace norreg::gen

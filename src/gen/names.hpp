@@ -8,13 +8,13 @@
 
 namespace norreg::gen {
 
-std::span<const std::string_view> AdjectiveNames();     // fornavn/mellomnavn, synthetic style
-std::span<const std::string_view> NounNames();          // etternavn, synthetic style
-std::span<const std::string_view> MaleGivenNames();     // ordinary fornavn
-std::span<const std::string_view> FemaleGivenNames();   // ordinary fornavn
-std::span<const std::string_view> OrdinarySurnames();   // ordinary etternavn
-std::span<const std::string_view> StreetStems();        // "Bjørke", "Kirke", ...
-std::span<const std::string_view> StreetSuffixes();     // "veien", "gata", ...
+std::span<const std::string_view> AdjectiveNames();    // fornavn/mellomnavn, synthetic style
+std::span<const std::string_view> NounNames();         // etternavn, synthetic style
+std::span<const std::string_view> MaleGivenNames();    // ordinary fornavn
+std::span<const std::string_view> FemaleGivenNames();  // ordinary fornavn
+std::span<const std::string_view> OrdinarySurnames();  // ordinary etternavn
+std::span<const std::string_view> StreetStems();       // "Bjørke", "Kirke", ...
+std::span<const std::string_view> StreetSuffixes();    // "veien", "gata", ...
 
 struct Country {
   std::string_view alpha3;  // ISO 3166-1 alpha-3

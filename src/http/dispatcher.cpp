@@ -10,18 +10,30 @@ namespace {
 
 std::string_view CodeName(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kInvalidInput: return "invalid_input";
-    case ErrorCode::kUnauthenticated: return "unauthenticated";
-    case ErrorCode::kForbidden: return "forbidden";
-    case ErrorCode::kNotFound: return "not_found";
-    case ErrorCode::kNotAcceptable: return "not_acceptable";
-    case ErrorCode::kConflict: return "conflict";
-    case ErrorCode::kGone: return "gone";
-    case ErrorCode::kTooLarge: return "too_large";
-    case ErrorCode::kUnsupportedMedia: return "unsupported_media";
-    case ErrorCode::kRateLimited: return "rate_limited";
-    case ErrorCode::kNotReady: return "not_ready";
-    case ErrorCode::kInternal: return "internal";
+    case ErrorCode::kInvalidInput:
+      return "invalid_input";
+    case ErrorCode::kUnauthenticated:
+      return "unauthenticated";
+    case ErrorCode::kForbidden:
+      return "forbidden";
+    case ErrorCode::kNotFound:
+      return "not_found";
+    case ErrorCode::kNotAcceptable:
+      return "not_acceptable";
+    case ErrorCode::kConflict:
+      return "conflict";
+    case ErrorCode::kGone:
+      return "gone";
+    case ErrorCode::kTooLarge:
+      return "too_large";
+    case ErrorCode::kUnsupportedMedia:
+      return "unsupported_media";
+    case ErrorCode::kRateLimited:
+      return "rate_limited";
+    case ErrorCode::kNotReady:
+      return "not_ready";
+    case ErrorCode::kInternal:
+      return "internal";
   }
   return "unknown";
 }
@@ -45,8 +57,8 @@ Status Dispatcher::AddApi(ApiSpec api) {
 
 Status Dispatcher::Add(Method method, std::string_view pattern, RouteInfo info, Handler handler) {
   if (!info.api.empty() && !FindApi(info.api)) {
-    return MakeError(ErrorCode::kInvalidInput, "route " + std::string(pattern) +
-                                                   ": unknown api " + info.api);
+    return MakeError(ErrorCode::kInvalidInput,
+                     "route " + std::string(pattern) + ": unknown api " + info.api);
   }
   std::uint32_t slot = metrics_ ? metrics_->RouteSlot(info.name) : 0;
   return router_.Add(method, pattern, std::move(info), std::move(handler), slot);
@@ -79,7 +91,8 @@ Response Dispatcher::Render(const ApiSpec* api, const Error& error, Request& req
   int status = HttpStatusFor(error.code);
   if (status >= 500 || !error.detail.empty()) {
     auto level = status >= 500 ? spdlog::level::err : spdlog::level::info;
-    spdlog::log(level, "request_error rid={} route={} code={} status={} message=\"{}\" detail=\"{}\"",
+    spdlog::log(level,
+                "request_error rid={} route={} code={} status={} message=\"{}\" detail=\"{}\"",
                 request.request_id, request.route ? request.route->name : "unmatched",
                 CodeName(error.code), status, error.message, error.detail);
   }

@@ -13,12 +13,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <memory>
-#include <vector>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "http/request.hpp"
 
@@ -27,10 +27,9 @@ namespace norreg::http {
 class Metrics {
  public:
   // Upper bounds in seconds; +Inf is implicit.
-  static constexpr std::array<double, 16> kBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-                                                      0.005,  0.01,    0.025,  0.05,  0.1,
-                                                      0.25,   0.5,     1.0,    2.5,   5.0,
-                                                      10.0};
+  static constexpr std::array<double, 16> kBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                                      0.01,   0.025,   0.05,   0.1,   0.25,   0.5,
+                                                      1.0,    2.5,     5.0,    10.0};
   static constexpr std::uint32_t kUnmatched = 0;
 
   Metrics();

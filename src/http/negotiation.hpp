@@ -48,7 +48,8 @@ Result<MediaType> CheckContentType(std::string_view content_type,
                                    std::span<const MediaType> allowed);
 inline Result<MediaType> CheckContentType(std::string_view content_type,
                                           std::initializer_list<MediaType> allowed) {
-  return CheckContentType(content_type, std::span<const MediaType>(allowed.begin(), allowed.size()));
+  return CheckContentType(content_type,
+                          std::span<const MediaType>(allowed.begin(), allowed.size()));
 }
 
 }  // namespace norreg::http

@@ -42,8 +42,8 @@ Router::~Router() = default;
 Status Router::Add(Method method, std::string_view pattern, RouteInfo info, Handler handler,
                    std::uint32_t slot) {
   auto bad = [&](std::string_view why) {
-    return Status(MakeError(ErrorCode::kInvalidInput,
-                            std::string("route ") + std::string(pattern) + ": " + std::string(why)));
+    return Status(MakeError(ErrorCode::kInvalidInput, std::string("route ") + std::string(pattern) +
+                                                          ": " + std::string(why)));
   };
   if (method == Method::kOther) return bad("method not routable");
   if (pattern.empty() || pattern.front() != '/') return bad("must start with '/'");
@@ -76,9 +76,8 @@ Status Router::Add(Method method, std::string_view pattern, RouteInfo info, Hand
       if (seg.find_first_of("{}") != std::string_view::npos) return bad("malformed segment");
       Node* child = node->Literal(seg);
       if (!child) {
-        auto it = std::lower_bound(
-            node->literals.begin(), node->literals.end(), seg,
-            [](const auto& e, std::string_view s) { return e.first < s; });
+        auto it = std::lower_bound(node->literals.begin(), node->literals.end(), seg,
+                                   [](const auto& e, std::string_view s) { return e.first < s; });
         it = node->literals.emplace(it, std::string(seg), std::make_unique<Node>());
         child = it->second.get();
       }

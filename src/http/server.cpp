@@ -183,8 +183,7 @@ Status Server::Impl::Listen() {
   auto results = resolver.resolve(opt.host, std::to_string(opt.port),
                                   tcp::resolver::passive | tcp::resolver::numeric_service, ec);
   if (ec || results.empty()) {
-    return MakeError(ErrorCode::kInternal, "cannot resolve listen host " + opt.host,
-                     ec.message());
+    return MakeError(ErrorCode::kInternal, "cannot resolve listen host " + opt.host, ec.message());
   }
   tcp::endpoint ep = results.begin()->endpoint();
   tcp::acceptor a(w0.ioc);
@@ -363,8 +362,8 @@ void Server::Impl::SerializeHead(std::string& head, const Response& res, const R
   head += "\r\n";
 }
 
-void Server::Impl::AccessLog(const Request& req, int status, std::size_t bytes,
-                             Clock::duration dur, std::chrono::system_clock::time_point start) {
+void Server::Impl::AccessLog(const Request& req, int status, std::size_t bytes, Clock::duration dur,
+                             std::chrono::system_clock::time_point start) {
   if (!opt.access_log) return;
   thread_local std::string line;
   line.clear();
@@ -375,7 +374,8 @@ void Server::Impl::AccessLog(const Request& req, int status, std::size_t bytes,
                  req.request_id, req.remote, req.method_name.empty() ? "-" : req.method_name,
                  req.target.empty() ? "-" : req.target, status, bytes,
                  std::chrono::duration_cast<std::chrono::microseconds>(dur).count());
-  spdlog::logger* logger = opt.access_logger ? opt.access_logger.get() : spdlog::default_logger_raw();
+  spdlog::logger* logger =
+      opt.access_logger ? opt.access_logger.get() : spdlog::default_logger_raw();
   logger->info(line);
 }
 
@@ -500,7 +500,8 @@ asio::awaitable<void> Server::Impl::Session(Worker& w, tcp::socket socket) {
         have_response = true;
         keep_alive = false;  // the body stays unread
       } else {
-        if (auto expect = req.Header("Expect"); expect && EqualsIgnoreCase(*expect, "100-continue")) {
+        if (auto expect = req.Header("Expect");
+            expect && EqualsIgnoreCase(*expect, "100-continue")) {
           stream.expires_after(opt.write_timeout);
           auto [cec, cn] = co_await asio::async_write(stream, asio::buffer(kContinue), kTuple);
           if (cec) break;
@@ -549,8 +550,11 @@ asio::awaitable<void> Server::Impl::Session(Worker& w, tcp::socket socket) {
     AccessLog(req, res.status, to_send.size(), dur, start_wall);
     if (wec) break;
     if (!keep_alive) {
-      // Unread request bytes (an unread body) would turn our close into a reset.
-      co_await Linger(stream);
+      // Unread request bytes (an unread body, pipelined requests) would turn our close into a
+      // reset that can destroy the answer in flight; drain them first. Clean closes skip this.
+      if (!parser->is_done() || buffer.size() > 0 || stream.socket().available(ec) > 0) {
+        co_await Linger(stream);
+      }
       break;
     }
   }
@@ -568,8 +572,7 @@ std::uint16_t Server::port() const { return impl_->bound_port.load(); }
 Status Server::Run() { return impl_->Run(); }
 void Server::Stop() { impl_->Stop(); }
 
-Status Server::AddOpsRoutes(Dispatcher& dispatcher, Metrics& metrics,
-                            std::function<bool()> ready) {
+Status Server::AddOpsRoutes(Dispatcher& dispatcher, Metrics& metrics, std::function<bool()> ready) {
   Status st = dispatcher.Add(Method::kGet, "/health/live", RouteInfo{"", "health_live"},
                              [](Request&) -> Result<Response> { return Response::Text("ok\n"); });
   if (!st.ok()) return st;
@@ -579,11 +582,10 @@ Status Server::AddOpsRoutes(Dispatcher& dispatcher, Metrics& metrics,
                         return Response::Text("ready\n");
                       });
   if (!st.ok()) return st;
-  return dispatcher.Add(Method::kGet, "/metrics", RouteInfo{"", "metrics"},
-                        [&metrics](Request&) -> Result<Response> {
-                          return Response::Make(200, std::string(Metrics::kContentType),
-                                                metrics.Render());
-                        });
+  return dispatcher.Add(
+      Method::kGet, "/metrics", RouteInfo{"", "metrics"}, [&metrics](Request&) -> Result<Response> {
+        return Response::Make(200, std::string(Metrics::kContentType), metrics.Render());
+      });
 }
 
 }  // namespace norreg::http

@@ -65,6 +65,7 @@ struct ServerOptions {
 class Server {
  public:
   // `dispatcher` and `metrics` must outlive the server; routes must be added before Run().
+  // Destroy the server only after Run() returned (or when it never ran).
   Server(ServerOptions options, Dispatcher& dispatcher, Metrics& metrics);
   ~Server();
   Server(const Server&) = delete;

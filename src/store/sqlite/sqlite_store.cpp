@@ -6,6 +6,7 @@
 // sekvensnummer order with the sekvensnummer that superseded it, so that "the document of every
 // person as it stood at N" is one ordered scan. Numbers are stored as integers (11 digits fit in
 // 64 bits), dokumentidentifikator is not stored at all: it is an encryption of the sekvensnummer.
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <mutex>
@@ -225,18 +226,59 @@ class SqliteStore final : public RegisterStore {
       for (auto& t : threads) t.join();
     }
 
-    std::lock_guard lock(write_mutex_);
-    Transaction tx(writer_);
-    if (Status s = tx.Begin(); !s.ok()) return s;
+    // Rows go into the B-trees in key order (identifiers by number, versions by sekvensnummer):
+    // far fewer page splits and cache misses than the persons' order.
+    std::vector<std::pair<int64_t, size_t>> identifiers;  // (number, person index)
+    std::vector<std::pair<uint64_t, std::pair<size_t, size_t>>> versions;  // seq -> (person, v)
+    std::vector<int64_t> numbers(persons.size());
     for (size_t i = 0; i < persons.size(); ++i) {
       const PersonWrite& p = persons[i];
       if (p.versions.empty()) return MakeError(ErrorCode::kInvalidInput, "person uten versjoner");
       auto fnr = FnrToInt(p.record.fnr);
       if (!fnr) return MakeError(ErrorCode::kInvalidInput, "ugyldig nummer " + p.record.fnr);
-      auto person_id = InsertPerson(*fnr, p.versions.back().seq, blobs[i]);
+      numbers[i] = *fnr;
+      identifiers.emplace_back(*fnr, i);
+      for (const auto& other : p.record.other_ids) {
+        auto n = FnrToInt(other);
+        if (!n) return MakeError(ErrorCode::kInvalidInput, "ugyldig nummer " + other);
+        identifiers.emplace_back(*n, i);
+      }
+      for (size_t v = 0; v < p.versions.size(); ++v) {
+        versions.push_back({p.versions[v].seq, {i, v}});
+      }
+    }
+    std::sort(identifiers.begin(), identifiers.end());
+    std::sort(versions.begin(), versions.end());
+
+    std::lock_guard lock(write_mutex_);
+    Transaction tx(writer_);
+    if (Status s = tx.Begin(); !s.ok()) return s;
+    std::vector<int64_t> person_ids(persons.size());
+    for (size_t i = 0; i < persons.size(); ++i) {
+      auto person_id = InsertPerson(numbers[i], persons[i].versions.back().seq, blobs[i]);
       if (!person_id.ok()) return person_id.error();
-      if (Status s = InsertIdentifiers(p.record, *person_id); !s.ok()) return s;
-      if (Status s = InsertVersions(p, *person_id, *fnr); !s.ok()) return s;
+      person_ids[i] = *person_id;
+    }
+    for (const auto& [number, i] : identifiers) {
+      Statement& st = w_bulk_identifier_;
+      st.Reset();
+      st.Bind(1, number);
+      st.Bind(2, person_ids[i]);
+      if (auto r = st.Step(); !r.ok()) {
+        Error e = r.error();
+        if (sqlite3_extended_errcode(writer_.handle()) == SQLITE_CONSTRAINT_PRIMARYKEY) {
+          e.code = ErrorCode::kConflict;
+          e.message = "nummeret finnes allerede i registeret";
+        }
+        return e;
+      }
+    }
+    for (const auto& [seq, at] : versions) {
+      const PersonWrite& p = persons[at.first];
+      if (Status s = InsertVersion(p, at.second, person_ids[at.first], numbers[at.first]);
+          !s.ok()) {
+        return s;
+      }
     }
     return tx.Commit();
   }
@@ -294,7 +336,9 @@ class SqliteStore final : public RegisterStore {
         person_id = *id;
       }
       if (Status s = InsertIdentifiers(p.record, person_id); !s.ok()) return s.error();
-      if (Status s = InsertVersions(p, person_id, *fnr); !s.ok()) return s.error();
+      for (size_t v = 0; v < p.versions.size(); ++v) {
+        if (Status s = InsertVersion(p, v, person_id, *fnr); !s.ok()) return s.error();
+      }
       next_seq = p.versions.back().seq + 1;
     }
     if (Status s = tx.Commit(); !s.ok()) return s.error();
@@ -403,6 +447,7 @@ class SqliteStore final : public RegisterStore {
       w_insert_identifier_ = writer_.Prepare(
           "INSERT INTO identifiers(fnr, person_id) VALUES(?, ?) "
           "ON CONFLICT(fnr) DO UPDATE SET person_id=excluded.person_id");
+      w_bulk_identifier_ = writer_.Prepare("INSERT INTO identifiers(fnr, person_id) VALUES(?, ?)");
       w_insert_version_ = writer_.Prepare(
           "INSERT INTO versions(seq, person_id, fnr, type, ajourhold, superseded_seq) "
           "VALUES(?, ?, ?, ?, ?, ?)");
@@ -467,48 +512,50 @@ class SqliteStore final : public RegisterStore {
     return sqlite3_last_insert_rowid(writer_.handle());
   }
 
+  Status InsertIdentifier(int64_t number, int64_t person_id) {
+    Statement& st = w_insert_identifier_;
+    st.Reset();
+    st.Bind(1, number);
+    st.Bind(2, person_id);
+    auto r = st.Step();
+    return r.ok() ? Status::Ok() : Status(r.error());
+  }
+
   Status InsertIdentifiers(const freg::PersonRecord& record, int64_t person_id) {
-    auto insert = [&](std::string_view number) -> Status {
-      auto n = FnrToInt(number);
-      if (!n) return MakeError(ErrorCode::kInvalidInput, "ugyldig nummer " + std::string(number));
-      Statement& st = w_insert_identifier_;
-      st.Reset();
-      st.Bind(1, *n);
-      st.Bind(2, person_id);
-      auto r = st.Step();
-      return r.ok() ? Status::Ok() : Status(r.error());
-    };
-    if (Status s = insert(record.fnr); !s.ok()) return s;
+    auto number = FnrToInt(record.fnr);
+    if (!number) return MakeError(ErrorCode::kInvalidInput, "ugyldig nummer " + record.fnr);
+    if (Status s = InsertIdentifier(*number, person_id); !s.ok()) return s;
     for (const auto& other : record.other_ids) {
-      if (Status s = insert(other); !s.ok()) return s;
+      auto n = FnrToInt(other);
+      if (!n) return MakeError(ErrorCode::kInvalidInput, "ugyldig nummer " + other);
+      if (Status s = InsertIdentifier(*n, person_id); !s.ok()) return s;
     }
     return Status::Ok();
   }
 
-  Status InsertVersions(const PersonWrite& p, int64_t person_id, int64_t fnr) {
+  // Inserts version `v` of `p`; superseded_seq is the person's next version (NULL for the last).
+  Status InsertVersion(const PersonWrite& p, size_t v, int64_t person_id, int64_t fnr) {
     Statement& st = w_insert_version_;
-    for (size_t v = 0; v < p.versions.size(); ++v) {
-      const freg::Version& version = p.versions[v];
-      st.Reset();
-      st.Bind(1, static_cast<int64_t>(version.seq));
-      st.Bind(2, person_id);
-      st.Bind(3, fnr);
-      st.Bind(4, static_cast<int64_t>(version.type));
-      st.Bind(5, version.ajourholdstidspunkt);
-      if (v + 1 < p.versions.size()) {
-        st.Bind(6, static_cast<int64_t>(p.versions[v + 1].seq));
-      } else {
-        st.BindNull(6);
+    const freg::Version& version = p.versions[v];
+    st.Reset();
+    st.Bind(1, static_cast<int64_t>(version.seq));
+    st.Bind(2, person_id);
+    st.Bind(3, fnr);
+    st.Bind(4, static_cast<int64_t>(version.type));
+    st.Bind(5, version.ajourholdstidspunkt);
+    if (v + 1 < p.versions.size()) {
+      st.Bind(6, static_cast<int64_t>(p.versions[v + 1].seq));
+    } else {
+      st.BindNull(6);
+    }
+    auto r = st.Step();
+    if (!r.ok()) {
+      Error e = r.error();
+      if (sqlite3_extended_errcode(writer_.handle()) == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        e.code = ErrorCode::kConflict;
+        e.message = "sekvensnummer " + std::to_string(version.seq) + " er allerede brukt";
       }
-      auto r = st.Step();
-      if (!r.ok()) {
-        Error e = r.error();
-        if (sqlite3_extended_errcode(writer_.handle()) == SQLITE_CONSTRAINT_PRIMARYKEY) {
-          e.code = ErrorCode::kConflict;
-          e.message = "sekvensnummer " + std::to_string(version.seq) + " er allerede brukt";
-        }
-        return e;
-      }
+      return e;
     }
     return Status::Ok();
   }
@@ -549,7 +596,7 @@ class SqliteStore final : public RegisterStore {
   std::mutex write_mutex_;
   Connection writer_;
   Statement w_by_fnr_, w_insert_person_, w_update_person_, w_insert_identifier_,
-      w_insert_version_, w_supersede_, w_latest_;
+      w_bulk_identifier_, w_insert_version_, w_supersede_, w_latest_;
 
   std::mutex pool_mutex_;
   std::vector<std::unique_ptr<Reader>> pool_;

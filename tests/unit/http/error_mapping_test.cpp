@@ -14,12 +14,18 @@ namespace {
 
 TEST(ErrorMappingTest, EveryCodeHasItsStatus) {
   const std::vector<std::pair<ErrorCode, int>> table = {
-      {ErrorCode::kInvalidInput, 400},     {ErrorCode::kUnauthenticated, 401},
-      {ErrorCode::kForbidden, 403},        {ErrorCode::kNotFound, 404},
-      {ErrorCode::kNotAcceptable, 406},    {ErrorCode::kConflict, 409},
-      {ErrorCode::kGone, 410},             {ErrorCode::kTooLarge, 413},
-      {ErrorCode::kUnsupportedMedia, 415}, {ErrorCode::kRateLimited, 429},
-      {ErrorCode::kNotReady, 404},         {ErrorCode::kInternal, 500},
+      {ErrorCode::kInvalidInput, 400},
+      {ErrorCode::kUnauthenticated, 401},
+      {ErrorCode::kForbidden, 403},
+      {ErrorCode::kNotFound, 404},
+      {ErrorCode::kNotAcceptable, 406},
+      {ErrorCode::kConflict, 409},
+      {ErrorCode::kGone, 410},
+      {ErrorCode::kTooLarge, 413},
+      {ErrorCode::kUnsupportedMedia, 415},
+      {ErrorCode::kRateLimited, 429},
+      {ErrorCode::kNotReady, 404},
+      {ErrorCode::kInternal, 500},
   };
   for (auto [code, status] : table) {
     EXPECT_EQ(HttpStatusFor(code), status) << static_cast<int>(code);
@@ -49,12 +55,12 @@ TEST(FregErrorTest, JsonBodyHasKodeAndMeldingOnly) {
 }
 
 TEST(FregErrorTest, XmlWhenAcceptAsksForXml) {
-  for (std::string accept : {"application/xml", "application/atom+xml",
-                             "application/json;q=0.1, application/xml"}) {
+  for (std::string accept :
+       {"application/xml", "application/atom+xml", "application/json;q=0.1, application/xml"}) {
     Request req;
     req.AddHeader("Accept", accept);
-    Response r = RenderFregError(MakeError(ErrorCode::kNotFound, "Fant ikke <person> & co", "d"),
-                                 req);
+    Response r =
+        RenderFregError(MakeError(ErrorCode::kNotFound, "Fant ikke <person> & co", "d"), req);
     EXPECT_EQ(r.content_type, "application/xml") << accept;
     EXPECT_EQ(r.body,
               "<?xml version=\"1.0\" encoding=\"UTF-8\"?><feil><kode>FREG-001</kode>"
@@ -194,8 +200,8 @@ TEST_F(DispatcherTest, RetryAfterFromBeforeStepReachesTheAnswer) {
 }
 
 TEST_F(DispatcherTest, HandlerErrorUsesApiShapeWithoutDetail) {
-  Response r = Do(Method::kGet, std::string(kPrefix) + "/v1/personer/0", "Bearer ok",
-                  "application/xml");
+  Response r =
+      Do(Method::kGet, std::string(kPrefix) + "/v1/personer/0", "Bearer ok", "application/xml");
   EXPECT_EQ(r.status, 404);
   EXPECT_EQ(r.content_type, "application/xml");
   EXPECT_NE(r.body.find("<melding>Fant ikke personen</melding>"), std::string::npos);
@@ -251,9 +257,9 @@ TEST_F(DispatcherTest, RenderErrorUsesTheRouteApi) {
 }
 
 TEST_F(DispatcherTest, RejectsUnknownApiAndDuplicates) {
-  EXPECT_FALSE(d_.Add(Method::kGet, "/x", RouteInfo{"nope", "x"},
-                      [](Request&) -> Result<Response> { return Response{}; })
-                   .ok());
+  EXPECT_FALSE(d_.Add(Method::kGet, "/x", RouteInfo{"nope", "x"}, [](Request&) -> Result<Response> {
+                   return Response{};
+                 }).ok());
   EXPECT_FALSE(d_.AddApi(ApiSpec{"freg", "/y", {}, {}}).ok());
   EXPECT_FALSE(d_.AddApi(ApiSpec{"", "/y", {}, {}}).ok());
   EXPECT_FALSE(d_.AddApi(ApiSpec{"z", "nolead", {}, {}}).ok());
@@ -261,7 +267,10 @@ TEST_F(DispatcherTest, RejectsUnknownApiAndDuplicates) {
 
 TEST_F(DispatcherTest, ThrowingRendererFallsBackToPlain500) {
   Dispatcher d;
-  ASSERT_TRUE(d.AddApi(ApiSpec{"bad", "/bad", {}, [](const Error&, const Request&) -> Response {
+  ASSERT_TRUE(d.AddApi(ApiSpec{"bad",
+                               "/bad",
+                               {},
+                               [](const Error&, const Request&) -> Response {
                                  throw std::runtime_error("renderer broke");
                                }})
                   .ok());

@@ -34,20 +34,25 @@ TEST(MetricsTest, SlotsAreStablePerName) {
 TEST(MetricsTest, CountersAndHistogramInExpositionFormat) {
   Metrics m;
   auto person = m.RouteSlot("person");
-  m.ObserveRequest(person, Method::kGet, 200, microseconds(50));   // <= 100 µs
-  m.ObserveRequest(person, Method::kGet, 200, microseconds(300));  // <= 500 µs
-  m.ObserveRequest(person, Method::kGet, 404, milliseconds(2));    // <= 2.5 ms
+  m.ObserveRequest(person, Method::kGet, 200, microseconds(50));           // <= 100 µs
+  m.ObserveRequest(person, Method::kGet, 200, microseconds(300));          // <= 500 µs
+  m.ObserveRequest(person, Method::kGet, 404, milliseconds(2));            // <= 2.5 ms
   m.ObserveRequest(person, Method::kHead, 200, std::chrono::seconds(20));  // +Inf only
   m.ObserveRequest(Metrics::kUnmatched, Method::kPost, 404, microseconds(10));
   m.ObserveRequest(999, Method::kGet, 400, microseconds(10));  // unknown slot -> unmatched
 
   const std::string t = m.Render();
   EXPECT_TRUE(HasLine(t, "# TYPE norreg_http_requests_total counter"));
-  EXPECT_TRUE(HasLine(t, "norreg_http_requests_total{route=\"person\",method=\"GET\",status=\"200\"} 2"));
-  EXPECT_TRUE(HasLine(t, "norreg_http_requests_total{route=\"person\",method=\"GET\",status=\"404\"} 1"));
-  EXPECT_TRUE(HasLine(t, "norreg_http_requests_total{route=\"person\",method=\"HEAD\",status=\"200\"} 1"));
-  EXPECT_TRUE(HasLine(t, "norreg_http_requests_total{route=\"unmatched\",method=\"POST\",status=\"404\"} 1"));
-  EXPECT_TRUE(HasLine(t, "norreg_http_requests_total{route=\"unmatched\",method=\"GET\",status=\"400\"} 1"));
+  EXPECT_TRUE(
+      HasLine(t, "norreg_http_requests_total{route=\"person\",method=\"GET\",status=\"200\"} 2"));
+  EXPECT_TRUE(
+      HasLine(t, "norreg_http_requests_total{route=\"person\",method=\"GET\",status=\"404\"} 1"));
+  EXPECT_TRUE(
+      HasLine(t, "norreg_http_requests_total{route=\"person\",method=\"HEAD\",status=\"200\"} 1"));
+  EXPECT_TRUE(HasLine(
+      t, "norreg_http_requests_total{route=\"unmatched\",method=\"POST\",status=\"404\"} 1"));
+  EXPECT_TRUE(HasLine(
+      t, "norreg_http_requests_total{route=\"unmatched\",method=\"GET\",status=\"400\"} 1"));
 
   EXPECT_TRUE(HasLine(t, "# TYPE norreg_http_request_duration_seconds histogram"));
   const std::string b = "norreg_http_request_duration_seconds_bucket{route=\"person\",le=\"";
@@ -104,8 +109,10 @@ TEST(MetricsTest, ConcurrentObservationsAreAllCounted) {
   }
   for (auto& t : threads) t.join();
   const std::string t = m.Render();
-  EXPECT_TRUE(HasLine(t, "norreg_http_requests_total{route=\"r\",method=\"GET\",status=\"200\"} 10000"));
-  EXPECT_TRUE(HasLine(t, "norreg_http_requests_total{route=\"r\",method=\"GET\",status=\"201\"} 10000"));
+  EXPECT_TRUE(
+      HasLine(t, "norreg_http_requests_total{route=\"r\",method=\"GET\",status=\"200\"} 10000"));
+  EXPECT_TRUE(
+      HasLine(t, "norreg_http_requests_total{route=\"r\",method=\"GET\",status=\"201\"} 10000"));
   EXPECT_TRUE(HasLine(t, "norreg_http_request_duration_seconds_count{route=\"r\"} 20000"));
 }
 

@@ -31,9 +31,8 @@ INSTANTIATE_TEST_SUITE_P(
     Table, NegotiateTest,
     ::testing::Values(
         // missing / wildcard -> first (JSON)
-        NegCase{"", kJx, MT::kJson}, NegCase{"   ", kJx, MT::kJson},
-        NegCase{"*/*", kJx, MT::kJson}, NegCase{"*", kJx, MT::kJson},
-        NegCase{"application/*", kJx, MT::kJson},
+        NegCase{"", kJx, MT::kJson}, NegCase{"   ", kJx, MT::kJson}, NegCase{"*/*", kJx, MT::kJson},
+        NegCase{"*", kJx, MT::kJson}, NegCase{"application/*", kJx, MT::kJson},
         // exact
         NegCase{"application/json", kJx, MT::kJson}, NegCase{"application/xml", kJx, MT::kXml},
         NegCase{"APPLICATION/XML", kJx, MT::kXml},
@@ -41,7 +40,8 @@ INSTANTIATE_TEST_SUITE_P(
         // q-values
         NegCase{"application/json;q=0.5, application/xml", kJx, MT::kXml},
         NegCase{"application/json; q=0.9, application/xml; q=0.8", kJx, MT::kJson},
-        NegCase{"application/xml;q=0.5,application/json;q=0.5", kJx, MT::kJson},  // tie: server order
+        NegCase{"application/xml;q=0.5,application/json;q=0.5", kJx,
+                MT::kJson},                                            // tie: server order
         NegCase{"application/xml, application/json", kJx, MT::kJson},  // tie: server order
         NegCase{"application/json;q=0, */*", kJx, MT::kXml},  // explicit exclusion beats wildcard
         NegCase{"*/*;q=0.1, application/xml", kJx, MT::kXml},
@@ -62,8 +62,7 @@ INSTANTIATE_TEST_SUITE_P(
         NegCase{"application/json;q=abc", kJx, std::nullopt},
         NegCase{"application/json;q=2", kJx, std::nullopt},
         NegCase{"application/json;q=abc, application/xml", kJx, MT::kXml},
-        NegCase{"*/json", kJx, std::nullopt},
-        NegCase{"application/json;foo", kJx, std::nullopt},
+        NegCase{"*/json", kJx, std::nullopt}, NegCase{"application/json;foo", kJx, std::nullopt},
         NegCase{"bogus, application/json", kJx, MT::kJson},
         NegCase{"application/json", {}, std::nullopt}));
 

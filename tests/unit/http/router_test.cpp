@@ -51,7 +51,12 @@ TEST_F(RouterTest, MatchTable) {
   using O = Router::Outcome;
   const std::vector<MatchCase> cases = {
       {Method::kGet, b + "/personer/12345678901", O::kFound, "person", {{"id", "12345678901"}}, ""},
-      {Method::kGet, b + "/personer/12345678901/", O::kFound, "person", {{"id", "12345678901"}}, ""},
+      {Method::kGet,
+       b + "/personer/12345678901/",
+       O::kFound,
+       "person",
+       {{"id", "12345678901"}},
+       ""},
       {Method::kGet, b + "/personer/arkiv/abc", O::kFound, "arkiv", {{"dok", "abc"}}, ""},
       // "arkiv" alone: the literal branch has no route, backtrack to {id}.
       {Method::kGet, b + "/personer/arkiv", O::kFound, "person", {{"id", "arkiv"}}, ""},
@@ -61,8 +66,18 @@ TEST_F(RouterTest, MatchTable) {
       {Method::kGet, b + "/personer/bulkoppslag", O::kMethodNotAllowed, "", {}, "POST"},
       {Method::kGet, b + "/hendelser/feed", O::kFound, "feed", {}, ""},
       {Method::kGet, b + "/hendelser/feed/", O::kFound, "feed", {}, ""},
-      {Method::kGet, b + "/uttrekk/J1/batch/7", O::kFound, "batch", {{"jobbId", "J1"}, {"batchnr", "7"}}, ""},
-      {Method::kPost, b + "/uttrekk/J1/batch/7", O::kFound, "batch_post", {{"jobbId", "J1"}, {"batchnr", "7"}}, ""},
+      {Method::kGet,
+       b + "/uttrekk/J1/batch/7",
+       O::kFound,
+       "batch",
+       {{"jobbId", "J1"}, {"batchnr", "7"}},
+       ""},
+      {Method::kPost,
+       b + "/uttrekk/J1/batch/7",
+       O::kFound,
+       "batch_post",
+       {{"jobbId", "J1"}, {"batchnr", "7"}},
+       ""},
       {Method::kGet, "/c/lit/d", O::kFound, "c_lit_d", {}, ""},
       {Method::kGet, "/c/lit/e", O::kFound, "c_param_e", {{"x", "lit"}}, ""},
       {Method::kGet, "/c/other/e", O::kFound, "c_param_e", {{"x", "other"}}, ""},
@@ -123,15 +138,17 @@ TEST(RouterAddTest, RejectsBadPatterns) {
   Router r;
   ASSERT_TRUE(r.Add(Method::kGet, "/x/{id}", RouteInfo{"a", "x"}, Ok()).ok());
   const std::vector<BadPattern> bad = {
-      {Method::kGet, ""},          {Method::kGet, "x"},         {Method::kGet, "/a//b"},
-      {Method::kGet, "/a/{}"},     {Method::kGet, "/a/{"},      {Method::kGet, "/a/b{c}"},
-      {Method::kGet, "/a/{x}}"},   {Method::kGet, "/{a}/{a}"},  {Method::kOther, "/ok"},
+      {Method::kGet, ""},           {Method::kGet, "x"},        {Method::kGet, "/a//b"},
+      {Method::kGet, "/a/{}"},      {Method::kGet, "/a/{"},     {Method::kGet, "/a/b{c}"},
+      {Method::kGet, "/a/{x}}"},    {Method::kGet, "/{a}/{a}"}, {Method::kOther, "/ok"},
       {Method::kGet, "/x/{other}"},  // same shape and method as /x/{id}
   };
   for (const auto& b : bad) {
     Status st = r.Add(b.method, b.pattern, RouteInfo{"a", "bad"}, Ok());
     EXPECT_FALSE(st.ok()) << b.pattern;
-    if (!st.ok()) EXPECT_EQ(st.error().code, ErrorCode::kInvalidInput);
+    if (!st.ok()) {
+      EXPECT_EQ(st.error().code, ErrorCode::kInvalidInput);
+    }
   }
   EXPECT_FALSE(r.Add(Method::kGet, "/nohandler", RouteInfo{}, Handler{}).ok());
   EXPECT_EQ(r.routes().size(), 1u);

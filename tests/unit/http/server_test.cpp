@@ -322,9 +322,10 @@ TEST_F(ServerTest, OversizedHeaderGets431) {
 TEST_F(ServerTest, OversizedBodyGets413InTheApiShape) {
   Start();
   RawClient c(port());
-  ASSERT_TRUE(c.Send("POST /freg/upload HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                     "Content-Length: 5000\r\n\r\n" +
-                     std::string(100, 'x')));
+  ASSERT_TRUE(
+      c.Send("POST /freg/upload HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+             "Content-Length: 5000\r\n\r\n" +
+             std::string(100, 'x')));
   auto r = c.Read();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 413);
@@ -337,8 +338,10 @@ TEST_F(ServerTest, OversizedChunkedBodyGets413) {
   Start();
   RawClient c(port());
   std::string chunk(800, 'y');
-  ASSERT_TRUE(c.Send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-                     "320\r\n" + chunk + "\r\n320\r\n" + chunk + "\r\n0\r\n\r\n"));
+  ASSERT_TRUE(
+      c.Send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+             "320\r\n" +
+             chunk + "\r\n320\r\n" + chunk + "\r\n0\r\n\r\n"));
   auto r = c.Read();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 413);
@@ -361,8 +364,9 @@ TEST_F(ServerTest, BodyWithinLimitIsEchoed) {
 TEST_F(ServerTest, Expect100Continue) {
   Start();
   RawClient c(port());
-  ASSERT_TRUE(c.Send("POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
-                     "Content-Length: 5\r\n\r\n"));
+  ASSERT_TRUE(
+      c.Send("POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+             "Content-Length: 5\r\n\r\n"));
   auto cont = c.Read();
   ASSERT_TRUE(cont);
   EXPECT_EQ(cont->status, 100);
@@ -574,6 +578,21 @@ TEST(ServerListenTest, PortInUseFails) {
   o.port = 0;
   Server c(o, d, metrics);
   EXPECT_FALSE(c.Listen().ok());
+}
+
+TEST(ServerListenTest, StopBeforeRunMakesRunReturn) {
+  Metrics metrics;
+  Dispatcher d(&metrics);
+  ServerOptions o;
+  o.host = "127.0.0.1";
+  o.port = 0;
+  o.threads = 2;
+  Server s(o, d, metrics);
+  s.Stop();
+  auto t0 = Clock::now();
+  EXPECT_TRUE(s.Run().ok());
+  EXPECT_LT(Clock::now() - t0, 1000ms);
+  EXPECT_FALSE(s.Run().ok()) << "Run is once only";
 }
 
 }  // namespace
