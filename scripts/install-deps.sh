@@ -9,7 +9,7 @@ packages=(
   libssl-dev libsqlite3-dev sqlite3 libzstd-dev
   libpugixml-dev libyaml-cpp-dev libsimdjson-dev rapidjson-dev
   libcli11-dev libspdlog-dev libfmt-dev libcurl4-openssl-dev
-  libzip-dev zipcmp zipmerge ziptool
+  libzip-dev zipcmp zipmerge ziptool libjemalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   curl wrk nginx-light bc
 )
