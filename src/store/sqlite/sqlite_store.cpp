@@ -96,7 +96,7 @@ class SqliteStore final : public RegisterStore {
                        ec.message());
     }
     auto writer = Connection::Open(path_, options_.read_only, options_.mmap_bytes,
-                                   options_.cache_kib);
+                                   options_.writer_cache_kib);
     if (!writer.ok()) return writer.error();
     writer_ = std::move(writer).value();
     if (!options_.read_only) {
