@@ -49,14 +49,6 @@ void RenderPersonXml(const PersonRecord& record, uint64_t seq, const PartSelecti
 void RenderPersonXml(const RecordView& record, uint64_t seq, const PartSelection& parts,
                      std::string& out, bool root_namespace = true);
 
-// Appends `s` as a quoted JSON string: escapes `"`, `\` and control characters (\n, \t, \r, \b,
-// \f by name, others as \u00XX). Other bytes (UTF-8) are copied as they are.
-void AppendJsonString(std::string& out, std::string_view s);
-
-// Appends `s` XML-escaped for element text or a double-quoted attribute: & < > " become entities,
-// \r becomes &#13; (survives end-of-line normalisation). Bytes that cannot appear in XML 1.0
-// (other control characters, invalid UTF-8, U+FFFE/U+FFFF) become U+FFFD.
-void AppendXmlEscaped(std::string& out, std::string_view s);
 
 // Appends the members of the JSON object `json` as XML elements (the transcoding used for rows,
 // usable for other documents, e.g. event documents): objects become child elements, arrays

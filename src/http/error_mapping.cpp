@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <string>
 
+#include "common/escape.hpp"
 #include "http/negotiation.hpp"
 
 namespace norreg::http {
@@ -161,70 +162,6 @@ bool WantsXml(const Request& request) {
   return mt && (*mt == MediaType::kXml || *mt == MediaType::kAtom);
 }
 
-void AppendJsonEscaped(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 0xF]);
-        } else {
-          out.push_back(ch);
-        }
-    }
-  }
-}
-
-void AppendXmlEscaped(std::string& out, std::string_view s) {
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        // XML 1.0 forbids most control characters even as references: drop them.
-        if (c >= 0x20 || c == '\n' || c == '\r' || c == '\t') out.push_back(ch);
-    }
-  }
-}
-
 Response RenderFregError(const Error& error, const Request& request) {
   int status = HttpStatusFor(error.code);
   std::string_view melding = (error.code == ErrorCode::kInternal || error.message.empty())
@@ -246,9 +183,9 @@ Response RenderFregError(const Error& error, const Request& request) {
     r.body.reserve(40 + melding.size());
     r.body += "{\"kode\":\"";
     r.body += kKode;
-    r.body += "\",\"melding\":\"";
-    AppendJsonEscaped(r.body, melding);
-    r.body += "\"}";
+    r.body += "\",\"melding\":";
+    AppendJsonString(r.body, melding);
+    r.body += "}";
   }
   AddDefaultRetryAfter(r, request, status);
   return r;

@@ -54,8 +54,5 @@ Response RenderPlainError(const Error& error, const Request& request);
 // A text/plain response "<status> <reason>\n" with that status (answers outside any API).
 Response PlainStatus(int status);
 
-// Appends `s` JSON-escaped (no surrounding quotes) / XML-escaped (text content) to `out`.
-void AppendJsonEscaped(std::string& out, std::string_view s);
-void AppendXmlEscaped(std::string& out, std::string_view s);
 
 }  // namespace norreg::http

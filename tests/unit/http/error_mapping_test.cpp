@@ -107,12 +107,6 @@ TEST(FregErrorTest, RateLimitedCarriesRetryAfterInMs) {
   EXPECT_EQ(limited.response_headers.at(0).second, "2500");
 }
 
-TEST(EscapeTest, JsonControlCharacters) {
-  std::string out;
-  AppendJsonEscaped(out, std::string("a\x01\tb\\", 5));
-  EXPECT_EQ(out, "a\\u0001\\tb\\\\");
-}
-
 // --- Dispatcher: the pipeline and the one catch site --------------------------------------
 
 constexpr const char* kPrefix = "/folkeregisteret/offentlig-med-hjemmel/api";

@@ -1,6 +1,7 @@
 // POST personer/bulkoppslag?part=…&somBestilt=… — up to 1000 persons in one answer (SPEC 2.2).
 #include <unordered_set>
 
+#include "common/escape.hpp"
 #include "freg/record_codec.hpp"
 #include "freg/render.hpp"
 #include "http/handlers/freg/freg_api.hpp"
@@ -49,7 +50,7 @@ Result<Response> PostBulkLookup(FregContext& context, Request& request) {
     first = false;
     if (xml) {
       out += "<oppslag><foedselsEllerDNummer>";
-      freg::AppendXmlEscaped(out, fnr);
+      AppendXmlEscaped(out, fnr);
       out += "</foedselsEllerDNummer>";
       if (person.ok()) {
         freg::RenderPersonXml(view, person->latest_seq, *parts, out, false);
@@ -59,7 +60,7 @@ Result<Response> PostBulkLookup(FregContext& context, Request& request) {
       out += "</oppslag>";
     } else {
       out += "{\"foedselsEllerDNummer\":";
-      freg::AppendJsonString(out, fnr);
+      AppendJsonString(out, fnr);
       if (person.ok()) {
         out += ",\"folkeregisterperson\":";
         freg::RenderPersonJson(view, person->latest_seq, *parts, out);
