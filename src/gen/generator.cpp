@@ -1159,16 +1159,7 @@ class ChunkSim {
       AddRow(p, Property::kDoedsfall, seq);
     }
 
-    {
-      writer_.Begin(meta);
-      writer_.Str("sivilstand", SivilName(pp.sivil));
-      if (pp.sivil != Sivil::kUgift && pp.sivil != Sivil::kUoppgitt && pp.sivil_date != 0) {
-        writer_.Date("sivilstandsdato", pp.sivil_date);
-      }
-      if (pp.sivil_ref >= 0)
-        writer_.Str("relatertVedSivilstand", fnr_[static_cast<size_t>(pp.sivil_ref)]);
-      AddRow(p, Property::kSivilstand, seq);
-    }
+    SivilRow(p, seq, meta);  // nothing to close at the person's first version
 
     // Relations inside the household at the load: child <-> parents.
     if (pp.mother >= 0 || pp.father >= 0) {
