@@ -50,7 +50,7 @@ TEST(CliTest, ImportAddsAVersionAndKeepsTheOldOne) {
     ASSERT_EQ(person.status, 200);
     document = person.body;
     old_document = std::string(first.at("persondokument").as_string());
-    EXPECT_EQ(server.Stop(), 0);  // graceful stop on SIGTERM
+    EXPECT_EQ(server.Stop(), 0) << server.Output();  // graceful stop on SIGTERM
   }
   // Rename the person: the current navn row gets a new fornavn.
   json::object doc = json::parse(document).as_object();

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <chrono>
 #include <memory>
+#include <thread>
 
 #include "harness.hpp"
 
@@ -57,7 +59,14 @@ TEST_F(FregPersonTest, HealthAndMetrics) {
   EXPECT_EQ(server_->Get("/health/live").status, 200);
   EXPECT_EQ(server_->Get("/health/ready").status, 200);
   server_->Get(Api("/personer/" + fnrs_[0]));
-  auto metrics = server_->Get("/metrics");
+  // A request is counted when its answer has been written, which may be just after the client
+  // has read it: poll briefly.
+  HttpResponse metrics;
+  for (int i = 0; i < 50; ++i) {
+    metrics = server_->Get("/metrics");
+    if (metrics.body.find("route=\"freg_person\"") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   EXPECT_EQ(metrics.status, 200);
   EXPECT_NE(metrics.body.find("norreg_http_requests_total{route=\"freg_person\""),
             std::string::npos);

@@ -134,12 +134,16 @@ int ServerProcess::Stop() {
   if (pid_ <= 0) return -1;
   kill(pid_, SIGTERM);
   int status = 0;
-  for (int i = 0; i < 200; ++i) {
-    Drain(100);
+  // Time-based: once the child has closed its output (while exiting), Drain returns at once.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
+      Drain(100);  // what it wrote last (e.g. a sanitizer report) belongs to Output()
       return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     }
+    Drain(100);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   kill(pid_, SIGKILL);
   waitpid(pid_, &status, 0);

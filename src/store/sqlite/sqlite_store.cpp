@@ -605,6 +605,13 @@ class SqliteStore final : public RegisterStore {
 }  // namespace
 
 Result<std::unique_ptr<RegisterStore>> OpenSqliteStore(const SqliteOptions& options) {
+  // SQLite's memory statistics take a process-wide mutex on every allocation; norreg does not
+  // read them. Must happen before SQLite initialises (later calls are refused and harmless).
+  static const bool configured = [] {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    return true;
+  }();
+  (void)configured;
   auto store = std::make_unique<SqliteStore>(options);
   if (Status s = store->Init(); !s.ok()) return s.error();
   return std::unique_ptr<RegisterStore>(std::move(store));
