@@ -27,7 +27,7 @@ Result<PopulateSummary> Populate(store::RegisterStore& store, uint64_t persons, 
     if (!dictionary_done) {
       dictionary_done = true;
       std::vector<std::string> samples;
-      for (size_t i = 0; i < batch.size() && samples.size() < 4000; ++i) {
+      for (size_t i = 0; i < batch.size() && samples.size() < 1500; ++i) {
         std::string raw;
         freg::EncodeRecord(batch[i].record, raw);
         samples.push_back(std::move(raw));
