@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "common/escape.hpp"
 #include "common/time.hpp"
 #include "resources/embedded.hpp"
 
@@ -92,47 +93,6 @@ class XsdOrder {
 
 // ---------------------------------------------------------------------------------------------
 // Writing canonical JSON.
-
-void AppendEscaped(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  size_t start = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + start, i - start);
-    start = i + 1;
-    switch (c) {
-      case '"':
-        out.append("\\\"");
-        break;
-      case '\\':
-        out.append("\\\\");
-        break;
-      case '\b':
-        out.append("\\b");
-        break;
-      case '\f':
-        out.append("\\f");
-        break;
-      case '\n':
-        out.append("\\n");
-        break;
-      case '\r':
-        out.append("\\r");
-        break;
-      case '\t':
-        out.append("\\t");
-        break;
-      default: {
-        const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
-        out.append(esc, sizeof esc);
-      }
-    }
-  }
-  out.append(s.data() + start, s.size() - start);
-  out.push_back('"');
-}
 
 template <typename T>
 void AppendNumber(std::string& out, T value) {
@@ -266,7 +226,7 @@ class Walker {
           return Fail("ugyldig tidspunkt \"" + Excerpt(s) +
                       "\" (forventet RFC 3339 med tidssone, f.eks. 2022-03-14T14:41:28.711+01:00)");
         }
-        if (out) AppendEscaped(*out, s);
+        if (out) AppendJsonString(*out, s);
         return true;
       }
       case JsonType::kBoolean:
@@ -339,7 +299,7 @@ class Walker {
       } else {
         if (out) {
           if (!first) out->push_back(',');
-          AppendEscaped(*out, field.name);
+          AppendJsonString(*out, field.name);
           out->push_back(':');
         }
         first = false;
