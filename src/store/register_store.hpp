@@ -103,7 +103,7 @@ struct SqliteOptions {
   // the kernel's page cache (used by plain reads) does not, and the register may be far larger
   // than memory. Reads were as fast without it in the benchmarks.
   int64_t mmap_bytes = 0;
-  int cache_kib = 8 * 1024;          // page cache of each read connection
+  int cache_kib = 32 * 1024;         // page cache of each read connection
   int writer_cache_kib = 64 * 1024;  // page cache of the write connection (bulk loads)
 };
 
