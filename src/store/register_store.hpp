@@ -77,14 +77,20 @@ class RegisterStore {
   // --- writing ---
   // Appends new persons whose versions carry sekvensnummer LatestSeq()+1 onwards (the generator
   // assigns them). All-or-nothing. kConflict if a number is taken or a seq is not next in line.
-  virtual Status BulkInsert(std::span<const PersonWrite> persons) = 0;
+  // `encoded` (optional) is EncodeForBulkInsert's result for the same persons; without it the
+  // records are encoded here.
+  virtual Status BulkInsert(std::span<const PersonWrite> persons,
+                            const std::vector<std::string>* encoded = nullptr) = 0;
+  // The stored form (encoded, compressed) of each person's record, computed in parallel and
+  // without any lock, so that a caller can prepare the next batch while one is being inserted.
+  virtual std::vector<std::string> EncodeForBulkInsert(std::span<const PersonWrite> persons) = 0;
   // Runs `change` once per entry of `fnrs`, in order, inside ONE write transaction: each call
   // gets the entry's index, the next free sekvensnummer and the current person (nullopt for a new
   // one) and returns the person's new record plus the versions it added. The first error aborts
   // the transaction and is returned: nothing of the batch is stored (imports are all-or-nothing).
   // Returns the last sekvensnummer written.
-  using ChangeFn = std::function<Result<PersonWrite>(
-      size_t index, uint64_t next_seq, const std::optional<StoredPerson>& current)>;
+  using ChangeFn = std::function<Result<PersonWrite>(size_t index, uint64_t next_seq,
+                                                     const std::optional<StoredPerson>& current)>;
   virtual Result<uint64_t> ApplyChanges(std::span<const std::string> fnrs,
                                         const ChangeFn& change) = 0;
 

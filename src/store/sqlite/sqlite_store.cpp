@@ -95,8 +95,8 @@ class SqliteStore final : public RegisterStore {
       return MakeError(ErrorCode::kInternal, "kan ikke opprette datakatalogen " + options_.data_dir,
                        ec.message());
     }
-    auto writer = Connection::Open(path_, options_.read_only, options_.mmap_bytes,
-                                   options_.writer_cache_kib);
+    auto writer =
+        Connection::Open(path_, options_.read_only, options_.mmap_bytes, options_.writer_cache_kib);
     if (!writer.ok()) return writer.error();
     writer_ = std::move(writer).value();
     if (!options_.read_only) {
@@ -108,9 +108,8 @@ class SqliteStore final : public RegisterStore {
   Result<StoredPerson> FindByFnr(std::string_view fnr) override {
     auto number = FnrToInt(fnr);
     if (!number) return MakeError(ErrorCode::kNotFound, "Fant ikke person");
-    return WithReader([&](Reader& r) -> Result<StoredPerson> {
-      return ReadPerson(r.by_fnr, *number);
-    });
+    return WithReader(
+        [&](Reader& r) -> Result<StoredPerson> { return ReadPerson(r.by_fnr, *number); });
   }
 
   Result<StoredPerson> FindByVersion(uint64_t seq) override {
@@ -141,8 +140,8 @@ class SqliteStore final : public RegisterStore {
       reader.latest.Reset();
       auto row = reader.latest.Step();
       if (!row.ok()) return row.error();
-      uint64_t seq = *row && !reader.latest.IsNull(0) ? static_cast<uint64_t>(reader.latest.Int(0))
-                                                      : 0;
+      uint64_t seq =
+          *row && !reader.latest.IsNull(0) ? static_cast<uint64_t>(reader.latest.Int(0)) : 0;
       reader.latest.Reset();
       return seq;
     });
@@ -200,9 +199,7 @@ class SqliteStore final : public RegisterStore {
     return stats;
   }
 
-  Status BulkInsert(std::span<const PersonWrite> persons) override {
-    if (options_.read_only) return ReadOnly();
-    // Encoding and compression are the expensive part: do them in parallel, outside the lock.
+  std::vector<std::string> EncodeForBulkInsert(std::span<const PersonWrite> persons) override {
     std::vector<std::string> blobs(persons.size());
     const std::shared_ptr<const Zstd> codec = codec_.load();
     const unsigned workers = std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
@@ -225,10 +222,22 @@ class SqliteStore final : public RegisterStore {
       }
       for (auto& t : threads) t.join();
     }
+    return blobs;
+  }
+
+  Status BulkInsert(std::span<const PersonWrite> persons,
+                    const std::vector<std::string>* encoded) override {
+    if (options_.read_only) return ReadOnly();
+    std::vector<std::string> own;
+    if (encoded == nullptr || encoded->size() != persons.size()) {
+      own = EncodeForBulkInsert(persons);
+      encoded = &own;
+    }
+    const std::vector<std::string>& blobs = *encoded;
 
     // Rows go into the B-trees in key order (identifiers by number, versions by sekvensnummer):
     // far fewer page splits and cache misses than the persons' order.
-    std::vector<std::pair<int64_t, size_t>> identifiers;  // (number, person index)
+    std::vector<std::pair<int64_t, size_t>> identifiers;                   // (number, person index)
     std::vector<std::pair<uint64_t, std::pair<size_t, size_t>>> versions;  // seq -> (person, v)
     std::vector<int64_t> numbers(persons.size());
     for (size_t i = 0; i < persons.size(); ++i) {
@@ -368,7 +377,8 @@ class SqliteStore final : public RegisterStore {
   }
 
   Status Migrate() {
-    if (Status s = writer_.Exec("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)");
+    if (Status s =
+            writer_.Exec("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)");
         !s.ok()) {
       return s;
     }
@@ -379,9 +389,9 @@ class SqliteStore final : public RegisterStore {
     get.Reset();
     const int64_t known = static_cast<int64_t>(std::size(kMigrations));
     if (version > known) {
-      return MakeError(ErrorCode::kInternal,
-                       "registeret er laget av en nyere norreg (skjemaversjon " +
-                           std::to_string(version) + ")");
+      return MakeError(
+          ErrorCode::kInternal,
+          "registeret er laget av en nyere norreg (skjemaversjon " + std::to_string(version) + ")");
     }
     if (version == known) return Status::Ok();
     Transaction tx(writer_);
@@ -440,10 +450,10 @@ class SqliteStore final : public RegisterStore {
     codec_.store(std::make_shared<const Zstd>(std::move(codec).value()));
     if (!options_.read_only) {
       w_by_fnr_ = writer_.Prepare(kByFnrSql);
-      w_insert_person_ = writer_.Prepare(
-          "INSERT INTO persons(fnr, latest_seq, record) VALUES(?, ?, ?)");
-      w_update_person_ = writer_.Prepare(
-          "UPDATE persons SET fnr=?, latest_seq=?, record=? WHERE person_id=?");
+      w_insert_person_ =
+          writer_.Prepare("INSERT INTO persons(fnr, latest_seq, record) VALUES(?, ?, ?)");
+      w_update_person_ =
+          writer_.Prepare("UPDATE persons SET fnr=?, latest_seq=?, record=? WHERE person_id=?");
       w_insert_identifier_ = writer_.Prepare(
           "INSERT INTO identifiers(fnr, person_id) VALUES(?, ?) "
           "ON CONFLICT(fnr) DO UPDATE SET person_id=excluded.person_id");
@@ -595,8 +605,8 @@ class SqliteStore final : public RegisterStore {
 
   std::mutex write_mutex_;
   Connection writer_;
-  Statement w_by_fnr_, w_insert_person_, w_update_person_, w_insert_identifier_,
-      w_bulk_identifier_, w_insert_version_, w_supersede_, w_latest_;
+  Statement w_by_fnr_, w_insert_person_, w_update_person_, w_insert_identifier_, w_bulk_identifier_,
+      w_insert_version_, w_supersede_, w_latest_;
 
   std::mutex pool_mutex_;
   std::vector<std::unique_ptr<Reader>> pool_;

@@ -34,9 +34,10 @@ PersonWrite MakePerson(const std::string& fnr, std::vector<uint64_t> seqs) {
   PersonWrite p;
   p.record.fnr = fnr;
   for (size_t i = 0; i < seqs.size(); ++i) {
-    p.versions.push_back({seqs[i], i == 0 ? freg::Hendelsetype::kPersonErOpprettet
-                                         : freg::Hendelsetype::kEndringINavn,
-                          1'600'000'000'000 + static_cast<int64_t>(seqs[i])});
+    p.versions.push_back(
+        {seqs[i],
+         i == 0 ? freg::Hendelsetype::kPersonErOpprettet : freg::Hendelsetype::kEndringINavn,
+         1'600'000'000'000 + static_cast<int64_t>(seqs[i])});
     freg::Row row;
     row.property = freg::Property::kNavn;
     row.from_seq = seqs[i];
@@ -134,8 +135,8 @@ TEST(SqliteStoreTest, ApplyChangesAddsVersionsAndRollsBackOnError) {
   std::vector<PersonWrite> persons{MakePerson(a, {1})};
   ASSERT_TRUE((*store)->BulkInsert(persons).ok());
 
-  auto change = [&](size_t, uint64_t next, const std::optional<StoredPerson>& current)
-      -> Result<PersonWrite> {
+  auto change = [&](size_t, uint64_t next,
+                    const std::optional<StoredPerson>& current) -> Result<PersonWrite> {
     PersonWrite w = current ? PersonWrite{current->record, {}} : MakePerson(b, {next});
     if (current) w.versions.push_back({next, freg::Hendelsetype::kEndringINavn, 1});
     return w;
@@ -151,14 +152,31 @@ TEST(SqliteStoreTest, ApplyChangesAddsVersionsAndRollsBackOnError) {
   const std::string c = Fnr(13, 100);
   std::vector<std::string> more{c, a};
   auto failed = (*store)->ApplyChanges(
-      more, [&](size_t index, uint64_t next, const std::optional<StoredPerson>&)
-                -> Result<PersonWrite> {
+      more,
+      [&](size_t index, uint64_t next, const std::optional<StoredPerson>&) -> Result<PersonWrite> {
         if (index == 1) return MakeError(ErrorCode::kInvalidInput, "ugyldig");
         return MakePerson(c, {next});
       });
   EXPECT_EQ(failed.error().code, ErrorCode::kInvalidInput);
   EXPECT_EQ((*store)->FindByFnr(c).error().code, ErrorCode::kNotFound);
   EXPECT_EQ((*store)->LatestSeq(), 3u);
+}
+
+TEST(SqliteStoreTest, PreEncodedBatchIsStoredTheSame) {
+  TempFolder dir;
+  auto store = Open(dir);
+  std::vector<PersonWrite> persons{MakePerson(Fnr(15, 100), {1, 2}), MakePerson(Fnr(16, 100), {3})};
+  std::vector<std::string> encoded = (*store)->EncodeForBulkInsert(persons);
+  ASSERT_EQ(encoded.size(), 2u);
+  ASSERT_TRUE((*store)->BulkInsert(persons, &encoded).ok());
+  auto found = (*store)->FindByFnr(Fnr(15, 100));
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->record.rows.size(), 2u);
+  EXPECT_EQ(found->record.rows[0].json, persons[0].record.rows[0].json);
+  // An encoding of the wrong length is not trusted: the store encodes the batch itself.
+  std::vector<PersonWrite> more{MakePerson(Fnr(17, 100), {4})};
+  ASSERT_TRUE((*store)->BulkInsert(more, &encoded).ok());
+  EXPECT_EQ((*store)->FindByFnr(Fnr(17, 100))->record.fnr, Fnr(17, 100));
 }
 
 TEST(SqliteStoreTest, RawReadsMatchDecodedReads) {
