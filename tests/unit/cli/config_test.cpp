@@ -1,0 +1,98 @@
+#include "cli/config.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+namespace norreg::cli {
+namespace {
+
+std::string WriteTemp(const std::string& text) {
+  static int counter = 0;
+  std::string path =
+      (std::filesystem::temp_directory_path() /
+       ("norreg-config-" + std::to_string(getpid()) + "-" + std::to_string(counter++) + ".json"))
+          .string();
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(ConfigTest, DefaultsAreValid) {
+  Config config;
+  EXPECT_TRUE(Validate(config).ok());
+  EXPECT_EQ(config.data, "./data");
+  EXPECT_EQ(config.listen, "127.0.0.1:8080");
+}
+
+TEST(ConfigTest, FileSetsKeys) {
+  Config config;
+  std::string path = WriteTemp(R"({"data":"/srv/reg","listen":"0.0.0.0:9000","demo_persons":5,
+                                   "access_log":false,"threads":4})");
+  ASSERT_TRUE(ApplyConfigFile(path, config).ok());
+  EXPECT_EQ(config.data, "/srv/reg");
+  EXPECT_EQ(config.listen, "0.0.0.0:9000");
+  EXPECT_EQ(config.demo_persons, 5u);
+  EXPECT_FALSE(config.access_log);
+  EXPECT_EQ(config.threads, 4);
+  std::filesystem::remove(path);
+}
+
+TEST(ConfigTest, FileErrorsNameTheKey) {
+  struct Case {
+    std::string text;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {R"({"lisen":"x"})", "lisen"},      {R"({"threads":"four"})", "threads"},
+      {R"({"threads":1000})", "threads"}, {R"({"access_log":1})", "access_log"},
+      {R"([1,2])", "JSON-objekt"},        {R"({not json)", "ugyldig JSON"},
+  };
+  for (const Case& c : cases) {
+    Config config;
+    std::string path = WriteTemp(c.text);
+    Status s = ApplyConfigFile(path, config);
+    ASSERT_FALSE(s.ok()) << c.text;
+    EXPECT_NE(s.error().message.find(c.expected), std::string::npos) << s.error().message;
+    std::filesystem::remove(path);
+  }
+  Config config;
+  EXPECT_FALSE(ApplyConfigFile("/nonexistent/norreg.json", config).ok());
+}
+
+TEST(ConfigTest, EnvironmentOverridesTheFile) {
+  Config config;
+  std::string path = WriteTemp(R"({"listen":"127.0.0.1:1","demo_persons":7})");
+  ASSERT_TRUE(ApplyConfigFile(path, config).ok());
+  setenv("NORREG_LISTEN", "127.0.0.1:2", 1);
+  setenv("NORREG_DEMO_PERSONS", "8", 1);
+  Status s = ApplyEnvironment(config);
+  unsetenv("NORREG_LISTEN");
+  unsetenv("NORREG_DEMO_PERSONS");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(config.listen, "127.0.0.1:2");
+  EXPECT_EQ(config.demo_persons, 8u);
+  setenv("NORREG_THREADS", "many", 1);
+  EXPECT_FALSE(ApplyEnvironment(config).ok());
+  unsetenv("NORREG_THREADS");
+  std::filesystem::remove(path);
+}
+
+TEST(ConfigTest, ValidateRejectsBadValues) {
+  for (std::string listen : {"8080", "host:", ":80", "host:99999", "host:80a"}) {
+    Config config;
+    config.listen = listen;
+    EXPECT_FALSE(Validate(config).ok()) << listen;
+  }
+  Config config;
+  config.log_level = "loud";
+  EXPECT_FALSE(Validate(config).ok());
+  config = Config{};
+  config.listen = "[::1]:8080";
+  EXPECT_TRUE(Validate(config).ok());
+}
+
+}  // namespace
+}  // namespace norreg::cli
