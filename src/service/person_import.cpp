@@ -74,6 +74,7 @@ Result<ImportSummary> ImportDocuments(store::RegisterStore& store,
   std::vector<freg::ImportedDocument> parsed;
   std::vector<std::string> fnrs;
   parsed.reserve(documents.size());
+  std::string buffer;  // reused by the look-ups below
   for (size_t i = 0; i < documents.size(); ++i) {
     auto doc = freg::ParsePersonDocument(documents[i]);
     if (!doc.ok()) {
@@ -84,11 +85,11 @@ Result<ImportSummary> ImportDocuments(store::RegisterStore& store,
     }
     // A document may bring a new number for a known person: find the person by an earlier
     // number in identifikasjonsnummer when the current one is not yet known.
+    // Only documents that name earlier numbers need the look-up (raw: nothing is decoded).
     std::string key = doc->fnr;
-    auto known = store.FindByFnr(key);
-    if (!known.ok() && known.error().code == ErrorCode::kNotFound) {
+    if (!doc->other_ids.empty() && !store.FindRawByFnr(key, buffer).ok()) {
       for (const std::string& other : doc->other_ids) {
-        if (store.FindByFnr(other).ok()) {
+        if (store.FindRawByFnr(other, buffer).ok()) {
           key = other;
           break;
         }
