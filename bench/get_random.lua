@@ -1,4 +1,5 @@
--- wrk script: GET a random person from the id list in $IDS_FILE under the path prefix $PREFIX.
+-- wrk script: GET a random person from the id list in $IDS_FILE under the path prefix $PREFIX,
+-- with `Authorization: Bearer $TOKEN` when TOKEN is set.
 local ids = {}
 local prefix = os.getenv("PREFIX") or "/"
 for line in io.lines(os.getenv("IDS_FILE")) do ids[#ids + 1] = line end
@@ -10,6 +11,7 @@ end
 function init(args)
   math.randomseed(seed or 1)
 end
+if os.getenv("TOKEN") then wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN") end
 function request()
   return wrk.format("GET", prefix .. ids[math.random(#ids)])
 end

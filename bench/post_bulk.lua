@@ -18,5 +18,6 @@ function init(args)
 end
 function request()
   return wrk.format("POST", os.getenv("PATH_BULK"),
-    { ["Content-Type"] = "application/json" }, bodies[math.random(#bodies)])
+    { ["Content-Type"] = "application/json",
+      ["Authorization"] = "Bearer " .. (os.getenv("TOKEN") or "") }, bodies[math.random(#bodies)])
 end

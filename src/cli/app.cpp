@@ -5,12 +5,25 @@
 #include <cstdio>
 #include <filesystem>
 
+#include <fstream>
+#include <memory>
+
+#include "auth/authorization_server.hpp"
+#include "auth/client_registry.hpp"
+#include "auth/jwks.hpp"
+#include "auth/rate_limiter.hpp"
+#include "auth/token_validator.hpp"
 #include "cli/commands.hpp"
 #include "cli/populate.hpp"
+#include "client/http_client.hpp"
+#include "common/escape.hpp"
 #include "http/dispatcher.hpp"
+#include "http/handlers/auth/auth_api.hpp"
 #include "http/handlers/freg/freg_api.hpp"
+#include "http/handlers/register/register_api.hpp"
 #include "http/metrics.hpp"
 #include "http/server.hpp"
+#include "store/audit_log.hpp"
 #include "store/register_store.hpp"
 
 namespace norreg::cli {
@@ -35,24 +48,117 @@ http::ServerOptions ServerOptionsFrom(const Config& config) {
   return options;
 }
 
-void PrintHowToCall(const std::string& base, store::RegisterStore& store) {
+void PrintHowToCall(const std::string& base, const Config& config, store::RegisterStore& store) {
   std::string example = "<foedselsEllerDNummer>";
   if (auto events = store.Events(1, 1); events.ok() && !events->empty()) {
     example = events->front().fnr;
   }
   const std::string api = base + std::string(http::freg_api::kBasePath);
+  std::string auth;
+  if (config.insecure_no_auth) {
+    std::printf("ADVARSEL: --insecure-no-auth: API-ene svarer uten tilgangstoken.\n");
+  } else if (config.auth_server) {
+    const std::string data = config.data == Config{}.data ? "" : " --data " + config.data;
+    auth = " -H \"Authorization: Bearer $T\"";
+    std::printf(
+        "norreg listening on %s\n"
+        "  token:       T=$(norreg token%s --scope %s)\n"
+        "               (demo organisations: --org 0192:<orgnr>, see %s/auth/clients.json)\n",
+        base.c_str(), data.c_str(), std::string(auth::kFregScope).c_str(), config.data.c_str());
+  } else {
+    auth = " -H \"Authorization: Bearer $T\"";
+    std::printf("norreg listening on %s\n  token:       T=<a Maskinporten access token>\n",
+                base.c_str());
+  }
+  if (config.insecure_no_auth) std::printf("norreg listening on %s\n", base.c_str());
   std::printf(
-      "norreg listening on %s\n"
-      "  person:      curl %s/personer/%s\n"
-      "  as XML:      curl -H 'Accept: application/xml' %s/personer/%s\n"
-      "  bulk lookup: curl -H 'Content-Type: application/json' -d "
+      "  person:      curl%s %s/personer/%s\n"
+      "  as XML:      curl%s -H 'Accept: application/xml' %s/personer/%s\n"
+      "  bulk lookup: curl%s -H 'Content-Type: application/json' -d "
       "'{\"foedselsEllerDNummer\":[\"%s\"]}' %s/personer/bulkoppslag\n"
-      "  feed:        curl '%s/hendelser/feed?seq=1'\n"
+      "  feed:        curl%s '%s/hendelser/feed?seq=1'\n"
       "  health:      curl %s/health/ready   metrics: curl %s/metrics\n"
       "  stop with Ctrl-C (SIGINT) or SIGTERM: requests in flight finish first.\n",
-      base.c_str(), api.c_str(), example.c_str(), api.c_str(), example.c_str(), example.c_str(),
-      api.c_str(), api.c_str(), base.c_str(), base.c_str());
+      auth.c_str(), api.c_str(), example.c_str(), auth.c_str(), api.c_str(), example.c_str(),
+      auth.c_str(), example.c_str(), api.c_str(), auth.c_str(), api.c_str(), base.c_str(),
+      base.c_str());
   std::fflush(stdout);
+}
+
+// <data>/auth/server.json tells `norreg token` where the built-in server is (zero configuration):
+// its issuer (the grant's aud) and the token endpoint on the address actually bound.
+Status WriteServerInfo(const std::string& dir, const std::string& issuer,
+                       const std::string& token_endpoint) {
+  std::string json = "{\"issuer\":";
+  AppendJsonString(json, issuer);
+  json += ",\"token_endpoint\":";
+  AppendJsonString(json, token_endpoint);
+  json += "}\n";
+  const std::string path = dir + "/server.json";
+  const std::string temp = path + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    out << json;
+    if (!out.flush()) return MakeError(ErrorCode::kInternal, "kan ikke skrive " + temp);
+  }
+  std::error_code ec;
+  std::filesystem::rename(temp, path, ec);
+  if (ec) return MakeError(ErrorCode::kInternal, "kan ikke skrive " + path, ec.message());
+  return Status::Ok();
+}
+
+// Everything Maskinporten-related the server owns; lives as long as RunServer.
+struct Security {
+  std::unique_ptr<auth::AuthorizationServer> server;
+  std::unique_ptr<auth::TokenValidator> validator;
+  std::unique_ptr<auth::RateLimiter> rate_limiter;
+};
+
+Result<Security> MakeSecurity(const Config& config, const std::string& base_url) {
+  Security security;
+  security.validator = std::make_unique<auth::TokenValidator>(
+      auth::ValidatorOptions{.leeway = std::chrono::seconds(config.token_leeway_s)});
+  const auto refresh = std::chrono::seconds(config.jwks_refresh_s);
+  if (config.auth_server) {
+    const std::string dir = config.data + "/auth";
+    auto clients = auth::EnsureDemoClients(dir);
+    if (!clients.ok()) return clients.error();
+    auto keys = auth::SigningKeys::OpenOrCreate(dir);
+    if (!keys.ok()) return keys.error();
+    auth::AuthServerOptions options;
+    options.issuer = config.issuer.empty() ? base_url + "/" : config.issuer;
+    options.token_lifetime = std::chrono::seconds(config.token_lifetime_s);
+    security.server = std::make_unique<auth::AuthorizationServer>(
+        options, std::move(clients).value(), std::move(keys).value());
+    if (Status s = WriteServerInfo(dir, options.issuer, base_url + "/token"); !s.ok()) return s.error();
+    // The built-in issuer's keys are read in-process (no HTTP round trip to ourselves).
+    const auth::AuthorizationServer* server = security.server.get();
+    security.validator->AddIssuer(
+        options.issuer,
+        std::make_shared<auth::JwksCache>(
+            [server]() -> Result<std::string> { return server->JwksJson(); },
+            std::chrono::seconds(1)));
+  }
+  for (const std::string& entry : config.trusted_issuers) {
+    auto trusted = ParseTrustedIssuer(entry);
+    if (!trusted.ok()) return trusted.error();
+    const std::string source = trusted->jwks;
+    auth::JwksFetcher fetch =
+        source.starts_with("http://") || source.starts_with("https://")
+            ? auth::JwksFetcher([source] {
+                client::HttpClient http({.timeout = std::chrono::seconds(10)});
+                return http.FetchUrl(source);
+              })
+            : auth::JwksCache::FileFetcher(source);
+    security.validator->AddIssuer(trusted->issuer,
+                                  std::make_shared<auth::JwksCache>(std::move(fetch), refresh));
+  }
+  if (config.rate_limit_per_s > 0) {
+    const double rate = config.rate_limit_per_s;
+    const double burst = config.rate_limit_burst > 0 ? config.rate_limit_burst : 2 * rate;
+    security.rate_limiter = std::make_unique<auth::RateLimiter>(auth::RateLimit{rate, burst});
+  }
+  return security;
 }
 
 }  // namespace
@@ -77,20 +183,23 @@ int RunServer(const Config& config) {
     }
   }
 
-  http::Metrics metrics;
-  http::Dispatcher dispatcher(&metrics);
-  if (Status s = http::Server::AddOpsRoutes(dispatcher, metrics); !s.ok()) {
-    spdlog::error("{}", s.error().message);
-    return kExitFailure;
-  }
-  http::freg_api::FregContext freg{store, ids::DocumentIdCipher(store.DocumentKey())};
-  if (Status s = http::freg_api::RegisterApi(dispatcher, freg); !s.ok()) {
-    spdlog::error("{}", s.error().message);
-    return kExitFailure;
+  std::unique_ptr<store::AuditLog> audit;
+  if (config.audit) {
+    auto opened_audit = store::OpenAuditLog({.dir = config.data + "/audit"});
+    if (!opened_audit.ok()) {
+      spdlog::error("kan ikke åpne utleveringsloggen: {} {}", opened_audit.error().message,
+                    opened_audit.error().detail);
+      return kExitFailure;
+    }
+    audit = std::move(opened_audit).value();
   }
 
+  http::Metrics metrics;
+  http::Dispatcher dispatcher(&metrics);
   http::ServerOptions options = ServerOptionsFrom(config);
   http::Server server(options, dispatcher, metrics);
+  // Listen first: the built-in issuer is the address actually bound (port 0 picks one). No request
+  // is read before Run(), so the routes below are in place before the first one.
   if (Status s = server.Listen(); !s.ok()) {
     spdlog::error("kan ikke lytte på {}: {} {}", config.listen, s.error().message,
                   s.error().detail);
@@ -98,7 +207,39 @@ int RunServer(const Config& config) {
   }
   std::string host = options.host.find(':') != std::string::npos ? "[" + options.host + "]"
                                                                   : options.host;
-  PrintHowToCall("http://" + host + ":" + std::to_string(server.port()), store);
+  const std::string base_url = "http://" + host + ":" + std::to_string(server.port());
+
+  auto security = MakeSecurity(config, base_url);
+  if (!security.ok()) {
+    spdlog::error("sikkerhetsoppsettet feilet: {} {}", security.error().message,
+                  security.error().detail);
+    return kExitFailure;
+  }
+  namespace auth_api = http::auth_api;
+  auth_api::Protection protection{security->validator.get(), security->rate_limiter.get()};
+  if (config.insecure_no_auth) protection = {};
+  http::freg_api::FregContext freg{store, ids::DocumentIdCipher(store.DocumentKey()), audit.get()};
+  Status registered = http::Server::AddOpsRoutes(dispatcher, metrics);
+  if (registered.ok() && security->server) {
+    registered = auth_api::RegisterApi(dispatcher, *security->server);
+  }
+  if (registered.ok()) {
+    registered = http::freg_api::RegisterApi(
+        dispatcher, freg,
+        {auth_api::Authenticate(protection, std::string(auth::kFregScope),
+                                auth_api::FailureStyle::kFreg)});
+  }
+  if (registered.ok()) {
+    registered = http::register_api::RegisterApi(
+        dispatcher, store,
+        {auth_api::Authenticate(protection, std::string(auth::kRegisterProducerScope),
+                                auth_api::FailureStyle::kFreg)});
+  }
+  if (!registered.ok()) {
+    spdlog::error("{}", registered.error().message);
+    return kExitFailure;
+  }
+  PrintHowToCall(base_url, config, store);
   if (Status s = server.Run(); !s.ok()) {
     spdlog::error("serveren stoppet med feil: {} {}", s.error().message, s.error().detail);
     return kExitFailure;

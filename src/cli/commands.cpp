@@ -19,6 +19,8 @@ int Main(int argc, char** argv) {
   AddServeCommand(app, context);
   AddGenerateCommand(app, context);
   AddImportCommand(app, context);
+  AddTokenCommand(app, context);
+  AddAuditCommand(app, context);
 
   // Two passes: find --config first, apply file + environment, then let flags override.
   {

@@ -24,6 +24,8 @@ void AddDataOption(CLI::App& command, CommandContext& context);
 void AddServeCommand(CLI::App& app, CommandContext& context);
 void AddGenerateCommand(CLI::App& app, CommandContext& context);
 void AddImportCommand(CLI::App& app, CommandContext& context);
+void AddTokenCommand(CLI::App& app, CommandContext& context);
+void AddAuditCommand(CLI::App& app, CommandContext& context);
 
 // Parses the command line and runs the chosen subcommand; returns the exit code.
 int Main(int argc, char** argv);

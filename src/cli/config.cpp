@@ -46,6 +46,24 @@ Setter Bool(bool Config::*field) {
   };
 }
 
+Setter StringList(std::vector<std::string> Config::*field) {
+  return [field](Config& c, const json::value& v) -> Status {
+    std::vector<std::string> items;
+    if (v.is_string()) {
+      if (!v.as_string().empty()) items.emplace_back(v.as_string());
+    } else if (v.is_array()) {
+      for (const json::value& item : v.as_array()) {
+        if (!item.is_string()) return Invalid("må være en liste av tekster");
+        items.emplace_back(item.as_string());
+      }
+    } else {
+      return Invalid("må være en tekst eller en liste av tekster");
+    }
+    c.*field = std::move(items);
+    return Status::Ok();
+  };
+}
+
 const std::map<std::string, Setter>& Setters() {
   static const std::map<std::string, Setter> setters = {
       {"data", String(&Config::data)},
@@ -59,6 +77,16 @@ const std::map<std::string, Setter>& Setters() {
       {"shutdown_grace_s", Number(&Config::shutdown_grace_s, 0, 3600)},
       {"log_level", String(&Config::log_level)},
       {"access_log", Bool(&Config::access_log)},
+      {"auth_server", Bool(&Config::auth_server)},
+      {"issuer", String(&Config::issuer)},
+      {"trusted_issuers", StringList(&Config::trusted_issuers)},
+      {"token_leeway_s", Number(&Config::token_leeway_s, 0, 300)},
+      {"token_lifetime_s", Number(&Config::token_lifetime_s, 10, 86400)},
+      {"jwks_refresh_s", Number(&Config::jwks_refresh_s, 1, 86400)},
+      {"insecure_no_auth", Bool(&Config::insecure_no_auth)},
+      {"rate_limit_per_s", Number(&Config::rate_limit_per_s, 0, 100'000'000)},
+      {"rate_limit_burst", Number(&Config::rate_limit_burst, 0, 100'000'000)},
+      {"audit", Bool(&Config::audit)},
   };
   return setters;
 }
@@ -94,7 +122,8 @@ Status ApplyEnvironment(Config& config) {
     // Numbers and booleans are parsed as JSON; anything else is taken as a string.
     std::error_code ec;
     json::value value = json::parse(text, ec);
-    if (ec || value.is_string() || value.is_object() || value.is_array()) value = json::string(text);
+    // A JSON array is kept (list keys such as NORREG_TRUSTED_ISSUERS).
+    if (ec || value.is_string() || value.is_object()) value = json::string(text);
     if (Status s = setter(config, value); !s.ok()) {
       return Invalid(name + " " + s.error().message);
     }
@@ -117,7 +146,31 @@ Status Validate(const Config& config) {
   for (const char* level : kLevels) level_ok = level_ok || config.log_level == level;
   if (!level_ok) return Invalid("log_level må være trace, debug, info, warn, error eller off");
   if (config.data.empty()) return Invalid("data kan ikke være tom");
+  for (const std::string& entry : config.trusted_issuers) {
+    if (auto parsed = ParseTrustedIssuer(entry); !parsed.ok()) return parsed.error();
+  }
+  if (!config.issuer.empty() && config.issuer.back() != '/') {
+    return Invalid("issuer må slutte med '/', fikk '" + config.issuer + "'");
+  }
+  if (!config.auth_server && config.trusted_issuers.empty() && !config.insecure_no_auth) {
+    return Invalid(
+        "auth_server er av og ingen trusted_issuers er satt: ingen token kan godtas");
+  }
   return Status::Ok();
+}
+
+Result<TrustedIssuer> ParseTrustedIssuer(const std::string& text) {
+  const auto scheme = text.find("://");
+  const auto eq = text.find('=', scheme == std::string::npos ? 0 : scheme + 3);
+  if (scheme == std::string::npos || eq == std::string::npos || eq + 1 == text.size()) {
+    return Invalid("trusted_issuers: forventet ISSUER=JWKS (fil eller URL), fikk '" + text + "'");
+  }
+  TrustedIssuer issuer{text.substr(0, eq), text.substr(eq + 1)};
+  if (issuer.issuer.back() != '/') {
+    return Invalid("trusted_issuers: issuer må slutte med '/' (eksakt som i token), fikk '" +
+                   issuer.issuer + "'");
+  }
+  return issuer;
 }
 
 }  // namespace norreg::cli

@@ -4,6 +4,7 @@
 // defaults < file < environment < flags. Validated once at start-up (fail fast).
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/result.hpp"
 
@@ -21,7 +22,31 @@ struct Config {
   int shutdown_grace_s = 20;             // in-flight requests get this long after SIGTERM
   std::string log_level = "info";        // trace, debug, info, warn, error
   bool access_log = true;                // one structured line per request
+
+  // --- Maskinporten security (SPEC 4) ---
+  // The built-in development authorisation server (POST /token, GET /jwk, metadata) on the same
+  // listener, with demo clients in <data>/auth. Its tokens are trusted by the APIs.
+  bool auth_server = true;
+  std::string issuer;                    // built-in issuer; "" = http://<listen address>/
+  // Other trusted issuers, each "ISSUER=JWKS" where JWKS is a file path or an http(s) URL, e.g.
+  // "https://test.maskinporten.no/=https://test.maskinporten.no/jwk".
+  std::vector<std::string> trusted_issuers;
+  int token_leeway_s = 10;               // clock skew allowed on a token's exp/iat
+  int token_lifetime_s = 120;            // lifetime of tokens the built-in server issues
+  int jwks_refresh_s = 60;               // at most one JWKS refresh per issuer per this interval
+  bool insecure_no_auth = false;         // serve the APIs WITHOUT tokens (benchmarks only)
+  int rate_limit_per_s = 5000;           // calls per second per consumer organisation; 0 = off
+  int rate_limit_burst = 0;              // bucket size; 0 = 2 x rate_limit_per_s
+  bool audit = true;                     // record every disclosure in <data>/audit
 };
+
+// One trusted issuer from Config::trusted_issuers.
+struct TrustedIssuer {
+  std::string issuer;
+  std::string jwks;  // file path or http(s) URL
+};
+// Splits "ISSUER=JWKS" at the first '=' after the issuer's scheme; kInvalidInput when malformed.
+Result<TrustedIssuer> ParseTrustedIssuer(const std::string& text);
 
 // Applies a JSON config file on top of `config`. kInvalidInput naming the key when the file is
 // unreadable, not JSON, has an unknown key or a value of the wrong type/range.

@@ -20,6 +20,19 @@ void AddServeCommand(CLI::App& app, CommandContext& context) {
                       "Seconds in-flight requests get after SIGTERM");
   command->add_option("--log-level", c.log_level, "trace, debug, info, warn, error, off");
   command->add_option("--access-log", c.access_log, "Log one line per request (true/false)");
+  command->add_option("--auth-server", c.auth_server,
+                      "Built-in development authorisation server (true/false, default true)");
+  command->add_option("--issuer", c.issuer, "Issuer of the built-in server (default http://LISTEN/)");
+  command->add_option("--trust-issuer", c.trusted_issuers,
+                      "Also trust ISSUER=JWKS (file or URL); repeatable");
+  command->add_option("--token-leeway", c.token_leeway_s, "Clock skew allowed on tokens (s)");
+  command->add_option("--token-lifetime", c.token_lifetime_s, "Lifetime of issued tokens (s)");
+  command->add_option("--jwks-refresh", c.jwks_refresh_s, "Minimum seconds between JWKS refreshes");
+  command->add_option("--insecure-no-auth", c.insecure_no_auth,
+                      "Serve the APIs without tokens (benchmarks only)");
+  command->add_option("--rate-limit", c.rate_limit_per_s, "Calls/s per organisation (0 = off)");
+  command->add_option("--rate-limit-burst", c.rate_limit_burst, "Burst per organisation");
+  command->add_option("--audit", c.audit, "Record every disclosure (true/false)");
   command->callback([&context] { context.run = [&context] { return RunServer(context.config); }; });
 }
 

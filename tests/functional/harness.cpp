@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,6 +19,8 @@
 #include <regex>
 #include <thread>
 
+#include "client/token_client.hpp"
+
 namespace norreg::testing {
 namespace {
 
@@ -28,13 +31,19 @@ std::vector<char*> Argv(std::vector<std::string>& args) {
   return argv;
 }
 
-pid_t Spawn(std::vector<std::string> args, int* out_fd) {
+pid_t Spawn(std::vector<std::string> args, int* out_fd, bool keep_stderr = true) {
   int pipe_fds[2];
   if (pipe(pipe_fds) != 0) return -1;
   pid_t pid = fork();
   if (pid == 0) {
     dup2(pipe_fds[1], STDOUT_FILENO);
-    dup2(pipe_fds[1], STDERR_FILENO);
+    if (keep_stderr) {
+      dup2(pipe_fds[1], STDERR_FILENO);
+    } else {
+      int null_fd = open("/dev/null", O_WRONLY);
+      dup2(null_fd, STDERR_FILENO);
+      close(null_fd);
+    }
     close(pipe_fds[0]);
     close(pipe_fds[1]);
     auto argv = Argv(args);
@@ -72,11 +81,13 @@ std::string HttpResponse::Header(const std::string& name) const {
   return it == headers.end() ? std::string() : it->second;
 }
 
-int RunNorreg(const std::vector<std::string>& args, std::string* output) {
+namespace {
+
+int RunToCompletion(const std::vector<std::string>& args, std::string* output, bool keep_stderr) {
   std::vector<std::string> full{NORREG_BINARY};
   full.insert(full.end(), args.begin(), args.end());
   int fd = -1;
-  pid_t pid = Spawn(full, &fd);
+  pid_t pid = Spawn(full, &fd, keep_stderr);
   std::string out;
   char buf[4096];
   ssize_t n;
@@ -86,6 +97,16 @@ int RunNorreg(const std::vector<std::string>& args, std::string* output) {
   waitpid(pid, &status, 0);
   if (output != nullptr) *output = out;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace
+
+int RunNorreg(const std::vector<std::string>& args, std::string* output) {
+  return RunToCompletion(args, output, true);
+}
+
+int RunNorregStdout(const std::vector<std::string>& args, std::string* output) {
+  return RunToCompletion(args, output, false);
 }
 
 TempDir::TempDir() {
@@ -99,7 +120,8 @@ TempDir::~TempDir() {
 }
 
 ServerProcess::ServerProcess(const std::string& data_dir, const std::vector<std::string>& extra,
-                             int startup_timeout_s) {
+                             int startup_timeout_s)
+    : data_dir_(data_dir) {
   std::vector<std::string> args{NORREG_BINARY, "serve", "--data", data_dir, "--listen",
                                 "127.0.0.1:0"};
   args.insert(args.end(), extra.begin(), extra.end());
@@ -174,10 +196,34 @@ HttpResponse ServerProcess::Post(const std::string& path, const std::string& bod
   return Request("POST", path, body, headers);
 }
 
+std::string ServerProcess::Token(const std::string& scope, const std::string& org) {
+  const std::string key = scope + "|" + org;
+  if (auto it = tokens_.find(key); it != tokens_.end()) return it->second;
+  // The issuer comes from <data>/auth/server.json (it may be configured); the endpoint is ours.
+  auto options = client::DemoTokenClientOptions(data_dir_, scope, org, "");
+  EXPECT_TRUE(options.ok()) << options.error().message;
+  if (!options.ok()) return "";
+  options->token_endpoint = base_url_ + "/token";
+  options->cache_file.clear();
+  client::TokenClient tokens(std::move(options).value());
+  auto token = tokens.Token(scope);
+  EXPECT_TRUE(token.ok()) << token.error().message;
+  if (!token.ok()) return "";
+  return tokens_[key] = *token;
+}
+
 HttpResponse ServerProcess::Request(const std::string& method, const std::string& path,
                                     const std::string& body,
                                     const std::map<std::string, std::string>& headers) {
   HttpResponse response;
+  bool has_authorization = false;
+  for (const auto& [name, value] : headers) {
+    has_authorization = has_authorization || strcasecmp(name.c_str(), "authorization") == 0;
+  }
+  std::string authorization;
+  if (!has_authorization && std::filesystem::exists(data_dir_ + "/auth/server.json")) {
+    authorization = "Authorization: Bearer " + Token();
+  }
   CURL* curl = curl_easy_init();
   std::string url = base_url_ + path;
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
@@ -192,8 +238,10 @@ HttpResponse ServerProcess::Request(const std::string& method, const std::string
     std::string lower = name;
     std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
     has_accept = has_accept || lower == "accept";
-    list = curl_slist_append(list, (name + ": " + value).c_str());
+    // "Name:" with nothing after the colon makes curl send no such header at all.
+    list = curl_slist_append(list, (value.empty() ? name + ":" : name + ": " + value).c_str());
   }
+  if (!authorization.empty()) list = curl_slist_append(list, authorization.c_str());
   if (!has_accept) list = curl_slist_append(list, "Accept:");  // no Accept header by default
   list = curl_slist_append(list, "Expect:");
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);

@@ -18,6 +18,10 @@ struct HttpResponse {
 
 // Runs `norreg <args...>` to completion; returns exit code, stdout+stderr in `output`.
 int RunNorreg(const std::vector<std::string>& args, std::string* output = nullptr);
+// Same, with only stdout in `output` (stderr discarded).
+int RunNorregStdout(const std::vector<std::string>& args, std::string* output);
+
+inline constexpr const char* kFregScope = "folkeregister:deling/offentligmedhjemmel";
 
 // A temporary folder removed at destruction.
 class TempDir {
@@ -39,6 +43,7 @@ class ServerProcess {
   ~ServerProcess();  // SIGTERM, then SIGKILL after 20 s
 
   std::string base_url() const { return base_url_; }
+  const std::string& data_dir() const { return data_dir_; }
   int port() const { return port_; }
   pid_t pid() const { return pid_; }
   // Sends SIGTERM and waits; returns the exit status (or -1).
@@ -46,6 +51,13 @@ class ServerProcess {
   // Everything the server wrote so far (access log, messages).
   std::string Output();
 
+  // An access token from the server's built-in authorisation server for a demo client (the first
+  // allowing `scope`, or the one of organisation `org`), fetched with the client library.
+  std::string Token(const std::string& scope = kFregScope, const std::string& org = "");
+
+  // Requests carry `Authorization: Bearer <Token()>` unless `headers` has an Authorization entry
+  // (an empty value sends no Authorization header at all) or the server has no built-in
+  // authorisation server.
   HttpResponse Get(const std::string& path, const std::map<std::string, std::string>& headers = {});
   HttpResponse Post(const std::string& path, const std::string& body,
                     const std::map<std::string, std::string>& headers = {
@@ -55,6 +67,8 @@ class ServerProcess {
 
  private:
   void Drain(int timeout_ms);
+  std::string data_dir_;
+  std::map<std::string, std::string> tokens_;
   pid_t pid_ = -1;
   int out_fd_ = -1;
   std::string output_;

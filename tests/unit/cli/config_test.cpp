@@ -94,5 +94,51 @@ TEST(ConfigTest, ValidateRejectsBadValues) {
   EXPECT_TRUE(Validate(config).ok());
 }
 
+TEST(ConfigTest, TrustedIssuersFromFileAndEnvironment) {
+  Config config;
+  std::string path = WriteTemp(
+      R"({"trusted_issuers":["https://test.maskinporten.no/=https://test.maskinporten.no/jwk",
+                             "https://other.test/=/etc/norreg/other-jwks.json"],
+          "rate_limit_per_s":10,"audit":false,"auth_server":false})");
+  ASSERT_TRUE(ApplyConfigFile(path, config).ok());
+  ASSERT_EQ(config.trusted_issuers.size(), 2u);
+  EXPECT_TRUE(Validate(config).ok());
+  auto first = ParseTrustedIssuer(config.trusted_issuers[0]);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->issuer, "https://test.maskinporten.no/");
+  EXPECT_EQ(first->jwks, "https://test.maskinporten.no/jwk");
+  EXPECT_EQ(ParseTrustedIssuer(config.trusted_issuers[1])->jwks, "/etc/norreg/other-jwks.json");
+  EXPECT_EQ(config.rate_limit_per_s, 10);
+  EXPECT_FALSE(config.audit);
+
+  setenv("NORREG_TRUSTED_ISSUERS", R"(["https://a.test/=a.json","https://b.test/=b.json"])", 1);
+  ASSERT_TRUE(ApplyEnvironment(config).ok());
+  EXPECT_EQ(config.trusted_issuers.size(), 2u);
+  EXPECT_EQ(config.trusted_issuers[1], "https://b.test/=b.json");
+  setenv("NORREG_TRUSTED_ISSUERS", "https://c.test/=c.json", 1);
+  ASSERT_TRUE(ApplyEnvironment(config).ok());
+  unsetenv("NORREG_TRUSTED_ISSUERS");
+  ASSERT_EQ(config.trusted_issuers.size(), 1u);
+  EXPECT_EQ(config.trusted_issuers[0], "https://c.test/=c.json");
+  std::filesystem::remove(path);
+}
+
+TEST(ConfigTest, ValidateRejectsBadSecuritySettings) {
+  for (std::string entry : {"https://x.test/", "https://x.test/=", "x.test=jwks.json",
+                            "https://x.test=jwks.json"}) {
+    Config config;
+    config.trusted_issuers = {entry};
+    EXPECT_FALSE(Validate(config).ok()) << entry;
+  }
+  Config config;
+  config.issuer = "http://norreg.test";  // issuers are exact and end with '/'
+  EXPECT_FALSE(Validate(config).ok());
+  config = Config{};
+  config.auth_server = false;  // nothing could ever be accepted
+  EXPECT_FALSE(Validate(config).ok());
+  config.trusted_issuers = {"https://test.maskinporten.no/=https://test.maskinporten.no/jwk"};
+  EXPECT_TRUE(Validate(config).ok());
+}
+
 }  // namespace
 }  // namespace norreg::cli

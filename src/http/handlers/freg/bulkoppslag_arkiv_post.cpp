@@ -24,6 +24,7 @@ Result<Response> PostArchiveBulkLookup(FregContext& context, Request& request) {
   thread_local std::string raw;
   thread_local freg::RecordView view;
   bool first = true;
+  std::vector<std::string> disclosed;
   for (const std::string& id : *documents) {
     auto seq = context.cipher.Decode(ids::DocumentKind::kPerson, id);
     if (!seq) continue;  // malformed or unknown ids are left out
@@ -33,6 +34,7 @@ Result<Response> PostArchiveBulkLookup(FregContext& context, Request& request) {
       return person.error();
     }
     if (Status s = view.Parse(raw); !s.ok()) return s.error();
+    disclosed.emplace_back(view.fnr());
     if (xml) {
       out += "<oppslag><dokumentidentifikator>";
       out += id;
@@ -51,6 +53,9 @@ Result<Response> PostArchiveBulkLookup(FregContext& context, Request& request) {
   }
   out += xml ? "</arkivDokumentBulkoppslagResponse>" : "]}";
   response.content_type = MediaTypeName(*type);
+  if (Status s = RecordDisclosure(context, request, std::move(disclosed)); !s.ok()) {
+    return s.error();
+  }
   return response;
 }
 

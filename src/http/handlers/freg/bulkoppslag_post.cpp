@@ -34,6 +34,7 @@ Result<Response> PostBulkLookup(FregContext& context, Request& request) {
   thread_local freg::RecordView view;
   std::unordered_set<std::string_view> seen;
   bool first = true;
+  std::vector<std::string> disclosed;
   for (const std::string& fnr : *numbers) {
     if (!som_bestilt && !seen.insert(fnr).second) continue;  // duplicates answered once
     Result<store::RawPerson> person =
@@ -41,6 +42,7 @@ Result<Response> PostBulkLookup(FregContext& context, Request& request) {
                            : Result<store::RawPerson>(MakeError(ErrorCode::kNotFound, ""));
     if (person.ok()) {
       if (Status s = view.Parse(raw); !s.ok()) return s.error();
+      disclosed.emplace_back(view.fnr());
     } else if (person.error().code != ErrorCode::kNotFound) {
       return person.error();
     } else if (!som_bestilt) {
@@ -72,6 +74,9 @@ Result<Response> PostBulkLookup(FregContext& context, Request& request) {
   }
   out += xml ? "</personBulkoppslagResponse>" : "]}";
   response.content_type = MediaTypeName(*type);
+  if (Status s = RecordDisclosure(context, request, std::move(disclosed)); !s.ok()) {
+    return s.error();
+  }
   return response;
 }
 

@@ -5,6 +5,7 @@
 
 #include "common/ids.hpp"
 #include "http/error_mapping.hpp"
+#include "http/handlers/auth/auth_api.hpp"
 
 namespace norreg::http::freg_api {
 
@@ -129,6 +130,21 @@ Result<std::vector<std::string>> ReadIdList(const Request& request, std::string_
   }
   return *type == MediaType::kXml ? IdsFromXml(request.body, field)
                                   : IdsFromJson(request.body, field);
+}
+
+Status RecordDisclosure(FregContext& context, const Request& request,
+                        std::vector<std::string> identifiers) {
+  if (context.audit == nullptr || identifiers.empty()) return Status::Ok();
+  store::Disclosure disclosure;
+  if (const auth::Principal* principal = auth_api::PrincipalOf(request)) {
+    disclosure.consumer_orgnr = principal->consumer_orgnr;
+    disclosure.client_id = principal->client_id;
+    disclosure.supplier_orgnr = principal->supplier_orgnr;
+  }
+  disclosure.endpoint = request.route ? request.route->name : std::string();
+  disclosure.request_id = request.request_id;
+  disclosure.identifiers = std::move(identifiers);
+  return context.audit->Record(disclosure);
 }
 
 }  // namespace norreg::http::freg_api

@@ -12,6 +12,7 @@
 #include "http/negotiation.hpp"
 #include "http/request.hpp"
 #include "http/dispatcher.hpp"
+#include "store/audit_log.hpp"
 #include "store/register_store.hpp"
 
 namespace norreg::http::freg_api {
@@ -24,6 +25,7 @@ inline constexpr size_t kMaxBulkIds = 1000;
 struct FregContext {
   store::RegisterStore& store;
   ids::DocumentIdCipher cipher;
+  store::AuditLog* audit = nullptr;  // nullptr: disclosures are not recorded
 };
 
 // Adds the Folkeregisteret API (prefix kBasePath, {kode, melding} errors, `before` steps such as
@@ -41,6 +43,11 @@ Result<freg::PartSelection> PartsFromQuery(const Request& request);
 Result<std::vector<std::string>> ReadIdList(const Request& request, std::string_view field);
 // kInvalidInput when `fnr` is not a valid fødselsnummer/d-nummer (the message says why).
 Status CheckFnr(std::string_view fnr);
+// Records the disclosure of `identifiers` (the persons' fødselsnumre) to the caller in the audit
+// log before the answer leaves. kInternal when it cannot be recorded: then nothing is disclosed.
+// A no-op without an audit log or with nothing disclosed.
+Status RecordDisclosure(FregContext& context, const Request& request,
+                        std::vector<std::string> identifiers);
 
 Result<Response> GetPerson(FregContext& context, Request& request);
 Result<Response> GetArchivedPerson(FregContext& context, Request& request);

@@ -36,6 +36,9 @@ Result<Response> GetArchivedPerson(FregContext& context, Request& request) {
     freg::RenderPersonJson(view, *seq, *parts, response.body);
   }
   response.content_type = MediaTypeName(*type);
+  if (Status s = RecordDisclosure(context, request, {std::string(view.fnr())}); !s.ok()) {
+    return s.error();
+  }
   return response;
 }
 

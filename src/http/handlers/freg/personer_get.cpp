@@ -31,6 +31,9 @@ Result<Response> GetPerson(FregContext& context, Request& request) {
     freg::RenderPersonJson(view, person->latest_seq, *parts, response.body);
   }
   response.content_type = MediaTypeName(*type);
+  if (Status s = RecordDisclosure(context, request, {std::string(view.fnr())}); !s.ok()) {
+    return s.error();
+  }
   return response;
 }
 

@@ -1,0 +1,19 @@
+#include "http/handlers/register/register_api.hpp"
+
+#include "http/error_mapping.hpp"
+
+namespace norreg::http::register_api {
+
+Status RegisterApi(Dispatcher& dispatcher, store::RegisterStore& store,
+                   std::vector<BeforeStep> before) {
+  if (Status s = dispatcher.AddApi(ApiSpec{std::string(kApi), std::string(kBasePath),
+                                           std::move(before), &RenderFregError});
+      !s.ok()) {
+    return s;
+  }
+  return dispatcher.Add(Method::kPost, std::string(kBasePath) + "/personer",
+                        RouteInfo{std::string(kApi), "register_personer"},
+                        [&store](Request& request) { return PostPersons(store, request); });
+}
+
+}  // namespace norreg::http::register_api

@@ -1,0 +1,69 @@
+#pragma once
+// The disclosure audit log: every disclosure of person data (lookup, bulk lookup, extract batch,
+// mottak download) is recorded with who (consumer org, client, supplier), what (the identifiers)
+// and when — so the register can answer "who looked me up" (SPEC 2.1).
+//
+// Design (why it does not slow lookups): Record() appends one line to a journal file with a single
+// write(2) on an O_APPEND descriptor. Once Record() returns, the entry is in the kernel and
+// survives a crash of the process. A background indexer moves journal lines into an indexed SQLite
+// database (<dir>/audit.db: by person, by organisation, by time) in large transactions and records
+// how far it got in the same transaction, so nothing is indexed twice or lost; fully indexed
+// journal segments are deleted. A torn last line (power loss mid-write) is skipped.
+//
+// Files: <dir>/journal-<n>.ndjson (segments, rolled at `segment_bytes`), <dir>/audit.db.
+// Thread-safety: Record and Query are thread-safe.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace norreg::store {
+
+struct Disclosure {
+  int64_t time_ms = 0;          // ms since the epoch; 0 = now
+  std::string consumer_orgnr;   // the organisation the data is for (a "0192:" prefix is dropped
+                                // when recorded; queries accept either form)
+  std::string client_id;
+  std::string supplier_orgnr;   // "" when none (the "0192:" prefix dropped too)
+  std::string endpoint;         // route name, e.g. "freg.person"
+  std::string request_id;
+  std::vector<std::string> identifiers;  // fødsels-/d-numre (or mottakId) disclosed
+};
+
+struct AuditOptions {
+  std::string dir;                                     // e.g. <data>/audit (created if missing)
+  bool read_only = false;                              // query only: no journal, no indexer
+  std::chrono::milliseconds index_interval{200};       // indexer wakes at least this often
+  uint64_t segment_bytes = 64ull << 20;                // journal segment size before rolling
+};
+
+struct AuditQuery {
+  std::string orgnr;   // "" = any consumer organisation
+  std::string person;  // "" = any identifier
+  int64_t since_ms = 0;         // inclusive
+  int64_t until_ms = INT64_MAX;  // inclusive
+  std::size_t limit = 1000;  // newest first
+};
+
+class AuditLog {
+ public:
+  virtual ~AuditLog() = default;
+  // Appends durably (see above). kInternal when the journal cannot be written: the caller must not
+  // disclose then.
+  virtual Status Record(const Disclosure& disclosure) = 0;
+  // Indexes everything recorded so far (waits for the indexer). For tests and shutdown.
+  virtual Status Flush() = 0;
+  // Disclosures matching the query, newest first. Includes entries still only in the journal
+  // (also for a read-only log opened while a server is writing). With `person` set, each result's
+  // identifiers list only that person; otherwise all identifiers of the disclosure.
+  virtual Result<std::vector<Disclosure>> Query(const AuditQuery& query) const = 0;
+};
+
+// Opens (creating when missing, unless read_only) the audit log in options.dir and starts the
+// indexer. kInternal when the folder or database cannot be opened.
+Result<std::unique_ptr<AuditLog>> OpenAuditLog(const AuditOptions& options);
+
+}  // namespace norreg::store

@@ -1,0 +1,469 @@
+#include "store/audit_log.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+namespace norreg::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempFolder {
+ public:
+  TempFolder() {
+    std::string tmpl = (fs::temp_directory_path() / "norreg-audit-XXXXXX").string();
+    path_ = mkdtemp(tmpl.data());
+  }
+  ~TempFolder() { fs::remove_all(path_); }
+  const std::string& path() const { return path_; }
+  std::string audit() const { return path_ + "/audit"; }
+
+ private:
+  std::string path_;
+};
+
+constexpr int64_t kT0 = 1'700'000'000'000;
+
+Disclosure Make(int64_t t, std::string org, std::vector<std::string> ids,
+                std::string endpoint = "freg.person") {
+  Disclosure d;
+  d.time_ms = t;
+  d.consumer_orgnr = std::move(org);
+  d.client_id = "client-" + d.consumer_orgnr;
+  d.supplier_orgnr = "";
+  d.endpoint = std::move(endpoint);
+  d.request_id = "rid-" + std::to_string(t);
+  d.identifiers = std::move(ids);
+  return d;
+}
+
+// A log that indexes only when flushed (for tests of the journal tail).
+AuditOptions Options(const TempFolder& dir) {
+  AuditOptions o;
+  o.dir = dir.audit();
+  o.index_interval = std::chrono::hours(1);
+  return o;
+}
+
+std::unique_ptr<AuditLog> Open(const AuditOptions& options) {
+  auto log = OpenAuditLog(options);
+  EXPECT_TRUE(log.ok()) << (log.ok() ? "" : log.error().detail);
+  return log.ok() ? std::move(log).value() : nullptr;
+}
+
+std::vector<Disclosure> Q(const AuditLog& log, AuditQuery q) {
+  auto r = log.Query(q);
+  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().detail);
+  return r.ok() ? std::move(r).value() : std::vector<Disclosure>{};
+}
+
+std::vector<int64_t> Times(const std::vector<Disclosure>& ds) {
+  std::vector<int64_t> out;
+  for (const auto& d : ds) out.push_back(d.time_ms - kT0);
+  return out;
+}
+
+std::vector<std::string> Segments(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    std::string name = e.path().filename().string();
+    if (name.starts_with("journal-") && name.ends_with(".ndjson")) out.push_back(name);
+  }
+  return out;
+}
+
+// Records: t=1 org A {p1}, t=2 org B {p1,p2}, t=3 org A (0192: form) {p2}, t=4 org B {p3}.
+void RecordSample(AuditLog& log) {
+  ASSERT_TRUE(log.Record(Make(kT0 + 1, "910000001", {"p1"})).ok());
+  ASSERT_TRUE(log.Record(Make(kT0 + 2, "910000002", {"p1", "p2"}, "freg.bulk")).ok());
+  ASSERT_TRUE(log.Record(Make(kT0 + 3, "0192:910000001", {"p2"})).ok());
+  ASSERT_TRUE(log.Record(Make(kT0 + 4, "910000002", {"p3"})).ok());
+}
+
+struct QueryCase {
+  const char* name;
+  AuditQuery query;
+  std::vector<int64_t> times;  // relative to kT0, newest first
+};
+
+const std::vector<QueryCase>& QueryCases() {
+  static const std::vector<QueryCase> cases = {
+      {"all", {}, {4, 3, 2, 1}},
+      {"person", {.person = "p1"}, {2, 1}},
+      {"person p2", {.person = "p2"}, {3, 2}},
+      {"unknown person", {.person = "p9"}, {}},
+      {"org plain", {.orgnr = "910000001"}, {3, 1}},
+      {"org prefixed", {.orgnr = "0192:910000001"}, {3, 1}},
+      {"org and person", {.orgnr = "910000002", .person = "p1"}, {2}},
+      {"since", {.since_ms = kT0 + 3}, {4, 3}},
+      {"until inclusive", {.until_ms = kT0 + 2}, {2, 1}},
+      {"range", {.since_ms = kT0 + 2, .until_ms = kT0 + 3}, {3, 2}},
+      {"limit", {.limit = 2}, {4, 3}},
+      {"limit with person", {.person = "p2", .limit = 1}, {3}},
+      {"limit zero", {.limit = 0}, {}},
+  };
+  return cases;
+}
+
+void ExpectSampleQueries(const AuditLog& log) {
+  for (const QueryCase& c : QueryCases()) {
+    EXPECT_EQ(Times(Q(log, c.query)), c.times) << c.name;
+  }
+}
+
+TEST(AuditLogTest, QueriesAfterFlush) {
+  TempFolder dir;
+  auto log = Open(Options(dir));
+  ASSERT_NE(log, nullptr);
+  RecordSample(*log);
+  ASSERT_TRUE(log->Flush().ok());
+  ExpectSampleQueries(*log);
+}
+
+TEST(AuditLogTest, QueriesSeeJournalTailBeforeIndexing) {
+  TempFolder dir;
+  auto log = Open(Options(dir));
+  ASSERT_NE(log, nullptr);
+  RecordSample(*log);
+  ExpectSampleQueries(*log);
+}
+
+TEST(AuditLogTest, QueriesMergeIndexAndTail) {
+  TempFolder dir;
+  auto log = Open(Options(dir));
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(log->Record(Make(kT0 + 1, "910000001", {"p1"})).ok());
+  ASSERT_TRUE(log->Record(Make(kT0 + 3, "0192:910000001", {"p2"})).ok());
+  ASSERT_TRUE(log->Flush().ok());
+  // Journal-only entries, one older than the indexed ones.
+  ASSERT_TRUE(log->Record(Make(kT0 + 2, "910000002", {"p1", "p2"}, "freg.bulk")).ok());
+  ASSERT_TRUE(log->Record(Make(kT0 + 4, "910000002", {"p3"})).ok());
+  ExpectSampleQueries(*log);
+}
+
+TEST(AuditLogTest, ReturnsAllFieldsAndIdentifiers) {
+  TempFolder dir;
+  auto log = Open(Options(dir));
+  ASSERT_NE(log, nullptr);
+  Disclosure d = Make(kT0, "910000001", {"a", "b\"quoted\"\n", "a"}, "mottak.download");
+  d.supplier_orgnr = "910000009";
+  d.client_id = "klient æøå";
+  ASSERT_TRUE(log->Record(d).ok());
+  auto check = [&](const Disclosure& got) {
+    EXPECT_EQ(got.time_ms, d.time_ms);
+    EXPECT_EQ(got.consumer_orgnr, d.consumer_orgnr);
+    EXPECT_EQ(got.client_id, d.client_id);
+    EXPECT_EQ(got.supplier_orgnr, d.supplier_orgnr);
+    EXPECT_EQ(got.endpoint, d.endpoint);
+    EXPECT_EQ(got.request_id, d.request_id);
+    EXPECT_EQ(got.identifiers, d.identifiers);
+  };
+  auto tail = Q(*log, {});
+  ASSERT_EQ(tail.size(), 1u);
+  check(tail[0]);
+  // The "0192:" form of an orgnr is recorded as the nine digits.
+  d.consumer_orgnr = "0192:910000001";
+  d.supplier_orgnr = "0192:910000009";
+  d.time_ms = kT0 - 1;
+  ASSERT_TRUE(log->Record(d).ok());
+  d.consumer_orgnr = "910000001";
+  d.supplier_orgnr = "910000009";
+  ASSERT_EQ(Q(*log, {}).size(), 2u);
+  check(Q(*log, {})[1]);
+  d.time_ms = kT0;
+  ASSERT_TRUE(log->Flush().ok());
+  auto indexed = Q(*log, {});
+  ASSERT_EQ(indexed.size(), 2u);
+  check(indexed[0]);
+  d.time_ms = kT0 - 1;
+  check(indexed[1]);
+  // With a person, only that person is listed (once, though disclosed twice).
+  auto by_person = Q(*log, {.person = "a"});
+  ASSERT_EQ(by_person.size(), 2u);
+  EXPECT_EQ(by_person[0].identifiers, std::vector<std::string>{"a"});
+}
+
+TEST(AuditLogTest, ZeroTimeMeansNow) {
+  TempFolder dir;
+  auto log = Open(Options(dir));
+  ASSERT_NE(log, nullptr);
+  const auto before = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  ASSERT_TRUE(log->Record(Make(0, "910000001", {"p1"})).ok());
+  auto got = Q(*log, {});
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_GE(got[0].time_ms, before);
+  EXPECT_LT(got[0].time_ms, before + 60'000);
+}
+
+TEST(AuditLogTest, EqualTimesNewestRecordFirst) {
+  TempFolder dir;
+  auto log = Open(Options(dir));
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(log->Record(Make(kT0, "910000001", {"first"})).ok());
+  ASSERT_TRUE(log->Record(Make(kT0, "910000001", {"second"})).ok());
+  ASSERT_TRUE(log->Flush().ok());
+  ASSERT_TRUE(log->Record(Make(kT0, "910000001", {"third"})).ok());
+  auto got = Q(*log, {});
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].identifiers[0], "third");
+  EXPECT_EQ(got[1].identifiers[0], "second");
+  EXPECT_EQ(got[2].identifiers[0], "first");
+}
+
+TEST(AuditLogTest, ReadOnlyLogSeesWriterEntries) {
+  TempFolder dir;
+  auto writer = Open(Options(dir));
+  ASSERT_NE(writer, nullptr);
+  AuditOptions ro = Options(dir);
+  ro.read_only = true;
+  auto reader = Open(ro);
+  ASSERT_NE(reader, nullptr);
+  EXPECT_TRUE(Q(*reader, {}).empty());
+  EXPECT_EQ(reader->Record(Make(kT0, "910000001", {"p1"})).error().code, ErrorCode::kInternal);
+
+  ASSERT_TRUE(writer->Record(Make(kT0 + 1, "910000001", {"p1"})).ok());
+  ASSERT_TRUE(writer->Record(Make(kT0 + 3, "0192:910000001", {"p2"})).ok());
+  ASSERT_TRUE(writer->Flush().ok());
+  ASSERT_TRUE(writer->Record(Make(kT0 + 2, "910000002", {"p1", "p2"}, "freg.bulk")).ok());
+  ASSERT_TRUE(writer->Record(Make(kT0 + 4, "910000002", {"p3"})).ok());
+  ExpectSampleQueries(*reader);
+  // And after the writer closed (final index pass, journal deleted).
+  writer.reset();
+  ExpectSampleQueries(*reader);
+  auto fresh = Open(ro);
+  ASSERT_NE(fresh, nullptr);
+  ExpectSampleQueries(*fresh);
+}
+
+TEST(AuditLogTest, ReadOnlyBeforeAnyWriterIsEmpty) {
+  TempFolder dir;
+  fs::create_directories(dir.audit());
+  AuditOptions ro = Options(dir);
+  ro.read_only = true;
+  auto reader = Open(ro);
+  ASSERT_NE(reader, nullptr);
+  EXPECT_TRUE(Q(*reader, {}).empty());
+  EXPECT_TRUE(fs::is_empty(dir.audit()));  // read-only creates nothing
+}
+
+TEST(AuditLogTest, ReopenLosesAndDuplicatesNothing) {
+  TempFolder dir;
+  {
+    auto log = Open(Options(dir));
+    ASSERT_NE(log, nullptr);
+    ASSERT_TRUE(log->Record(Make(kT0 + 1, "910000001", {"p1"})).ok());
+    ASSERT_TRUE(log->Record(Make(kT0 + 2, "910000002", {"p1", "p2"}, "freg.bulk")).ok());
+    ASSERT_TRUE(log->Flush().ok());
+    ASSERT_TRUE(log->Record(Make(kT0 + 3, "0192:910000001", {"p2"})).ok());
+  }  // closing indexes the rest
+  EXPECT_TRUE(Segments(dir.audit()).empty());
+  {
+    auto log = Open(Options(dir));
+    ASSERT_NE(log, nullptr);
+    ASSERT_TRUE(log->Record(Make(kT0 + 4, "910000002", {"p3"})).ok());
+    ExpectSampleQueries(*log);
+    ASSERT_TRUE(log->Flush().ok());
+    ExpectSampleQueries(*log);
+  }
+  auto log = Open(Options(dir));
+  ASSERT_NE(log, nullptr);
+  ExpectSampleQueries(*log);
+}
+
+TEST(AuditLogTest, SecondWriterOnSameFolderIsRefused) {
+  TempFolder dir;
+  auto first = Open(Options(dir));
+  ASSERT_NE(first, nullptr);
+  auto second = OpenAuditLog(Options(dir));
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code, ErrorCode::kInternal);
+}
+
+void AppendRaw(const std::string& path, std::string_view bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::app);
+  out << bytes;
+}
+
+TEST(AuditLogTest, TornLastLineIsSkippedAfterRestart) {
+  TempFolder dir;
+  std::string journal;
+  {
+    // Journal lines as a writer makes them; copied before the close indexes and deletes them.
+    auto log = Open(Options(dir));
+    ASSERT_NE(log, nullptr);
+    ASSERT_TRUE(log->Record(Make(kT0 + 1, "910000001", {"p1"})).ok());
+    ASSERT_TRUE(log->Record(Make(kT0 + 2, "910000002", {"p1", "p2"}, "freg.bulk")).ok());
+    ASSERT_TRUE(log->Record(Make(kT0 + 3, "0192:910000001", {"p2"})).ok());
+    auto segments = Segments(dir.audit());
+    ASSERT_EQ(segments.size(), 1u);
+    std::ifstream in(dir.audit() + "/" + segments[0], std::ios::binary);
+    journal.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  // A writer that crashed mid-write: nothing indexed, the journal ends with half a line.
+  fs::remove_all(dir.audit());
+  fs::create_directories(dir.audit());
+  AppendRaw(dir.audit() + "/journal-1.ndjson", journal);
+  AppendRaw(dir.audit() + "/journal-1.ndjson", R"({"t":1700000000009,"org":"9100)");
+
+  auto log = Open(Options(dir));
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(log->Record(Make(kT0 + 4, "910000002", {"p3"})).ok());
+  ExpectSampleQueries(*log);  // from the journal
+  ASSERT_TRUE(log->Flush().ok());
+  ExpectSampleQueries(*log);                    // from the index
+  EXPECT_EQ(Segments(dir.audit()).size(), 1u);  // the crashed segment is gone
+  ASSERT_TRUE(log->Record(Make(kT0 + 5, "910000001", {"p5"})).ok());
+  ASSERT_TRUE(log->Flush().ok());
+  EXPECT_EQ(Times(Q(*log, {.person = "p5"})), std::vector<int64_t>{5});
+  EXPECT_EQ(Q(*log, {}).size(), 5u);
+}
+
+TEST(AuditLogTest, TornLineInOpenSegmentDoesNotLoseTheNextRecord) {
+  TempFolder dir;
+  auto log = Open(Options(dir));
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(log->Record(Make(kT0 + 1, "910000001", {"p1"})).ok());
+  ASSERT_TRUE(log->Flush().ok());
+  auto segments = Segments(dir.audit());
+  ASSERT_EQ(segments.size(), 1u);
+  // A write that failed half-way; the next Record lands behind it on the same line.
+  AppendRaw(dir.audit() + "/" + segments[0], R"({"t":1700000000009,"org":"9100)");
+  EXPECT_EQ(Q(*log, {}).size(), 1u);  // the torn tail is not an entry
+  ASSERT_TRUE(log->Record(Make(kT0 + 2, "910000002", {"p1", "p2"}, "freg.bulk")).ok());
+  EXPECT_EQ(Times(Q(*log, {})), (std::vector<int64_t>{2, 1}));
+  ASSERT_TRUE(log->Flush().ok());
+  ASSERT_TRUE(log->Record(Make(kT0 + 3, "0192:910000001", {"p2"})).ok());
+  ASSERT_TRUE(log->Record(Make(kT0 + 4, "910000002", {"p3"})).ok());
+  ASSERT_TRUE(log->Flush().ok());
+  ExpectSampleQueries(*log);
+}
+
+TEST(AuditLogTest, GarbageLinesAreSkipped) {
+  TempFolder dir;
+  fs::create_directories(dir.audit());
+  AppendRaw(dir.audit() + "/journal-1.ndjson",
+            "not json\n\n[1,2]\n{\"t\":\"x\",\"ids\":[]}\n{\"t\":1,\"ids\":[5]}\n");
+  auto log = Open(Options(dir));
+  ASSERT_NE(log, nullptr);
+  RecordSample(*log);
+  ExpectSampleQueries(*log);
+  ASSERT_TRUE(log->Flush().ok());
+  ExpectSampleQueries(*log);
+}
+
+TEST(AuditLogTest, SegmentsRollAndAreDeletedOnceIndexed) {
+  TempFolder dir;
+  AuditOptions options = Options(dir);
+  options.segment_bytes = 300;  // about two lines per segment
+  auto log = Open(options);
+  ASSERT_NE(log, nullptr);
+  constexpr int kCount = 40;
+  for (int i = 1; i <= kCount; ++i) {
+    ASSERT_TRUE(
+        log->Record(Make(kT0 + i, i % 2 ? "910000001" : "910000002", {"p" + std::to_string(i % 5)}))
+            .ok());
+  }
+  EXPECT_GT(Segments(dir.audit()).size(), 10u);
+  EXPECT_EQ(Q(*log, {.limit = 1000}).size(), size_t{kCount});  // all from the journal
+  ASSERT_TRUE(log->Flush().ok());
+  // Only the segment being written remains.
+  EXPECT_EQ(Segments(dir.audit()).size(), 1u);
+  auto all = Q(*log, {.limit = 1000});
+  ASSERT_EQ(all.size(), size_t{kCount});
+  for (int i = 0; i < kCount; ++i) EXPECT_EQ(all[i].time_ms, kT0 + kCount - i);
+  EXPECT_EQ(Q(*log, {.orgnr = "910000001", .limit = 1000}).size(), size_t{kCount / 2});
+  EXPECT_EQ(Q(*log, {.person = "p0", .limit = 1000}).size(), size_t{kCount / 5});
+}
+
+TEST(AuditLogTest, BackgroundIndexerRunsWithoutFlush) {
+  TempFolder dir;
+  AuditOptions options = Options(dir);
+  options.index_interval = std::chrono::milliseconds(10);
+  options.segment_bytes = 300;
+  auto log = Open(options);
+  ASSERT_NE(log, nullptr);
+  for (int i = 1; i <= 20; ++i) ASSERT_TRUE(log->Record(Make(kT0 + i, "910000001", {"p"})).ok());
+  for (int i = 0; i < 500 && Segments(dir.audit()).size() > 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(Segments(dir.audit()).size(), 1u);
+  EXPECT_EQ(Q(*log, {}).size(), 20u);
+}
+
+TEST(AuditLogTest, ConcurrentRecordsAreAllIndexedOnce) {
+  TempFolder dir;
+  AuditOptions options = Options(dir);
+  options.index_interval = std::chrono::milliseconds(5);
+  options.segment_bytes = 64 << 10;  // several rolls while writing
+  auto log = Open(options);
+  ASSERT_NE(log, nullptr);
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 2000;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        Disclosure d = Make(kT0 + i, "91000000" + std::to_string(t), {"t" + std::to_string(t)});
+        if (!log->Record(d).ok()) ++failures;
+      }
+    });
+  }
+  // Query while writing (the indexer runs every 5 ms): index and journal tail never overlap.
+  for (int i = 0; i < 10; ++i) {
+    auto got = log->Query({.person = "t0", .limit = 100000});
+    ASSERT_TRUE(got.ok());
+    std::set<int64_t> times;
+    for (const auto& d : *got) times.insert(d.time_ms);
+    EXPECT_EQ(times.size(), got->size());
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto before_flush = Q(*log, {.limit = 100000});
+  EXPECT_EQ(before_flush.size(), size_t{kThreads * kPerThread});
+  ASSERT_TRUE(log->Flush().ok());
+  auto all = Q(*log, {.limit = 100000});
+  EXPECT_EQ(all.size(), size_t{kThreads * kPerThread});
+  for (int t = 0; t < kThreads; ++t) {
+    auto mine = Q(*log, {.person = "t" + std::to_string(t), .limit = 100000});
+    ASSERT_EQ(mine.size(), size_t{kPerThread}) << t;
+    std::set<int64_t> times;
+    for (const auto& d : mine) times.insert(d.time_ms);
+    EXPECT_EQ(times.size(), size_t{kPerThread}) << t;  // each exactly once
+  }
+  log.reset();
+  AuditOptions ro = options;
+  ro.read_only = true;
+  auto reader = Open(ro);
+  ASSERT_NE(reader, nullptr);
+  EXPECT_EQ(Q(*reader, {.limit = 100000}).size(), size_t{kThreads * kPerThread});
+}
+
+TEST(AuditLogTest, InvalidFolderIsAnError) {
+  TempFolder dir;
+  AppendRaw(dir.path() + "/file", "x");
+  for (bool read_only : {false, true}) {
+    for (const std::string& path : {dir.path() + "/file/audit", std::string()}) {
+      AuditOptions options;
+      options.dir = path;
+      options.read_only = read_only;
+      auto log = OpenAuditLog(options);
+      ASSERT_FALSE(log.ok()) << path << " " << read_only;
+      EXPECT_EQ(log.error().code, ErrorCode::kInternal);
+    }
+  }
+  AuditOptions missing;
+  missing.dir = dir.path() + "/missing";
+  missing.read_only = true;
+  EXPECT_FALSE(OpenAuditLog(missing).ok());
+  EXPECT_FALSE(fs::exists(missing.dir));
+}
+
+}  // namespace
+}  // namespace norreg::store
