@@ -21,6 +21,7 @@ int Main(int argc, char** argv) {
   AddImportCommand(app, context);
   AddTokenCommand(app, context);
   AddAuditCommand(app, context);
+  AddRotateKeyCommand(app, context);
 
   // Two passes: find --config first, apply file + environment, then let flags override.
   {

@@ -248,33 +248,40 @@ void TokenClient::Invalidate(std::string_view scope, std::string_view consumer_o
   }
 }
 
-// Called with fetch_mutex_ held.
-Result<TokenClient::Cached> TokenClient::Fetch(std::string_view scope,
-                                               std::string_view consumer_org) {
-  const int64_t iat = NowSeconds();
+Result<std::string> MakeGrantForm(const TokenClientOptions& options, std::string_view scope,
+                                  std::string_view consumer_org, int64_t iat) {
+  if (!options.key) return MakeError(ErrorCode::kInvalidInput, "no client key");
   json::object claims;
-  claims["aud"] = options_.issuer;
-  claims["iss"] = options_.client_id;
+  claims["aud"] = options.issuer;
+  claims["iss"] = options.client_id;
   claims["scope"] = scope;
   claims["iat"] = iat;
-  claims["exp"] = iat + options_.assertion_lifetime.count();
+  claims["exp"] = iat + options.assertion_lifetime.count();
   claims["jti"] = ids::NewUuid();
   if (!consumer_org.empty()) claims["consumer_org"] = consumer_org;
   auto assertion =
-      auth::SignJwt(*options_.key, auth::JwsAlg::kRs256, options_.kid, json::serialize(claims));
+      auth::SignJwt(*options.key, auth::JwsAlg::kRs256, options.kid, json::serialize(claims));
   if (!assertion.ok()) return assertion.error();
-
   std::string form = "grant_type=";
   form += FormUrlEncode(kJwtBearerGrantType);
   form += "&assertion=";
   form += FormUrlEncode(*assertion);
+  return form;
+}
+
+// Called with fetch_mutex_ held.
+Result<TokenClient::Cached> TokenClient::Fetch(std::string_view scope,
+                                               std::string_view consumer_org) {
+  const int64_t iat = NowSeconds();
+  auto form = MakeGrantForm(options_, scope, consumer_org, iat);
+  if (!form.ok()) return form.error();
 
   if (!http_) http_ = std::make_unique<HttpClient>(options_.http);
   {
     std::lock_guard lock(cache_mutex_);
     ++requests_made_;
   }
-  auto response = http_->Post(options_.token_endpoint, form, "application/x-www-form-urlencoded",
+  auto response = http_->Post(options_.token_endpoint, *form, "application/x-www-form-urlencoded",
                               {{"Accept", "application/json"}});
   if (!response.ok()) return response.error();
 

@@ -102,6 +102,12 @@ class TokenClient {
   uint64_t requests_made_ = 0;            // guarded by cache_mutex_
 };
 
+// The form body of one RFC 7523 grant (SPEC 4): grant_type + an RS256 assertion with header kid
+// and claims aud = options.issuer, iss = client_id, scope, iat, exp = iat + assertion_lifetime, a
+// fresh jti, and consumer_org when non-empty. kInvalidInput without a private key.
+Result<std::string> MakeGrantForm(const TokenClientOptions& options, std::string_view scope,
+                                  std::string_view consumer_org, int64_t iat);
+
 // Zero-configuration options for the built-in development authorisation server and its demo
 // clients (auth::EnsureDemoClients), from the data folder `data_dir`:
 //   - issuer/token_endpoint from <data>/auth/server.json (written by `norreg serve`), or from

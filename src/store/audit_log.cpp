@@ -457,8 +457,10 @@ class SqliteAuditLog final : public AuditLog {
     uint64_t size = 0;
     {
       std::shared_lock lock(journal_mu_);
-      // A partial write (disk full, signal) is continued; should it fail half-way, the torn
-      // bytes end up in front of the next line, which LineParser recovers.
+      // A partial write (disk full, signal; not seen on regular files otherwise) is continued.
+      // Should it fail half-way, the torn bytes end up in front of the next line, which
+      // LineParser recovers. (A continuation can interleave with another thread's line; that
+      // costs at most the torn entry, and only in that already failing situation.)
       size_t done = 0;
       while (done < line.size()) {
         ssize_t n = ::write(fd_.get(), line.data() + done, line.size() - done);
@@ -690,9 +692,9 @@ class SqliteAuditLog final : public AuditLog {
 
   Status Insert(const Disclosure& d) {
     insert_disclosure_.Bind(1, d.time_ms);
-    insert_disclosure_.Bind(2, std::string_view(d.consumer_orgnr));
+    insert_disclosure_.Bind(2, OrgDigits(d.consumer_orgnr));
     insert_disclosure_.Bind(3, std::string_view(d.client_id));
-    insert_disclosure_.Bind(4, std::string_view(d.supplier_orgnr));
+    insert_disclosure_.Bind(4, OrgDigits(d.supplier_orgnr));
     insert_disclosure_.Bind(5, std::string_view(d.endpoint));
     insert_disclosure_.Bind(6, std::string_view(d.request_id));
     ids_json_.clear();

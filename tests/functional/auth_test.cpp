@@ -291,7 +291,7 @@ TEST(AuthServerTest, SecondIssuerIsTrustedOnlyWhenConfigured) {
   EXPECT_EQ(plain.Get(path, {{"Authorization", "Bearer " + token}}).status, 401);
 }
 
-TEST(AuthServerTest, SigningKeysSurviveARestart) {
+TEST(AuthServerTest, SigningKeysSurviveARestartAndRotate) {
   TempDir dir;
   std::string token;
   {
@@ -299,11 +299,22 @@ TEST(AuthServerTest, SigningKeysSurviveARestart) {
     token = first.Token();
     EXPECT_EQ(Claims(token).at("iss").as_string(), "http://norreg.test/");
   }
+  // Rotation: the new key signs, the previous one still verifies tokens it signed.
+  std::string out;
+  ASSERT_EQ(RunNorreg({"rotate-signing-key", "--data", dir.path()}, &out), 0) << out;
   ServerProcess second(dir.path(), {"--demo-persons", "5", "--issuer", "http://norreg.test/"});
-  EXPECT_EQ(second
-                .Get(Api("/hendelser/siste/sekvensnummer"), {{"Authorization", "Bearer " + token}})
-                .status,
-            200);
+  const std::string path = Api("/hendelser/siste/sekvensnummer");
+  EXPECT_EQ(second.Get(path, {{"Authorization", "Bearer " + token}}).status, 200);
+  const std::string fresh = second.Token();
+  auto kid_of = [](const std::string& t) {
+    return std::string(json::parse(auth::Base64UrlDecode(t.substr(0, t.find('.'))).value())
+                           .at("kid")
+                           .as_string());
+  };
+  EXPECT_NE(kid_of(fresh), kid_of(token));
+  EXPECT_EQ(second.Get(path, {{"Authorization", "Bearer " + fresh}}).status, 200);
+  auto keys = json::parse(second.Get("/jwk").body).at("keys").as_array();
+  EXPECT_EQ(keys.size(), 2u);
 }
 
 TEST(AuthServerTest, RateLimitAnswers429WithRetryAfterInMilliseconds) {
