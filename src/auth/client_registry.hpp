@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "auth/jwt.hpp"
+#include "common/files.hpp"
 #include "common/result.hpp"
 
 namespace norreg::auth {
@@ -101,12 +102,5 @@ std::vector<std::string> DemoConsumerOrgnrs();
 // from [A-Za-z0-9._:-], not starting with '.'.
 bool ValidClientId(std::string_view client_id);
 
-// File helpers shared by the registry and the signing keys (candidates for common/).
-// Writes `content` to `path` atomically: a temp file beside it created with `mode`, fsync,
-// rename over `path`, fsync of the folder. kInternal (detail names the path) on failure.
-Status WriteFileAtomically(const std::string& path, std::string_view content, unsigned mode);
-// The whole file; kNotFound when it does not exist, kTooLarge when it exceeds 16 MiB (every
-// file read here is small), kInternal when it cannot be read.
-Result<std::string> ReadWholeFile(const std::string& path);
 
 }  // namespace norreg::auth

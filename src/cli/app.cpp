@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <filesystem>
 
-#include <fstream>
 #include <memory>
 
 #include "auth/authorization_server.hpp"
@@ -17,6 +16,7 @@
 #include "cli/populate.hpp"
 #include "client/http_client.hpp"
 #include "common/escape.hpp"
+#include "common/files.hpp"
 #include "http/dispatcher.hpp"
 #include "http/handlers/auth/auth_api.hpp"
 #include "http/handlers/freg/freg_api.hpp"
@@ -59,12 +59,16 @@ void PrintHowToCall(const std::string& base, const Config& config, store::Regist
     std::printf("ADVARSEL: --insecure-no-auth: API-ene svarer uten tilgangstoken.\n");
   } else if (config.auth_server) {
     const std::string data = config.data == Config{}.data ? "" : " --data " + config.data;
+    std::error_code ec;
+    std::string binary = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+    if (ec || binary.empty()) binary = "norreg";
     auth = " -H \"Authorization: Bearer $T\"";
     std::printf(
         "norreg listening on %s\n"
-        "  token:       T=$(norreg token%s --scope %s)\n"
+        "  token:       T=$(%s token%s --scope %s)\n"
         "               (demo organisations: --org 0192:<orgnr>, see %s/auth/clients.json)\n",
-        base.c_str(), data.c_str(), std::string(auth::kFregScope).c_str(), config.data.c_str());
+        base.c_str(), binary.c_str(), data.c_str(), std::string(auth::kFregScope).c_str(),
+        config.data.c_str());
   } else {
     auth = " -H \"Authorization: Bearer $T\"";
     std::printf("norreg listening on %s\n  token:       T=<a Maskinporten access token>\n",
@@ -94,17 +98,7 @@ Status WriteServerInfo(const std::string& dir, const std::string& issuer,
   json += ",\"token_endpoint\":";
   AppendJsonString(json, token_endpoint);
   json += "}\n";
-  const std::string path = dir + "/server.json";
-  const std::string temp = path + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out << json;
-    if (!out.flush()) return MakeError(ErrorCode::kInternal, "kan ikke skrive " + temp);
-  }
-  std::error_code ec;
-  std::filesystem::rename(temp, path, ec);
-  if (ec) return MakeError(ErrorCode::kInternal, "kan ikke skrive " + path, ec.message());
-  return Status::Ok();
+  return WriteFileAtomically(dir + "/server.json", json, 0644);
 }
 
 // Everything Maskinporten-related the server owns; lives as long as RunServer.

@@ -1,5 +1,7 @@
 #include "client/token_client.hpp"
 
+#include "common/files.hpp"
+
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <spdlog/spdlog.h>
@@ -43,51 +45,11 @@ std::string Sha256Hex(std::string_view data) {
   return out;
 }
 
-std::optional<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-// Writes `content` to `path` atomically: a private temp file beside it, then rename. The file is
-// created 0600 (it holds bearer tokens).
-Status WriteFileAtomically(const std::string& path, std::string_view content) {
-  std::string temp = path + ".tmp." + ids::NewUuid();
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return MakeError(ErrorCode::kInternal, "cannot write token cache",
-                     temp + ": " + std::strerror(errno));
-  }
-  size_t written = 0;
-  while (written < content.size()) {
-    ssize_t n = ::write(fd, content.data() + written, content.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int saved = errno;
-      ::close(fd);
-      ::unlink(temp.c_str());
-      return MakeError(ErrorCode::kInternal, "cannot write token cache",
-                       temp + ": " + std::strerror(saved));
-    }
-    written += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
-    int saved = errno;
-    ::unlink(temp.c_str());
-    return MakeError(ErrorCode::kInternal, "cannot write token cache",
-                     path + ": " + std::strerror(saved));
-  }
-  return Status::Ok();
-}
-
 // The file cache: {"<key>":{"token":"..","exp":123},...}. A missing or unreadable file is an
 // empty cache (it is only a cache); malformed entries are skipped.
 json::object ReadCacheFile(const std::string& path) {
-  auto text = ReadFile(path);
-  if (!text) return {};
+  auto text = ReadWholeFile(path);
+  if (!text.ok()) return {};
   json::error_code ec;
   json::value value = json::parse(*text, ec);
   if (ec || !value.is_object()) return {};
@@ -221,7 +183,7 @@ Result<std::string> TokenClient::Token(std::string_view scope, std::string_view 
     json::object file = ReadCacheFile(options_.cache_file);
     PruneCache(file, NowSeconds());
     file[key] = json::object{{"token", fetched->token}, {"exp", fetched->exp}};
-    if (Status s = WriteFileAtomically(options_.cache_file, json::serialize(file)); !s.ok()) {
+    if (Status s = WriteFileAtomically(options_.cache_file, json::serialize(file), 0600); !s.ok()) {
       // Only a cache: the token is still good.
       spdlog::warn("token cache not written: {}", s.error().detail);
     }
@@ -243,7 +205,7 @@ void TokenClient::Invalidate(std::string_view scope, std::string_view consumer_o
   json::object file = ReadCacheFile(options_.cache_file);
   if (file.erase(key) == 0) return;
   PruneCache(file, NowSeconds());
-  if (Status s = WriteFileAtomically(options_.cache_file, json::serialize(file)); !s.ok()) {
+  if (Status s = WriteFileAtomically(options_.cache_file, json::serialize(file), 0600); !s.ok()) {
     spdlog::warn("token cache not written: {}", s.error().detail);
   }
 }
@@ -343,8 +305,8 @@ Result<TokenClientOptions> DemoTokenClientOptions(const std::string& data_dir,
     options.token_endpoint = options.issuer + "token";
   } else {
     const std::string path = auth_dir + "/server.json";
-    auto text = ReadFile(path);
-    if (!text) {
+    auto text = ReadWholeFile(path);
+    if (!text.ok()) {
       return MakeError(ErrorCode::kNotFound,
                        path +
                            " not found: start `norreg serve` with this data folder or give the "

@@ -361,24 +361,5 @@ TEST(ClientRegistryTest, OptionalFieldsDefaultToEmpty) {
   EXPECT_TRUE(loaded->clients()[0].consumer_orgs.empty());
 }
 
-TEST(WriteFileAtomicallyTest, ReplacesContentWithTheGivenMode) {
-  TempDir dir;
-  const std::string path = dir.path() + "/file.txt";
-  ASSERT_TRUE(WriteFileAtomically(path, "first", 0600).ok());
-  EXPECT_EQ(ReadText(path), "first");
-  EXPECT_EQ(Mode(path), 0600u);
-  ASSERT_TRUE(WriteFileAtomically(path, "second", 0644).ok());
-  EXPECT_EQ(ReadText(path), "second");
-  EXPECT_EQ(Mode(path), 0644u);
-  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);
-  auto read = ReadWholeFile(path);
-  ASSERT_TRUE(read.ok());
-  EXPECT_EQ(*read, "second");
-  auto failed = WriteFileAtomically(dir.path() + "/missing/file.txt", "x", 0600);
-  ASSERT_FALSE(failed.ok());
-  EXPECT_EQ(failed.error().code, ErrorCode::kInternal);
-  EXPECT_EQ(ReadWholeFile(dir.path() + "/none").error().code, ErrorCode::kNotFound);
-}
-
 }  // namespace
 }  // namespace norreg::auth
