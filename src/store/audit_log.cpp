@@ -528,38 +528,7 @@ class SqliteAuditLog final : public AuditLog {
     bool has_schema = false;
   };
 
-  Status Migrate() {
-    if (Status s = db_.Exec("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)");
-        !s.ok()) {
-      return s;
-    }
-    Statement get = db_.Prepare("SELECT version FROM schema_version");
-    auto row = get.Step();
-    if (!row.ok()) return row.error();
-    int64_t version = *row ? get.Int(0) : -1;
-    get.Reset();
-    const int64_t known = static_cast<int64_t>(std::size(kMigrations));
-    if (version > known) {
-      return MakeError(ErrorCode::kInternal,
-                       "revisjonsloggen er laget av en nyere norreg (skjemaversjon " +
-                           std::to_string(version) + ")");
-    }
-    if (version == known) return Status::Ok();
-    Transaction tx(db_);
-    if (Status s = tx.Begin(); !s.ok()) return s;
-    if (version < 0) {
-      if (Status s = db_.Exec("INSERT INTO schema_version VALUES(0)"); !s.ok()) return s;
-      version = 0;
-    }
-    for (int64_t v = version; v < known; ++v) {
-      if (Status s = db_.Exec(kMigrations[v]); !s.ok()) return s;
-    }
-    if (Status s = db_.Exec("UPDATE schema_version SET version=" + std::to_string(known));
-        !s.ok()) {
-      return s;
-    }
-    return tx.Commit();
-  }
+  Status Migrate() { return sqlite::RunMigrations(db_, kMigrations, "revisjonsloggen"); }
 
   Status OpenSegment(int64_t n) {
     const std::string path = SegmentPath(options_.dir, n);

@@ -133,4 +133,37 @@ Status Transaction::Commit() {
   return s;
 }
 
+Status RunMigrations(Connection& db, std::span<const char* const> migrations,
+                     std::string_view what) {
+  if (Status s = db.Exec("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)");
+      !s.ok()) {
+    return s;
+  }
+  Statement get = db.Prepare("SELECT version FROM schema_version");
+  auto row = get.Step();
+  if (!row.ok()) return row.error();
+  int64_t version = *row ? get.Int(0) : -1;
+  get.Reset();
+  const auto known = static_cast<int64_t>(migrations.size());
+  if (version > known) {
+    return MakeError(ErrorCode::kInternal, std::string(what) +
+                                               " er laget av en nyere norreg (skjemaversjon " +
+                                               std::to_string(version) + ")");
+  }
+  if (version == known) return Status::Ok();
+  Transaction tx(db);
+  if (Status s = tx.Begin(); !s.ok()) return s;
+  if (version < 0) {
+    if (Status s = db.Exec("INSERT INTO schema_version VALUES(0)"); !s.ok()) return s;
+    version = 0;
+  }
+  for (int64_t v = version; v < known; ++v) {
+    if (Status s = db.Exec(migrations[static_cast<size_t>(v)]); !s.ok()) return s;
+  }
+  if (Status s = db.Exec("UPDATE schema_version SET version=" + std::to_string(known)); !s.ok()) {
+    return s;
+  }
+  return tx.Commit();
+}
+
 }  // namespace norreg::store::sqlite

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <span>
 #include <string_view>
 
 #include "common/result.hpp"
@@ -74,5 +75,12 @@ class Transaction {
 };
 
 Error SqliteError(sqlite3* db, std::string_view what);
+
+// Brings a database to the newest schema: `migrations[i]` takes it from version i to i + 1, the
+// version is kept in table schema_version, and all pending steps run in one transaction.
+// kInternal when the database is newer than `migrations` (the message names `what`, e.g.
+// "registeret") or a step fails.
+Status RunMigrations(Connection& db, std::span<const char* const> migrations,
+                     std::string_view what);
 
 }  // namespace norreg::store::sqlite
