@@ -22,6 +22,8 @@ int Main(int argc, char** argv) {
   AddTokenCommand(app, context);
   AddAuditCommand(app, context);
   AddRotateKeyCommand(app, context);
+  AddUttrekkCommand(app, context);
+  AddFeedCommand(app, context);
 
   // Two passes: find --config first, apply file + environment, then let flags override.
   {

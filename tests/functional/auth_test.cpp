@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "auth/jwt.hpp"
+#include "client/token_client.hpp"
 #include "harness.hpp"
 
 namespace norreg::testing {
@@ -203,6 +204,33 @@ TEST_F(AuthTest, TokenEndpointRefusesBadGrantsInOAuthShape) {
                                      {{"Content-Type", "application/json"}, {"Authorization", ""}});
   EXPECT_EQ(wrong_type.status, 400);
   EXPECT_EQ(json::parse(wrong_type.body).at("error").as_string(), "invalid_request");
+}
+
+TEST_F(AuthTest, TokenEndpointRefusesAReplayedGrant) {
+  auto options = client::DemoTokenClientOptions(dir_->path(), kFregScope, "", "");
+  ASSERT_TRUE(options.ok()) << options.error().message;
+  if (options->kid.empty()) options->kid = options->key->Thumbprint();
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  auto form = client::MakeGrantForm(*options, kFregScope, "", now);
+  ASSERT_TRUE(form.ok());
+  const std::map<std::string, std::string> headers{
+      {"Content-Type", "application/x-www-form-urlencoded"}, {"Authorization", ""}};
+  auto first = server_->Request("POST", "/token", *form, headers);
+  ASSERT_EQ(first.status, 200) << first.body;
+  auto answer = json::parse(first.body).as_object();
+  EXPECT_EQ(answer.at("token_type").as_string(), "Bearer");
+  EXPECT_EQ(answer.at("scope").as_string(), kFregScope);
+  EXPECT_GT(answer.at("expires_in").as_int64(), 0);
+  EXPECT_EQ(first.Header("cache-control"), "no-store");
+  auto replay = server_->Request("POST", "/token", *form, headers);
+  EXPECT_EQ(replay.status, 400) << replay.body;
+  EXPECT_EQ(json::parse(replay.body).at("error").as_string(), "invalid_grant");
+  // An assertion valid for longer than 120 s is refused too.
+  options->assertion_lifetime = std::chrono::seconds(121);
+  auto long_lived = client::MakeGrantForm(*options, kFregScope, "", now);
+  auto refused = server_->Request("POST", "/token", *long_lived, headers);
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_EQ(json::parse(refused.body).at("error").as_string(), "invalid_grant");
 }
 
 TEST_F(AuthTest, ProducerScopeWritesTheRegisterAndConsumersCannot) {

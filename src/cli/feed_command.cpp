@@ -1,0 +1,126 @@
+// `norreg feed follow --url BASE --db COPY.db [--from SEQ] [--once] [--interval S] [--data DIR]
+//  [--org 0192:NNN] [--client-id ID --key FILE.pem [--kid KID] [--issuer URL]]`
+// Keeps a local copy (made by `norreg uttrekk --db`) current from the event feed (SPEC 2.4):
+// continues after the recorded sekvensnummer (or from --from), applies each page in one
+// transaction with the cursor, and when caught up polls every --interval seconds (ETag / 304)
+// until Ctrl-C, or stops with --once. A line per applied page and a summary go to stderr.
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <memory>
+
+#include "auth/client_registry.hpp"
+#include "cli/commands.hpp"
+#include "client/feed_follower.hpp"
+
+namespace norreg::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void OnStop(int) { g_stop.store(true); }
+
+struct FeedFlags {
+  std::string url;
+  std::string db;
+  int64_t from = 0;
+  bool once = false;
+  double interval_s = 2.0;
+  client::ConsumerAuthFlags auth;
+};
+
+int ExitCodeFor(const Error& error) {
+  return error.code == ErrorCode::kInvalidInput ? kExitInvalid : kExitFailure;
+}
+
+}  // namespace
+
+void AddFeedCommand(CLI::App& app, CommandContext& context) {
+  auto flags = std::make_shared<FeedFlags>();
+  CLI::App* feed = app.add_subcommand("feed", "The event feed (hendelsesliste)");
+  feed->require_subcommand(1);
+  CLI::App* command =
+      feed->add_subcommand("follow", "Keep a local copy current from the event feed");
+  AddDataOption(*command, context);
+  command->add_option("--url", flags->url, "Server root, e.g. http://127.0.0.1:8080")->required();
+  command->add_option("--db", flags->db, "The local copy (from `norreg uttrekk --db`)")->required();
+  command
+      ->add_option("--from", flags->from,
+                   "First sekvensnummer to fetch (default: the recorded one + 1)")
+      ->check(CLI::PositiveNumber);
+  command->add_flag("--once", flags->once, "Stop when caught up");
+  command
+      ->add_option("--interval", flags->interval_s,
+                   "Seconds between polls when caught up (default 2)")
+      ->check(CLI::Range(0.01, 3600.0));
+  command->add_option("--org", flags->auth.org, "Organisation the token is for (0192:NNN or NNN)");
+  CLI::Option* client_id = command->add_option("--client-id", flags->auth.client_id,
+                                               "A real Maskinporten client (needs --key)");
+  CLI::Option* key = command->add_option("--key", flags->auth.key_file, "The client's key (PEM)");
+  command->add_option("--kid", flags->auth.kid, "Registered key id (default: RFC 7638 thumbprint)")
+      ->needs(client_id);
+  command
+      ->add_option("--issuer", flags->auth.issuer,
+                   "The real client's Maskinporten issuer (default: --url)")
+      ->needs(client_id);
+  client_id->needs(key);
+  key->needs(client_id);
+
+  command->callback([&context, flags] {
+    context.run = [&context, flags]() -> int {
+      auto copy = client::LocalCopy::Open(flags->db);
+      if (!copy.ok()) {
+        std::fprintf(stderr, "norreg feed follow: %s\n", copy.error().message.c_str());
+        return kExitFailure;
+      }
+      flags->auth.data_dir = context.config.data;
+      auto token_options = client::ConsumerTokenOptions(flags->auth, auth::kFregScope, flags->url);
+      if (!token_options.ok()) {
+        std::fprintf(stderr, "norreg feed follow: %s\n", token_options.error().message.c_str());
+        return ExitCodeFor(token_options.error());
+      }
+      client::TokenClient tokens(std::move(*token_options));
+
+      client::FeedFollowerOptions options;
+      options.base_url = flags->url;
+      options.tokens = client::TokenSourceFor(tokens, std::string(auth::kFregScope));
+      if (flags->from > 0) options.from = flags->from;
+      options.once = flags->once;
+      options.interval =
+          std::chrono::milliseconds(static_cast<int64_t>(flags->interval_s * 1000.0));
+      g_stop = false;
+      options.stop = &g_stop;
+      options.on_page = [](const client::FeedStats& stats) {
+        std::fprintf(stderr, "feed: sekvensnummer %lld, %llu events, %llu persons updated\n",
+                     static_cast<long long>(stats.cursor),
+                     static_cast<unsigned long long>(stats.events),
+                     static_cast<unsigned long long>(stats.upserted));
+      };
+      auto previous_int = std::signal(SIGINT, OnStop);
+      auto previous_term = std::signal(SIGTERM, OnStop);
+      client::FeedFollower follower(std::move(options), **copy);
+      auto stats = follower.Run();
+      std::signal(SIGINT, previous_int);
+      std::signal(SIGTERM, previous_term);
+      if (!stats.ok()) {
+        std::fprintf(stderr, "norreg feed follow: %s\n", stats.error().message.c_str());
+        return ExitCodeFor(stats.error());
+      }
+      std::fprintf(stderr,
+                   "norreg feed follow: at sekvensnummer %lld: %llu pages, %llu events, %llu "
+                   "persons updated, %llu rows removed, %llu missing documents, %llu retries\n",
+                   static_cast<long long>(stats->cursor),
+                   static_cast<unsigned long long>(stats->pages),
+                   static_cast<unsigned long long>(stats->events),
+                   static_cast<unsigned long long>(stats->upserted),
+                   static_cast<unsigned long long>(stats->removed),
+                   static_cast<unsigned long long>(stats->missing),
+                   static_cast<unsigned long long>(stats->retries));
+      return 0;
+    };
+  });
+}
+
+}  // namespace norreg::cli

@@ -1,0 +1,91 @@
+#pragma once
+// A consumer's local copy of the register in one SQLite file, filled by an extract (RunUttrekk)
+// and kept current by the feed follower (FeedFollower).
+//
+// Schema (created on open when missing):
+//   persons(fnr TEXT PRIMARY KEY, document TEXT NOT NULL, seq INTEGER NOT NULL)
+//     one row per person, keyed by the person's current foedselsEllerDNummer; `document` is the
+//     folkeregisterperson JSON exactly as the server sent it; `seq` the sekvensnummer it is
+//     current at (the extract's sekvensnummer, or the event that brought it);
+//   meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)
+//     kMetaUttrekkSekvensnummer, kMetaFeedSekvensnummer (the durable feed cursor: the last
+//     applied sekvensnummer) and the extract's checkpoint (kMetaUttrekkCheckpoint).
+//
+// Durability: WAL journal, synchronous=NORMAL; every change made between Begin() and Commit() is
+// atomic (rows and cursor together), so a crash leaves the copy at the last commit.
+//
+// Failures are kInternal naming the SQLite operation (the path only in `detail`).
+// Thread-safety: not thread-safe; use one LocalCopy from one thread at a time.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace norreg::client {
+
+inline constexpr std::string_view kMetaUttrekkSekvensnummer = "uttrekk_sekvensnummer";
+inline constexpr std::string_view kMetaFeedSekvensnummer = "feed_sekvensnummer";
+inline constexpr std::string_view kMetaUttrekkCheckpoint = "uttrekk_checkpoint";
+
+class LocalCopy {
+ public:
+  // Opens (creating when missing) the local copy at `path`. kInternal when the file cannot be
+  // opened or is not a database.
+  static Result<std::unique_ptr<LocalCopy>> Open(const std::string& path);
+  ~LocalCopy();
+  LocalCopy(const LocalCopy&) = delete;
+  LocalCopy& operator=(const LocalCopy&) = delete;
+
+  // Explicit transaction; nested Begin is an error. Without Begin each call commits on its own.
+  Status Begin();
+  Status Commit();
+  // Rolls back the open transaction (no-op without one).
+  void Rollback();
+
+  // Inserts or replaces the row of `fnr`.
+  Status Put(std::string_view fnr, std::string_view document, int64_t seq);
+  // Upsert for the feed: removes the rows of every number in `old_numbers` other than `fnr`
+  // (a person's number can change), then puts `fnr`. Returns how many rows were removed.
+  Result<int> Replace(std::string_view fnr, const std::vector<std::string>& old_numbers,
+                      std::string_view document, int64_t seq);
+  // Removes the row of `fnr` (no error when absent); true when a row was removed.
+  Result<bool> Remove(std::string_view fnr);
+  // The document stored for `fnr`; nullopt when absent.
+  Result<std::optional<std::string>> Document(std::string_view fnr);
+  // The seq stored for `fnr`; nullopt when absent.
+  Result<std::optional<int64_t>> Seq(std::string_view fnr);
+  Result<int64_t> Count();
+  // Deletes every person and every meta value (a fresh extract starts from nothing).
+  Status Clear();
+
+  Result<std::optional<std::string>> GetMeta(std::string_view key);
+  Status SetMeta(std::string_view key, std::string_view value);
+  Status DeleteMeta(std::string_view key);
+  // GetMeta parsed as a signed integer; kInternal when the stored value is not one.
+  Result<std::optional<int64_t>> GetMetaInt(std::string_view key);
+
+  const std::string& path() const { return path_; }
+
+ private:
+  LocalCopy(std::string path, sqlite3* db);
+  Status Exec(const char* sql);
+  Error SqlError(std::string_view what) const;
+
+  std::string path_;
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* put_ = nullptr;
+  sqlite3_stmt* remove_ = nullptr;
+  sqlite3_stmt* get_ = nullptr;
+  sqlite3_stmt* get_meta_ = nullptr;
+  sqlite3_stmt* set_meta_ = nullptr;
+  bool in_transaction_ = false;
+};
+
+}  // namespace norreg::client

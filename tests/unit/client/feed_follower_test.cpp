@@ -1,0 +1,304 @@
+#include "client/feed_follower.hpp"
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fake_http_server.hpp"
+
+namespace norreg::client {
+namespace {
+
+using testing::FakeHttpServer;
+using testing::FakeRequest;
+using testing::FakeResponse;
+
+constexpr std::string_view kApi = "/folkeregisteret/offentlig-med-hjemmel/api/v1/";
+
+// A person document with the given numbers (the first current, the others historical).
+std::string Document(const std::vector<std::string>& numbers, const std::string& name) {
+  std::string rows;
+  for (size_t i = 0; i < numbers.size(); ++i) {
+    if (i > 0) rows += ',';
+    rows += "{\"erGjeldende\":" + std::string(i == 0 ? "true" : "false") +
+            ",\"foedselsEllerDNummer\":\"" + numbers[i] + "\"}";
+  }
+  return "{\"identifikasjonsnummer\":[" + rows + "],\"navn\":[{\"fornavn\":\"" + name + "\"}]}";
+}
+
+struct Event {
+  int64_t seq;
+  std::string fnr;
+  std::string type;
+  std::string persondokument;  // "" = none
+};
+
+// An in-test feed: events, the documents they point at, pages of `page_size`, ETags.
+class FakeFeed {
+ public:
+  explicit FakeFeed(size_t page_size = 1000)
+      : page_size_(page_size), server_([this](const FakeRequest& r) { return Handle(r); }) {}
+
+  std::string base() const { return server_.Url(""); }
+  // `document` with historical numbers as the full history (part=historikk answers), and only
+  // the current row without historikk (as the real API does).
+  void Add(Event event, const std::vector<std::string>& numbers = {}, std::string name = "") {
+    std::lock_guard lock(mutex_);
+    if (!event.persondokument.empty()) {
+      documents_[event.persondokument] = Document({numbers.front()}, name);
+      history_[event.persondokument] = Document(numbers, name);
+    }
+    events_.push_back(std::move(event));
+  }
+  std::vector<FakeRequest> received() const { return server_.received(); }
+  int not_modified() {
+    std::lock_guard lock(mutex_);
+    return not_modified_;
+  }
+
+ private:
+  FakeResponse Handle(const FakeRequest& request) {
+    std::lock_guard lock(mutex_);
+    FakeResponse r;
+    r.headers = {{"Content-Type", "application/json"}};
+    std::string path = request.target.substr(kApi.size());
+    if (path.starts_with("hendelser/feed?seq=")) {
+      int64_t from = std::stoll(path.substr(19));
+      std::string etag = "\"" + std::to_string(events_.size()) + "-" + std::to_string(from) + "\"";
+      if (request.Header("if-none-match") == etag) {
+        ++not_modified_;
+        r.status = 304;
+        return r;
+      }
+      r.headers.emplace_back("ETag", etag);
+      r.body = "[";
+      size_t n = 0;
+      for (const Event& e : events_) {
+        if (e.seq < from || n == page_size_) continue;
+        if (n++ > 0) r.body += ',';
+        r.body += "{\"sekvensnummer\":" + std::to_string(e.seq) +
+                  ",\"hendelse\":{\"folkeregisteridentifikator\":\"" + e.fnr +
+                  "\",\"hendelsetype\":\"" + e.type + "\",\"hendelsesdokument\":\"ffff\"," +
+                  (e.persondokument.empty() ? std::string("\"persondokument\":null")
+                                            : "\"persondokument\":\"" + e.persondokument + "\"") +
+                  ",\"ajourholdstidspunkt\":\"2024-01-01T00:00:00.000+01:00\"}}";
+      }
+      r.body += "]";
+      return r;
+    }
+    if (path.starts_with("personer/bulkoppslag/arkiv")) {
+      const bool historikk = path.find("historikk") != std::string::npos;
+      simdjson::dom::parser parser;
+      simdjson::dom::element root = parser.parse(request.body);
+      r.body = "{\"oppslag\":[";
+      bool first = true;
+      for (auto id_element : root["dokumentidentifikator"].get_array()) {
+        std::string id(std::string_view(id_element.get_string()));
+        auto& source = historikk ? history_ : documents_;
+        auto it = source.find(id);
+        if (it == source.end()) continue;
+        if (!first) r.body += ',';
+        first = false;
+        r.body +=
+            "{\"dokumentidentifikator\":\"" + id + "\",\"folkeregisterperson\":" + it->second + "}";
+      }
+      r.body += "]}";
+      return r;
+    }
+    r.status = 404;
+    return r;
+  }
+
+  size_t page_size_;
+  std::mutex mutex_;
+  std::vector<Event> events_;
+  std::map<std::string, std::string> documents_;
+  std::map<std::string, std::string> history_;
+  int not_modified_ = 0;
+  FakeHttpServer server_;
+};
+
+class FeedFollowerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = (std::filesystem::temp_directory_path() /
+             ("norreg_feed_" + std::to_string(::getpid()) + "_" +
+              ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db"))
+                .string();
+    Remove();
+  }
+  void TearDown() override { Remove(); }
+  void Remove() {
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
+  }
+
+  std::unique_ptr<LocalCopy> Open() {
+    auto copy = LocalCopy::Open(path_);
+    EXPECT_TRUE(copy.ok());
+    return std::move(*copy);
+  }
+
+  FeedFollowerOptions Options(const FakeFeed& feed) {
+    FeedFollowerOptions options;
+    options.base_url = feed.base();
+    options.tokens = StaticTokenSource("t");
+    options.interval = std::chrono::milliseconds(10);
+    options.retry.initial_backoff = std::chrono::milliseconds(1);
+    return options;
+  }
+
+  std::string DocumentOf(LocalCopy& copy, const std::string& fnr) {
+    auto document = copy.Document(fnr);
+    EXPECT_TRUE(document.ok());
+    return document->value_or("<absent>");
+  }
+
+  std::string path_;
+};
+
+TEST_F(FeedFollowerTest, AppliesAPageAndTheCursorSurvivesReopen) {
+  FakeFeed feed;
+  {
+    auto copy = Open();
+    ASSERT_TRUE(copy->Put("111", Document({"111"}, "GAMMEL"), 10).ok());
+    ASSERT_TRUE(copy->SetMeta(kMetaFeedSekvensnummer, "10").ok());
+  }
+  feed.Add({9, "111", "endringINavn", "d9"}, {"111"}, "FOR GAMMEL");  // before the cursor
+  feed.Add({11, "111", "endringINavn", "d11"}, {"111"}, "NY");
+  feed.Add({12, "222", "personErOpprettet", "d12"}, {"222"}, "FØDT");
+  feed.Add({13, "111", "endringIBostedsadresse", "d13"}, {"111"}, "NYERE");
+  {
+    auto copy = Open();
+    FeedFollower follower(Options(feed), *copy);
+    auto applied = follower.Step();
+    ASSERT_TRUE(applied.ok()) << applied.error().message;
+    EXPECT_EQ(*applied, 3u);
+    EXPECT_EQ(follower.next_seq(), 14);
+    EXPECT_EQ(follower.stats().cursor, 13);
+    EXPECT_EQ(follower.stats().upserted, 3u);
+  }
+  auto copy = Open();
+  EXPECT_EQ(*copy->GetMetaInt(kMetaFeedSekvensnummer), 13);
+  EXPECT_EQ(DocumentOf(*copy, "111"), Document({"111"}, "NYERE"));
+  EXPECT_EQ(DocumentOf(*copy, "222"), Document({"222"}, "FØDT"));
+  EXPECT_EQ(*copy->Seq("111"), 13);
+  EXPECT_EQ(*copy->Count(), 2);
+
+  // The first request asked from the cursor + 1; the document lookup had each id once.
+  auto received = feed.received();
+  ASSERT_GE(received.size(), 2u);
+  EXPECT_EQ(received[0].target, std::string(kApi) + "hendelser/feed?seq=11");
+  EXPECT_EQ(received[0].Header("authorization"), "Bearer t");
+  EXPECT_EQ(received[1].body, R"({"dokumentidentifikator":["d11","d12","d13"]})");
+
+  // A new follower continues at 14.
+  feed.Add({14, "222", "endringINavn", "d14"}, {"222"}, "SENERE");
+  FeedFollower again(Options(feed), *copy);
+  ASSERT_EQ(*again.Step(), 1u);
+  EXPECT_EQ(DocumentOf(*copy, "222"), Document({"222"}, "SENERE"));
+  EXPECT_EQ(feed.received()[received.size()].target, std::string(kApi) + "hendelser/feed?seq=14");
+}
+
+TEST_F(FeedFollowerTest, ANumberChangeReplacesTheRowOfTheOldNumber) {
+  FakeFeed feed;
+  auto copy = Open();
+  ASSERT_TRUE(copy->Put("41000000001", Document({"41000000001"}, "A"), 1).ok());
+  ASSERT_TRUE(copy->Put("333", Document({"333"}, "B"), 1).ok());
+  ASSERT_TRUE(copy->SetMeta(kMetaFeedSekvensnummer, "1").ok());
+  // D-nummer -> fødselsnummer: the event names the new number; only the identifier history
+  // (part=historikk) knows the old one.
+  feed.Add({2, "01010112345", "endringIIdentifikasjonsnummer", "d2"},
+           {"01010112345", "41000000001"}, "A");
+  // Dublett: the row of the duplicate's number goes.
+  feed.Add({3, "333", "personErOpphoertSomDublett", ""});
+  FeedFollowerOptions options = Options(feed);
+  options.once = true;
+  FeedFollower follower(options, *copy);
+  auto stats = follower.Run();
+  ASSERT_TRUE(stats.ok()) << stats.error().message;
+  EXPECT_EQ(stats->events, 2u);
+  EXPECT_EQ(stats->removed, 2u);
+  EXPECT_EQ(DocumentOf(*copy, "41000000001"), "<absent>");
+  EXPECT_EQ(DocumentOf(*copy, "333"), "<absent>");
+  EXPECT_EQ(DocumentOf(*copy, "01010112345"), Document({"01010112345"}, "A"));
+  EXPECT_EQ(*copy->Count(), 1);
+  bool asked_history = false;
+  for (const auto& r : feed.received()) {
+    if (r.target.find("part=identifikasjonsnummer&part=historikk") != std::string::npos) {
+      asked_history = true;
+    }
+  }
+  EXPECT_TRUE(asked_history);
+}
+
+TEST_F(FeedFollowerTest, PagesUntilCaughtUpThenPollsWithETag) {
+  FakeFeed feed(/*page_size=*/2);
+  for (int64_t seq = 1; seq <= 5; ++seq) {
+    feed.Add({seq, "p" + std::to_string(seq % 2), "endringINavn", "d" + std::to_string(seq)},
+             {"p" + std::to_string(seq % 2)}, "V" + std::to_string(seq));
+  }
+  auto copy = Open();
+  FeedFollowerOptions options = Options(feed);
+  options.from = 1;
+  FeedFollower follower(options, *copy);
+  EXPECT_EQ(*follower.Step(), 2u);
+  EXPECT_EQ(*follower.Step(), 2u);
+  EXPECT_EQ(*follower.Step(), 1u);
+  EXPECT_EQ(*follower.Step(), 0u);  // empty page, remembers its ETag
+  EXPECT_EQ(*follower.Step(), 0u);  // 304
+  EXPECT_EQ(feed.not_modified(), 1);
+  EXPECT_EQ(follower.stats().not_modified, 1u);
+  auto received = feed.received();
+  EXPECT_TRUE(received[received.size() - 2].Header("if-none-match").empty());
+  EXPECT_EQ(received.back().Header("if-none-match"), "\"5-6\"");
+  EXPECT_EQ(DocumentOf(*copy, "p1"), Document({"p1"}, "V5"));
+  EXPECT_EQ(DocumentOf(*copy, "p0"), Document({"p0"}, "V4"));
+
+  // Something new: the ETag no longer matches, the event is applied.
+  feed.Add({6, "p0", "endringINavn", "d6"}, {"p0"}, "V6");
+  EXPECT_EQ(*follower.Step(), 1u);
+  EXPECT_EQ(DocumentOf(*copy, "p0"), Document({"p0"}, "V6"));
+  EXPECT_EQ(*copy->GetMetaInt(kMetaFeedSekvensnummer), 6);
+}
+
+TEST_F(FeedFollowerTest, RunPollsUntilStopped) {
+  FakeFeed feed;
+  auto copy = Open();
+  FeedFollowerOptions options = Options(feed);
+  options.from = 1;
+  std::atomic<bool> stop{false};
+  options.stop = &stop;
+  std::thread producer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    feed.Add({1, "p", "personErOpprettet", "d1"}, {"p"}, "X");
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    stop = true;
+  });
+  FeedFollower follower(options, *copy);
+  auto stats = follower.Run();
+  producer.join();
+  ASSERT_TRUE(stats.ok()) << stats.error().message;
+  EXPECT_EQ(stats->events, 1u);
+  EXPECT_GE(stats->not_modified, 1u);
+  EXPECT_EQ(DocumentOf(*copy, "p"), Document({"p"}, "X"));
+}
+
+TEST_F(FeedFollowerTest, WithoutACursorOrFromItIsInvalidInput) {
+  FakeFeed feed;
+  auto copy = Open();
+  FeedFollower follower(Options(feed), *copy);
+  auto applied = follower.Step();
+  ASSERT_FALSE(applied.ok());
+  EXPECT_EQ(applied.error().code, ErrorCode::kInvalidInput);
+  EXPECT_TRUE(feed.received().empty());
+}
+
+}  // namespace
+}  // namespace norreg::client
