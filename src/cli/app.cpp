@@ -24,6 +24,7 @@
 #include "http/metrics.hpp"
 #include "http/server.hpp"
 #include "store/audit_log.hpp"
+#include "service/uttrekk.hpp"
 #include "store/register_store.hpp"
 
 namespace norreg::cli {
@@ -212,7 +213,17 @@ int RunServer(const Config& config) {
   namespace auth_api = http::auth_api;
   auth_api::Protection protection{security->validator.get(), security->rate_limiter.get()};
   if (config.insecure_no_auth) protection = {};
-  http::freg_api::FregContext freg{store, ids::DocumentIdCipher(store.DocumentKey()), audit.get()};
+  auto uttrekk = service::UttrekkService::Open(
+      store, {.dir = config.data + "/uttrekk",
+              .ttl = std::chrono::hours(config.uttrekk_ttl_h),
+              .workers = static_cast<unsigned>(config.uttrekk_workers)});
+  if (!uttrekk.ok()) {
+    spdlog::error("kan ikke åpne uttrekkene: {} {}", uttrekk.error().message,
+                  uttrekk.error().detail);
+    return kExitFailure;
+  }
+  http::freg_api::FregContext freg{store, ids::DocumentIdCipher(store.DocumentKey()), audit.get(),
+                                   uttrekk->get()};
   Status registered = http::Server::AddOpsRoutes(dispatcher, metrics);
   if (registered.ok() && security->server) {
     registered = auth_api::RegisterApi(dispatcher, *security->server);

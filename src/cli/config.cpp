@@ -87,6 +87,8 @@ const std::map<std::string, Setter>& Setters() {
       {"rate_limit_per_s", Number(&Config::rate_limit_per_s, 0, 100'000'000)},
       {"rate_limit_burst", Number(&Config::rate_limit_burst, 0, 100'000'000)},
       {"audit", Bool(&Config::audit)},
+      {"uttrekk_ttl_h", Number(&Config::uttrekk_ttl_h, 1, 24 * 365)},
+      {"uttrekk_workers", Number(&Config::uttrekk_workers, 1, 64)},
   };
   return setters;
 }

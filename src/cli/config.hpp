@@ -38,6 +38,10 @@ struct Config {
   int rate_limit_per_s = 5000;           // calls per second per consumer organisation; 0 = off
   int rate_limit_burst = 0;              // bucket size; 0 = 2 x rate_limit_per_s
   bool audit = true;                     // record every disclosure in <data>/audit
+
+  // --- extracts (uttrekk, SPEC 2.5) ---
+  int uttrekk_ttl_h = 24;                // extract results are deleted this long after the order
+  int uttrekk_workers = 2;               // background threads computing extract jobs
 };
 
 // One trusted issuer from Config::trusted_issuers.

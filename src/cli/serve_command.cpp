@@ -33,6 +33,8 @@ void AddServeCommand(CLI::App& app, CommandContext& context) {
   command->add_option("--rate-limit", c.rate_limit_per_s, "Calls/s per organisation (0 = off)");
   command->add_option("--rate-limit-burst", c.rate_limit_burst, "Burst per organisation");
   command->add_option("--audit", c.audit, "Record every disclosure (true/false)");
+  command->add_option("--uttrekk-ttl", c.uttrekk_ttl_h, "Hours extract results are kept");
+  command->add_option("--uttrekk-workers", c.uttrekk_workers, "Threads computing extracts");
   command->callback([&context] { context.run = [&context] { return RunServer(context.config); }; });
 }
 

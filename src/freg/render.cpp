@@ -590,6 +590,13 @@ void RenderPersonXml(const RecordView& record, uint64_t seq, const PartSelection
 }
 
 
+bool IsStrengtFortroligAt(const PersonRecord& record, uint64_t seq) {
+  return StrengtFortroligAt(RowsOf(record), seq);
+}
+bool IsStrengtFortroligAt(const RecordView& record, uint64_t seq) {
+  return StrengtFortroligAt(RowsOf(record), seq);
+}
+
 bool AppendJsonObjectAsXml(std::string& out, std::string_view json) {
   const size_t mark = out.size();
   XmlTranscoder t(json, out);

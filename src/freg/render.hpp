@@ -50,6 +50,11 @@ void RenderPersonXml(const RecordView& record, uint64_t seq, const PartSelection
                      std::string& out, bool root_namespace = true);
 
 
+// True when the adressebeskyttelse row current at `seq` has graderingsnivaa strengtFortrolig: the
+// documents of the person at `seq` (person and event documents) leave out every address property.
+bool IsStrengtFortroligAt(const PersonRecord& record, uint64_t seq);
+bool IsStrengtFortroligAt(const RecordView& record, uint64_t seq);
+
 // Appends the members of the JSON object `json` as XML elements (the transcoding used for rows,
 // usable for other documents, e.g. event documents): objects become child elements, arrays
 // repeated elements, strings are decoded (\uXXXX, surrogate pairs) and XML-escaped, numbers and

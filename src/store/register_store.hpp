@@ -13,6 +13,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.hpp"
@@ -48,6 +49,19 @@ struct EventRow {
   timefmt::EpochMs ajourholdstidspunkt = 0;
 };
 
+// One person as its document stood at a snapshot sekvensnummer (RegisterStore::SnapshotScan).
+// The views point into buffers of the scan and are valid only during the callback.
+struct SnapshotEntry {
+  int64_t person_id = 0;
+  uint64_t version_seq = 0;  // the person's newest version with seq <= the snapshot
+  std::string_view fnr;      // folkeregisteridentifikator at that version (11 digits)
+  // With SnapshotRecords::kInclude: the person's decompressed encoded record (the whole history;
+  // parse with freg::RecordView and evaluate at version_seq). Empty with kSkip.
+  std::string_view record;
+};
+
+enum class SnapshotRecords { kSkip, kInclude };
+
 struct RegisterStats {
   uint64_t persons = 0;
   uint64_t versions = 0;
@@ -73,6 +87,16 @@ class RegisterStore {
   // Up to `limit` events with seq >= from_seq, ascending.
   virtual Result<std::vector<EventRow>> Events(uint64_t from_seq, size_t limit) = 0;
   virtual Result<RegisterStats> Stats() = 0;
+  // A consistent snapshot at `seq` (extracts, SPEC 2.5): calls `each` once for every person that
+  // existed at `seq`, with the person's version current at `seq` (the newest version with
+  // version seq <= `seq`), in ascending person_id order (stable across calls and restarts).
+  // Versions written after `seq`, even while the scan runs, never show. Runs on a dedicated read
+  // connection inside one read transaction, so it neither blocks writers nor takes a pooled
+  // reader; it allocates per scan (one array of 24 bytes per person), not per person. The first
+  // non-OK status from `each` stops the scan and is returned; store failures are kInternal.
+  // seq 0 visits nobody.
+  virtual Status SnapshotScan(uint64_t seq, SnapshotRecords records,
+                              const std::function<Status(const SnapshotEntry&)>& each) = 0;
 
   // --- writing ---
   // Appends new persons whose versions carry sekvensnummer LatestSeq()+1 onwards (the generator

@@ -30,6 +30,11 @@ Status RegisterApi(Dispatcher& dispatcher, FregContext& context, std::vector<Bef
        &PostArchiveBulkLookup},
       {Method::kGet, "/hendelser/feed", "freg_feed", &GetFeed},
       {Method::kGet, "/hendelser/siste/sekvensnummer", "freg_siste_sekvensnummer", &GetLatestSeq},
+      {Method::kGet, "/hendelser/{dokumentidentifikator}", "freg_hendelse", &GetEventDocument},
+      {Method::kPost, "/hendelser/bulkoppslag", "freg_hendelse_bulkoppslag", &PostEventBulkLookup},
+      {Method::kGet, "/uttrekk/komplett", "freg_uttrekk_komplett", &GetUttrekkKomplett},
+      {Method::kPost, "/uttrekk/tilpasset", "freg_uttrekk_tilpasset", &PostUttrekkTilpasset},
+      {Method::kGet, "/uttrekk/{jobbId}/batch/{batchnr}", "freg_uttrekk_batch", &GetUttrekkBatch},
   };
   for (const Entry& e : kEntries) {
     auto fn = e.fn;

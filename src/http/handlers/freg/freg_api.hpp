@@ -15,6 +15,10 @@
 #include "store/audit_log.hpp"
 #include "store/register_store.hpp"
 
+namespace norreg::service {
+class UttrekkService;  // service/uttrekk.hpp
+}
+
 namespace norreg::http::freg_api {
 
 inline constexpr std::string_view kBasePath = "/folkeregisteret/offentlig-med-hjemmel/api/v1";
@@ -26,6 +30,7 @@ struct FregContext {
   store::RegisterStore& store;
   ids::DocumentIdCipher cipher;
   store::AuditLog* audit = nullptr;  // nullptr: disclosures are not recorded
+  service::UttrekkService* uttrekk = nullptr;  // extract jobs; nullptr: uttrekk answers 404
 };
 
 // Adds the Folkeregisteret API (prefix kBasePath, {kode, melding} errors, `before` steps such as
@@ -55,5 +60,17 @@ Result<Response> PostBulkLookup(FregContext& context, Request& request);
 Result<Response> PostArchiveBulkLookup(FregContext& context, Request& request);
 Result<Response> GetFeed(FregContext& context, Request& request);
 Result<Response> GetLatestSeq(FregContext& context, Request& request);
+// Appends the event document of event `seq` (id `id`) as JSON or XML (`xml_root` names the XML
+// root; `root_namespace` adds the hendelse namespace to it) and returns the person's number for
+// the disclosure log. kNotFound when there is no such event or its type has no event document
+// (personErOppdatert).
+Result<std::string> AppendEventDocument(FregContext& context, uint64_t seq, std::string_view id,
+                                        bool xml, bool root_namespace, std::string_view xml_root,
+                                        std::string& out);
+Result<Response> GetEventDocument(FregContext& context, Request& request);
+Result<Response> PostEventBulkLookup(FregContext& context, Request& request);
+Result<Response> GetUttrekkKomplett(FregContext& context, Request& request);
+Result<Response> PostUttrekkTilpasset(FregContext& context, Request& request);
+Result<Response> GetUttrekkBatch(FregContext& context, Request& request);
 
 }  // namespace norreg::http::freg_api

@@ -1,48 +1,77 @@
-// GET hendelser/feed?seq=N (1000 events per page) and GET hendelser/siste/sekvensnummer (SPEC 2.4).
-// JSON forms; the Atom form, ETags and event documents follow with the feed issue.
+// GET hendelser/feed?seq=N (1000 events per page; JSON, or Atom for application/atom+xml and
+// application/xml; ETag + If-None-Match -> 304) and GET hendelser/siste/sekvensnummer (SPEC 2.4).
+// The feed names numbers and document ids, not person data: nothing is recorded in the audit log.
+#include <algorithm>
 #include <charconv>
+#include <cstdio>
 
+#include "common/escape.hpp"
 #include "common/time.hpp"
+#include "freg/event_document.hpp"
 #include "freg/render.hpp"
 #include "http/handlers/freg/freg_api.hpp"
 
 namespace norreg::http::freg_api {
 
 namespace {
-constexpr size_t kFeedPageSize = 1000;
-}  // namespace
 
-Result<Response> GetFeed(FregContext& context, Request& request) {
-  auto type = Negotiate(request.Header("accept").value_or(""), {MediaType::kJson});
-  if (!type) {
-    return MakeError(ErrorCode::kNotAcceptable, "Oppgitt Accept-header støttes ikke");
+constexpr size_t kFeedPageSize = 1000;
+constexpr std::string_view kAtomNamespace = "http://www.w3.org/2005/Atom";
+constexpr std::string_view kFeedPath = "/hendelser/feed?seq=";
+// Atom ids must be absolute IRIs: tag URIs (RFC 4151), as Skatteetaten's own feed uses.
+constexpr std::string_view kFeedId = "tag:norreg,2024:folkeregisteret:offentlig-med-hjemmel:feed";
+constexpr std::string_view kEntryIdPrefix =
+    "tag:norreg,2024:folkeregisteret:tilgjengeliggjoering:hendelse:v1:";
+
+// The page's validator. A page is fully determined by the register (its key), the seq asked, the
+// representation and the events on it; events are immutable and appended in seq order, so the
+// last sekvensnummer and the count identify the events. Strong: bytes are equal when it is.
+std::string FeedEtag(const FregContext& context, uint64_t seq, uint64_t last, size_t count,
+                     bool atom) {
+  // 8 hex characters of the register's key schedule tell registers apart (a regenerated data
+  // folder has a new key) without revealing anything about the sequence.
+  std::string register_tag = context.cipher.Encode(ids::DocumentKind::kEvent, 0).substr(0, 8);
+  char buf[128];
+  const int n = std::snprintf(buf, sizeof buf, "\"%s-%llu-%llu-%zu-%c\"", register_tag.c_str(),
+                              static_cast<unsigned long long>(seq),
+                              static_cast<unsigned long long>(last), count, atom ? 'a' : 'j');
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+std::string_view TrimOws(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// RFC 9110 13.1.2: If-None-Match is "*" or a list of entity tags compared weakly.
+bool IfNoneMatchHits(std::string_view header, std::string_view etag) {
+  header = TrimOws(header);
+  if (header == "*") return true;
+  while (!header.empty()) {
+    const size_t comma = header.find(',');
+    std::string_view tag = TrimOws(header.substr(0, comma));
+    if (tag.starts_with("W/")) tag.remove_prefix(2);
+    if (tag == etag) return true;
+    if (comma == std::string_view::npos) break;
+    header.remove_prefix(comma + 1);
   }
-  auto seq_text = request.Query("seq");
-  uint64_t seq = 0;
-  const char* end = seq_text ? seq_text->data() + seq_text->size() : nullptr;
-  bool valid = seq_text && !seq_text->empty();
-  if (valid) {
-    auto [ptr, ec] = std::from_chars(seq_text->data(), end, seq);
-    valid = ec == std::errc() && ptr == end;
-  }
-  if (!valid) {
-    return MakeError(ErrorCode::kInvalidInput, "seq må være et heltall (sekvensnummer)");
-  }
-  auto events = context.store.Events(seq, kFeedPageSize);
-  if (!events.ok()) return events.error();
-  Response response;
-  std::string& out = response.body;
-  out.reserve(events->size() * 260 + 2);
+  return false;
+}
+
+void AppendJsonPage(const FregContext& context, const std::vector<store::EventRow>& events,
+                    std::string& out) {
+  out.reserve(events.size() * 260 + 2);
   out += '[';
-  for (size_t i = 0; i < events->size(); ++i) {
-    const store::EventRow& e = (*events)[i];
+  for (size_t i = 0; i < events.size(); ++i) {
+    const store::EventRow& e = events[i];
     if (i > 0) out += ',';
     out += "{\"sekvensnummer\":";
     out += std::to_string(e.seq);
-    out += ",\"hendelse\":{\"folkeregisteridentifikator\":\"";
-    out += e.fnr;
-    out += "\",\"hendelsetype\":\"";
-    out += freg::HendelsetypeName(e.type);
+    out += ",\"hendelse\":{\"folkeregisteridentifikator\":";
+    AppendJsonString(out, e.fnr);
+    out += ",\"hendelsetype\":\"";
+    out += freg::HendelsestypeName(e.type);
     out += "\",\"hendelsesdokument\":\"";
     context.cipher.AppendEncoded(out, ids::DocumentKind::kEvent, e.seq);
     out += "\",\"persondokument\":\"";
@@ -52,7 +81,112 @@ Result<Response> GetFeed(FregContext& context, Request& request) {
     out += "\"}}";
   }
   out += ']';
-  response.content_type = MediaTypeName(MediaType::kJson);
+}
+
+void AppendLink(std::string& out, std::string_view rel, uint64_t seq) {
+  out += "<link rel=\"";
+  out += rel;
+  out += "\" type=\"application/atom+xml\" href=\"";
+  out += kBasePath;
+  out += kFeedPath;
+  out += std::to_string(seq);
+  out += "\"/>";
+}
+
+void AppendElement(std::string& out, std::string_view name, std::string_view text) {
+  out += '<';
+  out += name;
+  out += '>';
+  AppendXmlEscaped(out, text);
+  out += "</";
+  out += name;
+  out += '>';
+}
+
+void AppendAtomPage(const FregContext& context, uint64_t seq,
+                    const std::vector<store::EventRow>& events, std::string& out) {
+  out.reserve(events.size() * 900 + 1024);
+  out += "<?xml version=\"1.0\" encoding=\"UTF-8\"?><feed xmlns=\"";
+  out += kAtomNamespace;
+  out += "\"><id>";
+  out += kFeedId;
+  out += "</id><title>Offentlig hendelsesliste</title><author><name>norreg</name></author>";
+  // The newest change on the page (a page without events: the epoch, so that the body stays a
+  // function of what the ETag covers).
+  timefmt::EpochMs updated = 0;
+  for (const store::EventRow& e : events) updated = std::max(updated, e.ajourholdstidspunkt);
+  out += "<updated>";
+  timefmt::AppendOslo(out, updated);
+  out += "</updated>";
+  AppendLink(out, "self", seq);
+  AppendLink(out, "first", 1);
+  if (events.size() >= kFeedPageSize) AppendLink(out, "next", events.back().seq + 1);
+  for (const store::EventRow& e : events) {
+    const std::string digits = std::to_string(e.seq);
+    out += "<entry><id>";
+    out += kEntryIdPrefix;
+    out += digits;
+    out += "</id><title>Hendelse</title><updated>";
+    timefmt::AppendOslo(out, e.ajourholdstidspunkt);
+    out += "</updated><content type=\"application/xml\"><lagretHendelse xmlns=\"";
+    out += freg::kEventXmlNamespace;
+    out += "\"><sekvensnummer>";
+    out += digits;
+    out += "</sekvensnummer><hendelse>";
+    AppendElement(out, "folkeregisteridentifikator", e.fnr);
+    AppendElement(out, "hendelsetype", freg::HendelsestypeName(e.type));
+    out += "<hendelsesdokument>";
+    context.cipher.AppendEncoded(out, ids::DocumentKind::kEvent, e.seq);
+    out += "</hendelsesdokument><persondokument>";
+    context.cipher.AppendEncoded(out, ids::DocumentKind::kPerson, e.seq);
+    out += "</persondokument><ajourholdstidspunkt>";
+    timefmt::AppendOslo(out, e.ajourholdstidspunkt);
+    out += "</ajourholdstidspunkt></hendelse></lagretHendelse></content></entry>";
+  }
+  out += "</feed>";
+}
+
+}  // namespace
+
+Result<Response> GetFeed(FregContext& context, Request& request) {
+  auto type = Negotiate(request.Header("accept").value_or(""),
+                        {MediaType::kJson, MediaType::kAtom, MediaType::kXml});
+  if (!type) {
+    return MakeError(ErrorCode::kNotAcceptable,
+                     "Oppgitt Accept-header inneholder ikke 'application/atom+xml', "
+                     "'application/xml' eller 'application/json'");
+  }
+  auto seq_text = request.Query("seq");
+  uint64_t seq = 0;
+  bool valid = seq_text && !seq_text->empty();
+  if (valid) {
+    const char* end = seq_text->data() + seq_text->size();
+    auto [ptr, ec] = std::from_chars(seq_text->data(), end, seq);
+    valid = ec == std::errc() && ptr == end && seq > 0;
+  }
+  if (!valid) {
+    return MakeError(ErrorCode::kInvalidInput,
+                     "seq må være et positivt heltall (sekvensnummer fra og med 1)");
+  }
+  auto events = context.store.Events(seq, kFeedPageSize);
+  if (!events.ok()) return events.error();
+
+  const bool atom = *type != MediaType::kJson;
+  const uint64_t last = events->empty() ? 0 : events->back().seq;
+  std::string etag = FeedEtag(context, seq, last, events->size(), atom);
+  Response response;
+  if (auto match = request.Header("if-none-match"); match && IfNoneMatchHits(*match, etag)) {
+    response.status = 304;
+    response.SetHeader("ETag", etag);
+    return response;
+  }
+  if (atom) {
+    AppendAtomPage(context, seq, *events, response.body);
+  } else {
+    AppendJsonPage(context, *events, response.body);
+  }
+  response.content_type = MediaTypeName(*type);
+  response.SetHeader("ETag", etag);
   return response;
 }
 
@@ -65,8 +199,8 @@ Result<Response> GetLatestSeq(FregContext& context, Request& request) {
   std::string digits = std::to_string(context.store.LatestSeq());
   Response response;
   response.content_type = MediaTypeName(*type);
-  response.body = *type == MediaType::kXml ? "<sekvensnummer>" + digits + "</sekvensnummer>"
-                                           : digits;
+  response.body =
+      *type == MediaType::kXml ? "<sekvensnummer>" + digits + "</sekvensnummer>" : digits;
   return response;
 }
 
