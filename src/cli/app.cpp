@@ -55,14 +55,14 @@ void PrintHowToCall(const std::string& base, const Config& config, store::Regist
     example = events->front().fnr;
   }
   const std::string api = base + std::string(http::freg_api::kBasePath);
+  const std::string data = config.data == Config{}.data ? "" : " --data " + config.data;
+  std::error_code ec;
+  std::string binary = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  if (ec || binary.empty()) binary = "norreg";
   std::string auth;
   if (config.insecure_no_auth) {
     std::printf("ADVARSEL: --insecure-no-auth: API-ene svarer uten tilgangstoken.\n");
   } else if (config.auth_server) {
-    const std::string data = config.data == Config{}.data ? "" : " --data " + config.data;
-    std::error_code ec;
-    std::string binary = std::filesystem::read_symlink("/proc/self/exe", ec).string();
-    if (ec || binary.empty()) binary = "norreg";
     auth = " -H \"Authorization: Bearer $T\"";
     std::printf(
         "norreg listening on %s\n"
@@ -82,10 +82,13 @@ void PrintHowToCall(const std::string& base, const Config& config, store::Regist
       "  bulk lookup: curl%s -H 'Content-Type: application/json' -d "
       "'{\"foedselsEllerDNummer\":[\"%s\"]}' %s/personer/bulkoppslag\n"
       "  feed:        curl%s '%s/hendelser/feed?seq=1'\n"
+      "  copy it all: %s uttrekk --url %s%s --out copy.ndjson --db copy.db\n"
+      "  stay current: %s feed follow --url %s%s --db copy.db\n"
       "  health:      curl %s/health/ready   metrics: curl %s/metrics\n"
       "  stop with Ctrl-C (SIGINT) or SIGTERM: requests in flight finish first.\n",
       auth.c_str(), api.c_str(), example.c_str(), auth.c_str(), api.c_str(), example.c_str(),
-      auth.c_str(), example.c_str(), api.c_str(), auth.c_str(), api.c_str(), base.c_str(),
+      auth.c_str(), example.c_str(), api.c_str(), auth.c_str(), api.c_str(), binary.c_str(),
+      base.c_str(), data.c_str(), binary.c_str(), base.c_str(), data.c_str(), base.c_str(),
       base.c_str());
   std::fflush(stdout);
 }
