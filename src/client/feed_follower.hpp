@@ -2,11 +2,21 @@
 // Keeps a local copy current from the event feed (SPEC 2.4).
 //
 // From the cursor (the local copy's kMetaFeedSekvensnummer + 1, recorded by RunUttrekk, or
-// `from`), each step GETs hendelser/feed?seq=N (1000 events per page, ascending), fetches the
-// changed persons' documents (the events' `persondokument` ids, POST personer/bulkoppslag/arkiv in
-// calls of up to 1000) and, in ONE SQLite transaction, upserts each document under the person's
-// current number and advances the cursor to the page's last sekvensnummer. A crash therefore
-// leaves either the whole page applied or none of it.
+// `from`), each step reads a WINDOW of feed pages (GET hendelser/feed?seq=N, 1000 events per page,
+// ascending): up to `read_ahead_pages` pages, ending early at a page shorter than `page_size`
+// (caught up). It then fetches the changed persons' documents (the events' `persondokument` ids,
+// POST personer/bulkoppslag/arkiv in calls of up to 1000, run by `concurrency` workers with one
+// connection each) and, in ONE SQLite transaction, applies the events in sekvensnummer order
+// (upserting each document under the person's current number) and advances the cursor to the
+// window's last sekvensnummer. A crash therefore leaves either the whole window applied or none.
+//
+// Superseded events: an event whose folkeregisteridentifikator has a later event with a person
+// document in the same window needs no document of its own (the later document replaces the row)
+// and is skipped (FeedStats::superseded) — except when that number also appears in an
+// endringIIdentifikasjonsnummer or personErOpphoertSomDublett event of the window, and except
+// when the later document turns out to be missing or to be current under another number (then
+// the skipped documents are fetched after all). After a window the copy therefore holds the same
+// rows as applying every event one by one.
 //
 // A person's number can change: the row of every other number the person had is removed — the
 // numbers in the document's identifikasjonsnummer rows, the event's folkeregisteridentifikator
@@ -17,11 +27,17 @@
 // When caught up (an empty page) the same page is polled every `interval` with If-None-Match
 // (304 = nothing new). Retries/backoff/401 as FregCaller.
 //
-// Thread-safety: a FeedFollower is used from one thread; `stop` may be set from any thread.
+// Run() overlaps the work: while one window's documents are fetched, the next window's pages are
+// read, and while a window is applied, the next window's documents are fetched.
+//
+// Thread-safety: a FeedFollower is used from one thread (it starts `concurrency` worker threads
+// of its own, joined by the destructor; the TokenSource must be thread-safe); `stop` may be set
+// from any thread.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -34,8 +50,10 @@ namespace norreg::client {
 struct FeedStats {
   int64_t cursor = 0;         // last applied sekvensnummer (0 = none yet)
   uint64_t pages = 0;         // non-empty pages applied
+  uint64_t windows = 0;       // windows (transactions) applied
   uint64_t events = 0;        // events applied
   uint64_t upserted = 0;      // person rows written
+  uint64_t superseded = 0;    // events skipped: a later event of the person in the window
   uint64_t removed = 0;       // rows of earlier numbers / dubletter removed
   uint64_t missing = 0;       // events whose person document the server did not return
   uint64_t not_modified = 0;  // 304 answers
@@ -52,11 +70,21 @@ struct FeedFollowerOptions {
   std::chrono::milliseconds interval{std::chrono::seconds(2)};
   // Stop as soon as caught up (an empty page or 304). Default false.
   bool once = false;
+  // Parallel document lookups, each worker with its own connection (1..64; 1 = on the calling
+  // thread). Default 4.
+  int concurrency = 4;
+  // Pages per window (>= 1). Default 32.
+  size_t read_ahead_pages = 32;
+  // The server's page size (SPEC 2.4: fixed at 1000); a shorter page ends the window. Default 1000.
+  size_t page_size = 1000;
+  // Skip the documents of superseded events (see the top). Default true; false fetches and
+  // applies every event's document (the plain serial algorithm).
+  bool skip_superseded = true;
   RetryPolicy retry;
   HttpClientOptions http;
   // Run() returns (ok) soon after this becomes true.
   const std::atomic<bool>* stop = nullptr;
-  // Called after each applied page (e.g. for a log line); may be empty.
+  // Called after each applied window (e.g. for a log line); may be empty.
   std::function<void(const FeedStats&)> on_page;
 };
 
@@ -65,11 +93,17 @@ class FeedFollower {
   // `copy` must outlive the follower.
   FeedFollower(FeedFollowerOptions options, LocalCopy& copy);
 
-  // Applies pages until stopped (or caught up with `once`). kInvalidInput when there is no
-  // recorded cursor and no `from`; API/store errors as described above.
+  FeedFollower(const FeedFollower&) = delete;
+  FeedFollower& operator=(const FeedFollower&) = delete;
+  ~FeedFollower();
+
+  // Applies windows until stopped (or caught up with `once`). kInvalidInput when there is no
+  // recorded cursor and no `from` or a bad concurrency/read_ahead_pages/page_size; API/store
+  // errors as described above (a window read ahead is applied before a later failure is
+  // returned).
   Result<FeedStats> Run();
-  // One request: fetches the page at the cursor and applies it; the number of events applied
-  // (0 = caught up: an empty page or 304).
+  // One window: reads the pages from the cursor and applies them; the number of events applied
+  // (0 = caught up: an empty first page or 304).
   Result<size_t> Step();
 
   // The next sekvensnummer to fetch (after the cursor is initialised by the first Step).
@@ -77,7 +111,15 @@ class FeedFollower {
   FeedStats stats() const;
 
  private:
+  struct Window;
+  class LookupPool;
+
   Status Init();
+  Result<std::unique_ptr<Window>> ReadWindow(int64_t from);
+  void Plan(Window& window);
+  void Submit(Window& window, bool second_round);
+  Status Finish(Window& window);
+  Status Apply(Window& window);
 
   FeedFollowerOptions options_;
   LocalCopy& copy_;
@@ -89,6 +131,7 @@ class FeedFollower {
   int64_t next_ = 0;
   std::string etag_;  // the ETag of the page at etag_seq_
   int64_t etag_seq_ = -1;
+  std::unique_ptr<LookupPool> pool_;  // created on first use when concurrency > 1
 };
 
 }  // namespace norreg::client

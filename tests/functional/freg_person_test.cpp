@@ -239,9 +239,17 @@ TEST_F(FregPersonTest, ArchiveBulkLookup) {
 }
 
 TEST_F(FregPersonTest, OversizedBodyIs413AndServerKeepsServing) {
+  // Announced size above the limit: answered from the header, before any body byte is read.
+  const std::string announced = RawExchange(
+      server_->port(), "POST " + Api("/personer/bulkoppslag") +
+                           " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                           "Content-Length: " + std::to_string(9 << 20) + "\r\n\r\n");
+  EXPECT_EQ(announced.rfind("HTTP/1.1 413", 0), 0u) << announced.substr(0, 200);
+  // A client that sends the whole body anyway gets the 413 or, when the server has closed the
+  // connection while the client was still sending, a reset: never anything else.
   std::string huge(9 << 20, ' ');
   auto r = server_->Post(Api("/personer/bulkoppslag"), huge);
-  EXPECT_EQ(r.status, 413);
+  EXPECT_TRUE(r.status == 413 || r.status == 0) << r.status;
   EXPECT_EQ(server_->Get(Api("/personer/" + fnrs_[0])).status, 200);
 }
 

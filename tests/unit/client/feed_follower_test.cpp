@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -57,7 +59,23 @@ class FakeFeed {
     }
     events_.push_back(std::move(event));
   }
+  // An event whose persondokument the server does not know (a missing document).
+  void AddWithoutDocument(Event event) {
+    std::lock_guard lock(mutex_);
+    events_.push_back(std::move(event));
+  }
   std::vector<FakeRequest> received() const { return server_.received(); }
+  // The document lookups (without part=historikk) received so far, as their bodies.
+  std::vector<std::string> lookups() const {
+    std::vector<std::string> bodies;
+    for (const FakeRequest& r : server_.received()) {
+      if (r.target.find("bulkoppslag/arkiv") != std::string::npos &&
+          r.target.find("historikk") == std::string::npos) {
+        bodies.push_back(r.body);
+      }
+    }
+    return bodies;
+  }
   int not_modified() {
     std::lock_guard lock(mutex_);
     return not_modified_;
@@ -182,7 +200,9 @@ TEST_F(FeedFollowerTest, AppliesAPageAndTheCursorSurvivesReopen) {
     EXPECT_EQ(*applied, 3u);
     EXPECT_EQ(follower.next_seq(), 14);
     EXPECT_EQ(follower.stats().cursor, 13);
-    EXPECT_EQ(follower.stats().upserted, 3u);
+    // 111's event 11 is superseded by its event 13 in the same window: one row write less.
+    EXPECT_EQ(follower.stats().upserted, 2u);
+    EXPECT_EQ(follower.stats().superseded, 1u);
   }
   auto copy = Open();
   EXPECT_EQ(*copy->GetMetaInt(kMetaFeedSekvensnummer), 13);
@@ -191,12 +211,13 @@ TEST_F(FeedFollowerTest, AppliesAPageAndTheCursorSurvivesReopen) {
   EXPECT_EQ(*copy->Seq("111"), 13);
   EXPECT_EQ(*copy->Count(), 2);
 
-  // The first request asked from the cursor + 1; the document lookup had each id once.
+  // The first request asked from the cursor + 1; the document lookup had each id once, and not
+  // the superseded d11.
   auto received = feed.received();
   ASSERT_GE(received.size(), 2u);
   EXPECT_EQ(received[0].target, std::string(kApi) + "hendelser/feed?seq=11");
   EXPECT_EQ(received[0].Header("authorization"), "Bearer t");
-  EXPECT_EQ(received[1].body, R"({"dokumentidentifikator":["d11","d12","d13"]})");
+  EXPECT_EQ(received[1].body, R"({"dokumentidentifikator":["d12","d13"]})");
 
   // A new follower continues at 14.
   feed.Add({14, "222", "endringINavn", "d14"}, {"222"}, "SENERE");
@@ -298,6 +319,210 @@ TEST_F(FeedFollowerTest, WithoutACursorOrFromItIsInvalidInput) {
   ASSERT_FALSE(applied.ok());
   EXPECT_EQ(applied.error().code, ErrorCode::kInvalidInput);
   EXPECT_TRUE(feed.received().empty());
+}
+
+TEST_F(FeedFollowerTest, AWindowFetchesAndAppliesOnlyThePersonsLatestDocument) {
+  FakeFeed feed;
+  auto copy = Open();
+  for (int64_t seq = 1; seq <= 5; ++seq) {
+    feed.Add({seq, "111", "endringINavn", "d" + std::to_string(seq)}, {"111"},
+             "V" + std::to_string(seq));
+  }
+  feed.Add({6, "222", "personErOpprettet", "d6"}, {"222"}, "Y");
+  FeedFollowerOptions options = Options(feed);
+  options.from = 1;
+  FeedFollower follower(options, *copy);
+  ASSERT_EQ(*follower.Step(), 6u);
+  EXPECT_EQ(feed.lookups(), std::vector<std::string>{R"({"dokumentidentifikator":["d5","d6"]})"});
+  EXPECT_EQ(follower.stats().superseded, 4u);
+  EXPECT_EQ(follower.stats().upserted, 2u);
+  EXPECT_EQ(DocumentOf(*copy, "111"), Document({"111"}, "V5"));
+  EXPECT_EQ(*copy->Seq("111"), 5);
+  EXPECT_EQ(DocumentOf(*copy, "222"), Document({"222"}, "Y"));
+  EXPECT_EQ(*copy->GetMetaInt(kMetaFeedSekvensnummer), 6);
+}
+
+TEST_F(FeedFollowerTest, AWindowReadsAheadUntilAShortPageAndCommitsOnce) {
+  FakeFeed feed(/*page_size=*/3);
+  for (int64_t seq = 1; seq <= 10; ++seq) {
+    const std::string fnr = "p" + std::to_string(seq);
+    feed.Add({seq, fnr, "personErOpprettet", "d" + std::to_string(seq)}, {fnr}, "X");
+  }
+  auto copy = Open();
+  FeedFollowerOptions options = Options(feed);
+  options.from = 1;
+  options.page_size = 3;
+  options.read_ahead_pages = 3;
+  options.concurrency = 2;
+  FeedFollower follower(options, *copy);
+  EXPECT_EQ(*follower.Step(), 9u);  // three full pages: the read-ahead limit
+  EXPECT_EQ(follower.stats().pages, 3u);
+  EXPECT_EQ(follower.stats().windows, 1u);
+  EXPECT_EQ(*follower.Step(), 1u);  // a short page
+  EXPECT_EQ(*follower.Step(), 0u);
+  EXPECT_EQ(*copy->Count(), 10);
+  EXPECT_EQ(*copy->GetMetaInt(kMetaFeedSekvensnummer), 10);
+  std::vector<std::string> gets;
+  for (const auto& r : feed.received()) {
+    if (r.method == "GET") gets.push_back(r.target.substr(kApi.size()));
+  }
+  EXPECT_EQ(gets, (std::vector<std::string>{"hendelser/feed?seq=1", "hendelser/feed?seq=4",
+                                            "hendelser/feed?seq=7", "hendelser/feed?seq=10",
+                                            "hendelser/feed?seq=11"}));
+}
+
+TEST_F(FeedFollowerTest, ANumberChangeInsideAWindowLeavesNoRowUnderTheOldNumber) {
+  FakeFeed feed;
+  auto copy = Open();
+  ASSERT_TRUE(copy->Put("41000000001", Document({"41000000001"}, "A0"), 1).ok());
+  ASSERT_TRUE(copy->SetMeta(kMetaFeedSekvensnummer, "1").ok());
+  const std::vector<std::string> both = {"01010112345", "41000000001"};
+  feed.Add({2, "41000000001", "endringINavn", "d2"}, {"41000000001"}, "A2");
+  feed.Add({3, "41000000001", "endringIBostedsadresse", "d3"}, {"41000000001"}, "A3");
+  feed.Add({4, "01010112345", "endringIIdentifikasjonsnummer", "d4"}, both, "A4");
+  feed.Add({5, "01010112345", "endringINavn", "d5"}, both, "A5");
+  FeedFollowerOptions options = Options(feed);
+  options.once = true;
+  FeedFollower follower(options, *copy);
+  auto stats = follower.Run();
+  ASSERT_TRUE(stats.ok()) << stats.error().message;
+  EXPECT_EQ(stats->events, 4u);
+  EXPECT_EQ(stats->windows, 1u);
+  EXPECT_EQ(stats->superseded, 1u);
+  EXPECT_EQ(DocumentOf(*copy, "41000000001"), "<absent>");
+  EXPECT_EQ(DocumentOf(*copy, "01010112345"), Document({"01010112345"}, "A5"));
+  EXPECT_EQ(*copy->Seq("01010112345"), 5);
+  EXPECT_EQ(*copy->Count(), 1);
+  // d2 is superseded by d3 (same number, no number change under it); d4 and d5 are both kept
+  // because their number took part in a number change in the window.
+  EXPECT_EQ(feed.lookups(),
+            std::vector<std::string>{R"({"dokumentidentifikator":["d3","d4","d5"]})"});
+}
+
+TEST_F(FeedFollowerTest, ALaterDocumentThatDoesNotCoverFetchesTheSkippedOnes) {
+  FakeFeed feed;
+  auto copy = Open();
+  // 111's last event has no document at the server: the earlier one must be applied.
+  feed.Add({1, "111", "endringINavn", "d1"}, {"111"}, "V1");
+  feed.AddWithoutDocument({2, "111", "endringINavn", "gone"});
+  // 222's last document is current under another number: the earlier one is applied too.
+  feed.Add({3, "222", "endringINavn", "d3"}, {"222"}, "W3");
+  feed.Add({4, "222", "endringIIdentitetsgrunnlag", "d4"}, {"333"}, "W4");
+  FeedFollowerOptions options = Options(feed);
+  options.from = 1;
+  FeedFollower follower(options, *copy);
+  ASSERT_EQ(*follower.Step(), 4u);
+  EXPECT_EQ(feed.lookups(), (std::vector<std::string>{R"({"dokumentidentifikator":["d4","gone"]})",
+                                                      R"({"dokumentidentifikator":["d1","d3"]})"}));
+  EXPECT_EQ(follower.stats().superseded, 0u);
+  EXPECT_EQ(follower.stats().missing, 1u);
+  EXPECT_EQ(DocumentOf(*copy, "111"), Document({"111"}, "V1"));
+  EXPECT_EQ(DocumentOf(*copy, "222"), "<absent>");
+  EXPECT_EQ(DocumentOf(*copy, "333"), Document({"333"}, "W4"));
+}
+
+// A generated sequence with number changes (keyed by the new or the old number), stale keys,
+// dubletter, missing documents and events without a document: the windowed, parallel follower
+// ends with the same copy as the plain serial one.
+TEST_F(FeedFollowerTest, MatchesTheSerialAlgorithmOnAGeneratedSequence) {
+  FakeFeed feed(/*page_size=*/7);
+  std::mt19937 random(12345);
+  struct Person {
+    std::vector<std::string> numbers;  // current first
+  };
+  std::vector<Person> persons;
+  std::set<std::string> all_numbers;
+  int next_number = 100;
+  auto new_number = [&] {
+    std::string n = "n" + std::to_string(next_number++);
+    all_numbers.insert(n);
+    return n;
+  };
+  for (int i = 0; i < 40; ++i) persons.push_back({{new_number()}});
+  const std::vector<std::string> types = {"endringINavn", "endringIBostedsadresse",
+                                          "endringISivilstand", "personErOppdatert"};
+  for (int64_t seq = 1; seq <= 700; ++seq) {
+    Person& p = persons[random() % 8 == 0 ? random() % persons.size() : random() % 6];
+    const std::string id = "d" + std::to_string(seq);
+    const std::string name = "N" + std::to_string(seq);
+    const unsigned roll = random() % 100;
+    if (roll < 6) {
+      const std::string old = p.numbers.front();
+      p.numbers.insert(p.numbers.begin(), new_number());
+      const std::string key = random() % 2 == 0 ? p.numbers.front() : old;
+      feed.Add({seq, key, "endringIIdentifikasjonsnummer", id}, p.numbers, name);
+    } else if (roll < 9) {
+      feed.Add({seq, p.numbers.front(), "personErOpphoertSomDublett", ""});
+    } else if (roll < 12) {
+      feed.AddWithoutDocument({seq, p.numbers.front(), "endringINavn", id});
+    } else if (roll < 14) {
+      feed.AddWithoutDocument({seq, p.numbers.front(), "personErOppdatert", ""});
+    } else if (roll < 18 && p.numbers.size() > 1) {
+      // A stale key: the event names an earlier number.
+      feed.Add({seq, p.numbers[1], "endringINavn", id}, p.numbers, name);
+    } else {
+      feed.Add({seq, p.numbers.front(), types[random() % types.size()], id}, p.numbers, name);
+    }
+  }
+
+  auto run = [&](const std::string& path, bool serial) {
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+    auto opened = LocalCopy::Open(path);
+    EXPECT_TRUE(opened.ok());
+    std::unique_ptr<LocalCopy> copy = std::move(*opened);
+    for (size_t i = 0; i < persons.size(); i += 3) {
+      EXPECT_TRUE(copy->Put(persons[i].numbers.back(), "{}", 0).ok());
+    }
+    FeedFollowerOptions options = Options(feed);
+    options.from = 1;
+    options.once = true;
+    options.page_size = 7;
+    if (serial) {
+      options.concurrency = 1;
+      options.read_ahead_pages = 1;
+      options.skip_superseded = false;
+    } else {
+      options.concurrency = 3;
+      options.read_ahead_pages = 4;
+    }
+    FeedFollower follower(options, *copy);
+    auto stats = follower.Run();
+    EXPECT_TRUE(stats.ok()) << stats.error().message;
+    EXPECT_EQ(stats->cursor, 700);
+    EXPECT_EQ(stats->events, 700u);
+    std::map<std::string, std::pair<std::string, int64_t>> rows;
+    for (const std::string& n : all_numbers) {
+      auto document = copy->Document(n);
+      if (document->has_value()) rows[n] = {**document, **copy->Seq(n)};
+    }
+    EXPECT_EQ(*copy->Count(), static_cast<int64_t>(rows.size()));
+    copy.reset();
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+    return std::make_pair(rows, *stats);
+  };
+  const size_t lookups_before = feed.lookups().size();
+  auto [serial_rows, serial_stats] = run(path_ + ".serial.db", true);
+  const size_t serial_lookups = feed.lookups().size() - lookups_before;
+  auto [window_rows, window_stats] = run(path_ + ".window.db", false);
+  const size_t window_lookups = feed.lookups().size() - lookups_before - serial_lookups;
+  EXPECT_FALSE(serial_rows.empty());
+  EXPECT_EQ(window_rows, serial_rows);
+  EXPECT_GT(window_stats.superseded, 100u);
+  EXPECT_EQ(window_stats.upserted + window_stats.superseded + window_stats.missing,
+            serial_stats.upserted + serial_stats.missing);
+  EXPECT_LT(window_lookups, serial_lookups);
+}
+
+TEST_F(FeedFollowerTest, RejectsABadConcurrency) {
+  FakeFeed feed;
+  auto copy = Open();
+  FeedFollowerOptions options = Options(feed);
+  options.from = 1;
+  options.concurrency = 0;
+  FeedFollower follower(options, *copy);
+  auto applied = follower.Step();
+  ASSERT_FALSE(applied.ok());
+  EXPECT_EQ(applied.error().code, ErrorCode::kInvalidInput);
 }
 
 }  // namespace
