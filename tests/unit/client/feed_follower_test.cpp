@@ -511,6 +511,58 @@ TEST_F(FeedFollowerTest, MatchesTheSerialAlgorithmOnAGeneratedSequence) {
   EXPECT_EQ(window_stats.upserted + window_stats.superseded + window_stats.missing,
             serial_stats.upserted + serial_stats.missing);
   EXPECT_LT(window_lookups, serial_lookups);
+
+  // After every window (not only at the end) both copies agree.
+  auto open_fresh = [&](const std::string& path) {
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+    auto opened = LocalCopy::Open(path);
+    EXPECT_TRUE(opened.ok());
+    return std::move(*opened);
+  };
+  auto rows_of = [&](LocalCopy& copy) {
+    std::map<std::string, std::pair<std::string, int64_t>> rows;
+    for (const std::string& n : all_numbers) {
+      auto document = copy.Document(n);
+      if (document->has_value()) rows[n] = {**document, **copy.Seq(n)};
+    }
+    return rows;
+  };
+  {
+    auto serial_copy = open_fresh(path_ + ".s.db");
+    auto window_copy = open_fresh(path_ + ".w.db");
+    FeedFollowerOptions serial_options = Options(feed);
+    serial_options.from = 1;
+    serial_options.page_size = 7;
+    serial_options.concurrency = 1;
+    serial_options.read_ahead_pages = 1;
+    serial_options.skip_superseded = false;
+    FeedFollowerOptions window_options = serial_options;
+    window_options.concurrency = 2;
+    window_options.read_ahead_pages = 3;
+    window_options.skip_superseded = true;
+    FeedFollower serial(serial_options, *serial_copy);
+    FeedFollower windowed(window_options, *window_copy);
+    int windows = 0;
+    while (true) {
+      auto applied = windowed.Step();
+      ASSERT_TRUE(applied.ok()) << applied.error().message;
+      if (*applied == 0) break;
+      ++windows;
+      while (serial.next_seq() == 0 || serial.next_seq() < windowed.next_seq()) {
+        auto step = serial.Step();
+        ASSERT_TRUE(step.ok()) << step.error().message;
+        ASSERT_GT(*step, 0u);
+      }
+      ASSERT_EQ(serial.next_seq(), windowed.next_seq());
+      ASSERT_EQ(rows_of(*window_copy), rows_of(*serial_copy)) << "after window " << windows;
+    }
+    EXPECT_EQ(windows, 34);  // 100 pages of 7 in windows of 3
+  }
+  for (const char* name : {".s.db", ".w.db"}) {
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      std::filesystem::remove(path_ + name + suffix);
+    }
+  }
 }
 
 TEST_F(FeedFollowerTest, RejectsABadConcurrency) {
