@@ -200,6 +200,17 @@ Status Server::Impl::Listen() {
   }
   bound_port = a.local_endpoint(ec).port();
   acceptor.emplace(std::move(a));
+  // Signals are caught from here on, not only once Run() starts: a SIGTERM that arrives while
+  // the caller finishes its set-up (between Listen and Run) stops the server gracefully at the
+  // start of Run instead of killing the process.
+  if (opt.handle_signals) {
+    signals.emplace(w0.ioc, SIGINT, SIGTERM);
+    signals->async_wait([this](const beast::error_code& ec, int sig) {
+      if (ec) return;
+      spdlog::info("server_signal signal={} action=stop", sig);
+      Stop();
+    });
+  }
   return Status::Ok();
 }
 
@@ -209,14 +220,6 @@ Status Server::Impl::Run() {
   if (Status st = Listen(); !st.ok()) return st;
   for (auto& w : workers) w->guard.emplace(w->ioc.get_executor());
   Worker& w0 = *workers.front();
-  if (opt.handle_signals) {
-    signals.emplace(w0.ioc, SIGINT, SIGTERM);
-    signals->async_wait([this](const beast::error_code& ec, int sig) {
-      if (ec) return;
-      spdlog::info("server_signal signal={} action=stop", sig);
-      Stop();
-    });
-  }
   asio::co_spawn(w0.ioc, AcceptLoop(), [](std::exception_ptr e) {
     if (!e) return;
     try {
