@@ -11,6 +11,7 @@ CONNS=${CONNS:-64}
 OUT=bench/results
 WORK=$(mktemp -d /tmp/norreg-bench-XXXXXX)
 mkdir -p "$OUT"
+chmod 755 "$WORK"  # nginx's workers run as nobody: they must be able to read the copies
 bash scripts/install-deps.sh >/dev/null
 cmake --preset release >/dev/null
 cmake --build --preset release --target norreg token_bench >/dev/null
@@ -66,6 +67,9 @@ NGINX
 nginx -c "$WORK/nginx.conf" &
 NGINX_PID=$!
 sleep 0.5
+first=$(head -1 "$WORK/ids_same.txt")
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:18081$API/personer/$first")
+[ "$code" = 200 ] || { echo "nginx answers $code, not 200: the reference would be wrong"; exit 1; }
 
 wrk_run() {  # name, url, script, ids
   IDS_FILE=$4 PREFIX="$API/personer/" PATH_BULK="$API/personer/bulkoppslag" \

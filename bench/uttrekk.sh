@@ -16,6 +16,7 @@ FEED_SECONDS=${FEED_SECONDS:-60}
 OUT=bench/results
 WORK=$(mktemp -d /tmp/norreg-uttrekk-XXXXXX)
 mkdir -p "$OUT"
+chmod 755 "$WORK"  # nginx's workers run as nobody: they must be able to read the copies
 bash scripts/install-deps.sh >/dev/null
 cmake --preset release >/dev/null
 cmake --build --preset release --target norreg >/dev/null
@@ -78,6 +79,8 @@ NGINX
 nginx -c "$WORK/nginx.conf" &
 NGINX_PID=$!
 sleep 0.5
+code=$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:18181/batch.json)
+[ "$code" = 200 ] || { echo "nginx answers $code, not 200: the reference would be wrong"; exit 1; }
 wrk_rps() {  # url [header]
   wrk -t2 -c8 -d"$DURATION" ${2:+-H "$2"} "$1" > "$WORK/wrk.txt" 2>&1
   awk '/Requests\/sec/ {print $2}' "$WORK/wrk.txt"
