@@ -38,9 +38,9 @@ struct Fixture {
                          "{\"scope\":\"folkeregister:deling/offentligmedhjemmel\",\"iss\":\"" +
                              std::string(kIssuer) +
                              "\",\"client_amr\":\"private_key_jwt\",\"token_type\":\"Bearer\","
-                             "\"exp\":" + std::to_string(now + 3600) + ",\"iat\":" +
-                             std::to_string(now) + ",\"client_id\":\"c\",\"jti\":\"" +
-                             std::to_string(n) +
+                             "\"exp\":" +
+                             std::to_string(now + 3600) + ",\"iat\":" + std::to_string(now) +
+                             ",\"client_id\":\"c\",\"jti\":\"" + std::to_string(n) +
                              "\",\"consumer\":{\"authority\":\"iso6523-actorid-upis\",\"ID\":"
                              "\"0192:310000019\"}}")
         .value();
@@ -68,8 +68,8 @@ void BM_ValidateFreshToken(benchmark::State& state) {
   for (int i = 0; i < 4096; ++i) tokens.push_back(f.Token(1000 + i));
   auth::TokenValidator validator({.cache_entries = 0});  // every call verifies the signature
   const std::string jwks = "{\"keys\":[" + f.key.PublicJwkJson("k1") + "]}";
-  validator.AddIssuer(kIssuer, std::make_shared<auth::JwksCache>(
-                                   [jwks]() -> Result<std::string> { return jwks; }));
+  validator.AddIssuer(
+      kIssuer, std::make_shared<auth::JwksCache>([jwks]() -> Result<std::string> { return jwks; }));
   size_t i = 0;
   for (auto _ : state) {
     auto principal = validator.Validate(tokens[i++ % tokens.size()], auth::kFregScope);
@@ -81,7 +81,8 @@ BENCHMARK(BM_ValidateFreshToken);
 void BM_BeforeStepWithRateLimit(benchmark::State& state) {
   Fixture& f = Shared();
   auth::RateLimiter limiter({.rate = 1e9, .burst = 1e9});
-  auto step = http::auth_api::Authenticate({&f.validator, &limiter}, "folkeregister:deling/offentligmedhjemmel",
+  auto step = http::auth_api::Authenticate({&f.validator, &limiter},
+                                           "folkeregister:deling/offentligmedhjemmel",
                                            http::auth_api::FailureStyle::kFreg);
   http::Request request;
   request.AddHeader("Authorization", "Bearer " + f.Token(0));
@@ -93,9 +94,9 @@ void BM_BeforeStepWithRateLimit(benchmark::State& state) {
 BENCHMARK(BM_BeforeStepWithRateLimit);
 
 void BM_AuditRecordOnePerson(benchmark::State& state) {
-  const std::string dir = (std::filesystem::temp_directory_path() /
-                           ("norreg-audit-bench-" + std::to_string(getpid())))
-                              .string();
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("norreg-audit-bench-" + std::to_string(getpid())))
+          .string();
   {
     auto log = store::OpenAuditLog({.dir = dir}).value();
     store::Disclosure d;
@@ -113,9 +114,9 @@ void BM_AuditRecordOnePerson(benchmark::State& state) {
 BENCHMARK(BM_AuditRecordOnePerson);
 
 void BM_IssueToken(benchmark::State& state) {
-  const std::string dir = (std::filesystem::temp_directory_path() /
-                           ("norreg-token-bench-" + std::to_string(getpid())))
-                              .string();
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("norreg-token-bench-" + std::to_string(getpid())))
+          .string();
   auto clients = auth::EnsureDemoClients(dir).value();
   auth::AuthorizationServer server({.issuer = kIssuer}, clients,
                                    auth::SigningKeys::OpenOrCreate(dir).value());
@@ -127,8 +128,7 @@ void BM_IssueToken(benchmark::State& state) {
   const int64_t now = std::time(nullptr);
   std::vector<std::vector<std::pair<std::string, std::string>>> forms;
   for (int i = 0; i < 2048; ++i) {
-    const std::string form =
-        client::MakeGrantForm(options, auth::kFregScope, "", now).value();
+    const std::string form = client::MakeGrantForm(options, auth::kFregScope, "", now).value();
     const auto amp = form.find("&assertion=");
     forms.push_back({{"grant_type", std::string(client::kJwtBearerGrantType)},
                      {"assertion", form.substr(amp + 11)}});

@@ -4,7 +4,6 @@
 
 #include <cstdio>
 #include <filesystem>
-
 #include <memory>
 
 #include "auth/authorization_server.hpp"
@@ -23,8 +22,8 @@
 #include "http/handlers/register/register_api.hpp"
 #include "http/metrics.hpp"
 #include "http/server.hpp"
-#include "store/audit_log.hpp"
 #include "service/uttrekk.hpp"
+#include "store/audit_log.hpp"
 #include "store/register_store.hpp"
 
 namespace norreg::cli {
@@ -128,14 +127,14 @@ Result<Security> MakeSecurity(const Config& config, const std::string& base_url)
     options.token_lifetime = std::chrono::seconds(config.token_lifetime_s);
     security.server = std::make_unique<auth::AuthorizationServer>(
         options, std::move(clients).value(), std::move(keys).value());
-    if (Status s = WriteServerInfo(dir, options.issuer, base_url + "/token"); !s.ok()) return s.error();
+    if (Status s = WriteServerInfo(dir, options.issuer, base_url + "/token"); !s.ok())
+      return s.error();
     // The built-in issuer's keys are read in-process (no HTTP round trip to ourselves).
     const auth::AuthorizationServer* server = security.server.get();
     security.validator->AddIssuer(
-        options.issuer,
-        std::make_shared<auth::JwksCache>(
-            [server]() -> Result<std::string> { return server->JwksJson(); },
-            std::chrono::seconds(1)));
+        options.issuer, std::make_shared<auth::JwksCache>(
+                            [server]() -> Result<std::string> { return server->JwksJson(); },
+                            std::chrono::seconds(1)));
   }
   for (const std::string& entry : config.trusted_issuers) {
     auto trusted = ParseTrustedIssuer(entry);
@@ -203,8 +202,8 @@ int RunServer(const Config& config) {
                   s.error().detail);
     return kExitFailure;
   }
-  std::string host = options.host.find(':') != std::string::npos ? "[" + options.host + "]"
-                                                                  : options.host;
+  std::string host =
+      options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
   const std::string base_url = "http://" + host + ":" + std::to_string(server.port());
 
   auto security = MakeSecurity(config, base_url);

@@ -10,6 +10,22 @@ void AddDataOption(CLI::App& command, CommandContext& context) {
   command.add_option("--data", context.config.data, "SQLite data folder (default ./data)");
 }
 
+void AddConsumerAuthOptions(CLI::App& command, client::ConsumerAuthFlags& auth) {
+  command.add_option("--org", auth.org,
+                     "Organisation the token is for (0192:NNN or NNN); default: the first demo "
+                     "client allowed the scope");
+  CLI::Option* client_id =
+      command.add_option("--client-id", auth.client_id, "A real Maskinporten client (needs --key)");
+  CLI::Option* key = command.add_option("--key", auth.key_file, "The client's key (PEM)");
+  command.add_option("--kid", auth.kid, "Registered key id (default: RFC 7638 thumbprint)")
+      ->needs(client_id);
+  command
+      .add_option("--issuer", auth.issuer, "The real client's Maskinporten issuer (default: --url)")
+      ->needs(client_id);
+  client_id->needs(key);
+  key->needs(client_id);
+}
+
 int Main(int argc, char** argv) {
   CommandContext context;
   CLI::App app{"norreg — Folkeregisteret and Brreg mottak register server and client"};

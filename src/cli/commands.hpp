@@ -6,6 +6,8 @@
 #include <string>
 
 #include "cli/config.hpp"
+#include "client/uttrekk.hpp"
+#include "common/result.hpp"
 
 namespace norreg::cli {
 
@@ -20,6 +22,9 @@ struct CommandContext {
 
 // Adds the common `--data DIR` flag (the SQLite data folder).
 void AddDataOption(CLI::App& command, CommandContext& context);
+// Adds the token flags of the consumer commands: --org (demo clients of --data), or a real
+// Maskinporten client with --client-id, --key, --kid and --issuer.
+void AddConsumerAuthOptions(CLI::App& command, client::ConsumerAuthFlags& auth);
 
 void AddServeCommand(CLI::App& app, CommandContext& context);
 void AddGenerateCommand(CLI::App& app, CommandContext& context);
@@ -36,5 +41,10 @@ int Main(int argc, char** argv);
 // Exit codes: 0 ok, 1 runtime failure, 2 usage or invalid input.
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitInvalid = 2;
+
+// kExitInvalid for kInvalidInput, kExitFailure otherwise.
+inline int ExitCodeFor(const Error& error) {
+  return error.code == ErrorCode::kInvalidInput ? kExitInvalid : kExitFailure;
+}
 
 }  // namespace norreg::cli

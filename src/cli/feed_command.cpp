@@ -31,10 +31,6 @@ struct FeedFlags {
   client::ConsumerAuthFlags auth;
 };
 
-int ExitCodeFor(const Error& error) {
-  return error.code == ErrorCode::kInvalidInput ? kExitInvalid : kExitFailure;
-}
-
 }  // namespace
 
 void AddFeedCommand(CLI::App& app, CommandContext& context) {
@@ -55,18 +51,7 @@ void AddFeedCommand(CLI::App& app, CommandContext& context) {
       ->add_option("--interval", flags->interval_s,
                    "Seconds between polls when caught up (default 2)")
       ->check(CLI::Range(0.01, 3600.0));
-  command->add_option("--org", flags->auth.org, "Organisation the token is for (0192:NNN or NNN)");
-  CLI::Option* client_id = command->add_option("--client-id", flags->auth.client_id,
-                                               "A real Maskinporten client (needs --key)");
-  CLI::Option* key = command->add_option("--key", flags->auth.key_file, "The client's key (PEM)");
-  command->add_option("--kid", flags->auth.kid, "Registered key id (default: RFC 7638 thumbprint)")
-      ->needs(client_id);
-  command
-      ->add_option("--issuer", flags->auth.issuer,
-                   "The real client's Maskinporten issuer (default: --url)")
-      ->needs(client_id);
-  client_id->needs(key);
-  key->needs(client_id);
+  AddConsumerAuthOptions(*command, flags->auth);
 
   command->callback([&context, flags] {
     context.run = [&context, flags]() -> int {

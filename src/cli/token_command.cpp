@@ -15,6 +15,7 @@
 
 #include "cli/commands.hpp"
 #include "client/token_client.hpp"
+#include "client/uttrekk.hpp"
 
 namespace norreg::cli {
 namespace {
@@ -28,10 +29,6 @@ struct TokenFlags {
   std::string kid;
   bool no_cache = false;
 };
-
-int ExitCodeFor(const Error& error) {
-  return error.code == ErrorCode::kInvalidInput ? kExitInvalid : kExitFailure;
-}
 
 // Where a real client's tokens are cached: $XDG_CACHE_HOME/norreg or ~/.cache/norreg (0700).
 // "" when neither variable is set or the folder cannot be created: then there is no file cache.
@@ -53,27 +50,13 @@ std::string UserCacheFile() {
 }
 
 Result<client::TokenClientOptions> RealClientOptions(const TokenFlags& flags) {
-  std::ifstream in(flags.key_file, std::ios::binary);
-  if (!in) {
-    return MakeError(ErrorCode::kInvalidInput, "cannot read key file " + flags.key_file);
-  }
-  std::stringstream pem;
-  pem << in.rdbuf();
-  auto key = auth::RsaKey::FromPem(pem.str());
-  if (!key.ok()) {
-    return MakeError(ErrorCode::kInvalidInput, flags.key_file + ": " + key.error().message);
-  }
-  if (!key->has_private()) {
-    return MakeError(ErrorCode::kInvalidInput, flags.key_file + " holds no private key");
-  }
-  client::TokenClientOptions options;
-  options.issuer = flags.url;
-  if (!options.issuer.ends_with('/')) options.issuer += '/';
-  options.client_id = flags.client_id;
-  options.kid = flags.kid.empty() ? key->Thumbprint() : flags.kid;
-  options.key = std::move(*key);
-  options.consumer_org = flags.org;
-  if (!flags.no_cache) options.cache_file = UserCacheFile();
+  client::ConsumerAuthFlags auth{.org = flags.org,
+                                 .client_id = flags.client_id,
+                                 .key_file = flags.key_file,
+                                 .kid = flags.kid,
+                                 .issuer = flags.url};
+  auto options = client::ConsumerTokenOptions(auth, flags.scope, flags.url);
+  if (options.ok() && !flags.no_cache) options->cache_file = UserCacheFile();
   return options;
 }
 

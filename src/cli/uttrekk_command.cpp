@@ -33,10 +33,6 @@ struct UttrekkFlags {
   client::ConsumerAuthFlags auth;
 };
 
-int ExitCodeFor(const Error& error) {
-  return error.code == ErrorCode::kInvalidInput ? kExitInvalid : kExitFailure;
-}
-
 }  // namespace
 
 void AddUttrekkCommand(CLI::App& app, CommandContext& context) {
@@ -51,20 +47,7 @@ void AddUttrekkCommand(CLI::App& app, CommandContext& context) {
   command->add_option("--db", flags->db, "SQLite local copy (persons + feed cursor)");
   command->add_option("--concurrency", flags->concurrency, "Parallel bulk lookups (default 4)")
       ->check(CLI::Range(1, 64));
-  command->add_option("--org", flags->auth.org,
-                      "Organisation the token is for (0192:NNN or NNN); default: the first demo "
-                      "client allowed the scope");
-  CLI::Option* client_id = command->add_option("--client-id", flags->auth.client_id,
-                                               "A real Maskinporten client (needs --key)");
-  CLI::Option* key = command->add_option("--key", flags->auth.key_file, "The client's key (PEM)");
-  command->add_option("--kid", flags->auth.kid, "Registered key id (default: RFC 7638 thumbprint)")
-      ->needs(client_id);
-  command
-      ->add_option("--issuer", flags->auth.issuer,
-                   "The real client's Maskinporten issuer (default: --url)")
-      ->needs(client_id);
-  client_id->needs(key);
-  key->needs(client_id);
+  AddConsumerAuthOptions(*command, flags->auth);
   command->add_flag("--quiet", flags->quiet, "No progress lines");
 
   command->callback([&context, flags] {

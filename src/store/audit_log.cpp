@@ -32,9 +32,9 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <spdlog/spdlog.h>
-#include <sys/resource.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -878,8 +878,8 @@ class SqliteAuditLog final : public AuditLog {
   std::shared_mutex journal_mu_;
   Fd fd_;
   int64_t segment_ = 0;
-  char* base_ = nullptr;       // the current segment's mapping
-  uint64_t capacity_ = 0;      // its size
+  char* base_ = nullptr;               // the current segment's mapping
+  uint64_t capacity_ = 0;              // its size
   std::atomic<uint64_t> reserved_{0};  // bytes handed out (may pass capacity_ until a roll)
 
   // Indexer state (db_ and the statements belong to the indexer thread once it runs).

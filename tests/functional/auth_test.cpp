@@ -42,7 +42,8 @@ std::string ClaimsJson(const std::string& issuer, const std::string& scope, long
          "\",\"client_amr\":\"private_key_jwt\",\"token_type\":\"Bearer\",\"exp\":" +
          std::to_string(now + exp_offset) + ",\"iat\":" + std::to_string(now) +
          ",\"client_id\":\"test-client\",\"jti\":\"t-1\",\"consumer\":{\"authority\":"
-         "\"iso6523-actorid-upis\",\"ID\":\"" + consumer + "\"}}";
+         "\"iso6523-actorid-upis\",\"ID\":\"" +
+         consumer + "\"}}";
 }
 
 std::string ReadFile(const std::string& path) {
@@ -135,10 +136,10 @@ TEST_F(AuthTest, TokenCommandPrintsOnlyAWorkingMaskinportenToken) {
   EXPECT_EQ(GetPerson("Bearer " + second).status, 200);
 
   std::string out;
-  EXPECT_NE(RunNorreg({"token", "--data", dir_->path(), "--scope", kFregScope, "--org",
-                       "0192:123456789"},
-                      &out),
-            0);
+  EXPECT_NE(
+      RunNorreg({"token", "--data", dir_->path(), "--scope", kFregScope, "--org", "0192:123456789"},
+                &out),
+      0);
 }
 
 TEST_F(AuthTest, FregRefusesMissingAndInvalidTokensWith401And403ForTheWrongScope) {
@@ -161,9 +162,8 @@ TEST_F(AuthTest, FregRefusesMissingAndInvalidTokensWith401And403ForTheWrongScope
       GetPerson("Bearer " + auth::Base64UrlEncode(R"({"alg":"none"})") + "." + payload + "."), 401);
   // The signature of another token.
   const std::string other = server_->Token("brreg:mottak");
-  ExpectFregError(GetPerson("Bearer " + real.substr(0, real.rfind('.')) +
-                            other.substr(other.rfind('.'))),
-                  401);
+  ExpectFregError(
+      GetPerson("Bearer " + real.substr(0, real.rfind('.')) + other.substr(other.rfind('.'))), 401);
   // Valid token, wrong scope -> 403.
   ExpectFregError(GetPerson("Bearer " + other), 403);
   // The producer scope does not open the consumer API either.
@@ -192,9 +192,9 @@ TEST_F(AuthTest, TokenEndpointRefusesBadGrantsInOAuthShape) {
        "invalid_grant"},
   };
   for (const Case& c : cases) {
-    auto r = server_->Request("POST", "/token", c.body,
-                              {{"Content-Type", "application/x-www-form-urlencoded"},
-                               {"Authorization", ""}});
+    auto r = server_->Request(
+        "POST", "/token", c.body,
+        {{"Content-Type", "application/x-www-form-urlencoded"}, {"Authorization", ""}});
     EXPECT_EQ(r.status, 400) << c.body << " " << r.body;
     auto body = json::parse(r.body).as_object();
     EXPECT_EQ(body.at("error").as_string(), c.error) << r.body;
@@ -238,9 +238,9 @@ TEST_F(AuthTest, ProducerScopeWritesTheRegisterAndConsumersCannot) {
   auto person = GetPerson("Bearer " + server_->Token());
   ASSERT_EQ(person.status, 200);
   const std::string path = "/norreg/register/v1/personer";
-  auto refused = server_->Post(path, person.body,
-                               {{"Content-Type", "application/json"},
-                                {"Authorization", "Bearer " + server_->Token()}});
+  auto refused = server_->Post(
+      path, person.body,
+      {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + server_->Token()}});
   ExpectFregError(refused, 403);
   auto anonymous = server_->Post(path, person.body,
                                  {{"Content-Type", "application/json"}, {"Authorization", ""}});
@@ -263,15 +263,14 @@ TEST_F(AuthTest, ProducerScopeWritesTheRegisterAndConsumersCannot) {
 TEST_F(AuthTest, AuditLogAnswersWhoLookedAPersonUp) {
   const std::string org = orgs_.at(2);
   ASSERT_EQ(GetPerson("Bearer " + server_->Token(kFregScope, "0192:" + org)).status, 200);
-  auto bulk = server_->Post(Api("/personer/bulkoppslag"),
-                            "{\"foedselsEllerDNummer\":[\"" + fnr_ + "\"]}",
-                            {{"Content-Type", "application/json"},
-                             {"Authorization", "Bearer " + server_->Token(kFregScope, org)}});
+  auto bulk =
+      server_->Post(Api("/personer/bulkoppslag"), "{\"foedselsEllerDNummer\":[\"" + fnr_ + "\"]}",
+                    {{"Content-Type", "application/json"},
+                     {"Authorization", "Bearer " + server_->Token(kFregScope, org)}});
   ASSERT_EQ(bulk.status, 200);
   std::string out;
-  ASSERT_EQ(RunNorregStdout({"audit", "--data", dir_->path(), "--person", fnr_, "--org", org,
-                             "--json"},
-                            &out),
+  ASSERT_EQ(RunNorregStdout(
+                {"audit", "--data", dir_->path(), "--person", fnr_, "--org", org, "--json"}, &out),
             0)
       << out;
   size_t lines = 0, lookups = 0, bulks = 0;
@@ -306,8 +305,8 @@ TEST(AuthServerTest, SecondIssuerIsTrustedOnlyWhenConfigured) {
   const std::string impostor = auth::SignJwt(key, auth::JwsAlg::kRs256, "other-1",
                                              ClaimsJson("https://third.test/", kFregScope, 120))
                                    .value();
-  ServerProcess trusting(dir.path(), {"--demo-persons", "5", "--trust-issuer",
-                                      issuer + "=" + jwks_path});
+  ServerProcess trusting(dir.path(),
+                         {"--demo-persons", "5", "--trust-issuer", issuer + "=" + jwks_path});
   const std::string path = Api("/hendelser/siste/sekvensnummer");
   EXPECT_EQ(trusting.Get(path, {{"Authorization", "Bearer " + token}}).status, 200);
   EXPECT_EQ(trusting.Get(path, {{"Authorization", "Bearer " + expired}}).status, 401);
@@ -335,9 +334,8 @@ TEST(AuthServerTest, SigningKeysSurviveARestartAndRotate) {
   EXPECT_EQ(second.Get(path, {{"Authorization", "Bearer " + token}}).status, 200);
   const std::string fresh = second.Token();
   auto kid_of = [](const std::string& t) {
-    return std::string(json::parse(auth::Base64UrlDecode(t.substr(0, t.find('.'))).value())
-                           .at("kid")
-                           .as_string());
+    return std::string(
+        json::parse(auth::Base64UrlDecode(t.substr(0, t.find('.'))).value()).at("kid").as_string());
   };
   EXPECT_NE(kid_of(fresh), kid_of(token));
   EXPECT_EQ(second.Get(path, {{"Authorization", "Bearer " + fresh}}).status, 200);

@@ -61,17 +61,17 @@ TEST(ConsumerTest, ExtractPlusFeedEqualsTheServerWhileTheRegisterChanges) {
       json::object person = json::parse(doc.body).as_object();
       json::object& navn = person.at("navn").as_array().at(0).as_object();
       navn["fornavn"] = "ENDRET " + std::to_string(i);
-      auto written = server.Post("/norreg/register/v1/personer", json::serialize(person),
-                                 {{"Content-Type", "application/json"}, {"Authorization", producer}});
+      auto written =
+          server.Post("/norreg/register/v1/personer", json::serialize(person),
+                      {{"Content-Type", "application/json"}, {"Authorization", producer}});
       if (written.status == 200) ++changed;
       std::this_thread::sleep_for(std::chrono::milliseconds(15));
     }
   });
   const std::string copy = dir.path() + "/copy.db";
   std::string out;
-  const int extract = RunNorreg({"uttrekk", "--url", server.base_url(), "--data", dir.path(),
-                                 "--db", copy, "--quiet"},
-                                &out);
+  const int extract = RunNorreg(
+      {"uttrekk", "--url", server.base_url(), "--data", dir.path(), "--db", copy, "--quiet"}, &out);
   changer.join();
   ASSERT_EQ(extract, 0) << out;
   EXPECT_EQ(changed.load(), 20);

@@ -19,9 +19,9 @@ namespace {
 
 const norreg::auth::AuthorizationServer& Server() {
   static const norreg::auth::AuthorizationServer* server = [] {
-    std::string dir = (std::filesystem::temp_directory_path() /
-                       ("norreg-grant-fuzz-" + std::to_string(getpid())))
-                          .string();
+    std::string dir =
+        (std::filesystem::temp_directory_path() / ("norreg-grant-fuzz-" + std::to_string(getpid())))
+            .string();
     auto clients = norreg::auth::EnsureDemoClients(dir).value();
     auto keys = norreg::auth::SigningKeys::OpenOrCreate(dir).value();
     auto* s = new norreg::auth::AuthorizationServer({.issuer = "http://127.0.0.1:8080/"},

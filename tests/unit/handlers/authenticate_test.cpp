@@ -21,9 +21,9 @@ class AuthenticateTest : public ::testing::Test {
     static const auth::RsaKey key = auth::RsaKey::Generate().value();
     key_ = key;
     const std::string jwks = "{\"keys\":[" + key_.PublicJwkJson("k1") + "]}";
-    validator_.AddIssuer(std::string(kIssuer),
-                         std::make_shared<auth::JwksCache>(
-                             [jwks]() -> Result<std::string> { return jwks; }));
+    validator_.AddIssuer(
+        std::string(kIssuer),
+        std::make_shared<auth::JwksCache>([jwks]() -> Result<std::string> { return jwks; }));
   }
 
   std::string Token(std::string_view scope, std::string_view orgnr = "974760673") const {
@@ -31,10 +31,11 @@ class AuthenticateTest : public ::testing::Test {
     std::string payload = "{\"scope\":\"" + std::string(scope) + "\",\"iss\":\"" +
                           std::string(kIssuer) +
                           "\",\"client_amr\":\"private_key_jwt\",\"token_type\":\"Bearer\","
-                          "\"exp\":" + std::to_string(now + 120) +
-                          ",\"iat\":" + std::to_string(now) +
+                          "\"exp\":" +
+                          std::to_string(now + 120) + ",\"iat\":" + std::to_string(now) +
                           ",\"client_id\":\"c1\",\"jti\":\"j1\",\"consumer\":{\"authority\":"
-                          "\"iso6523-actorid-upis\",\"ID\":\"0192:" + std::string(orgnr) + "\"}}";
+                          "\"iso6523-actorid-upis\",\"ID\":\"0192:" +
+                          std::string(orgnr) + "\"}}";
     return auth::SignJwt(key_, auth::JwsAlg::kRs256, "k1", payload).value();
   }
 
@@ -55,9 +56,15 @@ TEST(BearerTokenTest, ParsesOnlyWellFormedHeaders) {
     const char* token;  // nullptr = refused
   };
   const Case cases[] = {
-      {"Bearer abc.def.ghi", "abc.def.ghi"}, {"bearer abc", "abc"},   {"BEARER abc", "abc"},
-      {"Bearer", nullptr},                    {"Bearer ", nullptr},     {"Basic abc", nullptr},
-      {"Bearer a b", nullptr},                {"Bearerabc", nullptr},   {"", nullptr},
+      {"Bearer abc.def.ghi", "abc.def.ghi"},
+      {"bearer abc", "abc"},
+      {"BEARER abc", "abc"},
+      {"Bearer", nullptr},
+      {"Bearer ", nullptr},
+      {"Basic abc", nullptr},
+      {"Bearer a b", nullptr},
+      {"Bearerabc", nullptr},
+      {"", nullptr},
   };
   for (const Case& c : cases) {
     Request request;
@@ -86,8 +93,8 @@ TEST(MapAuthFailureTest, FregAnswers401And403) {
 
 TEST(MapAuthFailureTest, BrregAnswers401WithTheExactHeaders) {
   Request missing;
-  Error e = MapAuthFailure(FailureStyle::kBrreg, true,
-                           MakeError(ErrorCode::kUnauthenticated, "x"), missing);
+  Error e = MapAuthFailure(FailureStyle::kBrreg, true, MakeError(ErrorCode::kUnauthenticated, "x"),
+                           missing);
   EXPECT_EQ(e.code, ErrorCode::kUnauthenticated);
   ASSERT_EQ(missing.response_headers.size(), 1u);
   EXPECT_EQ(missing.response_headers[0].second,

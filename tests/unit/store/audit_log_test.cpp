@@ -332,7 +332,8 @@ TEST(AuditLogTest, UnwrittenReservationsOfACrashedWriterAreSkipped) {
   auto line = [](int t, const std::string& org, const std::string& id) {
     return "{\"t\":" + std::to_string(kT0 + t) + ",\"org\":\"" + org +
            "\",\"client\":\"c\",\"supplier\":\"\",\"endpoint\":\"e\",\"rid\":\"r\","
-           "\"ids\":[\"" + id + "\"]}\n";
+           "\"ids\":[\"" +
+           id + "\"]}\n";
   };
   std::string journal = line(1, "910000001", "p1");
   journal += std::string(40, '\0');

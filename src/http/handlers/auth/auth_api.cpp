@@ -30,7 +30,8 @@ Response RenderOAuthError(const Error& error, const Request& request) {
 }
 
 Status RegisterApi(Dispatcher& dispatcher, const auth::AuthorizationServer& server) {
-  if (Status s = dispatcher.AddApi(ApiSpec{std::string(kApi), "", {}, &RenderOAuthError}); !s.ok()) {
+  if (Status s = dispatcher.AddApi(ApiSpec{std::string(kApi), "", {}, &RenderOAuthError});
+      !s.ok()) {
     return s;
   }
   struct Entry {

@@ -16,7 +16,8 @@ std::optional<std::string_view> BearerToken(const Request& request) {
   if (!header) return std::nullopt;
   std::string_view value = *header;
   constexpr std::string_view kScheme = "bearer ";
-  if (value.size() <= kScheme.size() || !EqualsIgnoreCase(value.substr(0, kScheme.size()), kScheme)) {
+  if (value.size() <= kScheme.size() ||
+      !EqualsIgnoreCase(value.substr(0, kScheme.size()), kScheme)) {
     return std::nullopt;
   }
   std::string_view token = value.substr(kScheme.size());

@@ -1,7 +1,9 @@
 #include "http/handlers/freg/freg_api.hpp"
 
-#include <pugixml.hpp>
 #include <simdjson.h>
+
+#include <chrono>
+#include <pugixml.hpp>
 
 #include "common/ids.hpp"
 #include "http/error_mapping.hpp"
@@ -10,8 +12,8 @@
 namespace norreg::http::freg_api {
 
 Status RegisterApi(Dispatcher& dispatcher, FregContext& context, std::vector<BeforeStep> before) {
-  if (Status s = dispatcher.AddApi(ApiSpec{std::string(kApi), std::string(kBasePath),
-                                           std::move(before), &RenderFregError});
+  if (Status s = dispatcher.AddApi(
+          ApiSpec{std::string(kApi), std::string(kBasePath), std::move(before), &RenderFregError});
       !s.ok()) {
     return s;
   }
@@ -39,8 +41,8 @@ Status RegisterApi(Dispatcher& dispatcher, FregContext& context, std::vector<Bef
   for (const Entry& e : kEntries) {
     auto fn = e.fn;
     Status s = dispatcher.Add(e.method, std::string(kBasePath) + std::string(e.path),
-                          RouteInfo{std::string(kApi), std::string(e.name)},
-                          [&context, fn](Request& request) { return fn(context, request); });
+                              RouteInfo{std::string(kApi), std::string(e.name)},
+                              [&context, fn](Request& request) { return fn(context, request); });
     if (!s.ok()) return s;
   }
   return Status::Ok();
@@ -150,6 +152,22 @@ Status RecordDisclosure(FregContext& context, const Request& request,
   disclosure.request_id = request.request_id;
   disclosure.identifiers = std::move(identifiers);
   return context.audit->Record(disclosure);
+}
+
+Result<Response> UttrekkOrderAnswer(MediaType type, Result<std::string> jobb_id, Request& request) {
+  // Jobs take seconds: a client refused for too many running jobs waits about that long.
+  constexpr std::chrono::milliseconds kJobRetryAfter{2000};
+  if (!jobb_id.ok()) {
+    if (jobb_id.error().code == ErrorCode::kRateLimited) SetRetryAfter(request, kJobRetryAfter);
+    return jobb_id.error();
+  }
+  if (type == MediaType::kXml) {
+    return Response::Make(200, std::string(MediaTypeName(type)),
+                          "<uttrekkJobbResponse "
+                          "xmlns=\"folkeregisteret:tilgjengeliggjoering:uttrekk:v1\"><jobbId>" +
+                              *jobb_id + "</jobbId></uttrekkJobbResponse>");
+  }
+  return Response::Json("{\"jobbId\":\"" + *jobb_id + "\"}");
 }
 
 }  // namespace norreg::http::freg_api

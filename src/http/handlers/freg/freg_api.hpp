@@ -9,9 +9,9 @@
 
 #include "common/document_id.hpp"
 #include "freg/parts.hpp"
+#include "http/dispatcher.hpp"
 #include "http/negotiation.hpp"
 #include "http/request.hpp"
-#include "http/dispatcher.hpp"
 #include "store/audit_log.hpp"
 #include "store/register_store.hpp"
 
@@ -29,13 +29,14 @@ inline constexpr size_t kMaxBulkIds = 1000;
 struct FregContext {
   store::RegisterStore& store;
   ids::DocumentIdCipher cipher;
-  store::AuditLog* audit = nullptr;  // nullptr: disclosures are not recorded
+  store::AuditLog* audit = nullptr;            // nullptr: disclosures are not recorded
   service::UttrekkService* uttrekk = nullptr;  // extract jobs; nullptr: uttrekk answers 404
 };
 
 // Adds the Folkeregisteret API (prefix kBasePath, {kode, melding} errors, `before` steps such as
 // authentication run ahead of every handler) and all its routes to `dispatcher`.
-Status RegisterApi(Dispatcher& dispatcher, FregContext& context, std::vector<BeforeStep> before = {});
+Status RegisterApi(Dispatcher& dispatcher, FregContext& context,
+                   std::vector<BeforeStep> before = {});
 
 // --- helpers shared by the handlers ---
 // JSON or XML from Accept (missing or */* -> JSON); kNotAcceptable otherwise.
@@ -69,6 +70,10 @@ Result<std::string> AppendEventDocument(FregContext& context, uint64_t seq, std:
                                         std::string& out);
 Result<Response> GetEventDocument(FregContext& context, Request& request);
 Result<Response> PostEventBulkLookup(FregContext& context, Request& request);
+// The answer to an extract order: UttrekkJobbResponse {"jobbId":"..."} (XML:
+// <uttrekkJobbResponse>), or the service's error; too many running jobs (kRateLimited) get
+// Retry-After in milliseconds.
+Result<Response> UttrekkOrderAnswer(MediaType type, Result<std::string> jobb_id, Request& request);
 Result<Response> GetUttrekkKomplett(FregContext& context, Request& request);
 Result<Response> PostUttrekkTilpasset(FregContext& context, Request& request);
 Result<Response> GetUttrekkBatch(FregContext& context, Request& request);

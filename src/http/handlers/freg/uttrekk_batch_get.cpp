@@ -35,8 +35,7 @@ Result<Response> GetUttrekkBatch(FregContext& context, Request& request) {
   std::vector<std::string> disclosed;
   if (batch->kind == service::UttrekkKind::kTilpasset) {
     disclosed.reserve(batch->count);
-    service::ForEachBatchId(*batch->body,
-                            [&](std::string_view id) { disclosed.emplace_back(id); });
+    service::ForEachBatchId(*batch->body, [&](std::string_view id) { disclosed.emplace_back(id); });
   } else if (batch->count > 0) {
     disclosed.push_back("uttrekk:" + std::string(request.Param("jobbId")) + "/batch/" +
                         std::string(text));

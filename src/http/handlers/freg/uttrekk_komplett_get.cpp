@@ -1,30 +1,9 @@
 // GET uttrekk/komplett?feedsekvensnr={n} — orders a complete extract as of n (SPEC 2.5).
-#include <chrono>
-
-#include "http/error_mapping.hpp"
 #include "http/handlers/auth/auth_api.hpp"
 #include "http/handlers/freg/freg_api.hpp"
 #include "service/uttrekk.hpp"
 
 namespace norreg::http::freg_api {
-namespace {
-
-// How long a client refused for too many running jobs should wait: jobs take seconds.
-constexpr std::chrono::milliseconds kJobRetryAfter{2000};
-
-// The order answer UttrekkJobbResponse {"jobbId": "..."} (XML: <uttrekkJobbResponse>).
-Response JobResponse(MediaType type, const std::string& jobb_id) {
-  if (type == MediaType::kXml) {
-    return Response::Make(200, std::string(MediaTypeName(type)),
-                          "<uttrekkJobbResponse "
-                          "xmlns=\"folkeregisteret:tilgjengeliggjoering:uttrekk:v1\"><jobbId>" +
-                              jobb_id + "</jobbId></uttrekkJobbResponse>");
-  }
-  return Response::Json("{\"jobbId\":\"" + jobb_id + "\"}");
-}
-
-}  // namespace
-
 Result<Response> GetUttrekkKomplett(FregContext& context, Request& request) {
   if (context.uttrekk == nullptr) return MakeError(ErrorCode::kNotFound, {});
   auto type = NegotiateDocument(request);
@@ -43,11 +22,7 @@ Result<Response> GetUttrekkKomplett(FregContext& context, Request& request) {
   if (seq == 0) return invalid;
   const auth::Principal* principal = auth_api::PrincipalOf(request);
   auto id = context.uttrekk->OrderKomplett(principal ? principal->consumer_orgnr : "", seq);
-  if (!id.ok()) {
-    if (id.error().code == ErrorCode::kRateLimited) SetRetryAfter(request, kJobRetryAfter);
-    return id.error();
-  }
-  return JobResponse(*type, *id);
+  return UttrekkOrderAnswer(*type, std::move(id), request);
 }
 
 }  // namespace norreg::http::freg_api

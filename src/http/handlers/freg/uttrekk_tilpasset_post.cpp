@@ -1,29 +1,10 @@
 // POST uttrekk/tilpasset — orders a tailored extract by criteria (SPEC 2.5).
-#include <chrono>
-
 #include "freg/uttrekk_criteria.hpp"
-#include "http/error_mapping.hpp"
 #include "http/handlers/auth/auth_api.hpp"
 #include "http/handlers/freg/freg_api.hpp"
 #include "service/uttrekk.hpp"
 
 namespace norreg::http::freg_api {
-namespace {
-
-constexpr std::chrono::milliseconds kJobRetryAfter{2000};
-
-Response JobResponse(MediaType type, const std::string& jobb_id) {
-  if (type == MediaType::kXml) {
-    return Response::Make(200, std::string(MediaTypeName(type)),
-                          "<uttrekkJobbResponse "
-                          "xmlns=\"folkeregisteret:tilgjengeliggjoering:uttrekk:v1\"><jobbId>" +
-                              jobb_id + "</jobbId></uttrekkJobbResponse>");
-  }
-  return Response::Json("{\"jobbId\":\"" + jobb_id + "\"}");
-}
-
-}  // namespace
-
 Result<Response> PostUttrekkTilpasset(FregContext& context, Request& request) {
   if (context.uttrekk == nullptr) return MakeError(ErrorCode::kNotFound, {});
   auto type = NegotiateDocument(request);
@@ -35,11 +16,7 @@ Result<Response> PostUttrekkTilpasset(FregContext& context, Request& request) {
   if (!criteria.ok()) return criteria.error();
   const auth::Principal* principal = auth_api::PrincipalOf(request);
   auto id = context.uttrekk->OrderTilpasset(principal ? principal->consumer_orgnr : "", *criteria);
-  if (!id.ok()) {
-    if (id.error().code == ErrorCode::kRateLimited) SetRetryAfter(request, kJobRetryAfter);
-    return id.error();
-  }
-  return JobResponse(*type, *id);
+  return UttrekkOrderAnswer(*type, std::move(id), request);
 }
 
 }  // namespace norreg::http::freg_api

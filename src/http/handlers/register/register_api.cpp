@@ -6,8 +6,8 @@ namespace norreg::http::register_api {
 
 Status RegisterApi(Dispatcher& dispatcher, store::RegisterStore& store,
                    std::vector<BeforeStep> before) {
-  if (Status s = dispatcher.AddApi(ApiSpec{std::string(kApi), std::string(kBasePath),
-                                           std::move(before), &RenderFregError});
+  if (Status s = dispatcher.AddApi(
+          ApiSpec{std::string(kApi), std::string(kBasePath), std::move(before), &RenderFregError});
       !s.ok()) {
     return s;
   }

@@ -1,7 +1,8 @@
 #pragma once
 // The register's own write API (norreg, not part of the distribution services): producers with the
 // scope auth::kRegisterProducerScope post person documents, which become new versions and feed
-// events exactly as `norreg import` makes them. Errors in the Folkeregisteret {kode, melding} shape.
+// events exactly as `norreg import` makes them. Errors in the Folkeregisteret {kode, melding}
+// shape.
 //
 //   POST /norreg/register/v1/personer   body: one Folkeregisterperson, an array, a bulk answer or
 //                                        NDJSON (application/json or application/x-ndjson)
