@@ -4,6 +4,8 @@
 # deployed), on three servers over one register. The three runs are interleaved for ROUNDS rounds
 # and the medians compared, because this machine is shared and noisy.
 # Usage: bash bench/security.sh [PERSONS] (default 200000). Writes bench/results/security.md.
+# AUDIT_DIR=/dev/shm/x puts the disclosure log on another file system (a diagnostic: is its cost
+# the disk's writeback?).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PERSONS=${1:-200000}
@@ -27,6 +29,9 @@ trap cleanup EXIT
 
 "$BIN" generate --quiet --data "$WORK/data" --persons "$PERSONS" --seed 1 >/dev/null
 sqlite3 "$WORK/data/register.db" "select printf('%011d', fnr) from persons order by random() limit 2000" > "$WORK/ids.txt"
+if [ -n "${AUDIT_DIR:-}" ]; then
+  rm -rf "$AUDIT_DIR"; mkdir -p "$AUDIT_DIR"; ln -s "$AUDIT_DIR" "$WORK/data/audit"
+fi
 serve() {  # port, extra flags...
   local port=$1; shift
   "$BIN" serve --data "$WORK/data" --listen 127.0.0.1:$port --access-log false --log-level warn \
@@ -58,7 +63,7 @@ audit=$(echo "${RUNS[audit]}" | median)
 micro=$(build/release/bench/security_bench --benchmark_min_time=0.2 2>/dev/null | awk '/^BM_/ {printf "| %s | %s %s CPU |\n", $1, $4, $5}')
 cat > "$OUT/security.md" <<MD
 Machine: $(nproc) cores, $(uname -r); date $(date -u +%F); load average before: $(cut -d' ' -f1-3 /proc/loadavg)
-Register: $PERSONS persons; GET personer/{id} over 2 000 random ids, wrk 2 threads, $CONNS connections,
+Register: $PERSONS persons${AUDIT_DIR:+ (disclosure log in $AUDIT_DIR)}; GET personer/{id} over 2 000 random ids, wrk 2 threads, $CONNS connections,
 $DURATION per run, $ROUNDS interleaved rounds (medians). \`bash bench/security.sh $PERSONS\`
 
 | configuration | req/s (median; all rounds) | ratio to none |
