@@ -5,13 +5,13 @@
 # (copy the table into BENCHMARKS.md). Everything listens on 127.0.0.1 and is stopped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/nginx.sh
 PERSONS=${1:-1000000}
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-64}
 OUT=bench/results
 WORK=$(mktemp -d /tmp/norreg-bench-XXXXXX)
 mkdir -p "$OUT"
-chmod 755 "$WORK"  # nginx's workers run as nobody: they must be able to read the copies
 bash scripts/install-deps.sh >/dev/null
 cmake --preset release >/dev/null
 cmake --build --preset release --target norreg token_bench >/dev/null
@@ -50,26 +50,7 @@ echo "== static copies of the same answers for nginx"
 mkdir -p "$WORK/www$API/personer"
 while read -r id; do echo "url = \"http://127.0.0.1:18080$API/personer/$id\""; echo "output = \"$WORK/www$API/personer/$id\""; done < "$WORK/ids_same.txt" > "$WORK/curl.cfg"
 curl -s -H "Authorization: Bearer $TOKEN" --config "$WORK/curl.cfg"
-cat > "$WORK/nginx.conf" <<NGINX
-worker_processes 2;
-daemon off;
-pid $WORK/nginx.pid;
-error_log $WORK/nginx-error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  default_type application/json;
-  keepalive_requests 1000000;
-  sendfile on;
-  server { listen 127.0.0.1:18081; root $WORK/www; }
-}
-NGINX
-nginx -c "$WORK/nginx.conf" &
-NGINX_PID=$!
-sleep 0.5
-first=$(head -1 "$WORK/ids_same.txt")
-code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:18081$API/personer/$first")
-[ "$code" = 200 ] || { echo "nginx answers $code, not 200: the reference would be wrong"; exit 1; }
+start_nginx "$WORK" 18081 "$API/personer/$(head -1 "$WORK/ids_same.txt")"
 
 wrk_run() {  # name, url, script, ids
   IDS_FILE=$4 PREFIX="$API/personer/" PATH_BULK="$API/personer/bulkoppslag" \

@@ -10,13 +10,13 @@
 # Writes bench/results/uttrekk.md. Everything listens on 127.0.0.1 and is stopped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/nginx.sh
 PERSONS=${1:-1000000}
 DURATION=${DURATION:-10s}
 FEED_SECONDS=${FEED_SECONDS:-60}
 OUT=bench/results
 WORK=$(mktemp -d /tmp/norreg-uttrekk-XXXXXX)
 mkdir -p "$OUT"
-chmod 755 "$WORK"  # nginx's workers run as nobody: they must be able to read the copies
 bash scripts/install-deps.sh >/dev/null
 cmake --preset release >/dev/null
 cmake --build --preset release --target norreg >/dev/null
@@ -62,25 +62,7 @@ echo "== 2. serving a 100 000-id batch, norreg vs nginx (same bytes)"
 mkdir -p "$WORK/www"
 cp "$WORK/batch-0.json" "$WORK/www/batch.json"
 batch_bytes=$(stat -c %s "$WORK/www/batch.json")
-cat > "$WORK/nginx.conf" <<NGINX
-worker_processes 2;
-daemon off;
-pid $WORK/nginx.pid;
-error_log $WORK/nginx-error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  default_type application/json;
-  keepalive_requests 1000000;
-  sendfile on;
-  server { listen 127.0.0.1:18181; root $WORK/www; }
-}
-NGINX
-nginx -c "$WORK/nginx.conf" &
-NGINX_PID=$!
-sleep 0.5
-code=$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:18181/batch.json)
-[ "$code" = 200 ] || { echo "nginx answers $code, not 200: the reference would be wrong"; exit 1; }
+start_nginx "$WORK" 18181 /batch.json
 wrk_rps() {  # url [header]
   wrk -t2 -c8 -d"$DURATION" ${2:+-H "$2"} "$1" > "$WORK/wrk.txt" 2>&1
   awk '/Requests\/sec/ {print $2}' "$WORK/wrk.txt"
