@@ -9,22 +9,13 @@
 #include "common/ids.hpp"
 #include "freg/record_codec.hpp"
 #include "store/register_store.hpp"
+#include "store_fixtures.hpp"
 
 namespace norreg::store {
 namespace {
 
-class TempFolder {
- public:
-  TempFolder() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "norreg-snap-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempFolder() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::MakePerson;
+using testing::TempFolder;
 
 // The i-th synthetic fødselsnummer (distinct for i < ~10 000).
 std::string Fnr(int i) {
@@ -35,25 +26,6 @@ std::string Fnr(int i) {
     }
   }
   return {};
-}
-
-// A person with versions at `seqs`, one navn row per version.
-PersonWrite MakePerson(const std::string& fnr, const std::vector<uint64_t>& seqs) {
-  PersonWrite p;
-  p.record.fnr = fnr;
-  for (size_t i = 0; i < seqs.size(); ++i) {
-    p.versions.push_back(
-        {seqs[i],
-         i == 0 ? freg::Hendelsetype::kPersonErOpprettet : freg::Hendelsetype::kEndringINavn,
-         1'600'000'000'000 + static_cast<int64_t>(seqs[i])});
-    freg::Row row;
-    row.property = freg::Property::kNavn;
-    row.from_seq = seqs[i];
-    row.current_until = i + 1 < seqs.size() ? seqs[i + 1] : freg::kOpen;
-    row.json = R"({"fornavn":"N)" + std::to_string(seqs[i]) + R"(","etternavn":"E"})";
-    p.record.rows.insert(p.record.rows.begin(), row);
-  }
-  return p;
 }
 
 // `count` persons whose versions are spread randomly over 1..total (deterministic).

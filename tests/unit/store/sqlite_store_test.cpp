@@ -5,47 +5,19 @@
 
 #include "common/ids.hpp"
 #include "store/register_store.hpp"
+#include "store_fixtures.hpp"
 
 namespace norreg::store {
 namespace {
 
-class TempFolder {
- public:
-  TempFolder() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "norreg-store-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempFolder() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::MakePerson;
+using testing::TempFolder;
 
 std::string Fnr(int day, int individ) {
   for (int i = individ; i < individ + 50; ++i) {
     if (auto f = ids::MakeSyntheticFnr(1980, 1, day, i, ids::FnrKind::kFoedselsnummer)) return *f;
   }
   return {};
-}
-
-// A person with `versions` versions at the given seqs; one navn row per version.
-PersonWrite MakePerson(const std::string& fnr, std::vector<uint64_t> seqs) {
-  PersonWrite p;
-  p.record.fnr = fnr;
-  for (size_t i = 0; i < seqs.size(); ++i) {
-    p.versions.push_back(
-        {seqs[i],
-         i == 0 ? freg::Hendelsetype::kPersonErOpprettet : freg::Hendelsetype::kEndringINavn,
-         1'600'000'000'000 + static_cast<int64_t>(seqs[i])});
-    freg::Row row;
-    row.property = freg::Property::kNavn;
-    row.from_seq = seqs[i];
-    row.current_until = i + 1 < seqs.size() ? seqs[i + 1] : freg::kOpen;
-    row.json = R"({"fornavn":"N)" + std::to_string(i) + R"(","etternavn":"E"})";
-    p.record.rows.insert(p.record.rows.begin(), row);
-  }
-  return p;
 }
 
 Result<std::unique_ptr<RegisterStore>> Open(const TempFolder& dir) {
