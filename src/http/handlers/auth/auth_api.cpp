@@ -9,11 +9,10 @@ Result<Response> PostToken(const auth::AuthorizationServer& server, Request& req
 Result<Response> GetJwks(const auth::AuthorizationServer& server, Request& request);
 Result<Response> GetMetadata(const auth::AuthorizationServer& server, Request& request);
 
-Response RenderOAuthError(const Error& error, const Request& request) {
+Response RenderOAuthError(const Error& error, const Request& /*request*/) {
   const int status = HttpStatusFor(error.code);
   std::string_view code = "invalid_request";
   if (status == 404) code = "not_found";
-  if (status == 405) code = "invalid_request";
   if (status >= 500) code = "server_error";
   std::string body = "{\"error\":";
   AppendJsonString(body, code);
@@ -21,12 +20,7 @@ Response RenderOAuthError(const Error& error, const Request& request) {
   AppendJsonString(body, status >= 500 || error.message.empty() ? ReasonPhrase(status)
                                                                 : std::string_view(error.message));
   body += '}';
-  Response response = Response::Json(std::move(body), status);
-  if (status == 429) {
-    response.SetHeader("Retry-After", std::to_string(kDefaultRetryAfter.count()));
-  }
-  (void)request;
-  return response;
+  return Response::Json(std::move(body), status);
 }
 
 Status RegisterApi(Dispatcher& dispatcher, const auth::AuthorizationServer& server) {

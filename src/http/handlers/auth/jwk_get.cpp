@@ -3,8 +3,7 @@
 
 namespace norreg::http::auth_api {
 
-Result<Response> GetJwks(const auth::AuthorizationServer& server, Request& request) {
-  (void)request;
+Result<Response> GetJwks(const auth::AuthorizationServer& server, Request& /*request*/) {
   Response response = Response::Json(server.JwksJson());
   response.SetHeader("Cache-Control", "public, max-age=60");
   return response;

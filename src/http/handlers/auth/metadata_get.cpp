@@ -3,8 +3,7 @@
 
 namespace norreg::http::auth_api {
 
-Result<Response> GetMetadata(const auth::AuthorizationServer& server, Request& request) {
-  (void)request;
+Result<Response> GetMetadata(const auth::AuthorizationServer& server, Request& /*request*/) {
   return Response::Json(server.MetadataJson());
 }
 
