@@ -23,6 +23,7 @@
 
 #include "auth/jwt.hpp"
 #include "client/local_copy.hpp"
+#include "common/files.hpp"
 
 namespace norreg::client {
 namespace {
@@ -105,11 +106,9 @@ Result<TokenClientOptions> ConsumerTokenOptions(const ConsumerAuthFlags& flags,
   if (flags.key_file.empty()) {
     return MakeError(ErrorCode::kInvalidInput, "--client-id needs --key");
   }
-  std::ifstream in(flags.key_file, std::ios::binary);
-  if (!in) return MakeError(ErrorCode::kInvalidInput, "cannot read key file " + flags.key_file);
-  std::stringstream pem;
-  pem << in.rdbuf();
-  auto key = auth::RsaKey::FromPem(pem.str());
+  auto pem = ReadWholeFile(flags.key_file);
+  if (!pem.ok()) return MakeError(ErrorCode::kInvalidInput, "cannot read key file " + flags.key_file);
+  auto key = auth::RsaKey::FromPem(*pem);
   if (!key.ok()) {
     return MakeError(ErrorCode::kInvalidInput, flags.key_file + ": " + key.error().message);
   }
