@@ -1,7 +1,7 @@
 // Google Benchmark: the per-request CPU cost of security on the lookup path, on its own (robust on
 // a busy machine where wrk ratios are noisy): validating a reused (cached) token, a fresh token
-// (RS256 verify), the bearer before-step with the rate limiter, recording a disclosure, and one
-// token grant of the built-in authorisation server (verify + sign).
+// (RS256 verify), the bearer before-step with the rate limiter, recording a disclosure, indexing
+// it later, and one token grant of the built-in authorisation server (verify + sign).
 // Run: build/release/bench/security_bench
 #include <benchmark/benchmark.h>
 #include <unistd.h>
@@ -112,6 +112,44 @@ void BM_AuditRecordOnePerson(benchmark::State& state) {
   std::filesystem::remove_all(dir);
 }
 BENCHMARK(BM_AuditRecordOnePerson);
+
+// The deferred cost of one disclosure: the indexer moving a one-person journal line into SQLite
+// (parse, insert the disclosure, index it by person), for lookups spread over state.range(0)
+// distinct persons (2 000 as in bench/security.sh; 1 M as a whole register's worth, where the
+// by-person index outgrows the cache). Timed per batch of 100 000 disclosures.
+void BM_AuditIndexOnePerson(benchmark::State& state) {
+  constexpr int kBatch = 100'000;
+  const std::string dir = (std::filesystem::temp_directory_path() /
+                           ("norreg-audit-index-bench-" + std::to_string(getpid())))
+                              .string();
+  {
+    auto log = store::OpenAuditLog({.dir = dir, .index_interval = std::chrono::hours(1)}).value();
+    store::Disclosure d;
+    d.consumer_orgnr = "310000019";
+    d.client_id = "demo-konsument-1";
+    d.endpoint = "freg_person";
+    d.identifiers = {""};
+    uint64_t n = 0;
+    for (auto _ : state) {
+      state.PauseTiming();
+      for (int i = 0; i < kBatch; ++i, ++n) {
+        d.request_id = "5f0c2a3e-0-" + std::to_string(n);
+        d.identifiers[0] = std::to_string(10'000'000'000ULL + (n * 7919) % state.range(0));
+        if (!log->Record(d).ok()) state.SkipWithError("record failed");
+      }
+      state.ResumeTiming();
+      if (!log->Flush().ok()) state.SkipWithError("flush failed");
+    }
+    state.SetItemsProcessed(state.iterations() * kBatch);
+  }
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_AuditIndexOnePerson)
+    ->Arg(2000)
+    ->Arg(1'000'000)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(10)
+    ->UseRealTime();
 
 void BM_IssueToken(benchmark::State& state) {
   const std::string dir =

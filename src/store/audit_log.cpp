@@ -46,12 +46,14 @@
 #include <condition_variable>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <thread>
 #include <utility>
 
+#include "common/compress.hpp"
 #include "common/escape.hpp"
 #include "common/time.hpp"
 #include "store/sqlite/sqlite_db.hpp"
@@ -81,10 +83,17 @@ Error Errno(std::string_view what, const std::string& path) {
 }
 
 // Schema migrations, applied in order; schema_version holds how many have run. Append only.
-// `disclosures.identifiers` is the JSON array of the identifiers in disclosure order; `disclosed`
-// is the by-person index, clustered on (person, time) so "who looked up P, newest first" is one
-// ordered range scan with LIMIT even for a person disclosed millions of times (with
-// (person, disclosure_id) a query had to fetch and sort all of them: 0.5 s for 200 000).
+//
+// Since migration 2 the index stores journal lines in blocks of up to kLinesPerBlock lines, as
+// recorded, and indexes blocks, not lines: `disclosed` (person, block) and `block_orgs`
+// (org, block) name the blocks holding a person's or an organisation's disclosures, and a query
+// reads those blocks newest first and filters their lines. `blocks.max_time_ms` is the greatest
+// time in this block and every earlier one, so it never decreases with the id: a newest-first scan
+// stops at the first block whose max_time_ms is older than what it still needs. Indexing a line
+// costs its share of one row plus one entry per person, where a row per disclosure with its own
+// indexes cost three times as much (bench/security_bench BM_AuditIndexOnePerson). `lines` is a
+// zstd frame (about a sixth of the bytes to write, and writing was half the cost) — or, for
+// migration 1's rows, which become one-line blocks, the plain line (it starts with '{').
 constexpr const char* kMigrations[] = {
     R"sql(
 CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
@@ -106,7 +115,56 @@ CREATE TABLE disclosed(
 CREATE INDEX disclosures_by_org ON disclosures(consumer_orgnr, time_ms);
 CREATE INDEX disclosures_by_time ON disclosures(time_ms);
 )sql",
+    R"sql(
+CREATE TABLE blocks(
+  id INTEGER PRIMARY KEY,
+  min_time_ms INTEGER NOT NULL,
+  max_time_ms INTEGER NOT NULL,
+  lines BLOB NOT NULL);
+INSERT INTO blocks
+  SELECT id, time_ms, max(time_ms) OVER (ORDER BY id ROWS UNBOUNDED PRECEDING),
+         json_object('t', time_ms, 'org', consumer_orgnr, 'client', client_id,
+                     'supplier', supplier_orgnr, 'endpoint', endpoint, 'rid', request_id,
+                     'ids', json(identifiers)) || char(10)
+  FROM disclosures;
+CREATE TABLE block_orgs(
+  org TEXT NOT NULL,
+  block INTEGER NOT NULL,
+  PRIMARY KEY(org, block)) WITHOUT ROWID;
+INSERT INTO block_orgs SELECT consumer_orgnr, id FROM disclosures;
+CREATE TABLE disclosed_by_block(
+  person TEXT NOT NULL,
+  block INTEGER NOT NULL,
+  PRIMARY KEY(person, block)) WITHOUT ROWID;
+INSERT OR IGNORE INTO disclosed_by_block SELECT person, disclosure_id FROM disclosed;
+DROP TABLE disclosed;
+DROP TABLE disclosures;
+ALTER TABLE disclosed_by_block RENAME TO disclosed;
+)sql",
 };
+
+// A block holds at most this many journal lines, or about kBlockBytes: a query for one person
+// reads and filters whole blocks, so they stay small.
+constexpr size_t kLinesPerBlock = 64;
+constexpr size_t kBlockBytes = 64 << 10;
+constexpr int kBlockZstdLevel = 1;
+// (person, block) pairs sorted and inserted together (see WritePostings).
+constexpr size_t kMaxPostings = 1 << 18;
+constexpr std::string_view kZstdMagic = "\x28\xb5\x2f\xfd";
+
+// The lines of a block as stored (see kMigrations); kInternal when a frame is corrupt.
+Status BlockLines(const common::Zstd& zstd, std::string_view stored, std::string& scratch,
+                  std::string_view& lines) {
+  if (!stored.starts_with(kZstdMagic)) {
+    lines = stored;
+    return Status::Ok();
+  }
+  if (Status s = zstd.Decompress(stored, scratch, 4 * kBlockBytes + (1 << 20)); !s.ok()) {
+    return Internal("audit index: unreadable block: " + s.error().detail);
+  }
+  lines = scratch;
+  return Status::Ok();
+}
 
 struct Cursor {
   int64_t segment = 0;
@@ -190,21 +248,6 @@ void AppendJsonArray(std::string& out, const std::vector<std::string>& items) {
   out.push_back(']');
 }
 
-bool ParseJsonArray(std::string_view json, std::vector<std::string>& out) {
-  boost::json::parse_options options;
-  options.allow_invalid_utf8 = true;
-  boost::json::error_code ec;
-  boost::json::value v = boost::json::parse(json, ec, {}, options);
-  if (ec || !v.is_array()) return false;
-  out.clear();
-  out.reserve(v.get_array().size());
-  for (const boost::json::value& item : v.get_array()) {
-    if (!item.is_string()) return false;
-    out.emplace_back(item.get_string().data(), item.get_string().size());
-  }
-  return true;
-}
-
 void AppendJournalLine(std::string& out, const Disclosure& d, int64_t time_ms) {
   out += kRecordStart;
   AppendInt(out, time_ms);
@@ -223,21 +266,92 @@ void AppendJournalLine(std::string& out, const Disclosure& d, int64_t time_ms) {
   out += "}\n";
 }
 
-// Parses journal lines. Not thread-safe: one per reading thread.
+// One journal line's fields as views of the line (or of the parser's own storage, for a line that
+// needed the general JSON parser).
+struct LineView {
+  std::string_view record;  // the record's text: the line, or its whole record after a torn one
+  int64_t time_ms = 0;
+  std::string_view org, client, supplier, endpoint, rid;
+  std::vector<std::string_view> ids;
+};
+
+// Parses journal lines. Not thread-safe: one per reading thread. Lines as AppendJournalLine
+// writes them, with no escaped character, are read in place by a scanner for exactly that layout
+// (a quarter of the general parser's cost); anything else goes through boost::json.
 class LineParser {
  public:
   LineParser() { options_.allow_invalid_utf8 = true; }
 
   // False when the line is not a journal record. A line that holds a torn record followed by a
-  // whole one (a write that failed half-way, then the next Record) yields the whole one.
-  bool Parse(std::string_view line, Disclosure& out) {
+  // whole one (a write that failed half-way, then the next Record) yields the whole one. The views
+  // stay valid until the next call and while the line does.
+  bool Parse(std::string_view line, LineView& out) {
     if (ParseOne(line, out)) return true;
     size_t start = line.rfind(kRecordStart);
     return start != std::string_view::npos && start > 0 && ParseOne(line.substr(start), out);
   }
 
+  bool Parse(std::string_view line, Disclosure& out) {
+    if (!Parse(line, view_)) return false;
+    out.time_ms = view_.time_ms;
+    out.consumer_orgnr.assign(view_.org);
+    out.client_id.assign(view_.client);
+    out.supplier_orgnr.assign(view_.supplier);
+    out.endpoint.assign(view_.endpoint);
+    out.request_id.assign(view_.rid);
+    out.identifiers.assign(view_.ids.begin(), view_.ids.end());
+    return true;
+  }
+
  private:
-  bool ParseOne(std::string_view line, Disclosure& out) {
+  bool ParseOne(std::string_view line, LineView& out) {
+    if (!ParseInPlace(line, out) && !ParseGeneral(line, out)) return false;
+    out.record = line;
+    return true;
+  }
+
+  static bool ParseInPlace(std::string_view line, LineView& out) {
+    std::string_view rest = line;
+    auto literal = [&](std::string_view text) {
+      if (!rest.starts_with(text)) return false;
+      rest.remove_prefix(text.size());
+      return true;
+    };
+    auto string = [&](std::string_view& field) {
+      if (rest.empty() || rest[0] != '"') return false;
+      for (size_t i = 1; i < rest.size(); ++i) {
+        const auto c = static_cast<unsigned char>(rest[i]);
+        if (c == '"') {
+          field = rest.substr(1, i - 1);
+          rest.remove_prefix(i + 1);
+          return true;
+        }
+        if (c == '\\' || c < 0x20) return false;
+      }
+      return false;
+    };
+    if (!literal(kRecordStart)) return false;
+    auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), out.time_ms);
+    if (ec != std::errc()) return false;
+    rest.remove_prefix(static_cast<size_t>(end - rest.data()));
+    if (!(literal(",\"org\":") && string(out.org) && literal(",\"client\":") &&
+          string(out.client) && literal(",\"supplier\":") && string(out.supplier) &&
+          literal(",\"endpoint\":") && string(out.endpoint) && literal(",\"rid\":") &&
+          string(out.rid) && literal(",\"ids\":"))) {
+      return false;
+    }
+    if (!literal("[")) return false;
+    out.ids.clear();
+    if (!literal("]")) {
+      do {
+        if (!string(out.ids.emplace_back())) return false;
+      } while (literal(","));
+      if (!literal("]")) return false;
+    }
+    return rest == "}";
+  }
+
+  bool ParseGeneral(std::string_view line, LineView& out) {
     boost::json::monotonic_resource resource(buffer_, sizeof buffer_);
     boost::json::error_code ec;
     boost::json::value v = boost::json::parse(line, ec, &resource, options_);
@@ -246,7 +360,6 @@ class LineParser {
     const boost::json::value* t = o.if_contains("t");
     const boost::json::value* ids = o.if_contains("ids");
     if (t == nullptr || !t->is_int64() || ids == nullptr || !ids->is_array()) return false;
-    out.time_ms = t->get_int64();
     auto text = [&](std::string_view key, std::string& field) {
       const boost::json::value* f = o.if_contains(key);
       if (f != nullptr && f->is_string()) {
@@ -255,22 +368,30 @@ class LineParser {
         field.clear();
       }
     };
-    text("org", out.consumer_orgnr);
-    text("client", out.client_id);
-    text("supplier", out.supplier_orgnr);
-    text("endpoint", out.endpoint);
-    text("rid", out.request_id);
-    out.identifiers.clear();
-    out.identifiers.reserve(ids->get_array().size());
+    text("org", owned_.consumer_orgnr);
+    text("client", owned_.client_id);
+    text("supplier", owned_.supplier_orgnr);
+    text("endpoint", owned_.endpoint);
+    text("rid", owned_.request_id);
+    owned_.identifiers.clear();
     for (const boost::json::value& id : ids->get_array()) {
       if (!id.is_string()) return false;
-      out.identifiers.emplace_back(id.get_string().data(), id.get_string().size());
+      owned_.identifiers.emplace_back(id.get_string().data(), id.get_string().size());
     }
+    out.time_ms = t->get_int64();
+    out.org = owned_.consumer_orgnr;
+    out.client = owned_.client_id;
+    out.supplier = owned_.supplier_orgnr;
+    out.endpoint = owned_.endpoint;
+    out.rid = owned_.request_id;
+    out.ids.assign(owned_.identifiers.begin(), owned_.identifiers.end());
     return true;
   }
 
   boost::json::parse_options options_;
   unsigned char buffer_[4096];
+  Disclosure owned_;
+  LineView view_;
 };
 
 struct ScanResult {
@@ -382,6 +503,12 @@ class TopResults {
     items_.emplace_back(order, std::move(d));
     if (items_.size() > 2 * limit_ + 1024) Trim();
   }
+  // The time a result must exceed to still enter a full set; nullopt while fewer than `limit`.
+  std::optional<int64_t> Bar() {
+    if (items_.size() < limit_) return std::nullopt;
+    Trim();
+    return items_.back().second.time_ms;
+  }
   std::vector<Disclosure> Take() {
     Trim();
     std::vector<Disclosure> out;
@@ -420,6 +547,45 @@ bool Matches(const AuditQuery& q, std::string_view org_digits, Disclosure& d) {
   }
   return true;
 }
+
+// The share of the machine's CPU time that everything but the calling thread used over the last
+// interval (from /proc/stat); nullopt before the first interval or when unreadable.
+class CpuBusyMeter {
+ public:
+  std::optional<double> Sample() {
+    std::ifstream in("/proc/stat");
+    std::string cpu;
+    uint64_t v[8] = {};  // user nice system idle iowait irq softirq steal
+    in >> cpu;
+    for (uint64_t& x : v) in >> x;
+    if (!in || cpu != "cpu") return std::nullopt;
+    uint64_t total = 0;
+    for (uint64_t x : v) total += x;
+    const uint64_t idle = v[3] + v[4];
+    timespec own{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &own);
+    const double own_ticks = (static_cast<double>(own.tv_sec) + own.tv_nsec / 1e9) *
+                             static_cast<double>(::sysconf(_SC_CLK_TCK));
+    // /proc/stat counts in ticks (10 ms): a shorter interval keeps the last figure and extends.
+    if (total_ > 0 && total < total_ + kMinTicks) return busy_;
+    if (total_ > 0) {
+      const double span = static_cast<double>(total - total_);
+      const double others = span - static_cast<double>(idle - idle_) - (own_ticks - own_ticks_);
+      busy_ = std::clamp(others / span, 0.0, 1.0);
+    }
+    total_ = total;
+    idle_ = idle;
+    own_ticks_ = own_ticks;
+    return busy_;
+  }
+
+ private:
+  static constexpr uint64_t kMinTicks = 10;
+  uint64_t total_ = 0;
+  uint64_t idle_ = 0;
+  double own_ticks_ = 0;
+  std::optional<double> busy_;
+};
 
 class SqliteAuditLog final : public AuditLog {
  public:
@@ -462,15 +628,19 @@ class SqliteAuditLog final : public AuditLog {
     if (!db.ok()) return db.error();
     db_ = std::move(db).value();
     if (Status s = Migrate(); !s.ok()) return s;
-    insert_disclosure_ = db_.Prepare(
-        "INSERT INTO disclosures(time_ms, consumer_orgnr, client_id, supplier_orgnr, endpoint, "
-        "request_id, identifiers) VALUES(?,?,?,?,?,?,?)");
-    insert_disclosed_ = db_.Prepare(
-        "INSERT OR IGNORE INTO disclosed(person, time_ms, disclosure_id) VALUES(?,?,?)");
+    insert_block_ =
+        db_.Prepare("INSERT INTO blocks(min_time_ms, max_time_ms, lines) VALUES(?,?,?)");
+    insert_disclosed_ = db_.Prepare("INSERT OR IGNORE INTO disclosed(person, block) VALUES(?,?)");
+    insert_block_org_ = db_.Prepare("INSERT OR IGNORE INTO block_orgs(org, block) VALUES(?,?)");
     set_cursor_ = db_.Prepare("UPDATE meta SET value=? WHERE key=?");
+    Statement last_max = db_.Prepare("SELECT max_time_ms FROM blocks ORDER BY id DESC LIMIT 1");
+    auto row = last_max.Step();
+    if (!row.ok()) return row.error();
+    if (*row) block_.max_time = last_max.Int(0);
 
     auto cursor = ReadCursor(db_);
     if (!cursor.ok()) return cursor.error();
+    indexed_to_ = *cursor;
     auto segments = ListSegments(options_.dir);
     if (!segments.ok()) return segments.error();
     int64_t next = cursor->segment;
@@ -623,20 +793,30 @@ class SqliteAuditLog final : public AuditLog {
   }
 
   void IndexerLoop() {
-    // Indexing is deferred work: the journal already holds every disclosure durably. Scheduled as
-    // SCHED_IDLE it only takes CPU nothing else wants, so it never competes with lookups under
-    // load and catches up when the load drops (bench/security.sh measures the difference).
+    // Indexing is deferred work: the journal already holds every disclosure durably. It runs as
+    // SCHED_IDLE, and while the machine is busy it does not run at all (see AuditOptions): even
+    // at idle priority it filled the CPUs' short idle gaps between requests and cost lookups a
+    // tenth of their throughput (bench/security.sh).
     sched_param idle{};
     if (::sched_setscheduler(0, SCHED_IDLE, &idle) != 0) {
       ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 19);
     }
+    CpuBusyMeter meter;
+    (void)meter.Sample();  // the first interval starts now
     std::unique_lock lock(mu_);
     while (true) {
-      wake_.wait_for(lock, options_.index_interval,
-                     [&] { return stop_ || flush_requested_ > flush_served_; });
+      const bool woken = wake_.wait_for(lock, options_.index_interval, [&] {
+        return stop_ || flush_requested_ > flush_served_;
+      });
       const bool stop = stop_;
       const uint64_t serving = flush_requested_;
       lock.unlock();
+      const std::optional<double> busy = meter.Sample();
+      if (!woken && busy && *busy > options_.defer_above_cpu_busy &&
+          UnindexedBytes() < options_.max_unindexed_bytes) {
+        lock.lock();
+        continue;
+      }
       Status s = IndexAll();
       if (!s.ok()) spdlog::error("audit indexer: {} ({})", s.error().message, s.error().detail);
       lock.lock();
@@ -645,6 +825,17 @@ class SqliteAuditLog final : public AuditLog {
       done_.notify_all();
       if (stop) return;
     }
+  }
+
+  // About how many journal bytes wait for the indexer.
+  uint64_t UnindexedBytes() {
+    std::shared_lock lock(journal_mu_);
+    const int64_t written =
+        static_cast<int64_t>(std::min<uint64_t>(reserved_.load(std::memory_order_relaxed), capacity_));
+    const int64_t segments = segment_ - indexed_to_.segment;
+    const int64_t bytes =
+        segments * static_cast<int64_t>(options_.segment_bytes) + written - indexed_to_.offset;
+    return static_cast<uint64_t>(std::max<int64_t>(bytes, 0));
   }
 
   // Indexes every complete line present when called, in transactions of at most
@@ -659,6 +850,8 @@ class SqliteAuditLog final : public AuditLog {
 
   // One transaction. True when the line budget ran out before the journal's end.
   Result<bool> IndexBatch() {
+    StartBlock();  // drops what a failed batch left: its lines are read again
+    postings_.clear();
     Transaction tx(db_);
     if (Status s = tx.Begin(); !s.ok()) return s.error();
     auto cursor = ReadCursor(db_);
@@ -684,8 +877,8 @@ class SqliteAuditLog final : public AuditLog {
       Status insert_status;
       auto scan = ScanLines(fd.get(), offset, read_buffer_, !complete, [&](std::string_view line) {
         if (!line.empty()) {
-          if (parser_.Parse(line, scratch_)) {
-            insert_status = Insert(scratch_);
+          if (parser_.Parse(line, line_)) {
+            insert_status = Add(line_);
             if (!insert_status.ok()) return false;
           } else {
             spdlog::warn("audit indexer: skipped an unreadable line in {}", path);
@@ -707,6 +900,8 @@ class SqliteAuditLog final : public AuditLog {
       indexed.push_back(n);
       next = {(*segments)[i + 1], 0};
     }
+    if (Status s = WriteBlock(); !s.ok()) return s.error();
+    if (Status s = WritePostings(); !s.ok()) return s.error();
     set_cursor_.Bind(1, next.segment);
     set_cursor_.Bind(2, std::string_view("cursor_segment"));
     if (auto r = set_cursor_.Step(); !r.ok()) return r.error();
@@ -716,6 +911,7 @@ class SqliteAuditLog final : public AuditLog {
     if (auto r = set_cursor_.Step(); !r.ok()) return r.error();
     set_cursor_.Reset();
     if (Status s = tx.Commit(); !s.ok()) return s.error();
+    indexed_to_ = next;
     for (int64_t n : indexed) {
       const std::string path = SegmentPath(options_.dir, n);
       if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
@@ -725,29 +921,70 @@ class SqliteAuditLog final : public AuditLog {
     return budget_out;
   }
 
-  Status Insert(const Disclosure& d) {
-    insert_disclosure_.Bind(1, d.time_ms);
-    insert_disclosure_.Bind(2, OrgDigits(d.consumer_orgnr));
-    insert_disclosure_.Bind(3, std::string_view(d.client_id));
-    insert_disclosure_.Bind(4, OrgDigits(d.supplier_orgnr));
-    insert_disclosure_.Bind(5, std::string_view(d.endpoint));
-    insert_disclosure_.Bind(6, std::string_view(d.request_id));
-    ids_json_.clear();
-    AppendJsonArray(ids_json_, d.identifiers);
-    insert_disclosure_.Bind(7, std::string_view(ids_json_));
-    auto r = insert_disclosure_.Step();
-    insert_disclosure_.Reset();
+  // Adds one line to the block being built, writing the block out when full.
+  Status Add(const LineView& d) {
+    block_.lines += d.record;
+    block_.lines += '\n';
+    ++block_.count;
+    block_.min_time = std::min(block_.min_time, d.time_ms);
+    block_.max_time = std::max(block_.max_time, d.time_ms);
+    block_.persons.insert(block_.persons.end(), d.ids.begin(), d.ids.end());
+    const std::string_view org = OrgDigits(d.org);
+    if (std::find(block_.orgs.begin(), block_.orgs.end(), org) == block_.orgs.end()) {
+      block_.orgs.emplace_back(org);
+    }
+    if (block_.count >= kLinesPerBlock || block_.lines.size() >= kBlockBytes) return WriteBlock();
+    return Status::Ok();
+  }
+
+  // Writes the block being built (if any) in the current transaction and starts the next one.
+  Status WriteBlock() {
+    if (block_.count == 0) return Status::Ok();
+    insert_block_.Bind(1, block_.min_time);
+    insert_block_.Bind(2, block_.max_time);
+    zstd_.Compress(block_.lines, compressed_);
+    insert_block_.BindBlob(3, compressed_);
+    auto r = insert_block_.Step();
+    insert_block_.Reset();
     if (!r.ok()) return r.error();
     const int64_t id = sqlite3_last_insert_rowid(db_.handle());
-    for (size_t i = 0; i < d.identifiers.size(); ++i) {
-      insert_disclosed_.Bind(1, std::string_view(d.identifiers[i]));
-      insert_disclosed_.Bind(2, d.time_ms);
-      insert_disclosed_.Bind(3, id);
-      auto s = insert_disclosed_.Step();
-      insert_disclosed_.Reset();
-      if (!s.ok()) return s.error();
+    std::sort(block_.persons.begin(), block_.persons.end());
+    block_.persons.erase(std::unique(block_.persons.begin(), block_.persons.end()),
+                         block_.persons.end());
+    for (std::string& person : block_.persons) postings_.emplace_back(std::move(person), id);
+    if (postings_.size() >= kMaxPostings) return WritePostings();
+    for (const std::string& org : block_.orgs) {
+      if (Status s = InsertPair(insert_block_org_, org, id); !s.ok()) return s;
     }
+    StartBlock();
     return Status::Ok();
+  }
+
+  void StartBlock() {
+    block_.lines.clear();
+    block_.count = 0;
+    block_.min_time = INT64_MAX;  // max_time carries over: it bounds every earlier block too
+    block_.persons.clear();
+    block_.orgs.clear();
+  }
+
+  // Inserts the collected (person, block) pairs in key order: the B-tree pages each insert needs
+  // are then the ones the previous insert used (indexing took 2.3 instead of 3.3 µs a line).
+  Status WritePostings() {
+    std::sort(postings_.begin(), postings_.end());
+    for (const auto& [person, block] : postings_) {
+      if (Status s = InsertPair(insert_disclosed_, person, block); !s.ok()) return s;
+    }
+    postings_.clear();
+    return Status::Ok();
+  }
+
+  static Status InsertPair(Statement& st, std::string_view key, int64_t block) {
+    st.Bind(1, key);
+    st.Bind(2, block);
+    auto r = st.Step();
+    st.Reset();
+    return r.ok() ? Status::Ok() : Status(r.error());
   }
 
   // Runs `fn(Reader&)` with a pooled read-only connection; a reader is nullptr while no index
@@ -801,44 +1038,48 @@ class SqliteAuditLog final : public AuditLog {
       auto cursor = ReadCursor(c);
       if (!cursor.ok()) return cursor.error();
 
-      const std::string org(OrgDigits(q.orgnr));
-      std::string sql =
-          "SELECT d.identifiers, d.time_ms, d.consumer_orgnr, d.client_id, d.supplier_orgnr, "
-          "d.endpoint, d.request_id FROM ";
-      if (q.person.empty()) {
-        sql += "disclosures d WHERE d.time_ms>=?1 AND d.time_ms<=?2";
+      if (q.since_ms > q.until_ms) return *cursor;
+      const std::string_view org = OrgDigits(q.orgnr);
+      std::string sql = "SELECT b.id, b.max_time_ms, b.lines FROM ";
+      if (!q.person.empty()) {
+        sql += "disclosed k JOIN blocks b ON b.id=k.block WHERE k.person=?3 AND ";
+      } else if (!q.orgnr.empty()) {
+        sql += "block_orgs k JOIN blocks b ON b.id=k.block WHERE k.org=?4 AND ";
       } else {
-        sql +=
-            "disclosed p JOIN disclosures d ON d.id=p.disclosure_id WHERE p.person=?3 AND "
-            "p.time_ms>=?1 AND p.time_ms<=?2";
+        sql += "blocks b WHERE ";
       }
-      if (!q.orgnr.empty()) sql += " AND d.consumer_orgnr=?4";
-      sql += q.person.empty() ? " ORDER BY d.time_ms DESC, d.id DESC LIMIT ?5"
-                              : " ORDER BY p.time_ms DESC, p.disclosure_id DESC LIMIT ?5";
+      sql += "b.min_time_ms<=?2 ORDER BY b.id DESC";
       Statement st = c.Prepare(sql);
-      st.Bind(1, q.since_ms);
       st.Bind(2, q.until_ms);
       if (!q.person.empty()) st.Bind(3, std::string_view(q.person));
-      if (!q.orgnr.empty()) st.Bind(4, std::string_view(org));
-      st.Bind(5, static_cast<int64_t>(std::min<size_t>(q.limit, INT64_MAX)));
-      int64_t order = 0;
+      if (!q.orgnr.empty() && q.person.empty()) st.Bind(4, org);
+      LineParser parser;
+      Disclosure d;
+      std::string scratch;
       while (true) {
         auto row = st.Step();
         if (!row.ok()) return row.error();
         if (!*row) break;
-        Disclosure d;
-        d.time_ms = st.Int(1);
-        d.consumer_orgnr = st.Text(2);
-        d.client_id = st.Text(3);
-        d.supplier_orgnr = st.Text(4);
-        d.endpoint = st.Text(5);
-        d.request_id = st.Text(6);
-        if (!q.person.empty()) {
-          d.identifiers.push_back(q.person);
-        } else if (!ParseJsonArray(st.Text(0), d.identifiers)) {
-          return Internal("audit index: unreadable identifiers");
+        // Every line of this block and all older ones is at most max_time_ms old.
+        const int64_t max_time = st.Int(1);
+        const std::optional<int64_t> bar = top.Bar();
+        if (max_time < q.since_ms || (bar && max_time < *bar)) break;
+        const int64_t block = st.Int(0);
+        std::string_view lines;
+        if (Status s = BlockLines(zstd_, st.Blob(2), scratch, lines); !s.ok()) return s.error();
+        int64_t line_number = 0;
+        for (size_t start = 0; start < lines.size();) {
+          size_t end = lines.find('\n', start);
+          if (end == std::string_view::npos) end = lines.size();
+          if (parser.Parse(lines.substr(start, end - start), d) && Matches(q, org, d)) {
+            // Order among equal times: block, then line; all below the tail's orders (> 0).
+            top.Add(block * static_cast<int64_t>(kLinesPerBlock * 2) + line_number - INT64_MAX,
+                    std::move(d));
+            d = Disclosure();
+          }
+          ++line_number;
+          start = end + 1;
         }
-        top.Add(order--, std::move(d));
       }
       if (Status s = snapshot.End(); !s.ok()) return s.error();
       return *cursor;
@@ -884,12 +1125,24 @@ class SqliteAuditLog final : public AuditLog {
 
   // Indexer state (db_ and the statements belong to the indexer thread once it runs).
   Connection db_;
-  Statement insert_disclosure_;
+  Statement insert_block_;
   Statement insert_disclosed_;
-  std::string ids_json_;
+  Statement insert_block_org_;
   Statement set_cursor_;
+  Cursor indexed_to_;  // the committed cursor
+  const common::Zstd zstd_ = common::Zstd::Create("", kBlockZstdLevel).value();
+  std::string compressed_;
+  struct {
+    std::string lines;
+    size_t count = 0;
+    int64_t min_time = INT64_MAX;
+    int64_t max_time = INT64_MIN;
+    std::vector<std::string> persons;  // short identifiers: no allocation each
+    std::vector<std::string> orgs;
+  } block_;
+  std::vector<std::pair<std::string, int64_t>> postings_;  // (person, block) not yet inserted
   LineParser parser_;
-  Disclosure scratch_;
+  LineView line_;
   std::string read_buffer_;
   std::thread indexer_;
   std::mutex mu_;

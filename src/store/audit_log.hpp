@@ -3,12 +3,13 @@
 // mottak download) is recorded with who (consumer org, client, supplier), what (the identifiers)
 // and when — so the register can answer "who looked me up" (SPEC 2.1).
 //
-// Design (why it does not slow lookups): Record() appends one line to a journal file with a single
-// write(2) on an O_APPEND descriptor. Once Record() returns, the entry is in the kernel and
-// survives a crash of the process. A background indexer moves journal lines into an indexed SQLite
-// database (<dir>/audit.db: by person, by organisation, by time) in large transactions and records
-// how far it got in the same transaction, so nothing is indexed twice or lost; fully indexed
-// journal segments are deleted. A torn last line (power loss mid-write) is skipped.
+// Design (why it does not slow lookups): Record() reserves room in a journal segment with one
+// atomic add and copies one line into a shared mapping of the segment file; once Record() returns
+// the entry is in the page cache and survives a crash of the process. A background indexer at idle
+// priority moves journal lines into an indexed SQLite database (<dir>/audit.db: by time, by
+// person, by organisation) in large transactions and records how far it got in the same
+// transaction, so nothing is indexed twice or lost; fully indexed journal segments are deleted. A
+// torn line (a crash mid-copy) is skipped. Details in audit_log.cpp.
 //
 // Files: <dir>/journal-<n>.ndjson (segments, rolled at `segment_bytes`), <dir>/audit.db.
 // Thread-safety: Record and Query are thread-safe.
@@ -38,6 +39,12 @@ struct AuditOptions {
   bool read_only = false;                              // query only: no journal, no indexer
   std::chrono::milliseconds index_interval{200};       // indexer wakes at least this often
   uint64_t segment_bytes = 64ull << 20;                // journal segment size before rolling
+  // Indexing waits while the machine's CPUs are busier than this (by everything but the indexer),
+  // unless more than max_unindexed_bytes of journal wait: under load the journal takes the
+  // disclosures and the index catches up when the load drops. 1.0 = never wait. Flush() and
+  // closing always index everything; queries always see the unindexed journal too.
+  double defer_above_cpu_busy = 0.85;
+  uint64_t max_unindexed_bytes = 64ull << 20;
 };
 
 struct AuditQuery {
