@@ -11,8 +11,8 @@
 //     kMetaUttrekkSekvensnummer, kMetaFeedSekvensnummer (the durable feed cursor: the last
 //     applied sekvensnummer) and the extract's checkpoint (kMetaUttrekkCheckpoint).
 //
-// Durability: WAL journal, synchronous=NORMAL; every change made between Begin() and Commit() is
-// atomic (rows and cursor together), so a crash leaves the copy at the last commit.
+// Durability: WAL journal (16 KB pages), synchronous=NORMAL; every change made between Begin() and
+// Commit() is atomic (rows and cursor together), so a crash leaves the copy at the last commit.
 //
 // Failures are kInternal naming the SQLite operation (the path only in `detail`).
 // Thread-safety: not thread-safe; use one LocalCopy from one thread at a time.

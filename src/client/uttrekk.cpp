@@ -107,7 +107,8 @@ Result<TokenClientOptions> ConsumerTokenOptions(const ConsumerAuthFlags& flags,
     return MakeError(ErrorCode::kInvalidInput, "--client-id needs --key");
   }
   auto pem = ReadWholeFile(flags.key_file);
-  if (!pem.ok()) return MakeError(ErrorCode::kInvalidInput, "cannot read key file " + flags.key_file);
+  if (!pem.ok())
+    return MakeError(ErrorCode::kInvalidInput, "cannot read key file " + flags.key_file);
   auto key = auth::RsaKey::FromPem(*pem);
   if (!key.ok()) {
     return MakeError(ErrorCode::kInvalidInput, flags.key_file + ": " + key.error().message);
@@ -413,7 +414,7 @@ Result<std::string> IdListBody(std::string_view name, const std::vector<std::str
 
 namespace {
 
-// Where a run stands: durable after every committed chunk.
+// Where a run stands: saved after the output it covers was made durable (Pipeline::Sync).
 struct Checkpoint {
   std::string jobb_id;
   std::string kind;  // "komplett" or "tilpasset-<hash of the criteria>"
@@ -557,29 +558,31 @@ class Output {
     return WriteCheckpointFile(checkpoint);
   }
 
-  // Makes `result` durable together with the checkpoint `next` (bytes/persons filled in here).
-  Status Commit(const ChunkResult& result, Checkpoint& next, int64_t extract_seq) {
+  // Writes `result` (NDJSON lines, local-copy rows) and advances `next.bytes` over it. Durable,
+  // and covered by the saved checkpoint, only after the next Sync. Rows written again after a
+  // crash replace themselves, and the NDJSON is cut back to the checkpoint, so a rerun from an
+  // older checkpoint still writes every person exactly once.
+  Status Append(const ChunkResult& result, Checkpoint& next, int64_t extract_seq) {
     if (fd_ >= 0) {
       if (Status s = WriteAll(fd_, result.lines, ndjson_path_); !s.ok()) return s;
-      if (::fdatasync(fd_) != 0) return IoError("fsync", ndjson_path_);
       next.bytes += result.lines.size();
     }
-    if (db_) {
-      if (Status s = db_->Begin(); !s.ok()) return s;
-      for (const auto& row : result.rows) {
-        std::string_view document(result.lines.data() + row.offset, row.length);
-        if (Status s = db_->Put(row.fnr, document, extract_seq); !s.ok()) {
-          db_->Rollback();
-          return s;
-        }
-      }
-      if (Status s = db_->SetMeta(kMetaUttrekkCheckpoint, next.Serialize()); !s.ok()) {
+    if (!db_) return {};
+    if (Status s = db_->Begin(); !s.ok()) return s;
+    for (const auto& row : result.rows) {
+      std::string_view document(result.lines.data() + row.offset, row.length);
+      if (Status s = db_->Put(row.fnr, document, extract_seq); !s.ok()) {
         db_->Rollback();
         return s;
       }
-      return db_->Commit();
     }
-    return WriteCheckpointFile(next);
+    return db_->Commit();
+  }
+
+  // Makes everything appended durable, then saves `checkpoint` (which covers exactly that).
+  Status Sync(const Checkpoint& checkpoint) {
+    if (fd_ >= 0 && ::fdatasync(fd_) != 0) return IoError("fsync", ndjson_path_);
+    return SaveCheckpoint(checkpoint);
   }
 
   // Records the finished extract's position for the feed follower.
@@ -736,7 +739,9 @@ class Pipeline {
         stats_(stats),
         checkpoint_(checkpoint),
         summary_(summary),
-        window_(static_cast<uint64_t>(options.concurrency) * 3) {}
+        window_(static_cast<uint64_t>(options.concurrency) * 3),
+        synced_(checkpoint),
+        last_sync_(Clock::now()) {}
 
   // Ok when the job finished or was stopped (summary.completed tells); errors as RunUttrekk.
   Status Run() {
@@ -889,7 +894,30 @@ class Pipeline {
     }
   }
 
+  // Appends results in order; syncs and saves the checkpoint every checkpoint_interval and on
+  // every way out (done, stopped, failed), covering exactly what was appended.
   Status Commit() {
+    Status status = AppendAll();
+    Status synced = Sync(true);
+    if (!status.ok()) return status;
+    if (!synced.ok()) Fail(synced.error());
+    return synced;
+  }
+
+  // Makes what was appended durable and saves the checkpoint, when something was appended since
+  // the last time and `force` or checkpoint_interval has passed.
+  Status Sync(bool force) {
+    const bool advanced = checkpoint_.batch != synced_.batch || checkpoint_.chunk != synced_.chunk;
+    if (!advanced || (!force && Clock::now() - last_sync_ < options_.checkpoint_interval)) {
+      return {};
+    }
+    if (Status s = output_.Sync(checkpoint_); !s.ok()) return s;
+    synced_ = checkpoint_;
+    last_sync_ = Clock::now();
+    return {};
+  }
+
+  Status AppendAll() {
     uint64_t committed = 0;
     while (true) {
       ChunkResult result;
@@ -929,11 +957,15 @@ class Pipeline {
               ? static_cast<uint64_t>(std::count(result.lines.begin(), result.lines.end(), '\n'))
               : result.rows.size();
       next.persons += persons;
-      if (Status s = output_.Commit(result, next, checkpoint_.seq); !s.ok()) {
+      if (Status s = output_.Append(result, next, checkpoint_.seq); !s.ok()) {
         Fail(s.error());
         return s;
       }
       checkpoint_ = next;
+      if (Status s = Sync(false); !s.ok()) {
+        Fail(s.error());
+        return s;
+      }
       ++summary_.chunks;
       progress_.Add(persons);
       progress_.SetRetries(stats_.retries.load());
@@ -954,6 +986,8 @@ class Pipeline {
   Checkpoint& checkpoint_;
   UttrekkSummary& summary_;
   const uint64_t window_;
+  Checkpoint synced_;  // what the saved checkpoint covers
+  Clock::time_point last_sync_;
 
   std::mutex mutex_;
   std::condition_variable cv_;

@@ -13,12 +13,13 @@
 //       workers, each with its own HttpClient;
 //   every `folkeregisterperson` is written as it came (raw JSON, not re-serialised) to the NDJSON
 //   file (one per line) and/or the SQLite local copy.
-// Chunks are committed in order; after each chunk the checkpoint (jobbId, seq, next batch/chunk,
-// NDJSON length, persons) is made durable: in the local copy's meta table in the same transaction
-// as the rows, else in "<out>.checkpoint" (written after the NDJSON lines were fsynced). A rerun
-// with a checkpoint of the same kind/criteria continues the same job (the NDJSON is first cut back
-// to the checkpointed length), so every person is written exactly once. When the server answers
-// 410 for the resumed job, the extract starts over with a new order and a fresh output.
+// Chunks are written in order. Every `checkpoint_interval`, at the end and when stopped or failed,
+// the output is fsynced and then the checkpoint (jobbId, seq, next batch/chunk, NDJSON length,
+// persons) saved: in the local copy's meta table, else in "<out>.checkpoint". A rerun with a
+// checkpoint of the same kind/criteria continues the same job from it: the NDJSON is first cut back
+// to the checkpointed length and rows written again replace themselves, so every person is written
+// exactly once. When the server answers 410 for the resumed job, the extract starts over with a new
+// order and a fresh output.
 //
 // Thread-safety: RunUttrekk starts its own threads; the options' TokenSource must be thread-safe.
 #include <atomic>
@@ -170,6 +171,9 @@ struct UttrekkOptions {
   std::chrono::milliseconds not_ready_initial{100};
   std::chrono::milliseconds not_ready_max{std::chrono::seconds(5)};
   std::chrono::milliseconds not_ready_timeout{std::chrono::hours(1)};
+  // How often the output is made durable (fdatasync) and the checkpoint saved; always at the end
+  // and when stopped. A rerun after a crash repeats at most this much work. Default 2 s.
+  std::chrono::milliseconds checkpoint_interval{std::chrono::seconds(2)};
   // Stops the run (as if interrupted) when set; the checkpoint stays for a rerun.
   const std::atomic<bool>* cancel = nullptr;
   // Test hook: behave as if interrupted after this many chunks were committed (0 = never).

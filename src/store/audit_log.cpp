@@ -805,9 +805,8 @@ class SqliteAuditLog final : public AuditLog {
     (void)meter.Sample();  // the first interval starts now
     std::unique_lock lock(mu_);
     while (true) {
-      const bool woken = wake_.wait_for(lock, options_.index_interval, [&] {
-        return stop_ || flush_requested_ > flush_served_;
-      });
+      const bool woken = wake_.wait_for(lock, options_.index_interval,
+                                        [&] { return stop_ || flush_requested_ > flush_served_; });
       const bool stop = stop_;
       const uint64_t serving = flush_requested_;
       lock.unlock();
@@ -830,8 +829,8 @@ class SqliteAuditLog final : public AuditLog {
   // About how many journal bytes wait for the indexer.
   uint64_t UnindexedBytes() {
     std::shared_lock lock(journal_mu_);
-    const int64_t written =
-        static_cast<int64_t>(std::min<uint64_t>(reserved_.load(std::memory_order_relaxed), capacity_));
+    const int64_t written = static_cast<int64_t>(
+        std::min<uint64_t>(reserved_.load(std::memory_order_relaxed), capacity_));
     const int64_t segments = segment_ - indexed_to_.segment;
     const int64_t bytes =
         segments * static_cast<int64_t>(options_.segment_bytes) + written - indexed_to_.offset;

@@ -24,21 +24,21 @@
 namespace norreg::store {
 
 struct Disclosure {
-  int64_t time_ms = 0;          // ms since the epoch; 0 = now
-  std::string consumer_orgnr;   // the organisation the data is for (a "0192:" prefix is dropped
-                                // when recorded; queries accept either form)
+  int64_t time_ms = 0;         // ms since the epoch; 0 = now
+  std::string consumer_orgnr;  // the organisation the data is for (a "0192:" prefix is dropped
+                               // when recorded; queries accept either form)
   std::string client_id;
-  std::string supplier_orgnr;   // "" when none (the "0192:" prefix dropped too)
-  std::string endpoint;         // route name, e.g. "freg.person"
+  std::string supplier_orgnr;  // "" when none (the "0192:" prefix dropped too)
+  std::string endpoint;        // route name, e.g. "freg.person"
   std::string request_id;
   std::vector<std::string> identifiers;  // fødsels-/d-numre (or mottakId) disclosed
 };
 
 struct AuditOptions {
-  std::string dir;                                     // e.g. <data>/audit (created if missing)
-  bool read_only = false;                              // query only: no journal, no indexer
-  std::chrono::milliseconds index_interval{200};       // indexer wakes at least this often
-  uint64_t segment_bytes = 64ull << 20;                // journal segment size before rolling
+  std::string dir;                                // e.g. <data>/audit (created if missing)
+  bool read_only = false;                         // query only: no journal, no indexer
+  std::chrono::milliseconds index_interval{200};  // indexer wakes at least this often
+  uint64_t segment_bytes = 64ull << 20;           // journal segment size before rolling
   // Indexing waits while the machine's CPUs are busier than this (by everything but the indexer),
   // unless more than max_unindexed_bytes of journal wait: under load the journal takes the
   // disclosures and the index catches up when the load drops. 1.0 = never wait. Flush() and
@@ -48,11 +48,11 @@ struct AuditOptions {
 };
 
 struct AuditQuery {
-  std::string orgnr;   // "" = any consumer organisation
-  std::string person;  // "" = any identifier
-  int64_t since_ms = 0;         // inclusive
+  std::string orgnr;             // "" = any consumer organisation
+  std::string person;            // "" = any identifier
+  int64_t since_ms = 0;          // inclusive
   int64_t until_ms = INT64_MAX;  // inclusive
-  std::size_t limit = 1000;  // newest first
+  std::size_t limit = 1000;      // newest first
 };
 
 class AuditLog {

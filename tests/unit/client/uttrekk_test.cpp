@@ -351,6 +351,46 @@ TEST_F(UttrekkTest, ResumedLocalCopyRunIsExactlyOnce) {
   EXPECT_EQ(*(*copy)->GetMetaInt(kMetaFeedSekvensnummer), 4242);
 }
 
+// The checkpoint is saved every checkpoint_interval, so after a crash it can lag what was
+// written: a rerun from the older checkpoint still writes every person exactly once, in the NDJSON
+// (cut back) and in the local copy (rows replaced).
+TEST_F(UttrekkTest, ACheckpointThatLagsTheOutputStillGivesEveryPersonOnce) {
+  FakeFreg freg(2600);
+  UttrekkOptions options = Options(freg);
+  options.db_path = (dir_ / "copy.db").string();
+  options.checkpoint_interval = std::chrono::hours(1);
+  options.stop_after_chunks = 1;
+  ASSERT_TRUE(RunUttrekk(options, quiet_).ok());
+  std::string early;
+  {
+    auto copy = LocalCopy::Open(options.db_path);
+    ASSERT_TRUE(copy.ok());
+    early = **(*copy)->GetMeta(kMetaUttrekkCheckpoint);
+  }
+  options.stop_after_chunks = 2;
+  auto second = RunUttrekk(options, quiet_);
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  EXPECT_EQ(second->persons, 2500u);
+  EXPECT_EQ(Lines().size(), 2500u);
+  {
+    // As if the process died before saving the checkpoint of its last two chunks.
+    auto copy = LocalCopy::Open(options.db_path);
+    ASSERT_TRUE(copy.ok());
+    ASSERT_TRUE((*copy)->SetMeta(kMetaUttrekkCheckpoint, early).ok());
+  }
+  options.stop_after_chunks = 0;
+  auto third = RunUttrekk(options, quiet_);
+  ASSERT_TRUE(third.ok()) << third.error().message;
+  EXPECT_TRUE(third->resumed);
+  EXPECT_TRUE(third->completed);
+  EXPECT_EQ(third->persons, 2600u);
+  EXPECT_EQ(freg.orders(), 1);
+  ExpectEveryPersonOnce(2600);
+  auto copy = LocalCopy::Open(options.db_path);
+  ASSERT_TRUE(copy.ok());
+  EXPECT_EQ(*(*copy)->Count(), 2600);
+}
+
 TEST_F(UttrekkTest, CancelFlagStopsAndKeepsTheCheckpoint) {
   FakeFreg freg(2600);
   freg.not_ready_each_batch = 1'000'000;  // never ready

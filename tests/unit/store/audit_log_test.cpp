@@ -306,8 +306,8 @@ TEST(AuditLogTest, ManyBlocksAnswerExactlyAsAFullScan) {
       const Disclosure& d = recorded[i];
       if (d.time_ms < q.since_ms || d.time_ms > q.until_ms) continue;
       if (!q.orgnr.empty() && d.consumer_orgnr != q.orgnr) continue;
-      if (!q.person.empty() && std::find(d.identifiers.begin(), d.identifiers.end(), q.person) ==
-                                   d.identifiers.end()) {
+      if (!q.person.empty() &&
+          std::find(d.identifiers.begin(), d.identifiers.end(), q.person) == d.identifiers.end()) {
         continue;
       }
       matches.emplace_back(i, d);
@@ -326,12 +326,12 @@ TEST(AuditLogTest, ManyBlocksAnswerExactlyAsAFullScan) {
   };
   for (int pass = 0; pass < 2; ++pass) {  // half indexed and half in the tail, then all indexed
     for (size_t limit : {1, 7, 64, 100, 1000}) {
-      for (AuditQuery q : {AuditQuery{}, AuditQuery{.person = "p3"}, AuditQuery{.person = "p6"},
-                           AuditQuery{.orgnr = "910000001"},
-                           AuditQuery{.orgnr = "910000002", .person = "p1"},
-                           AuditQuery{.since_ms = kT0 + 300},
-                           AuditQuery{.since_ms = kT0 + 100, .until_ms = kT0 + 200},
-                           AuditQuery{.person = "p2", .until_ms = kT0 + 50}}) {
+      for (AuditQuery q :
+           {AuditQuery{}, AuditQuery{.person = "p3"}, AuditQuery{.person = "p6"},
+            AuditQuery{.orgnr = "910000001"}, AuditQuery{.orgnr = "910000002", .person = "p1"},
+            AuditQuery{.since_ms = kT0 + 300},
+            AuditQuery{.since_ms = kT0 + 100, .until_ms = kT0 + 200},
+            AuditQuery{.person = "p2", .until_ms = kT0 + 50}}) {
         q.limit = limit;
         auto [got, want] = expect(q);
         EXPECT_EQ(got, want) << "pass " << pass << " limit " << limit << " person " << q.person
