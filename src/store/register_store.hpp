@@ -82,6 +82,11 @@ class RegisterStore {
   // `buffer`, which the caller reuses; parse it with freg::RecordView without copying rows.
   virtual Result<RawPerson> FindRawByFnr(std::string_view fnr, std::string& buffer) = 0;
   virtual Result<RawPerson> FindRawByVersion(uint64_t seq, std::string& buffer) = 0;
+  // Runs `fn` with every read this thread makes of this store inside one read snapshot: a bulk
+  // answer's documents all come from one state of the register, and the lookups share one
+  // transaction instead of taking and releasing the database's read lock each (SQLite: two
+  // fcntl and an fstat per lookup, a tenth of a bulk lookup's CPU). Nests (inner calls just run).
+  virtual Status InReadSnapshot(const std::function<Status()>& fn) = 0;
   // Latest sekvensnummer (0 for an empty register).
   virtual uint64_t LatestSeq() = 0;
   // Up to `limit` events with seq >= from_seq, ascending.

@@ -632,8 +632,23 @@ class SqliteStore final : public RegisterStore {
     return Status::Ok();
   }
 
+  Status InReadSnapshot(const std::function<Status()>& fn) override {
+    if (pinned_.store == this) return fn();
+    return WithReader([&](Reader& reader) -> Status {
+      if (Status s = reader.connection.Exec("BEGIN"); !s.ok()) return s;
+      pinned_ = {this, &reader};
+      Status result = fn();
+      pinned_ = {};
+      Status end = reader.connection.Exec("COMMIT");
+      if (!end.ok()) (void)reader.connection.Exec("ROLLBACK");
+      return result.ok() ? end : result;
+    });
+  }
+
+  // Runs `fn` with a pooled reader, or with this thread's reader of an InReadSnapshot.
   template <typename Fn>
   auto WithReader(Fn&& fn) -> decltype(fn(std::declval<Reader&>())) {
+    if (pinned_.store == this) return fn(*pinned_.reader);
     std::unique_ptr<Reader> reader;
     {
       std::lock_guard lock(pool_mutex_);
@@ -670,9 +685,17 @@ class SqliteStore final : public RegisterStore {
   Statement w_by_fnr_, w_insert_person_, w_update_person_, w_insert_identifier_, w_bulk_identifier_,
       w_insert_version_, w_supersede_, w_latest_;
 
+  // The reader of the InReadSnapshot running on this thread, if any.
+  struct Pinned {
+    const SqliteStore* store = nullptr;
+    Reader* reader = nullptr;
+  };
+  static thread_local Pinned pinned_;
   std::mutex pool_mutex_;
   std::vector<std::unique_ptr<Reader>> pool_;
 };
+
+thread_local SqliteStore::Pinned SqliteStore::pinned_;
 
 }  // namespace
 

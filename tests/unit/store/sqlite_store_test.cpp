@@ -165,6 +165,32 @@ TEST(SqliteStoreTest, RawReadsMatchDecodedReads) {
   EXPECT_EQ((*store)->FindRawByVersion(99, buffer).error().code, ErrorCode::kNotFound);
 }
 
+// Reads inside InReadSnapshot all see the register as it was when the first one ran: a person
+// written meanwhile appears only after the snapshot. Nested snapshots run inside the outer one and
+// an error of `fn` is its result.
+TEST(SqliteStoreTest, ReadSnapshotHidesWritesMadeDuringIt) {
+  TempFolder dir;
+  auto store = Open(dir);
+  std::vector<PersonWrite> first{MakePerson(Fnr(18, 100), {1})};
+  ASSERT_TRUE((*store)->BulkInsert(first).ok());
+  std::string buffer;
+  Status inside = (*store)->InReadSnapshot([&]() -> Status {
+    EXPECT_TRUE((*store)->FindRawByFnr(Fnr(18, 100), buffer).ok());
+    std::vector<PersonWrite> later{MakePerson(Fnr(19, 100), {2})};
+    EXPECT_TRUE((*store)->BulkInsert(later).ok());
+    EXPECT_EQ((*store)->FindRawByFnr(Fnr(19, 100), buffer).error().code, ErrorCode::kNotFound);
+    EXPECT_EQ((*store)->FindRawByVersion(2, buffer).error().code, ErrorCode::kNotFound);
+    return (*store)->InReadSnapshot([&]() -> Status {
+      EXPECT_EQ((*store)->LatestSeq(), 1u);
+      return MakeError(ErrorCode::kConflict, "from fn");
+    });
+  });
+  EXPECT_EQ(inside.error().code, ErrorCode::kConflict);
+  EXPECT_TRUE((*store)->FindRawByFnr(Fnr(19, 100), buffer).ok());
+  EXPECT_EQ((*store)->LatestSeq(), 2u);
+  EXPECT_TRUE((*store)->InReadSnapshot([] { return Status::Ok(); }).ok());
+}
+
 TEST(SqliteStoreTest, DictionaryIsInstalledOnceAndUsedAfterReopen) {
   TempFolder dir;
   std::vector<PersonWrite> persons;

@@ -25,32 +25,36 @@ Result<Response> PostArchiveBulkLookup(FregContext& context, Request& request) {
   thread_local freg::RecordView view;
   bool first = true;
   std::vector<std::string> disclosed;
-  for (const std::string& id : *documents) {
-    auto seq = context.cipher.Decode(ids::DocumentKind::kPerson, id);
-    if (!seq) continue;  // malformed or unknown ids are left out
-    auto person = context.store.FindRawByVersion(*seq, raw);
-    if (!person.ok()) {
-      if (person.error().code == ErrorCode::kNotFound) continue;
-      return person.error();
+  Status looked_up = context.store.InReadSnapshot([&]() -> Status {
+    for (const std::string& id : *documents) {
+      auto seq = context.cipher.Decode(ids::DocumentKind::kPerson, id);
+      if (!seq) continue;  // malformed or unknown ids are left out
+      auto person = context.store.FindRawByVersion(*seq, raw);
+      if (!person.ok()) {
+        if (person.error().code == ErrorCode::kNotFound) continue;
+        return person.error();
+      }
+      if (Status s = view.Parse(raw); !s.ok()) return s.error();
+      disclosed.emplace_back(view.fnr());
+      if (xml) {
+        out += "<oppslag><dokumentidentifikator>";
+        out += id;
+        out += "</dokumentidentifikator>";
+        freg::RenderPersonXml(view, *seq, *parts, out, false);
+        out += "</oppslag>";
+      } else {
+        if (!first) out += ',';
+        out += "{\"dokumentidentifikator\":\"";
+        out += id;
+        out += "\",\"folkeregisterperson\":";
+        freg::RenderPersonJson(view, *seq, *parts, out);
+        out += '}';
+      }
+      first = false;
     }
-    if (Status s = view.Parse(raw); !s.ok()) return s.error();
-    disclosed.emplace_back(view.fnr());
-    if (xml) {
-      out += "<oppslag><dokumentidentifikator>";
-      out += id;
-      out += "</dokumentidentifikator>";
-      freg::RenderPersonXml(view, *seq, *parts, out, false);
-      out += "</oppslag>";
-    } else {
-      if (!first) out += ',';
-      out += "{\"dokumentidentifikator\":\"";
-      out += id;
-      out += "\",\"folkeregisterperson\":";
-      freg::RenderPersonJson(view, *seq, *parts, out);
-      out += '}';
-    }
-    first = false;
-  }
+    return Status::Ok();
+  });
+  if (!looked_up.ok()) return looked_up.error();
   out += xml ? "</arkivDokumentBulkoppslagResponse>" : "]}";
   response.content_type = MediaTypeName(*type);
   if (Status s = RecordDisclosure(context, request, std::move(disclosed)); !s.ok()) {

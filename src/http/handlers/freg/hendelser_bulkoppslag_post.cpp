@@ -25,30 +25,34 @@ Result<Response> PostEventBulkLookup(FregContext& context, Request& request) {
              : "{\"oppslag\":[";
   bool first = true;
   std::vector<std::string> disclosed;
-  for (const std::string& id : *documents) {
-    auto seq = context.cipher.Decode(ids::DocumentKind::kEvent, id);
-    if (!seq) continue;
-    const size_t mark = out.size();
-    if (xml) {
-      out += "<oppslag><dokumentidentifikator>";
-      out += id;  // Decode accepted it: 32 lowercase hex characters
-      out += "</dokumentidentifikator>";
-    } else {
-      if (!first) out += ',';
-      out += "{\"dokumentidentifikator\":\"";
-      out += id;
-      out += "\",\"hendelsedokument\":";
+  Status looked_up = context.store.InReadSnapshot([&]() -> Status {
+    for (const std::string& id : *documents) {
+      auto seq = context.cipher.Decode(ids::DocumentKind::kEvent, id);
+      if (!seq) continue;
+      const size_t mark = out.size();
+      if (xml) {
+        out += "<oppslag><dokumentidentifikator>";
+        out += id;  // Decode accepted it: 32 lowercase hex characters
+        out += "</dokumentidentifikator>";
+      } else {
+        if (!first) out += ',';
+        out += "{\"dokumentidentifikator\":\"";
+        out += id;
+        out += "\",\"hendelsedokument\":";
+      }
+      auto fnr = AppendEventDocument(context, *seq, id, xml, false, "hendelsedokument", out);
+      if (!fnr.ok()) {
+        out.resize(mark);
+        if (fnr.error().code == ErrorCode::kNotFound) continue;
+        return fnr.error();
+      }
+      out += xml ? "</oppslag>" : "}";
+      first = false;
+      disclosed.push_back(std::move(*fnr));
     }
-    auto fnr = AppendEventDocument(context, *seq, id, xml, false, "hendelsedokument", out);
-    if (!fnr.ok()) {
-      out.resize(mark);
-      if (fnr.error().code == ErrorCode::kNotFound) continue;
-      return fnr.error();
-    }
-    out += xml ? "</oppslag>" : "}";
-    first = false;
-    disclosed.push_back(std::move(*fnr));
-  }
+    return Status::Ok();
+  });
+  if (!looked_up.ok()) return looked_up.error();
   out += xml ? "</hendelseBulkoppslagResponse>" : "]}";
   response.content_type = MediaTypeName(*type);
   if (Status s = RecordDisclosure(context, request, std::move(disclosed)); !s.ok()) {
