@@ -19,11 +19,13 @@
 #include "http/dispatcher.hpp"
 #include "http/handlers/auth/auth_api.hpp"
 #include "http/handlers/freg/freg_api.hpp"
+#include "http/handlers/mottak/mottak_api.hpp"
 #include "http/handlers/register/register_api.hpp"
 #include "http/metrics.hpp"
 #include "http/server.hpp"
 #include "service/uttrekk.hpp"
 #include "store/audit_log.hpp"
+#include "store/mottak_store.hpp"
 #include "store/register_store.hpp"
 
 namespace norreg::cli {
@@ -226,6 +228,13 @@ int RunServer(const Config& config) {
   }
   http::freg_api::FregContext freg{store, ids::DocumentIdCipher(store.DocumentKey()), audit.get(),
                                    uttrekk->get()};
+  auto mottak_store = store::OpenSqliteMottakStore(config.data + "/mottak");
+  if (!mottak_store.ok()) {
+    spdlog::error("kan ikke åpne mottaket: {} {}", mottak_store.error().message,
+                  mottak_store.error().detail);
+    return kExitFailure;
+  }
+  http::mottak_api::MottakContext mottak{**mottak_store, audit.get(), config.mottak_auto_receipt};
   Status registered = http::Server::AddOpsRoutes(dispatcher, metrics);
   if (registered.ok() && security->server) {
     registered = auth_api::RegisterApi(dispatcher, *security->server);
@@ -235,6 +244,14 @@ int RunServer(const Config& config) {
         dispatcher, freg,
         {auth_api::Authenticate(protection, std::string(auth::kFregScope),
                                 auth_api::FailureStyle::kFreg)});
+  }
+  if (registered.ok()) {
+    registered = http::mottak_api::RegisterApi(
+        dispatcher, mottak,
+        {auth_api::Authenticate(protection, std::string(auth::kMottakScope),
+                                auth_api::FailureStyle::kBrreg)},
+        {auth_api::Authenticate(protection, std::string(auth::kMottakProducerScope),
+                                auth_api::FailureStyle::kBrreg)});
   }
   if (registered.ok()) {
     registered = http::register_api::RegisterApi(

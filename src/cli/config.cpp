@@ -12,7 +12,9 @@ namespace {
 
 namespace json = boost::json;
 
-Error Invalid(std::string message) { return MakeError(ErrorCode::kInvalidInput, std::move(message)); }
+Error Invalid(std::string message) {
+  return MakeError(ErrorCode::kInvalidInput, std::move(message));
+}
 
 // One setter per key, shared by the file and the environment so both accept the same names.
 using Setter = std::function<Status(Config&, const json::value&)>;
@@ -87,6 +89,7 @@ const std::map<std::string, Setter>& Setters() {
       {"rate_limit_per_s", Number(&Config::rate_limit_per_s, 0, 100'000'000)},
       {"rate_limit_burst", Number(&Config::rate_limit_burst, 0, 100'000'000)},
       {"audit", Bool(&Config::audit)},
+      {"mottak_auto_receipt", Bool(&Config::mottak_auto_receipt)},
       {"uttrekk_ttl_h", Number(&Config::uttrekk_ttl_h, 1, 24 * 365)},
       {"uttrekk_workers", Number(&Config::uttrekk_workers, 1, 64)},
   };
@@ -155,8 +158,7 @@ Status Validate(const Config& config) {
     return Invalid("issuer må slutte med '/', fikk '" + config.issuer + "'");
   }
   if (!config.auth_server && config.trusted_issuers.empty() && !config.insecure_no_auth) {
-    return Invalid(
-        "auth_server er av og ingen trusted_issuers er satt: ingen token kan godtas");
+    return Invalid("auth_server er av og ingen trusted_issuers er satt: ingen token kan godtas");
   }
   return Status::Ok();
 }

@@ -11,37 +11,38 @@
 namespace norreg::cli {
 
 struct Config {
-  std::string data = "./data";           // data folder of the SQLite register (`--data`)
-  std::string listen = "127.0.0.1:8080"; // HOST:PORT the server listens on (`--listen`)
-  uint64_t demo_persons = 10000;         // demo population generated into an empty data folder
-  uint64_t seed = 1;                     // generator seed for the demo population
-  int threads = 0;                       // server io threads; 0 = number of cores
-  int read_timeout_s = 30;               // a request's headers and body must arrive within this
-  int idle_timeout_s = 60;               // keep-alive connections idle longer are closed
-  uint64_t max_body_bytes = 8u << 20;    // larger request bodies -> 413
-  int shutdown_grace_s = 20;             // in-flight requests get this long after SIGTERM
-  std::string log_level = "info";        // trace, debug, info, warn, error
-  bool access_log = true;                // one structured line per request
+  std::string data = "./data";            // data folder of the SQLite register (`--data`)
+  std::string listen = "127.0.0.1:8080";  // HOST:PORT the server listens on (`--listen`)
+  uint64_t demo_persons = 10000;          // demo population generated into an empty data folder
+  uint64_t seed = 1;                      // generator seed for the demo population
+  int threads = 0;                        // server io threads; 0 = number of cores
+  int read_timeout_s = 30;                // a request's headers and body must arrive within this
+  int idle_timeout_s = 60;                // keep-alive connections idle longer are closed
+  uint64_t max_body_bytes = 8u << 20;     // larger request bodies -> 413
+  int shutdown_grace_s = 20;              // in-flight requests get this long after SIGTERM
+  std::string log_level = "info";         // trace, debug, info, warn, error
+  bool access_log = true;                 // one structured line per request
 
   // --- Maskinporten security (SPEC 4) ---
   // The built-in development authorisation server (POST /token, GET /jwk, metadata) on the same
   // listener, with demo clients in <data>/auth. Its tokens are trusted by the APIs.
   bool auth_server = true;
-  std::string issuer;                    // built-in issuer; "" = http://<listen address>/
+  std::string issuer;  // built-in issuer; "" = http://<listen address>/
   // Other trusted issuers, each "ISSUER=JWKS" where JWKS is a file path or an http(s) URL, e.g.
   // "https://test.maskinporten.no/=https://test.maskinporten.no/jwk".
   std::vector<std::string> trusted_issuers;
-  int token_leeway_s = 10;               // clock skew allowed on a token's exp/iat
-  int token_lifetime_s = 120;            // lifetime of tokens the built-in server issues
-  int jwks_refresh_s = 60;               // at most one JWKS refresh per issuer per this interval
-  bool insecure_no_auth = false;         // serve the APIs WITHOUT tokens (benchmarks only)
-  int rate_limit_per_s = 5000;           // calls per second per consumer organisation; 0 = off
-  int rate_limit_burst = 0;              // bucket size; 0 = 2 x rate_limit_per_s
-  bool audit = true;                     // record every disclosure in <data>/audit
+  int token_leeway_s = 10;          // clock skew allowed on a token's exp/iat
+  int token_lifetime_s = 120;       // lifetime of tokens the built-in server issues
+  int jwks_refresh_s = 60;          // at most one JWKS refresh per issuer per this interval
+  bool insecure_no_auth = false;    // serve the APIs WITHOUT tokens (benchmarks only)
+  int rate_limit_per_s = 5000;      // calls per second per consumer organisation; 0 = off
+  int rate_limit_burst = 0;         // bucket size; 0 = 2 x rate_limit_per_s
+  bool audit = true;                // record every disclosure in <data>/audit
+  bool mottak_auto_receipt = true;  // answer every mottak upload with a receipt reply
 
   // --- extracts (uttrekk, SPEC 2.5) ---
-  int uttrekk_ttl_h = 24;                // extract results are deleted this long after the order
-  int uttrekk_workers = 2;               // background threads computing extract jobs
+  int uttrekk_ttl_h = 24;   // extract results are deleted this long after the order
+  int uttrekk_workers = 2;  // background threads computing extract jobs
 };
 
 // One trusted issuer from Config::trusted_issuers.

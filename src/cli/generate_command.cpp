@@ -16,7 +16,8 @@ void AddGenerateCommand(CLI::App& app, CommandContext& context) {
   auto options = std::make_shared<Options>();
   CLI::App* command = app.add_subcommand("generate", "Generate a synthetic register");
   AddDataOption(*command, context);
-  command->add_option("--persons", options->persons, "Number of persons")->check(CLI::Range(1ULL, 20'000'000ULL));
+  command->add_option("--persons", options->persons, "Number of persons")
+      ->check(CLI::Range(1ULL, 20'000'000ULL));
   command->add_option("--seed", options->seed, "Seed: the same seed gives the same register");
   command->add_option("--threads", options->threads, "Generator threads (0 = cores)");
   command->add_flag("--quiet", options->quiet, "No progress output");
@@ -27,22 +28,23 @@ void AddGenerateCommand(CLI::App& app, CommandContext& context) {
         std::fprintf(stderr, "norreg generate: %s\n", store.error().message.c_str());
         return kExitFailure;
       }
-      auto summary = Populate(**store, options->persons, options->seed, options->threads,
-                              !options->quiet);
+      auto summary =
+          Populate(**store, options->persons, options->seed, options->threads, !options->quiet);
       if (!summary.ok()) {
         std::fprintf(stderr, "norreg generate: %s\n", summary.error().message.c_str());
         return summary.error().code == ErrorCode::kConflict ? kExitInvalid : kExitFailure;
       }
       auto stats = (*store)->Stats();
-      std::printf("generated %llu persons, %llu document versions in %.2f s (%.0f persons/s)",
-                  static_cast<unsigned long long>(summary->persons),
-                  static_cast<unsigned long long>(summary->versions), summary->seconds,
-                  summary->seconds > 0 ? static_cast<double>(summary->persons) / summary->seconds
-                                       : 0.0);
+      std::printf(
+          "generated %llu persons, %llu document versions in %.2f s (%.0f persons/s)",
+          static_cast<unsigned long long>(summary->persons),
+          static_cast<unsigned long long>(summary->versions), summary->seconds,
+          summary->seconds > 0 ? static_cast<double>(summary->persons) / summary->seconds : 0.0);
       if (stats.ok() && stats->versions > 0) {
-        std::printf("; %llu bytes on disk (%.0f bytes per document version)",
-                    static_cast<unsigned long long>(stats->bytes_on_disk),
-                    static_cast<double>(stats->bytes_on_disk) / static_cast<double>(stats->versions));
+        std::printf(
+            "; %llu bytes on disk (%.0f bytes per document version)",
+            static_cast<unsigned long long>(stats->bytes_on_disk),
+            static_cast<double>(stats->bytes_on_disk) / static_cast<double>(stats->versions));
       }
       std::printf("\n");
       return 0;

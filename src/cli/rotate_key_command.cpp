@@ -9,8 +9,8 @@
 namespace norreg::cli {
 
 void AddRotateKeyCommand(CLI::App& app, CommandContext& context) {
-  CLI::App* command = app.add_subcommand(
-      "rotate-signing-key", "Rotate the built-in authorisation server's signing key");
+  CLI::App* command = app.add_subcommand("rotate-signing-key",
+                                         "Rotate the built-in authorisation server's signing key");
   AddDataOption(*command, context);
   command->callback([&context] {
     context.run = [&context]() -> int {

@@ -22,7 +22,8 @@ void AddServeCommand(CLI::App& app, CommandContext& context) {
   command->add_option("--access-log", c.access_log, "Log one line per request (true/false)");
   command->add_option("--auth-server", c.auth_server,
                       "Built-in development authorisation server (true/false, default true)");
-  command->add_option("--issuer", c.issuer, "Issuer of the built-in server (default http://LISTEN/)");
+  command->add_option("--issuer", c.issuer,
+                      "Issuer of the built-in server (default http://LISTEN/)");
   command->add_option("--trust-issuer", c.trusted_issuers,
                       "Also trust ISSUER=JWKS (file or URL); repeatable");
   command->add_option("--token-leeway", c.token_leeway_s, "Clock skew allowed on tokens (s)");
@@ -33,6 +34,9 @@ void AddServeCommand(CLI::App& app, CommandContext& context) {
   command->add_option("--rate-limit", c.rate_limit_per_s, "Calls/s per organisation (0 = off)");
   command->add_option("--rate-limit-burst", c.rate_limit_burst, "Burst per organisation");
   command->add_option("--audit", c.audit, "Record every disclosure (true/false)");
+  command->add_option(
+      "--mottak-auto-receipt", c.mottak_auto_receipt,
+      "Answer every mottak upload with an Applikasjonskvittering reply (true/false)");
   command->add_option("--uttrekk-ttl", c.uttrekk_ttl_h, "Hours extract results are kept");
   command->add_option("--uttrekk-workers", c.uttrekk_workers, "Threads computing extracts");
   command->callback([&context] { context.run = [&context] { return RunServer(context.config); }; });

@@ -39,6 +39,9 @@ struct ApiSpec {
   std::string prefix;  // unmatched paths at or under it get this API's 404 ("" = none)
   std::vector<BeforeStep> before;
   ErrorRenderer render_error;  // empty -> RenderPlainError
+  // Request body limit for this API's paths, instead of the server's (e.g. uploads); nullopt =
+  // the server's.
+  std::optional<std::uint64_t> body_limit;
 };
 
 class Dispatcher {

@@ -495,11 +495,14 @@ asio::awaitable<void> Server::Impl::Session(Worker& w, tcp::socket socket) {
       keep_alive = keep_alive && parser->is_done();
     }
     if (!have_response && !parser->is_done()) {
+      const ApiSpec* api = dispatcher.ApiForPath(req.path);
+      const std::uint64_t body_limit =
+          api != nullptr && api->body_limit ? *api->body_limit : opt.body_limit;
       auto len = parser->content_length();
-      if (len && *len > opt.body_limit) {
+      if (len && *len > body_limit) {
         res = dispatcher.RenderError(
             req, MakeError(ErrorCode::kTooLarge, "Forespørselen er for stor.",
-                           fmt::format("content-length {} > limit {}", *len, opt.body_limit)));
+                           fmt::format("content-length {} > limit {}", *len, body_limit)));
         have_response = true;
         keep_alive = false;  // the body stays unread
       } else {
@@ -509,13 +512,13 @@ asio::awaitable<void> Server::Impl::Session(Worker& w, tcp::socket socket) {
           auto [cec, cn] = co_await asio::async_write(stream, asio::buffer(kContinue), kTuple);
           if (cec) break;
         }
-        parser->body_limit(opt.body_limit);
+        parser->body_limit(body_limit);
         stream.expires_after(opt.body_timeout);
         auto [bec, bn] = co_await bhttp::async_read(stream, buffer, *parser, kTuple);
         if (bec == bhttp::error::body_limit) {
           res = dispatcher.RenderError(
               req, MakeError(ErrorCode::kTooLarge, "Forespørselen er for stor.",
-                             fmt::format("chunked body > limit {}", opt.body_limit)));
+                             fmt::format("chunked body > limit {}", body_limit)));
           have_response = true;
           keep_alive = false;
         } else if (bec) {

@@ -8,7 +8,8 @@
 // - timeouts: `header_timeout` from the first byte of a request (and from accept) to the end of
 //   its header, `idle_timeout` between keep-alive requests, `body_timeout` for the body,
 //   `write_timeout` for the answer; a connection that hits one is closed without an answer;
-// - limits: header > `header_limit` -> plain 431; body > `body_limit` -> 413 in the API's error
+// - limits: header > `header_limit` -> plain 431; body > `body_limit` (or the API's own
+//   ApiSpec::body_limit) -> 413 in the API's error
 //   shape (by Content-Length before reading it, or while reading a chunked body); the
 //   connection is then closed (after a short lingering drain so the client sees the answer);
 // - `Expect: 100-continue` gets "100 Continue" once the header passed the limits;

@@ -14,6 +14,7 @@
 #include "auth/token_validator.hpp"
 #include "http/dispatcher.hpp"
 #include "http/request.hpp"
+#include "store/audit_log.hpp"
 
 namespace norreg::http::auth_api {
 
@@ -58,6 +59,10 @@ BeforeStep Authenticate(Protection protection, std::string scope, FailureStyle s
 
 // The caller's principal, or nullptr on an unprotected API.
 const auth::Principal* PrincipalOf(const Request& request);
+
+// A disclosure record of `request` (store/audit_log.hpp): the caller (consumer, client,
+// supplier), the route name as endpoint and the request id; the handler adds the identifiers.
+store::Disclosure DisclosureOf(const Request& request);
 
 // Adds the API "auth" ({"error","error_description"} errors) and its three routes, served by
 // `server` (must outlive the dispatcher).

@@ -75,4 +75,16 @@ const auth::Principal* PrincipalOf(const Request& request) {
   return principal != nullptr ? principal->get() : nullptr;
 }
 
+store::Disclosure DisclosureOf(const Request& request) {
+  store::Disclosure disclosure;
+  if (const auth::Principal* principal = PrincipalOf(request)) {
+    disclosure.consumer_orgnr = principal->consumer_orgnr;
+    disclosure.client_id = principal->client_id;
+    disclosure.supplier_orgnr = principal->supplier_orgnr;
+  }
+  disclosure.endpoint = request.route ? request.route->name : std::string();
+  disclosure.request_id = request.request_id;
+  return disclosure;
+}
+
 }  // namespace norreg::http::auth_api

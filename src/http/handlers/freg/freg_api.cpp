@@ -142,14 +142,7 @@ Result<std::vector<std::string>> ReadIdList(const Request& request, std::string_
 Status RecordDisclosure(FregContext& context, const Request& request,
                         std::vector<std::string> identifiers) {
   if (context.audit == nullptr || identifiers.empty()) return Status::Ok();
-  store::Disclosure disclosure;
-  if (const auth::Principal* principal = auth_api::PrincipalOf(request)) {
-    disclosure.consumer_orgnr = principal->consumer_orgnr;
-    disclosure.client_id = principal->client_id;
-    disclosure.supplier_orgnr = principal->supplier_orgnr;
-  }
-  disclosure.endpoint = request.route ? request.route->name : std::string();
-  disclosure.request_id = request.request_id;
+  store::Disclosure disclosure = auth_api::DisclosureOf(request);
   disclosure.identifiers = std::move(identifiers);
   return context.audit->Record(disclosure);
 }

@@ -1,0 +1,125 @@
+// GET /outbound/available, GET /outbound/download, PUT /outbound/confirm (SPEC 3.2, seed 002).
+#include "common/escape.hpp"
+#include "common/ids.hpp"
+#include "common/time.hpp"
+#include "http/handlers/auth/auth_api.hpp"
+#include "http/handlers/mottak/mottak_api.hpp"
+#include "mottak/zip.hpp"
+
+namespace norreg::http::mottak_api {
+namespace {
+
+constexpr int64_t kDayMs = 86'400'000;
+
+Result<std::string> MottakId(const Request& request) {
+  auto value = request.Query("mottakId");
+  if (!value || value->empty()) return MakeError(ErrorCode::kInvalidInput, "mottakId is missing");
+  if (!ids::IsUuid(*value)) return MakeError(ErrorCode::kInvalidInput, "mottakId is not a UUID");
+  std::string id(*value);
+  for (char& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return id;
+}
+
+struct Target {
+  std::string orgnr;
+  std::string mottak_id;
+  store::StoredReply reply;
+};
+
+// The reply the request's mottakId names, of the token's organisation.
+Result<Target> FindReply(MottakContext& context, const Request& request) {
+  auto orgnr = TokenOrganisation(request);
+  if (!orgnr.ok()) return orgnr.error();
+  auto mottak_id = MottakId(request);
+  if (!mottak_id.ok()) return mottak_id.error();
+  auto reply = context.store.GetReply(*orgnr, *mottak_id);
+  if (!reply.ok()) return reply.error();
+  return Target{std::move(*orgnr), std::move(*mottak_id), std::move(*reply)};
+}
+
+// fraDato/tilDato (YYYY-MM-DD, Oslo days, both inclusive) -> [since, until).
+Status ReadDates(const Request& request, store::AvailableQuery& query) {
+  for (const auto& [name, is_until] : {std::pair{"fraDato", false}, std::pair{"tilDato", true}}) {
+    auto value = request.Query(name);
+    if (!value || value->empty()) continue;
+    std::optional<int64_t> start;
+    if (timefmt::IsValidDate(*value)) {
+      start = timefmt::ParseOsloLocal(std::string(*value) + "T00:00:00");
+    }
+    if (!start) {
+      return MakeError(ErrorCode::kInvalidInput, std::string(name) + " must be a date YYYY-MM-DD");
+    }
+    if (is_until) {
+      // The end of that day: midnight of the next (23 or 25 hours away on a DST change).
+      auto next = timefmt::ParseOsloLocal(
+          timefmt::FormatOsloLocal(*start + kDayMs + 3 * 3'600'000).substr(0, 10) + "T00:00:00");
+      query.until_ms = next.value_or(*start + kDayMs);
+    } else {
+      query.since_ms = start;
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<Response> GetAvailable(MottakContext& context, Request& request) {
+  auto orgnr = TokenOrganisation(request);
+  if (!orgnr.ok()) return orgnr.error();
+  store::AvailableQuery query;
+  query.orgnr = *orgnr;
+  if (auto tjeneste = request.Query("tjeneste")) query.tjeneste = std::string(*tjeneste);
+  if (Status s = ReadDates(request, query); !s.ok()) return s.error();
+  auto available = context.store.Available(query);
+  if (!available.ok()) return available.error();
+  std::string body = "[";
+  for (const store::OutboundInfo& info : *available) {
+    if (body.size() > 1) body += ',';
+    body += "{\"mottakId\":\"" + info.mottak_id + "\",\"version\":" + std::to_string(info.version) +
+            ",\"orgnr\":" + info.orgnr + ",\"dokumentId\":\"" + info.dokument_id +
+            "\",\"status\":\"ready\",\"oppdatert\":\"";
+    timefmt::AppendOsloLocal(body, info.oppdatert_ms);
+    body += "\"}";
+  }
+  body += ']';
+  return Response::Json(std::move(body));
+}
+
+Result<Response> GetDownload(MottakContext& context, Request& request) {
+  auto target = FindReply(context, request);
+  if (!target.ok()) return target.error();
+  std::vector<mottak::ZipEntry> entries;
+  entries.push_back({"henvendelse.xml", std::move(target->reply.henvendelse_xml)});
+  for (store::MottakFile& file : target->reply.attachments) {
+    entries.push_back({std::move(file.name), std::move(file.content)});
+  }
+  auto zip = mottak::BuildZip(entries);
+  if (!zip.ok()) return zip.error();
+  if (context.audit != nullptr) {
+    store::Disclosure disclosure = auth_api::DisclosureOf(request);
+    disclosure.identifiers = {target->mottak_id};
+    if (Status s = context.audit->Record(disclosure); !s.ok()) return s.error();
+  }
+  Response response = Response::Make(200, "application/octet-stream", std::move(*zip));
+  response.SetHeader("Content-Disposition",
+                     "attachment; filename=\"" + target->mottak_id + ".zip\"");
+  return response;
+}
+
+Result<Response> PutConfirm(MottakContext& context, Request& request) {
+  // Read the version, then compare-and-set it: of two confirms that read the same version only
+  // one can win; the other gets kConflict -> 500 ERROR-00005, as the real service answers. A
+  // confirm that comes after the winner's is the same race lost later: the same answer, so of
+  // any number of confirms of one message exactly one is answered 200.
+  auto target = FindReply(context, request);
+  if (!target.ok()) return target.error();
+  if (target->reply.info.confirmed) {
+    return MakeError(ErrorCode::kConflict, "Simultaneous attempt to confirm same file");
+  }
+  auto confirmed = context.store.Confirm(target->orgnr, target->mottak_id,
+                                         target->reply.info.version, timefmt::NowMs());
+  if (!confirmed.ok()) return confirmed.error();
+  return Response::Make(200, "", "");
+}
+
+}  // namespace norreg::http::mottak_api

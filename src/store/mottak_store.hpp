@@ -1,0 +1,120 @@
+#pragma once
+// Storage of Brreg elektronisk mottak (SPEC 3): uploaded messages (inbound) and the replies
+// published for organisations (outbound), with the optimistic lock of outbound/confirm.
+//
+// Durability: every call that answers ok has committed (SQLite WAL, synchronous=FULL for this
+// database: an upload answered 200 or a confirm answered 200 survives a power loss). Content
+// (payloads, attachments, henvendelse.xml) is stored with its SHA-256 and verified on every read:
+// a mismatch is kInternal ("stored content is corrupt"), never wrong bytes.
+//
+// Organisations are 9-digit orgnr strings ("0192:" prefixes are dropped on the way in). A
+// mottakId of another organisation is reported exactly like one that does not exist (kNotFound);
+// mottakIds are matched case-insensitively.
+//
+// Files: <dir>/mottak.db (created when missing; schema migrations as the register store's).
+// Thread-safety: all methods are thread-safe (one writer at a time, readers in parallel).
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace norreg::store {
+
+struct MottakFile {
+  std::string name;          // file name as uploaded / as it appears in the ZIP
+  std::string content_type;  // e.g. "application/pdf"
+  std::string content;
+};
+
+struct InboundMessage {
+  std::string orgnr;       // the sender (the token's organisation)
+  std::string melding_id;  // Melding/@id
+  std::string tjeneste;    // Melding/@tjeneste
+  std::string payload;     // the Melding XML exactly as uploaded
+  std::vector<MottakFile> attachments;
+};
+
+struct InboundReceipt {
+  std::string mottak_id;    // UUID (lower case, 36 characters)
+  int64_t received_ms = 0;  // when it was first stored
+  int antall_vedlegg = 0;
+  bool repeated = false;  // true: an earlier upload with the same (orgnr, melding_id)
+};
+
+struct StoredInbound {
+  InboundReceipt receipt;
+  InboundMessage message;
+};
+
+// A reply for an organisation (the register side's `svarmelding`).
+struct OutboundReply {
+  std::string orgnr;  // the receiving organisation
+  std::string tjeneste;
+  std::string melding_referanse;  // the original Melding id it answers; "" when none
+  std::string henvendelse_xml;    // the reply Melding (henvendelse.xml in the ZIP)
+  std::vector<MottakFile> attachments;
+};
+
+// One line of outbound/available (and the state of a reply).
+struct OutboundInfo {
+  std::string mottak_id;
+  int64_t version = 0;  // optimistic lock counter; 0 when published
+  std::string orgnr;
+  std::string dokument_id;  // UUID
+  std::string tjeneste;
+  std::string melding_referanse;
+  bool confirmed = false;
+  int64_t oppdatert_ms = 0;  // last change (publish or confirm)
+};
+
+struct StoredReply {
+  OutboundInfo info;
+  std::string henvendelse_xml;
+  std::vector<MottakFile> attachments;
+};
+
+struct AvailableQuery {
+  std::string orgnr;
+  std::string tjeneste;             // "" = any
+  std::optional<int64_t> since_ms;  // oppdatert >= since (inclusive)
+  std::optional<int64_t> until_ms;  // oppdatert < until (exclusive)
+  size_t limit = 10'000;
+};
+
+class MottakStore {
+ public:
+  virtual ~MottakStore() = default;
+
+  // Stores an upload in one transaction and returns its receipt. An upload with the same
+  // (orgnr, melding_id) as an earlier one stores nothing and returns the earlier receipt with
+  // repeated = true (a client's retry after a lost answer). kInvalidInput when orgnr or
+  // melding_id is empty.
+  virtual Result<InboundReceipt> StoreInbound(const InboundMessage& message, int64_t now_ms) = 0;
+  // An upload of `orgnr`; kNotFound when unknown or another organisation's.
+  virtual Result<StoredInbound> GetInbound(std::string_view orgnr, std::string_view mottak_id) = 0;
+
+  // Publishes a reply: a new mottakId and dokumentId, version 0, not confirmed.
+  virtual Result<OutboundInfo> PublishReply(const OutboundReply& reply, int64_t now_ms) = 0;
+  // The unconfirmed replies of query.orgnr matching the filters, oldest first.
+  virtual Result<std::vector<OutboundInfo>> Available(const AvailableQuery& query) = 0;
+  // A reply of `orgnr` (confirmed or not, until purged); kNotFound when unknown or another
+  // organisation's.
+  virtual Result<StoredReply> GetReply(std::string_view orgnr, std::string_view mottak_id) = 0;
+  // Marks the reply confirmed if its version is still `expected_version` (compare-and-set:
+  // version + 1, oppdatert = now). Returns the new version. kConflict when the version moved on
+  // (another confirm won); kNotFound when unknown or another organisation's. Confirming a
+  // confirmed reply again with its current version succeeds (it stays confirmed).
+  virtual Result<int64_t> Confirm(std::string_view orgnr, std::string_view mottak_id,
+                                  int64_t expected_version, int64_t now_ms) = 0;
+  // Deletes replies confirmed before `before_ms` (retention). Returns how many.
+  virtual Result<int64_t> PurgeConfirmed(int64_t before_ms) = 0;
+};
+
+// Opens (creating when missing) the mottak store in `dir`. kInternal when it cannot.
+Result<std::unique_ptr<MottakStore>> OpenSqliteMottakStore(const std::string& dir);
+
+}  // namespace norreg::store

@@ -1,0 +1,660 @@
+// Tests of the SQLite mottak store (store/mottak_store.hpp): receipts and retries, organisation
+// isolation, outbound/available filters, the confirm compare-and-set under races, checksums,
+// retention and reopening.
+#include "store/mottak_store.hpp"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <atomic>
+#include <cctype>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/ids.hpp"
+#include "store_fixtures.hpp"
+
+namespace norreg::store {
+namespace sqlite {
+const char* MottakAvailableSql();  // defined in store/sqlite/mottak_sqlite_store.cpp
+}  // namespace sqlite
+
+namespace {
+
+using testing::TempFolder;
+
+constexpr const char* kOrgA = "910000001";
+constexpr const char* kOrgB = "910000002";
+
+std::unique_ptr<MottakStore> Open(const TempFolder& dir) {
+  auto store = OpenSqliteMottakStore(dir.path());
+  EXPECT_TRUE(store.ok()) << store.error().detail;
+  return store.ok() ? std::move(store).value() : nullptr;
+}
+
+InboundMessage Upload(std::string org, std::string melding_id, size_t attachments = 2) {
+  InboundMessage m;
+  m.orgnr = std::move(org);
+  m.melding_id = std::move(melding_id);
+  m.tjeneste = "Aksjonaerregisteret";
+  m.payload = "<Melding id=\"" + m.melding_id + "\"/>";
+  for (size_t i = 0; i < attachments; ++i) {
+    m.attachments.push_back({"vedlegg" + std::to_string(i) + ".pdf", "application/pdf",
+                             std::string("%PDF\0binary", 11) + std::to_string(i)});
+  }
+  return m;
+}
+
+OutboundReply Reply(std::string org, std::string tjeneste = "Aksjonaerregisteret",
+                    size_t attachments = 1) {
+  OutboundReply r;
+  r.orgnr = std::move(org);
+  r.tjeneste = std::move(tjeneste);
+  r.melding_referanse = "m-1";
+  r.henvendelse_xml = "<Melding tjenestehandling=\"vedtak\"/>";
+  for (size_t i = 0; i < attachments; ++i) {
+    r.attachments.push_back({"svar" + std::to_string(i) + ".xml", "application/xml",
+                             "<Svar n=\"" + std::to_string(i) + "\"/>"});
+  }
+  return r;
+}
+
+// Runs `sql` on the store's database through a connection of its own (as an operator would).
+int64_t RawExec(const TempFolder& dir, const std::string& sql) {
+  sqlite3* db = nullptr;
+  const std::string path = (std::filesystem::path(dir.path()) / "mottak.db").string();
+  EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 10000);
+  sqlite3_stmt* st = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  int64_t first = -1;
+  int rc = 0;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (first == -1) first = sqlite3_column_int64(st, 0);
+  }
+  EXPECT_EQ(rc, SQLITE_DONE) << sqlite3_errmsg(db);
+  if (first == -1) first = sqlite3_changes(db);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return first;
+}
+
+std::vector<std::string> Ids(const std::vector<OutboundInfo>& infos) {
+  std::vector<std::string> out;
+  for (const auto& i : infos) out.push_back(i.mottak_id);
+  return out;
+}
+
+// Starts `n` threads running fn(i) at (nearly) the same moment and joins them.
+template <typename Fn>
+void Race(int n, Fn fn) {
+  std::atomic<int> ready{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < n; ++i) {
+    threads.emplace_back([&, i] {
+      ready.fetch_add(1);
+      while (ready.load() < n) std::this_thread::yield();
+      fn(i);
+    });
+  }
+  for (auto& t : threads) t.join();
+}
+
+TEST(MottakStoreTest, StoresAndReturnsAnUpload) {
+  TempFolder dir;
+  auto store = Open(dir);
+  ASSERT_NE(store, nullptr);
+  const InboundMessage m = Upload(kOrgA, "m-1");
+  auto receipt = store->StoreInbound(m, 1'000);
+  ASSERT_TRUE(receipt.ok()) << receipt.error().detail;
+  EXPECT_TRUE(ids::IsUuid(receipt->mottak_id));
+  EXPECT_EQ(receipt->mottak_id.size(), 36u);
+  for (char c : receipt->mottak_id) EXPECT_FALSE(c >= 'A' && c <= 'Z');
+  EXPECT_EQ(receipt->received_ms, 1'000);
+  EXPECT_EQ(receipt->antall_vedlegg, 2);
+  EXPECT_FALSE(receipt->repeated);
+
+  auto stored = store->GetInbound(kOrgA, receipt->mottak_id);
+  ASSERT_TRUE(stored.ok()) << stored.error().detail;
+  EXPECT_EQ(stored->receipt.mottak_id, receipt->mottak_id);
+  EXPECT_EQ(stored->receipt.received_ms, 1'000);
+  EXPECT_EQ(stored->receipt.antall_vedlegg, 2);
+  EXPECT_EQ(stored->message.orgnr, kOrgA);
+  EXPECT_EQ(stored->message.melding_id, "m-1");
+  EXPECT_EQ(stored->message.tjeneste, m.tjeneste);
+  EXPECT_EQ(stored->message.payload, m.payload);
+  ASSERT_EQ(stored->message.attachments.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(stored->message.attachments[i].name, m.attachments[i].name);
+    EXPECT_EQ(stored->message.attachments[i].content_type, m.attachments[i].content_type);
+    EXPECT_EQ(stored->message.attachments[i].content, m.attachments[i].content);
+  }
+  // Upper-case ids are the same UUID.
+  std::string upper = receipt->mottak_id;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  EXPECT_TRUE(store->GetInbound(kOrgA, upper).ok());
+}
+
+TEST(MottakStoreTest, RepeatedUploadReturnsTheFirstReceiptAndStoresNothing) {
+  TempFolder dir;
+  auto store = Open(dir);
+  ASSERT_NE(store, nullptr);
+  auto first = store->StoreInbound(Upload(kOrgA, "m-1", 2), 1'000);
+  ASSERT_TRUE(first.ok());
+  struct Case {
+    std::string org;
+    std::string melding_id;
+    bool repeated;
+  };
+  const std::vector<Case> cases = {
+      {kOrgA, "m-1", true},
+      {std::string("0192:") + kOrgA, "m-1", true},  // the same organisation
+      {kOrgB, "m-1", false},                        // another organisation's m-1
+      {kOrgA, "m-2", false},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.org + " " + c.melding_id);
+    InboundMessage m = Upload(c.org, c.melding_id, 0);
+    m.payload = "<Melding other=\"content\"/>";
+    auto r = store->StoreInbound(m, 2'000);
+    ASSERT_TRUE(r.ok()) << r.error().detail;
+    EXPECT_EQ(r->repeated, c.repeated);
+    if (c.repeated) {
+      EXPECT_EQ(r->mottak_id, first->mottak_id);
+      EXPECT_EQ(r->received_ms, 1'000);
+      EXPECT_EQ(r->antall_vedlegg, 2);
+    } else {
+      EXPECT_NE(r->mottak_id, first->mottak_id);
+      EXPECT_EQ(r->received_ms, 2'000);
+      EXPECT_EQ(r->antall_vedlegg, 0);
+    }
+  }
+  auto stored = store->GetInbound(kOrgA, first->mottak_id);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->message.payload, Upload(kOrgA, "m-1").payload);
+  EXPECT_EQ(stored->message.attachments.size(), 2u);
+  EXPECT_EQ(RawExec(dir, "SELECT count(*) FROM inbound"), 3);
+  EXPECT_EQ(RawExec(dir, "SELECT count(*) FROM inbound_files"), 2);
+}
+
+TEST(MottakStoreTest, UploadWithoutOrganisationOrIdIsInvalid) {
+  TempFolder dir;
+  auto store = Open(dir);
+  ASSERT_NE(store, nullptr);
+  for (const auto& [org, id] : std::vector<std::pair<std::string, std::string>>{
+           {"", "m-1"}, {"0192:", "m-1"}, {kOrgA, ""}}) {
+    auto r = store->StoreInbound(Upload(org, id), 1'000);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidInput);
+  }
+  EXPECT_EQ(RawExec(dir, "SELECT count(*) FROM inbound"), 0);
+}
+
+TEST(MottakStoreTest, ConcurrentIdenticalUploadsGetOneReceipt) {
+  TempFolder dir;
+  auto store = Open(dir);
+  ASSERT_NE(store, nullptr);
+  constexpr int kThreads = 8;
+  constexpr int kRounds = 20;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string melding_id = "race-" + std::to_string(round);
+    std::vector<Result<InboundReceipt>> results(kThreads, Error{});
+    Race(kThreads, [&](int i) {
+      results[static_cast<size_t>(i)] =
+          store->StoreInbound(Upload(kOrgA, melding_id), 1'000 + round);
+    });
+    int fresh = 0;
+    for (const auto& r : results) {
+      ASSERT_TRUE(r.ok()) << r.error().detail;
+      EXPECT_EQ(r->mottak_id, results[0]->mottak_id);
+      if (!r->repeated) ++fresh;
+    }
+    EXPECT_EQ(fresh, 1) << "round " << round;
+  }
+  EXPECT_EQ(RawExec(dir, "SELECT count(*) FROM inbound"), kRounds);
+  EXPECT_EQ(RawExec(dir, "SELECT count(*) FROM inbound_files"), 2 * kRounds);
+}
+
+TEST(MottakStoreTest, AnotherOrganisationsIdsAreNotFound) {
+  TempFolder dir;
+  auto store = Open(dir);
+  ASSERT_NE(store, nullptr);
+  auto inbound = store->StoreInbound(Upload(kOrgA, "m-1"), 1'000);
+  auto reply = store->PublishReply(Reply(kOrgA), 1'000);
+  ASSERT_TRUE(inbound.ok() && reply.ok());
+  const std::string unknown = ids::NewUuid();
+  struct Case {
+    std::string org;
+    std::string id;
+  };
+  const std::vector<Case> cases = {
+      {kOrgB, inbound->mottak_id}, {kOrgB, reply->mottak_id}, {kOrgA, unknown},
+      {kOrgA, "not-a-uuid"},       {"", reply->mottak_id},    {kOrgA, ""},
+  };
+  std::string not_found_message;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.org + " " + c.id);
+    auto in = store->GetInbound(c.org, c.id);
+    ASSERT_FALSE(in.ok());
+    EXPECT_EQ(in.error().code, ErrorCode::kNotFound);
+    auto out = store->GetReply(c.org, c.id);
+    ASSERT_FALSE(out.ok());
+    EXPECT_EQ(out.error().code, ErrorCode::kNotFound);
+    auto confirm = store->Confirm(c.org, c.id, 0, 2'000);
+    ASSERT_FALSE(confirm.ok());
+    EXPECT_EQ(confirm.error().code, ErrorCode::kNotFound);
+    // Indistinguishable from an unknown id, message included.
+    if (not_found_message.empty()) not_found_message = out.error().message;
+    EXPECT_EQ(out.error().message, not_found_message);
+    EXPECT_EQ(in.error().message, not_found_message);
+    EXPECT_EQ(confirm.error().message, not_found_message);
+  }
+  // Nothing of organisation A is visible to B, and A's reply is untouched.
+  EXPECT_TRUE(store->Available({.orgnr = kOrgB})->empty());
+  auto still = store->GetReply(kOrgA, reply->mottak_id);
+  ASSERT_TRUE(still.ok());
+  EXPECT_EQ(still->info.version, 0);
+  EXPECT_FALSE(still->info.confirmed);
+}
+
+TEST(MottakStoreTest, PublishedReplyRoundTrips) {
+  TempFolder dir;
+  auto store = Open(dir);
+  ASSERT_NE(store, nullptr);
+  const OutboundReply r = Reply(std::string("0192:") + kOrgA, "Aksjonaerregisteret", 2);
+  auto info = store->PublishReply(r, 5'000);
+  ASSERT_TRUE(info.ok()) << info.error().detail;
+  EXPECT_TRUE(ids::IsUuid(info->mottak_id));
+  EXPECT_TRUE(ids::IsUuid(info->dokument_id));
+  EXPECT_NE(info->mottak_id, info->dokument_id);
+  EXPECT_EQ(info->version, 0);
+  EXPECT_EQ(info->orgnr, kOrgA);
+  EXPECT_EQ(info->tjeneste, "Aksjonaerregisteret");
+  EXPECT_EQ(info->melding_referanse, "m-1");
+  EXPECT_FALSE(info->confirmed);
+  EXPECT_EQ(info->oppdatert_ms, 5'000);
+
+  auto stored = store->GetReply(std::string("0192:") + kOrgA, info->mottak_id);
+  ASSERT_TRUE(stored.ok()) << stored.error().detail;
+  EXPECT_EQ(stored->info.mottak_id, info->mottak_id);
+  EXPECT_EQ(stored->info.dokument_id, info->dokument_id);
+  EXPECT_EQ(stored->info.orgnr, kOrgA);
+  EXPECT_EQ(stored->info.melding_referanse, "m-1");
+  EXPECT_EQ(stored->info.oppdatert_ms, 5'000);
+  EXPECT_EQ(stored->henvendelse_xml, r.henvendelse_xml);
+  ASSERT_EQ(stored->attachments.size(), 2u);
+  EXPECT_EQ(stored->attachments[1].name, "svar1.xml");
+  EXPECT_EQ(stored->attachments[1].content_type, "application/xml");
+  EXPECT_EQ(stored->attachments[1].content, r.attachments[1].content);
+
+  auto available = store->Available({.orgnr = kOrgA});
+  ASSERT_TRUE(available.ok());
+  ASSERT_EQ(available->size(), 1u);
+  const OutboundInfo& a = available->front();
+  EXPECT_EQ(a.mottak_id, info->mottak_id);
+  EXPECT_EQ(a.dokument_id, info->dokument_id);
+  EXPECT_EQ(a.orgnr, kOrgA);
+  EXPECT_EQ(a.tjeneste, info->tjeneste);
+  EXPECT_EQ(a.melding_referanse, "m-1");
+  EXPECT_EQ(a.version, 0);
+  EXPECT_FALSE(a.confirmed);
+  EXPECT_EQ(a.oppdatert_ms, 5'000);
+}
+
+TEST(MottakStoreTest, AvailableFiltersAndOrders) {
+  TempFolder dir;
+  auto store = Open(dir);
+  ASSERT_NE(store, nullptr);
+  // Published out of time order on purpose; r[i] is the i-th publish.
+  struct Pub {
+    std::string org;
+    std::string tjeneste;
+    int64_t at;
+  };
+  const std::vector<Pub> pubs = {
+      {kOrgA, "T1", 300}, {kOrgA, "T2", 100}, {kOrgA, "T1", 200}, {kOrgB, "T1", 150},
+      {kOrgA, "T1", 200}, {kOrgA, "T2", 400}, {kOrgA, "T1", 500},
+  };
+  std::vector<std::string> r;
+  for (const Pub& p : pubs) {
+    auto info = store->PublishReply(Reply(p.org, p.tjeneste, 0), p.at);
+    ASSERT_TRUE(info.ok());
+    r.push_back(info->mottak_id);
+  }
+  // r[6] is confirmed: it leaves every listing.
+  ASSERT_TRUE(store->Confirm(kOrgA, r[6], 0, 600).ok());
+
+  struct Case {
+    std::string name;
+    AvailableQuery query;
+    std::vector<size_t> expected;
+  };
+  const std::vector<Case> cases = {
+      {"all of A, oldest first, ties in publish order", {.orgnr = kOrgA}, {1, 2, 4, 0, 5}},
+      {"prefixed orgnr", {.orgnr = std::string("0192:") + kOrgA}, {1, 2, 4, 0, 5}},
+      {"B", {.orgnr = kOrgB}, {3}},
+      {"unknown org", {.orgnr = "999999999"}, {}},
+      {"tjeneste", {.orgnr = kOrgA, .tjeneste = "T1"}, {2, 4, 0}},
+      {"tjeneste unknown", {.orgnr = kOrgA, .tjeneste = "T3"}, {}},
+      {"since inclusive", {.orgnr = kOrgA, .since_ms = 200}, {2, 4, 0, 5}},
+      {"until exclusive", {.orgnr = kOrgA, .until_ms = 300}, {1, 2, 4}},
+      {"window", {.orgnr = kOrgA, .since_ms = 150, .until_ms = 400}, {2, 4, 0}},
+      {"empty window", {.orgnr = kOrgA, .since_ms = 300, .until_ms = 300}, {}},
+      {"limit", {.orgnr = kOrgA, .limit = 2}, {1, 2}},
+      {"limit 0", {.orgnr = kOrgA, .limit = 0}, {}},
+      {"all filters",
+       {.orgnr = kOrgA, .tjeneste = "T2", .since_ms = 50, .until_ms = 1'000, .limit = 1},
+       {1}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto got = store->Available(c.query);
+    ASSERT_TRUE(got.ok()) << got.error().detail;
+    std::vector<std::string> expected;
+    for (size_t i : c.expected) expected.push_back(r[i]);
+    EXPECT_EQ(Ids(*got), expected);
+  }
+}
+
+TEST(MottakStoreTest, ConfirmIsACompareAndSet) {
+  TempFolder dir;
+  auto store = Open(dir);
+  ASSERT_NE(store, nullptr);
+  auto reply = store->PublishReply(Reply(kOrgA), 1'000);
+  ASSERT_TRUE(reply.ok());
+  const std::string& id = reply->mottak_id;
+  struct Step {
+    int64_t expected_version;
+    int64_t now;
+    ErrorCode error;  // kInternal here means "succeeds"
+    int64_t new_version;
+  };
+  const std::vector<Step> steps = {
+      {1, 2'000, ErrorCode::kConflict, 0},                                        // not there yet
+      {-1, 2'000, ErrorCode::kConflict, 0}, {0, 3'000, ErrorCode::kInternal, 1},  // the confirm
+      {0, 4'000, ErrorCode::kConflict, 0},  // a late second confirm of version 0
+      {1, 5'000, ErrorCode::kInternal, 2},  // confirming again with the current version
+  };
+  for (const Step& s : steps) {
+    SCOPED_TRACE(s.expected_version);
+    auto r = store->Confirm(kOrgA, id, s.expected_version, s.now);
+    if (s.error == ErrorCode::kInternal) {
+      ASSERT_TRUE(r.ok()) << r.error().detail;
+      EXPECT_EQ(*r, s.new_version);
+    } else {
+      ASSERT_FALSE(r.ok());
+      EXPECT_EQ(r.error().code, s.error);
+    }
+  }
+  auto stored = store->GetReply(kOrgA, id);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_TRUE(stored->info.confirmed);
+  EXPECT_EQ(stored->info.version, 2);
+  EXPECT_EQ(stored->info.oppdatert_ms, 5'000);
+  EXPECT_TRUE(store->Available({.orgnr = kOrgA})->empty());
+  // Retention counts from the first confirm (3 000), not the last change.
+  EXPECT_EQ(*store->PurgeConfirmed(3'000), 0);
+  EXPECT_EQ(*store->PurgeConfirmed(3'001), 1);
+}
+
+TEST(MottakStoreTest, ConcurrentConfirmsHaveExactlyOneWinner) {
+  TempFolder dir;
+  auto store = Open(dir);
+  ASSERT_NE(store, nullptr);
+  constexpr int kThreads = 8;
+  constexpr int kRounds = 50;
+  for (int round = 0; round < kRounds; ++round) {
+    auto reply = store->PublishReply(Reply(kOrgA, "T", 0), round);
+    ASSERT_TRUE(reply.ok());
+    std::vector<Result<int64_t>> results(kThreads, Error{});
+    std::atomic<int> have_read{0};
+    Race(kThreads, [&](int i) {
+      // Each client reads the version (as from outbound/available) and, once all have read it,
+      // confirms it. (A client reading after the winner's confirm would see version 1 and
+      // legitimately confirm again.)
+      auto current = store->GetReply(kOrgA, reply->mottak_id);
+      have_read.fetch_add(1);
+      while (have_read.load() < kThreads) std::this_thread::yield();
+      if (!current.ok()) {
+        results[static_cast<size_t>(i)] = current.error();
+        return;
+      }
+      results[static_cast<size_t>(i)] =
+          store->Confirm(kOrgA, reply->mottak_id, current->info.version, 10'000 + round);
+    });
+    int winners = 0;
+    for (const auto& r : results) {
+      if (r.ok()) {
+        ++winners;
+        EXPECT_EQ(*r, 1);
+      } else {
+        EXPECT_EQ(r.error().code, ErrorCode::kConflict) << r.error().detail;
+      }
+    }
+    EXPECT_EQ(winners, 1) << "round " << round;
+    auto stored = store->GetReply(kOrgA, reply->mottak_id);
+    ASSERT_TRUE(stored.ok());
+    EXPECT_EQ(stored->info.version, 1);
+    EXPECT_TRUE(stored->info.confirmed);
+    EXPECT_TRUE(store->Available({.orgnr = kOrgA})->empty());
+  }
+}
+
+TEST(MottakStoreTest, ConcurrentWritersAndReadersAgree) {
+  // Group commit: many threads publishing, confirming and uploading at once each get their own
+  // correct answer.
+  TempFolder dir;
+  auto store = Open(dir);
+  ASSERT_NE(store, nullptr);
+  constexpr int kThreads = 6;
+  constexpr int kPerThread = 40;
+  std::atomic<int> failures{0};
+  Race(kThreads, [&](int t) {
+    const std::string org = "92000000" + std::to_string(t);
+    for (int i = 0; i < kPerThread; ++i) {
+      auto reply = store->PublishReply(Reply(org, "T", 1), i);
+      auto upload = store->StoreInbound(Upload(org, "m-" + std::to_string(i), 1), i);
+      if (!reply.ok() || !upload.ok() || upload->repeated) {
+        ++failures;
+        continue;
+      }
+      if (i % 2 == 0 && !store->Confirm(org, reply->mottak_id, 0, 1'000 + i).ok()) ++failures;
+      auto got = store->GetReply(org, reply->mottak_id);
+      if (!got.ok() || got->attachments.size() != 1 || got->info.confirmed != (i % 2 == 0)) {
+        ++failures;
+      }
+    }
+    auto available = store->Available({.orgnr = org});
+    if (!available.ok() || available->size() != kPerThread / 2) ++failures;
+  });
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(RawExec(dir, "SELECT count(*) FROM outbound"), kThreads * kPerThread);
+}
+
+TEST(MottakStoreTest, CorruptContentIsAnInternalError) {
+  struct Case {
+    std::string name;
+    std::string sql;
+    bool inbound;
+  };
+  const std::vector<Case> cases = {
+      {"payload", "UPDATE inbound SET payload = X'3C4D2F3E'", true},
+      {"payload digest", "UPDATE inbound SET payload_sha256 = zeroblob(32)", true},
+      {"inbound file", "UPDATE inbound_files SET content = X'00' WHERE seq = 1", true},
+      {"henvendelse", "UPDATE outbound SET henvendelse = X'3C4D2F3E'", false},
+      {"outbound file", "UPDATE outbound_files SET content = X'01'", false},
+      {"outbound file digest", "UPDATE outbound_files SET sha256 = X'00'", false},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    TempFolder dir;
+    auto store = Open(dir);
+    ASSERT_NE(store, nullptr);
+    auto inbound = store->StoreInbound(Upload(kOrgA, "m-1"), 1'000);
+    auto reply = store->PublishReply(Reply(kOrgA), 1'000);
+    ASSERT_TRUE(inbound.ok() && reply.ok());
+    ASSERT_TRUE(store->GetInbound(kOrgA, inbound->mottak_id).ok());
+    ASSERT_TRUE(store->GetReply(kOrgA, reply->mottak_id).ok());
+    EXPECT_GE(RawExec(dir, c.sql), 1);
+    if (c.inbound) {
+      auto got = store->GetInbound(kOrgA, inbound->mottak_id);
+      ASSERT_FALSE(got.ok());
+      EXPECT_EQ(got.error().code, ErrorCode::kInternal);
+      EXPECT_NE(got.error().detail.find("corrupt"), std::string::npos);
+      EXPECT_EQ(got.error().detail.find(".pdf") == std::string::npos, c.name != "inbound file");
+      EXPECT_TRUE(store->GetReply(kOrgA, reply->mottak_id).ok());
+    } else {
+      auto got = store->GetReply(kOrgA, reply->mottak_id);
+      ASSERT_FALSE(got.ok());
+      EXPECT_EQ(got.error().code, ErrorCode::kInternal);
+      EXPECT_NE(got.error().detail.find("corrupt"), std::string::npos);
+      EXPECT_TRUE(store->GetInbound(kOrgA, inbound->mottak_id).ok());
+    }
+  }
+}
+
+TEST(MottakStoreTest, PurgeDeletesRepliesConfirmedBeforeTheCutoff) {
+  TempFolder dir;
+  auto store = Open(dir);
+  ASSERT_NE(store, nullptr);
+  std::vector<std::string> r;
+  for (int i = 0; i < 4; ++i) {
+    auto info = store->PublishReply(Reply(kOrgA, "T", 2), 100);
+    ASSERT_TRUE(info.ok());
+    r.push_back(info->mottak_id);
+  }
+  ASSERT_TRUE(store->Confirm(kOrgA, r[0], 0, 1'000).ok());
+  ASSERT_TRUE(store->Confirm(kOrgA, r[1], 0, 2'000).ok());
+  ASSERT_TRUE(store->Confirm(kOrgA, r[2], 0, 3'000).ok());
+  // r[3] stays unconfirmed.
+  struct Case {
+    int64_t before;
+    int64_t purged;
+    std::vector<bool> present;
+  };
+  const std::vector<Case> cases = {
+      {1'000, 0, {true, true, true, true}},    // exclusive
+      {2'001, 2, {false, false, true, true}},  // r[0] and r[1]
+      {2'001, 0, {false, false, true, true}},  // nothing left to do
+      {1'000'000, 1, {false, false, false, true}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.before);
+    auto purged = store->PurgeConfirmed(c.before);
+    ASSERT_TRUE(purged.ok()) << purged.error().detail;
+    EXPECT_EQ(*purged, c.purged);
+    for (size_t i = 0; i < r.size(); ++i) {
+      auto got = store->GetReply(kOrgA, r[i]);
+      EXPECT_EQ(got.ok(), c.present[i]) << i;
+      if (!got.ok()) {
+        EXPECT_EQ(got.error().code, ErrorCode::kNotFound);
+      }
+    }
+  }
+  EXPECT_EQ(RawExec(dir, "SELECT count(*) FROM outbound_files"), 2);
+  EXPECT_EQ(Ids(*store->Available({.orgnr = kOrgA})), std::vector<std::string>{r[3]});
+}
+
+TEST(MottakStoreTest, EverythingSurvivesReopening) {
+  TempFolder dir;
+  std::string inbound_id, confirmed_id, open_id;
+  {
+    auto store = Open(dir);
+    ASSERT_NE(store, nullptr);
+    auto inbound = store->StoreInbound(Upload(kOrgA, "m-1"), 1'000);
+    auto confirmed = store->PublishReply(Reply(kOrgA), 2'000);
+    auto open = store->PublishReply(Reply(kOrgA, "T2", 3), 2'500);
+    ASSERT_TRUE(inbound.ok() && confirmed.ok() && open.ok());
+    ASSERT_TRUE(store->Confirm(kOrgA, confirmed->mottak_id, 0, 3'000).ok());
+    inbound_id = inbound->mottak_id;
+    confirmed_id = confirmed->mottak_id;
+    open_id = open->mottak_id;
+  }
+  for (int reopen = 0; reopen < 2; ++reopen) {
+    auto store = Open(dir);
+    ASSERT_NE(store, nullptr);
+    auto inbound = store->GetInbound(kOrgA, inbound_id);
+    ASSERT_TRUE(inbound.ok()) << inbound.error().detail;
+    EXPECT_EQ(inbound->message.payload, Upload(kOrgA, "m-1").payload);
+    EXPECT_EQ(inbound->message.attachments.size(), 2u);
+    auto repeat = store->StoreInbound(Upload(kOrgA, "m-1"), 9'000);
+    ASSERT_TRUE(repeat.ok());
+    EXPECT_TRUE(repeat->repeated);
+    EXPECT_EQ(repeat->mottak_id, inbound_id);
+    EXPECT_EQ(repeat->received_ms, 1'000);
+
+    auto confirmed = store->GetReply(kOrgA, confirmed_id);
+    ASSERT_TRUE(confirmed.ok());
+    EXPECT_TRUE(confirmed->info.confirmed);
+    EXPECT_EQ(confirmed->info.version, 1);
+    EXPECT_EQ(confirmed->info.oppdatert_ms, 3'000);
+    auto open = store->GetReply(kOrgA, open_id);
+    ASSERT_TRUE(open.ok());
+    EXPECT_EQ(open->attachments.size(), 3u);
+    EXPECT_EQ(Ids(*store->Available({.orgnr = kOrgA})), std::vector<std::string>{open_id});
+    EXPECT_EQ(store->Confirm(kOrgA, confirmed_id, 0, 4'000).error().code, ErrorCode::kConflict);
+  }
+  EXPECT_EQ(RawExec(dir, "SELECT count(*) FROM inbound"), 1);
+}
+
+TEST(MottakStoreTest, DatabaseIsInWalMode) {
+  TempFolder dir;
+  ASSERT_NE(Open(dir), nullptr);
+  sqlite3* db = nullptr;
+  const std::string path = (std::filesystem::path(dir.path()) / "mottak.db").string();
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "wal");
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
+TEST(MottakStoreTest, AvailableIsAnIndexRangeScan) {
+  TempFolder dir;
+  {
+    auto store = Open(dir);
+    ASSERT_NE(store, nullptr);
+    // Some replies of several organisations, half of them confirmed.
+    for (int org = 0; org < 20; ++org) {
+      for (int i = 0; i < 10; ++i) {
+        auto info = store->PublishReply(Reply("93000000" + std::to_string(org % 10), "T", 0), i);
+        ASSERT_TRUE(info.ok());
+        if (i % 2 == 0) {
+          ASSERT_TRUE(store->Confirm(info->orgnr, info->mottak_id, 0, 50).ok());
+        }
+      }
+    }
+  }
+  for (bool analyzed : {false, true}) {
+    SCOPED_TRACE(analyzed ? "after ANALYZE" : "without statistics");
+    if (analyzed) {
+      RawExec(dir, "ANALYZE");
+    }
+    sqlite3* db = nullptr;
+    const std::string path = (std::filesystem::path(dir.path()) / "mottak.db").string();
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    const std::string sql = std::string("EXPLAIN QUERY PLAN ") + sqlite::MottakAvailableSql();
+    ASSERT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
+    std::string plan;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      plan += reinterpret_cast<const char*>(sqlite3_column_text(st, 3));
+      plan += '\n';
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    EXPECT_NE(plan.find("USING COVERING INDEX outbound_available (orgnr=? AND oppdatert_ms>? AND "
+                        "oppdatert_ms<?)"),
+              std::string::npos)
+        << plan;
+    EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;  // no sort step
+  }
+}
+
+}  // namespace
+}  // namespace norreg::store
