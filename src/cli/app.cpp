@@ -84,13 +84,18 @@ void PrintHowToCall(const std::string& base, const Config& config, store::Regist
       "'{\"foedselsEllerDNummer\":[\"%s\"]}' %s/personer/bulkoppslag\n"
       "  feed:        curl%s '%s/hendelser/feed?seq=1'\n"
       "  copy it all: %s uttrekk --url %s%s --out copy.ndjson --db copy.db\n"
-      "  stay current: %s feed follow --url %s%s --db copy.db\n"
-      "  health:      curl %s/health/ready   metrics: curl %s/metrics\n"
-      "  stop with Ctrl-C (SIGINT) or SIGTERM: requests in flight finish first.\n",
+      "  stay current: %s feed follow --url %s%s --db copy.db\n",
       auth.c_str(), api.c_str(), example.c_str(), auth.c_str(), api.c_str(), example.c_str(),
       auth.c_str(), example.c_str(), api.c_str(), auth.c_str(), api.c_str(), binary.c_str(),
-      base.c_str(), data.c_str(), binary.c_str(), base.c_str(), data.c_str(), base.c_str(),
-      base.c_str());
+      base.c_str(), data.c_str(), binary.c_str(), base.c_str(), data.c_str());
+  std::printf(
+      "  mailbox:     %s mottak send melding.xml --generate-id --url %s%s\n"
+      "               %s mottak poll --once --out svar --url %s%s\n"
+      "               (Brreg mottak: /inbound/upload, /outbound/available|download|confirm)\n"
+      "  health:      curl %s/health/ready   metrics: curl %s/metrics\n"
+      "  stop with Ctrl-C (SIGINT) or SIGTERM: requests in flight finish first.\n",
+      binary.c_str(), base.c_str(), data.c_str(), binary.c_str(), base.c_str(), data.c_str(),
+      base.c_str(), base.c_str());
   std::fflush(stdout);
 }
 

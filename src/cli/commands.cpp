@@ -40,6 +40,7 @@ int Main(int argc, char** argv) {
   AddRotateKeyCommand(app, context);
   AddUttrekkCommand(app, context);
   AddFeedCommand(app, context);
+  AddMottakCommand(app, context);
 
   // Two passes: find --config first, apply file + environment, then let flags override.
   {

@@ -34,6 +34,7 @@ void AddAuditCommand(CLI::App& app, CommandContext& context);
 void AddRotateKeyCommand(CLI::App& app, CommandContext& context);
 void AddUttrekkCommand(CLI::App& app, CommandContext& context);
 void AddFeedCommand(CLI::App& app, CommandContext& context);
+void AddMottakCommand(CLI::App& app, CommandContext& context);
 
 // Parses the command line and runs the chosen subcommand; returns the exit code.
 int Main(int argc, char** argv);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <ctime>
 #include <memory>
 #include <unordered_set>
 
@@ -17,6 +18,9 @@ namespace {
 constexpr uint64_t kMaxEntries = 10'000;
 constexpr size_t kMaxNameBytes = 255;
 constexpr size_t kReadChunk = 64 * 1024;
+// Every entry's modification time (1980-01-02, local time as ZIP stores it): the same entries
+// always give the same bytes, so a reply downloaded again is byte for byte the first download.
+constexpr time_t kEntryTime = 315'619'200;
 
 Error Invalid(std::string message) {
   return MakeError(ErrorCode::kInvalidInput, std::move(message));
@@ -164,7 +168,8 @@ Result<std::string> BuildZip(const std::vector<ZipEntry>& entries) {
       return failure();
     }
     if (zip_set_file_compression(archive.get(), static_cast<zip_uint64_t>(index), ZIP_CM_DEFLATE,
-                                 0) < 0) {
+                                 0) < 0 ||
+        zip_file_set_mtime(archive.get(), static_cast<zip_uint64_t>(index), kEntryTime, 0) < 0) {
       return failure();
     }
   }

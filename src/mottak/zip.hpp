@@ -27,8 +27,9 @@ struct ZipEntry {
 // True when `name` is an acceptable entry name (see above).
 bool IsSafeZipEntryName(std::string_view name);
 
-// Builds a ZIP archive (deflate; entries in the given order). kInvalidInput for a bad or
-// duplicate name; kInternal when libzip fails.
+// Builds a ZIP archive (deflate; entries in the given order, all with one fixed time, so equal
+// entries give equal bytes). kInvalidInput for a bad or duplicate name; kInternal when libzip
+// fails.
 Result<std::string> BuildZip(const std::vector<ZipEntry>& entries);
 
 // Reads every entry of `archive`. kInvalidInput when it is not a ZIP, is corrupt (CRC), holds a

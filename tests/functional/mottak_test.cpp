@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <thread>
@@ -132,6 +134,7 @@ TEST_F(MottakTest, PublishListDownloadConfirm) {
   ASSERT_EQ(download.status, 200);
   EXPECT_EQ(download.Header("content-type"), "application/octet-stream");
   EXPECT_NE(download.Header("content-disposition").find(id + ".zip"), std::string::npos);
+  EXPECT_EQ(Call("GET", "/outbound/download?mottakId=" + id, kOrgA).body, download.body);
   auto entries = mottak::ReadZip(download.body);
   ASSERT_TRUE(entries.ok()) << entries.error().message;
   ASSERT_EQ(entries->size(), 1u);
@@ -222,6 +225,18 @@ TEST_F(MottakTest, UploadIsStoredOnceAndAnsweredWithAReceipt) {
   }
   EXPECT_EQ(receipts, 1u) << available.body;
   EXPECT_EQ(Call("PUT", "/outbound/confirm?mottakId=" + reply_id, kOrgB).status, 200);
+}
+
+// The README's example message is accepted as it stands.
+TEST_F(MottakTest, TheExampleMeldingIsAccepted) {
+  std::ifstream in(std::string(NORREG_SOURCE_DIR) + "/examples/melding.xml");
+  const std::string xml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(xml.empty());
+  auto r = server_->Request(
+      "POST", "/inbound/upload", Multipart({{"payload", "melding.xml", "application/xml", xml}}),
+      {{"Content-Type", std::string("multipart/form-data; boundary=") + kBoundary},
+       {"Authorization", As(kOrgA)}});
+  EXPECT_EQ(r.status, 200) << r.body;
 }
 
 TEST_F(MottakTest, BadUploadsAnswerTheDocumentedErrors) {

@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 #include <zip.h>
 
+#include <chrono>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace norreg::mottak {
@@ -240,6 +242,18 @@ TEST(ZipTest, ReadRefusesArchivesExpandingPastTheLimit) {
   ASSERT_TRUE(pair.ok());
   EXPECT_FALSE(ReadZip(*pair, 1 << 20).ok());
   EXPECT_TRUE(ReadZip(*pair, 2 << 20).ok());
+}
+
+// A reply downloaded twice must be the same bytes (a poller that re-downloads after a crash
+// overwrites its file identically): no build time goes into the archive.
+TEST(ZipTest, EqualEntriesGiveEqualBytes) {
+  const std::vector<ZipEntry> entries = {{"henvendelse.xml", "<Melding/>"}, {"a/b.pdf", "%PDF"}};
+  auto first = BuildZip(entries);
+  ASSERT_TRUE(first.ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));  // past ZIP's 2 s time grain
+  auto second = BuildZip(entries);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(*first, *second);
 }
 
 }  // namespace
