@@ -8,14 +8,11 @@
 #include <boost/json.hpp>
 #include <cctype>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <random>
 #include <set>
-#include <thread>
 
 #include "common/escape.hpp"
 #include "common/files.hpp"
@@ -28,22 +25,14 @@ namespace norreg::client {
 namespace {
 
 namespace json = boost::json;
-using Clock = std::chrono::steady_clock;
-using std::chrono::milliseconds;
 
 // SPEC 3.1: the service refuses requests over 35 MB; refuse them before sending.
 constexpr uint64_t kMaxUploadBytes = 35ull << 20;
 constexpr std::string_view kConfirmRaceFeilkode = "ERROR-00005";
 
-Error Cancelled() { return MakeError(ErrorCode::kInternal, "cancelled"); }
+// ApiCaller's error when cancelled while waiting.
 bool IsCancelled(const Error& error) {
   return error.code == ErrorCode::kInternal && error.message == "cancelled";
-}
-
-std::minstd_rand& Random() {
-  thread_local std::minstd_rand random(static_cast<unsigned>(
-      std::random_device{}() ^ std::hash<std::thread::id>{}(std::this_thread::get_id())));
-  return random;
 }
 
 std::string ToLower(std::string_view text) {
@@ -117,110 +106,13 @@ Error MottakErrorForAnswer(std::string_view what, const HttpResponse& response) 
   return MakeError(code, std::move(message));
 }
 
-// The Brreg mottak API's caller: FregCaller's retry semantics on the server root. A 500 whose
-// body is ERROR-00005 is an answer (the confirm race), not a failure to retry.
-class MottakCaller {
- public:
-  MottakCaller(const MottakClientOptions& options, const std::atomic<bool>* cancel)
-      : root_(options.base_url),
-        tokens_(options.tokens),
-        retry_(options.retry),
-        http_(options.http),
-        cancel_(cancel) {
-    while (root_.ends_with('/')) root_.pop_back();
-  }
+// A 500 whose body is ERROR-00005 is the confirm race's answer, not a failure to retry.
+bool IsConfirmRace(const HttpResponse& response) {
+  return response.status == 500 && ParseFeil(response.body).feilkode == kConfirmRaceFeilkode;
+}
 
-  bool cancelled() const { return cancel_ != nullptr && cancel_->load(std::memory_order_relaxed); }
-
-  bool SleepFor(milliseconds duration) {
-    const auto until = Clock::now() + duration;
-    while (!cancelled()) {
-      auto now = Clock::now();
-      if (now >= until) return true;
-      std::this_thread::sleep_for(std::min<Clock::duration>(until - now, milliseconds(20)));
-    }
-    return false;
-  }
-
-  // `target` is the path and query from the root, e.g. "/outbound/available".
-  Result<HttpResponse> Call(std::string_view method, std::string_view target, std::string_view body,
-                            const HttpHeaders& extra) {
-    const std::string url = root_ + std::string(target);
-    const std::string what = std::string(method) + " " + std::string(target);
-    bool refreshed = false;
-    int attempts = 0;
-    while (true) {
-      if (cancelled()) return Cancelled();
-      HttpHeaders headers = extra;
-      Error failure;
-      milliseconds wait{0};
-      bool have_token = true;
-      if (tokens_.get) {
-        auto token = tokens_.get();
-        if (!token.ok()) {
-          if (!IsTransportError(token.error()) && token.error().code != ErrorCode::kRateLimited) {
-            return token.error();
-          }
-          failure = token.error();
-          have_token = false;
-        } else {
-          headers.emplace_back("Authorization", "Bearer " + *token);
-        }
-      }
-      if (have_token) {
-        auto response = http_.Request(method, url, body, headers);
-        if (!response.ok()) {
-          if (!IsTransportError(response.error())) return response.error();
-          failure = std::move(response.error());
-        } else if (response->status == 401 && !refreshed && tokens_.invalidate) {
-          // The token may have been revoked or expired early: one more try with a fresh one.
-          tokens_.invalidate();
-          refreshed = true;
-          continue;
-        } else if (response->status == 429) {
-          failure = MottakErrorForAnswer(what, *response);
-          if (auto after = response->Header("retry-after")) {
-            int64_t ms = 0;
-            auto [end, ec] = std::from_chars(after->data(), after->data() + after->size(), ms);
-            if (ec == std::errc() && ms >= 0) {
-              wait = std::min(milliseconds(ms), retry_.max_retry_after);
-            }
-          }
-        } else if (response->status == 500 &&
-                   ParseFeil(response->body).feilkode == kConfirmRaceFeilkode) {
-          return std::move(*response);
-        } else if (response->status == 500 || response->status == 502 || response->status == 503 ||
-                   response->status == 504) {
-          failure = MottakErrorForAnswer(what, *response);
-        } else {
-          return std::move(*response);
-        }
-      }
-      ++attempts;
-      if (attempts >= retry_.max_attempts) {
-        failure.message += " (after " + std::to_string(attempts) + " attempts)";
-        return failure;
-      }
-      if (wait.count() == 0) wait = Backoff(attempts);
-      if (!SleepFor(wait)) return Cancelled();
-    }
-  }
-
- private:
-  milliseconds Backoff(int retry) const {
-    int64_t d = retry_.initial_backoff.count();
-    for (int i = 1; i < retry && d < retry_.max_backoff.count(); ++i) d *= 2;
-    d = std::min<int64_t>(d, retry_.max_backoff.count());
-    std::uniform_int_distribution<int64_t> jitter(d / 2, std::max<int64_t>(d, 1));
-    return milliseconds(jitter(Random()));
-  }
-
-  std::string root_;
-  const TokenSource& tokens_;
-  RetryPolicy retry_;
-  HttpClient http_;
-  const std::atomic<bool>* cancel_;
-};
+// The Brreg mottak API: on the server root, Brreg's error body.
+const ApiDialect kMottakDialect{"/", "", &MottakErrorForAnswer, &IsConfirmRace};
 
 // A whole file of at most `limit` bytes; kInvalidInput when it cannot be read or is larger.
 Result<std::string> ReadInputFile(const std::string& path, uint64_t limit) {
@@ -563,7 +455,7 @@ Result<SendResult> SendMelding(const MottakClientOptions& options, const std::st
   std::string boundary;
   const std::string body = MultipartBody(parts, boundary);
 
-  MottakCaller caller(options, nullptr);
+  ApiCaller caller(options.base_url, kMottakDialect, options.tokens, options.retry, options.http);
   // A repeated upload of the same Melding id answers the first mottakId, so retries are safe.
   auto response = caller.Call("POST", "/inbound/upload", body,
                               {{"Content-Type", "multipart/form-data; boundary=" + boundary},
@@ -592,7 +484,8 @@ Result<PollSummary> PollMailbox(const MottakClientOptions& options, const PollOp
   if (ec) {
     return MakeError(ErrorCode::kInternal, "cannot create " + poll.out_dir + ": " + ec.message());
   }
-  MottakCaller caller(options, poll.cancel);
+  ApiCaller caller(options.base_url, kMottakDialect, options.tokens, options.retry, options.http,
+                   nullptr, poll.cancel);
   PollSummary summary;
   std::string available_target = "/outbound/available";
   if (!poll.tjeneste.empty()) available_target += "?tjeneste=" + FormUrlEncode(poll.tjeneste);

@@ -127,32 +127,36 @@ Result<TokenClientOptions> ConsumerTokenOptions(const ConsumerAuthFlags& flags,
 }
 
 // ---------------------------------------------------------------------------------------------
-// FregCaller
+// ApiCaller
 
-FregCaller::FregCaller(std::string base_url, const TokenSource& tokens, RetryPolicy retry,
-                       HttpClientOptions http, CallStats* stats, const std::atomic<bool>* cancel)
+const ApiDialect kFregDialect{kFregApiPath, "application/json", &ErrorForAnswer, nullptr};
+
+ApiCaller::ApiCaller(std::string base_url, const ApiDialect& dialect, const TokenSource& tokens,
+                     RetryPolicy retry, HttpClientOptions http, CallStats* stats,
+                     const std::atomic<bool>* cancel)
     : api_root_(std::move(base_url)),
+      dialect_(dialect),
       tokens_(tokens),
       retry_(retry),
       http_(std::move(http)),
       stats_(stats),
       cancel_(cancel) {
   while (api_root_.ends_with('/')) api_root_.pop_back();
-  api_root_ += kFregApiPath;
+  api_root_ += dialect.path;
 }
 
-std::string FregCaller::Url(std::string_view path) const {
+std::string ApiCaller::Url(std::string_view path) const {
   while (path.starts_with('/')) path.remove_prefix(1);
   std::string url = api_root_;
   url += path;
   return url;
 }
 
-bool FregCaller::cancelled() const {
+bool ApiCaller::cancelled() const {
   return cancel_ != nullptr && cancel_->load(std::memory_order_relaxed);
 }
 
-bool FregCaller::SleepFor(milliseconds duration) {
+bool ApiCaller::SleepFor(milliseconds duration) {
   const auto until = Clock::now() + duration;
   while (!cancelled()) {
     auto now = Clock::now();
@@ -162,7 +166,7 @@ bool FregCaller::SleepFor(milliseconds duration) {
   return false;
 }
 
-milliseconds FregCaller::Backoff(int retry) {
+milliseconds ApiCaller::Backoff(int retry) {
   int64_t d = retry_.initial_backoff.count();
   for (int i = 1; i < retry && d < retry_.max_backoff.count(); ++i) d *= 2;
   d = std::min<int64_t>(d, retry_.max_backoff.count());
@@ -170,8 +174,8 @@ milliseconds FregCaller::Backoff(int retry) {
   return milliseconds(jitter(Random()));
 }
 
-Result<HttpResponse> FregCaller::Call(std::string_view method, std::string_view path,
-                                      std::string_view body, const HttpHeaders& extra) {
+Result<HttpResponse> ApiCaller::Call(std::string_view method, std::string_view path,
+                                     std::string_view body, const HttpHeaders& extra) {
   const std::string url = Url(path);
   bool refreshed = false;
   int attempts = 0;
@@ -179,7 +183,7 @@ Result<HttpResponse> FregCaller::Call(std::string_view method, std::string_view 
   while (true) {
     if (cancelled()) return Cancelled();
     headers = extra;
-    headers.emplace_back("Accept", "application/json");
+    if (!dialect_.accept.empty()) headers.emplace_back("Accept", std::string(dialect_.accept));
     Error failure;
     milliseconds wait{0};
     bool have_token = true;
@@ -208,7 +212,7 @@ Result<HttpResponse> FregCaller::Call(std::string_view method, std::string_view 
         if (stats_ != nullptr) ++stats_->token_refreshes;
         continue;
       } else if (response->status == 429) {
-        failure = ErrorForAnswer(std::string(method) + " " + std::string(path), *response);
+        failure = dialect_.error_for(std::string(method) + " " + std::string(path), *response);
         if (auto after = response->Header("retry-after")) {
           int64_t ms = 0;
           auto [end, ec] = std::from_chars(after->data(), after->data() + after->size(), ms);
@@ -216,9 +220,10 @@ Result<HttpResponse> FregCaller::Call(std::string_view method, std::string_view 
             wait = std::min(milliseconds(ms), retry_.max_retry_after);
           }
         }
-      } else if (response->status == 500 || response->status == 502 || response->status == 503 ||
-                 response->status == 504) {
-        failure = ErrorForAnswer(std::string(method) + " " + std::string(path), *response);
+      } else if ((response->status == 500 || response->status == 502 || response->status == 503 ||
+                  response->status == 504) &&
+                 (dialect_.is_answer == nullptr || !dialect_.is_answer(*response))) {
+        failure = dialect_.error_for(std::string(method) + " " + std::string(path), *response);
       } else {
         return std::move(*response);
       }

@@ -86,21 +86,38 @@ struct CallStats {
   std::atomic<uint64_t> token_refreshes{0};
 };
 
-// One thread's caller of the Folkeregisteret API: owns one HttpClient (keep-alive).
-// Call() adds Authorization: Bearer and Accept: application/json, retries 5xx (500, 502, 503,
-// 504) and transport errors with jittered exponential backoff, waits Retry-After milliseconds on
-// 429, and on 401 invalidates the token and tries once more with a fresh one. Any other answer
-// (2xx, 304, 4xx) is returned as is. Errors: the token source's error; when attempts run out
-// kRateLimited (429) or kInternal (5xx / transport, IsTransportError kept); kInternal
-// "cancelled" when `cancel` became true while waiting.
-// Thread-safety: not thread-safe (one per thread); `stats` and `cancel` may be shared.
-class FregCaller {
- public:
-  FregCaller(std::string base_url, const TokenSource& tokens, RetryPolicy retry = {},
-             HttpClientOptions http = {}, CallStats* stats = nullptr,
-             const std::atomic<bool>* cancel = nullptr);
+// The error for an unexpected answer: kInvalidInput (400), kUnauthenticated (401), kForbidden
+// (403), kNotFound (404), kNotAcceptable (406), kGone (410), kRateLimited (429), else kInternal;
+// the message names `what`, the status and the answer's {kode, melding} when present.
+Error ErrorForAnswer(std::string_view what, const HttpResponse& response);
 
-  // `path` is relative to the API root, e.g. "hendelser/feed?seq=1".
+// How a caller speaks to one API: its path under the server root, the Accept header every call
+// carries, how an unexpected answer becomes an Error, and which 5xx answers are answers to return
+// rather than failures to retry.
+struct ApiDialect {
+  std::string_view path;    // under the server root, with leading and trailing '/'
+  std::string_view accept;  // "" = no Accept header of its own
+  Error (*error_for)(std::string_view what, const HttpResponse& response) = &ErrorForAnswer;
+  bool (*is_answer)(const HttpResponse& response) = nullptr;
+};
+// Folkeregisteret: kFregApiPath, Accept: application/json, ErrorForAnswer.
+extern const ApiDialect kFregDialect;
+
+// One thread's caller of one API: owns one HttpClient (keep-alive).
+// Call() adds Authorization: Bearer (and the dialect's Accept), retries 5xx (500, 502, 503, 504;
+// not those the dialect calls answers) and transport errors with jittered exponential backoff,
+// waits Retry-After milliseconds on 429, and on 401 invalidates the token and tries once more with
+// a fresh one. Any other answer (2xx, 304, 4xx) is returned as is. Errors: the token source's
+// error; when attempts run out kRateLimited (429) or kInternal (5xx / transport,
+// IsTransportError kept); kInternal "cancelled" when `cancel` became true while waiting.
+// Thread-safety: not thread-safe (one per thread); `stats` and `cancel` may be shared.
+class ApiCaller {
+ public:
+  ApiCaller(std::string base_url, const ApiDialect& dialect, const TokenSource& tokens,
+            RetryPolicy retry = {}, HttpClientOptions http = {}, CallStats* stats = nullptr,
+            const std::atomic<bool>* cancel = nullptr);
+
+  // `path` is relative to the API root, e.g. "hendelser/feed?seq=1" (a leading '/' is ignored).
   Result<HttpResponse> Call(std::string_view method, std::string_view path,
                             std::string_view body = {}, const HttpHeaders& extra = {});
 
@@ -112,7 +129,8 @@ class FregCaller {
  private:
   std::chrono::milliseconds Backoff(int retry);
 
-  std::string api_root_;  // base + kFregApiPath
+  std::string api_root_;  // base + dialect.path
+  const ApiDialect& dialect_;
   const TokenSource& tokens_;
   RetryPolicy retry_;
   HttpClient http_;
@@ -120,10 +138,15 @@ class FregCaller {
   const std::atomic<bool>* cancel_;
 };
 
-// The error for an unexpected answer: kInvalidInput (400), kUnauthenticated (401), kForbidden
-// (403), kNotFound (404), kNotAcceptable (406), kGone (410), kRateLimited (429), else kInternal;
-// the message names `what`, the status and the answer's {kode, melding} when present.
-Error ErrorForAnswer(std::string_view what, const HttpResponse& response);
+// The caller of the Folkeregisteret API (kFregDialect).
+class FregCaller : public ApiCaller {
+ public:
+  FregCaller(std::string base_url, const TokenSource& tokens, RetryPolicy retry = {},
+             HttpClientOptions http = {}, CallStats* stats = nullptr,
+             const std::atomic<bool>* cancel = nullptr)
+      : ApiCaller(std::move(base_url), kFregDialect, tokens, retry, std::move(http), stats,
+                  cancel) {}
+};
 
 // One person document out of a bulk lookup answer. Views point into the answer body.
 struct BulkPerson {
