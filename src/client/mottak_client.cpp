@@ -64,32 +64,7 @@ Feil ParseFeil(std::string_view body) {
 // ErrorForAnswer for the Brreg API: the message names `what`, the status and {feilkode,
 // beskrivelse} (or a 401's WWW-Authenticate error_description).
 Error MottakErrorForAnswer(std::string_view what, const HttpResponse& response) {
-  ErrorCode code = ErrorCode::kInternal;
-  switch (response.status) {
-    case 400:
-      code = ErrorCode::kInvalidInput;
-      break;
-    case 401:
-      code = ErrorCode::kUnauthenticated;
-      break;
-    case 403:
-      code = ErrorCode::kForbidden;
-      break;
-    case 404:
-      code = ErrorCode::kNotFound;
-      break;
-    case 413:
-      code = ErrorCode::kTooLarge;
-      break;
-    case 415:
-      code = ErrorCode::kUnsupportedMedia;
-      break;
-    case 429:
-      code = ErrorCode::kRateLimited;
-      break;
-    default:
-      break;
-  }
+  const ErrorCode code = ErrorCodeForStatus(response.status);
   std::string message = std::string(what) + " answered HTTP " + std::to_string(response.status);
   Feil feil = ParseFeil(response.body);
   if (!feil.feilkode.empty() || !feil.beskrivelse.empty()) {

@@ -239,33 +239,33 @@ Result<HttpResponse> ApiCaller::Call(std::string_view method, std::string_view p
   }
 }
 
-Error ErrorForAnswer(std::string_view what, const HttpResponse& response) {
-  ErrorCode code = ErrorCode::kInternal;
-  switch (response.status) {
+ErrorCode ErrorCodeForStatus(long status) {
+  switch (status) {
     case 400:
-      code = ErrorCode::kInvalidInput;
-      break;
+      return ErrorCode::kInvalidInput;
     case 401:
-      code = ErrorCode::kUnauthenticated;
-      break;
+      return ErrorCode::kUnauthenticated;
     case 403:
-      code = ErrorCode::kForbidden;
-      break;
+      return ErrorCode::kForbidden;
     case 404:
-      code = ErrorCode::kNotFound;
-      break;
+      return ErrorCode::kNotFound;
     case 406:
-      code = ErrorCode::kNotAcceptable;
-      break;
+      return ErrorCode::kNotAcceptable;
     case 410:
-      code = ErrorCode::kGone;
-      break;
+      return ErrorCode::kGone;
+    case 413:
+      return ErrorCode::kTooLarge;
+    case 415:
+      return ErrorCode::kUnsupportedMedia;
     case 429:
-      code = ErrorCode::kRateLimited;
-      break;
+      return ErrorCode::kRateLimited;
     default:
-      break;
+      return ErrorCode::kInternal;
   }
+}
+
+Error ErrorForAnswer(std::string_view what, const HttpResponse& response) {
+  const ErrorCode code = ErrorCodeForStatus(response.status);
   std::string message = std::string(what) + " answered HTTP " + std::to_string(response.status);
   // The API's error body {kode, melding}; anything else is left out of the message.
   simdjson::padded_string padded(response.body);

@@ -86,9 +86,13 @@ struct CallStats {
   std::atomic<uint64_t> token_refreshes{0};
 };
 
-// The error for an unexpected answer: kInvalidInput (400), kUnauthenticated (401), kForbidden
-// (403), kNotFound (404), kNotAcceptable (406), kGone (410), kRateLimited (429), else kInternal;
-// the message names `what`, the status and the answer's {kode, melding} when present.
+// The error code of an HTTP status: kInvalidInput (400), kUnauthenticated (401), kForbidden (403),
+// kNotFound (404), kNotAcceptable (406), kGone (410), kTooLarge (413), kUnsupportedMedia (415),
+// kRateLimited (429), else kInternal.
+ErrorCode ErrorCodeForStatus(long status);
+
+// The error for an unexpected answer of the Folkeregisteret API: ErrorCodeForStatus; the message
+// names `what`, the status and the answer's {kode, melding} when present.
 Error ErrorForAnswer(std::string_view what, const HttpResponse& response);
 
 // How a caller speaks to one API: its path under the server root, the Accept header every call
