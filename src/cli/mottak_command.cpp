@@ -106,19 +106,24 @@ std::optional<int> Prepare(const char* name, CommandContext& context, CLI::App& 
   return std::nullopt;
 }
 
+// --data, --state, --url and the consumer token flags of both subcommands.
+void AddSharedOptions(CLI::App& command, CommandContext& context, MottakFlags& flags) {
+  AddDataOption(command, context);
+  command.add_option("--state", flags.state,
+                     "Client state folder (sent.ndjson); default <data>/mottak-klient");
+  command.add_option("--url", flags.url,
+                     "Server root, e.g. http://127.0.0.1:8080 (default: from "
+                     "<data>/auth/server.json)");
+  AddConsumerAuthOptions(command, flags.auth);
+}
+
 void AddSend(CLI::App& mottak, CommandContext& context, const std::shared_ptr<MottakFlags>& flags) {
   CLI::App* command = mottak.add_subcommand("send", "Upload a Melding with attachments");
-  AddDataOption(*command, context);
   command->add_option("melding", flags->melding, "The Melding XML file")->required();
   command->add_option("vedlegg", flags->vedlegg, "Attachments (pdf, xml, txt, ...)");
   command->add_flag("--generate-id", flags->generate_id,
                     "Replace the Melding's id with a fresh one before sending");
-  command->add_option("--state", flags->state,
-                      "Client state folder (sent.ndjson); default <data>/mottak-klient");
-  command->add_option("--url", flags->url,
-                      "Server root, e.g. http://127.0.0.1:8080 (default: from "
-                      "<data>/auth/server.json)");
-  AddConsumerAuthOptions(*command, flags->auth);
+  AddSharedOptions(*command, context, *flags);
   command->callback([&context, flags, command] {
     context.run = [&context, flags, command]() -> int {
       Prepared prepared;
@@ -144,19 +149,13 @@ void AddSend(CLI::App& mottak, CommandContext& context, const std::shared_ptr<Mo
 void AddPoll(CLI::App& mottak, CommandContext& context, const std::shared_ptr<MottakFlags>& flags) {
   CLI::App* command =
       mottak.add_subcommand("poll", "Fetch, store and confirm the replies in the mailbox");
-  AddDataOption(*command, context);
   command->add_option("--out", flags->out, "Folder for the reply ZIPs")->required();
   CLI::Option* once = command->add_flag("--once", flags->once, "One round, then stop");
   command->add_option("--interval", flags->interval_s, "Seconds between rounds (default 30)")
       ->check(CLI::Range(0.01, 86400.0))
       ->excludes(once);
   command->add_option("--tjeneste", flags->tjeneste, "Only replies of this tjeneste");
-  command->add_option("--state", flags->state,
-                      "Client state folder (sent.ndjson); default <data>/mottak-klient");
-  command->add_option("--url", flags->url,
-                      "Server root, e.g. http://127.0.0.1:8080 (default: from "
-                      "<data>/auth/server.json)");
-  AddConsumerAuthOptions(*command, flags->auth);
+  AddSharedOptions(*command, context, *flags);
   command->callback([&context, flags, command] {
     context.run = [&context, flags, command]() -> int {
       Prepared prepared;
