@@ -69,8 +69,10 @@ Result<TokenClientOptions> ConsumerTokenOptions(const ConsumerAuthFlags& flags,
                                                 std::string_view scope, std::string_view base_url);
 
 struct RetryPolicy {
-  // Attempts per call for 5xx, transport errors and 429 (the first try included). Default 8.
-  int max_attempts = 8;
+  // Attempts per call for 5xx, transport errors and 429 (the first try included). Default 12:
+  // with the default backoff 31–63 s of retrying, so a server restart of half a minute is
+  // bridged (8 gave 11–22 s, too short for a restart on a loaded machine).
+  int max_attempts = 12;
   // Backoff before retry k (k = 1, 2, ...) is uniform in [d/2, d] with
   // d = min(max_backoff, initial_backoff * 2^(k-1)). Defaults 200 ms and 10 s.
   std::chrono::milliseconds initial_backoff{200};
