@@ -316,19 +316,23 @@ class SqliteMottakStore final : public MottakStore {
     return receipt;
   }
 
+  // Steps `st` bound to (mottak id, org) onto its row; kNotFound (st reset) when there is none.
+  static Status FindRow(Statement& st, std::string_view id, std::string_view org) {
+    st.Bind(1, id);
+    st.Bind(2, org);
+    auto row = st.Step();
+    if (row.ok() && *row) return Status::Ok();
+    st.Reset();
+    if (!row.ok()) return row.error();
+    return NotFound();
+  }
+
   Result<StoredInbound> GetInbound(std::string_view orgnr, std::string_view mottak_id) override {
     const std::string id = LowerId(mottak_id);
     const std::string_view org = Org(orgnr);
     return WithReader([&](Reader& r) -> Result<StoredInbound> {
       Statement& st = r.inbound;
-      st.Bind(1, std::string_view(id));
-      st.Bind(2, org);
-      auto row = st.Step();
-      if (!row.ok() || !*row) {
-        st.Reset();
-        if (!row.ok()) return row.error();
-        return NotFound();
-      }
+      if (Status found = FindRow(st, id, org); !found.ok()) return found.error();
       StoredInbound out;
       const int64_t rowid = st.Int(0);
       out.receipt = {id, st.Int(1), static_cast<int>(st.Int(2)), false};
@@ -415,14 +419,7 @@ class SqliteMottakStore final : public MottakStore {
     const std::string_view org = Org(orgnr);
     return WithReader([&](Reader& r) -> Result<StoredReply> {
       Statement& st = r.reply;
-      st.Bind(1, std::string_view(id));
-      st.Bind(2, org);
-      auto row = st.Step();
-      if (!row.ok() || !*row) {
-        st.Reset();
-        if (!row.ok()) return row.error();
-        return NotFound();
-      }
+      if (Status found = FindRow(st, id, org); !found.ok()) return found.error();
       StoredReply out;
       const int64_t rowid = st.Int(0);
       out.info.mottak_id = id;
