@@ -2,9 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 #include "auth/authorization_server.hpp"
 #include "auth/client_registry.hpp"
@@ -16,6 +21,7 @@
 #include "client/http_client.hpp"
 #include "common/escape.hpp"
 #include "common/files.hpp"
+#include "common/time.hpp"
 #include "http/dispatcher.hpp"
 #include "http/handlers/auth/auth_api.hpp"
 #include "http/handlers/freg/freg_api.hpp"
@@ -167,6 +173,43 @@ Result<Security> MakeSecurity(const Config& config, const std::string& base_url)
 
 }  // namespace
 
+// Deletes confirmed mottak replies older than the retention, checking every tenth of it (at
+// least every second, at most every hour) until destroyed.
+class MottakRetention {
+ public:
+  MottakRetention(store::MottakStore& store, int retention_h)
+      : store_(store),
+        retention_(std::chrono::hours(retention_h)),
+        thread_([this](std::stop_token stop) { Run(stop); }) {}
+
+ private:
+  void Run(std::stop_token stop) {
+    const auto every = std::clamp<std::chrono::milliseconds>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(retention_) / 10,
+        std::chrono::seconds(1), std::chrono::hours(1));
+    std::mutex mutex;
+    std::condition_variable_any wake;
+    std::unique_lock lock(mutex);
+    while (true) {
+      (void)wake.wait_for(lock, stop, every, [] { return false; });  // until `every` or the stop
+      if (stop.stop_requested()) return;
+      const int64_t before =
+          timefmt::NowMs() -
+          std::chrono::duration_cast<std::chrono::milliseconds>(retention_).count();
+      auto purged = store_.PurgeConfirmed(before);
+      if (!purged.ok()) {
+        spdlog::error("mottak retention: {} {}", purged.error().message, purged.error().detail);
+      } else if (*purged > 0) {
+        spdlog::info("mottak_retention purged={}", *purged);
+      }
+    }
+  }
+
+  store::MottakStore& store_;
+  const std::chrono::hours retention_;
+  std::jthread thread_;  // last: stopped and joined first
+};
+
 int RunServer(const Config& config) {
   auto opened = store::OpenSqliteStore({.data_dir = config.data});
   if (!opened.ok()) {
@@ -269,6 +312,7 @@ int RunServer(const Config& config) {
     return kExitFailure;
   }
   PrintHowToCall(base_url, config, store);
+  MottakRetention retention(**mottak_store, config.mottak_retention_h);
   if (Status s = server.Run(); !s.ok()) {
     spdlog::error("serveren stoppet med feil: {} {}", s.error().message, s.error().detail);
     return kExitFailure;

@@ -91,6 +91,7 @@ const std::map<std::string, Setter>& Setters() {
       {"audit", Bool(&Config::audit)},
       {"mottak_auto_receipt", Bool(&Config::mottak_auto_receipt)},
       {"uttrekk_ttl_h", Number(&Config::uttrekk_ttl_h, 1, 24 * 365)},
+      {"mottak_retention_h", Number(&Config::mottak_retention_h, 0, 24 * 365 * 10)},
       {"uttrekk_workers", Number(&Config::uttrekk_workers, 1, 64)},
   };
   return setters;

@@ -41,8 +41,9 @@ struct Config {
   bool mottak_auto_receipt = true;  // answer every mottak upload with a receipt reply
 
   // --- extracts (uttrekk, SPEC 2.5) ---
-  int uttrekk_ttl_h = 24;   // extract results are deleted this long after the order
-  int uttrekk_workers = 2;  // background threads computing extract jobs
+  int uttrekk_ttl_h = 24;        // extract results are deleted this long after the order
+  int mottak_retention_h = 720;  // confirmed mottak replies are deleted this long after confirm
+  int uttrekk_workers = 2;       // background threads computing extract jobs
 };
 
 // One trusted issuer from Config::trusted_issuers.

@@ -38,6 +38,8 @@ void AddServeCommand(CLI::App& app, CommandContext& context) {
       "--mottak-auto-receipt", c.mottak_auto_receipt,
       "Answer every mottak upload with an Applikasjonskvittering reply (true/false)");
   command->add_option("--uttrekk-ttl", c.uttrekk_ttl_h, "Hours extract results are kept");
+  command->add_option("--mottak-retention", c.mottak_retention_h,
+                      "Hours confirmed mottak replies are kept (0: until the next sweep)");
   command->add_option("--uttrekk-workers", c.uttrekk_workers, "Threads computing extracts");
   command->callback([&context] { context.run = [&context] { return RunServer(context.config); }; });
 }

@@ -329,5 +329,33 @@ TEST_F(MottakTest, ConcurrentConfirmsHaveExactlyOneWinner) {
   }
 }
 
+// Confirmed replies are deleted after the retention (`--mottak-retention 0`: at the next sweep,
+// within a few seconds); unconfirmed ones stay.
+TEST(MottakRetentionTest, ConfirmedRepliesAreDeletedAfterTheRetention) {
+  TempDir dir;
+  ServerProcess server(dir.path(), {"--demo-persons", "5", "--mottak-retention", "0"});
+  const std::string producer = "Bearer " + server.Token("norreg:mottak");
+  const std::string consumer = "Bearer " + server.Token(kMottakScope, std::string("0192:") + kOrgA);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 2; ++i) {
+    auto r = server.Post("/norreg/mottak/v1/svar", ReplyXml(kOrgA, "r" + std::to_string(i)),
+                         {{"Content-Type", "application/xml"}, {"Authorization", producer}});
+    ASSERT_EQ(r.status, 200) << r.body;
+    ids.push_back(r.body.substr(r.body.find("\"mottakId\":\"") + 12, 36));
+  }
+  auto call = [&](const std::string& method, const std::string& path) {
+    return server.Request(method, path, "", {{"Authorization", consumer}});
+  };
+  ASSERT_EQ(call("PUT", "/outbound/confirm?mottakId=" + ids[0]).status, 200);
+  long status = 200;
+  for (int i = 0; i < 100 && status == 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    status = call("GET", "/outbound/download?mottakId=" + ids[0]).status;
+  }
+  EXPECT_EQ(status, 404);
+  EXPECT_EQ(call("GET", "/outbound/download?mottakId=" + ids[1]).status, 200);
+  EXPECT_NE(call("GET", "/outbound/available").body.find(ids[1]), std::string::npos);
+}
+
 }  // namespace
 }  // namespace norreg::testing
