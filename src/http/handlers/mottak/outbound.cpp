@@ -1,5 +1,4 @@
 // GET /outbound/available, GET /outbound/download, PUT /outbound/confirm (SPEC 3.2, seed 002).
-#include "common/escape.hpp"
 #include "common/ids.hpp"
 #include "common/time.hpp"
 #include "http/handlers/auth/auth_api.hpp"
