@@ -44,8 +44,25 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
+// Where a response body goes: on the first bytes the whole announced length is reserved (plus
+// room for a JSON parser's padding), so a large body is not copied again by every growth.
+struct BodySink {
+  CURL* curl;
+  std::string* body;
+};
+constexpr curl_off_t kMaxReserve = curl_off_t{1} << 30;
+constexpr size_t kParserPadding = 64;
+
 size_t WriteBody(char* data, size_t size, size_t count, void* user) {
-  static_cast<std::string*>(user)->append(data, size * count);
+  auto* sink = static_cast<BodySink*>(user);
+  if (sink->body->empty()) {
+    curl_off_t length = -1;
+    if (curl_easy_getinfo(sink->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK &&
+        length > 0 && length < kMaxReserve) {
+      sink->body->reserve(static_cast<size_t>(length) + kParserPadding);
+    }
+  }
+  sink->body->append(data, size * count);
   return size * count;
 }
 
@@ -168,7 +185,8 @@ Result<HttpResponse> HttpClient::Request(std::string_view method, const std::str
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout.count()));
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &WriteBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
+  BodySink sink{curl, &response.body};
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &WriteHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, header_list.get());
