@@ -41,6 +41,7 @@ int Main(int argc, char** argv) {
   AddUttrekkCommand(app, context);
   AddFeedCommand(app, context);
   AddMottakCommand(app, context);
+  AddCopyCommand(app, context);
 
   // Two passes: find --config first, apply file + environment, then let flags override.
   {

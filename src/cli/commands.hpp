@@ -35,6 +35,7 @@ void AddRotateKeyCommand(CLI::App& app, CommandContext& context);
 void AddUttrekkCommand(CLI::App& app, CommandContext& context);
 void AddFeedCommand(CLI::App& app, CommandContext& context);
 void AddMottakCommand(CLI::App& app, CommandContext& context);
+void AddCopyCommand(CLI::App& app, CommandContext& context);
 
 // Parses the command line and runs the chosen subcommand; returns the exit code.
 int Main(int argc, char** argv);

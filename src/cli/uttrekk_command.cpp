@@ -1,6 +1,6 @@
 // `norreg uttrekk --url BASE [--tilpasset criteria.json] [--out FILE.ndjson] [--db COPY.db]
-//  [--concurrency N] [--data DIR] [--org 0192:NNN] [--client-id ID --key FILE.pem [--kid KID]
-//  [--issuer URL]] [--quiet]`
+//  [--plain-documents] [--concurrency N] [--data DIR] [--org 0192:NNN]
+//  [--client-id ID --key FILE.pem [--kid KID] [--issuer URL]] [--quiet]`
 // Fetches a complete (or, with --tilpasset, a tailored) extract from a Folkeregisteret server
 // (SPEC 2.5) into an NDJSON file and/or a SQLite local copy; a rerun after an interruption
 // continues the same job. Progress and the summary go to stderr. Ctrl-C stops cleanly (the
@@ -28,6 +28,7 @@ struct UttrekkFlags {
   std::string tilpasset_file;
   std::string out;
   std::string db;
+  bool plain = false;
   int concurrency = 4;
   bool quiet = false;
   client::ConsumerAuthFlags auth;
@@ -45,6 +46,9 @@ void AddUttrekkCommand(CLI::App& app, CommandContext& context) {
                       "Tailored extract: a JSON file with the criteria (POST uttrekk/tilpasset)");
   command->add_option("--out", flags->out, "NDJSON output (one person document per line)");
   command->add_option("--db", flags->db, "SQLite local copy (persons + feed cursor)");
+  command->add_flag("--plain-documents", flags->plain,
+                    "Store the copy's documents as JSON text, not compressed (read them with "
+                    "`norreg copy`)");
   command->add_option("--concurrency", flags->concurrency, "Parallel bulk lookups (default 4)")
       ->check(CLI::Range(1, 64));
   AddConsumerAuthOptions(*command, flags->auth);
@@ -60,6 +64,7 @@ void AddUttrekkCommand(CLI::App& app, CommandContext& context) {
       options.base_url = flags->url;
       options.ndjson_path = flags->out;
       options.db_path = flags->db;
+      options.db_options.compress = !flags->plain;
       options.concurrency = flags->concurrency;
       if (!flags->tilpasset_file.empty()) {
         std::ifstream in(flags->tilpasset_file, std::ios::binary);

@@ -496,7 +496,7 @@ class Output {
  public:
   Status Open(const UttrekkOptions& options) {
     if (!options.db_path.empty()) {
-      auto copy = LocalCopy::Open(options.db_path);
+      auto copy = LocalCopy::Open(options.db_path, options.db_options);
       if (!copy.ok()) return copy.error();
       db_ = std::move(*copy);
     }

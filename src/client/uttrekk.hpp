@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "client/http_client.hpp"
+#include "client/local_copy.hpp"
 #include "client/progress.hpp"
 #include "client/token_client.hpp"
 #include "common/result.hpp"
@@ -189,6 +190,7 @@ struct UttrekkOptions {
   // Outputs; at least one. NDJSON: one person document per line. Local copy: LocalCopy file.
   std::string ndjson_path;
   std::string db_path;
+  LocalCopyOptions db_options;
   // Parallel bulk lookups, each with its own connection. Default 4 (1..64).
   int concurrency = 4;
   // Ids per bulk lookup (the API allows at most 1000). Default 1000.

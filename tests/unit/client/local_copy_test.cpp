@@ -1,6 +1,7 @@
 #include "client/local_copy.hpp"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -89,6 +90,122 @@ TEST_F(LocalCopyTest, ClearEmptiesPersonsAndMeta) {
   ASSERT_TRUE(copy->SetMeta("k", "x").ok());
   ASSERT_TRUE(copy->DeleteMeta("k").ok());
   EXPECT_FALSE(copy->GetMeta("k")->has_value());
+}
+
+// A person document like the register's: the same keys, varying values.
+std::string PersonJson(int i) {
+  const std::string n = std::to_string(10000000000LL + i);
+  return R"({"identifikasjonsnummer":[{"ajourholdstidspunkt":"2020-01-0)" +
+         std::to_string(1 + i % 9) + R"(T10:00:00.000+01:00","erGjeldende":true,"kilde":"Dolly",)" +
+         R"("foedselsEllerDNummer":")" + n +
+         R"(","identifikatortype":"foedselsnummer","status":"iBruk"}],"navn":[{"fornavn":"NAVN)" +
+         std::to_string(i * 7919 % 1000) + R"(","etternavn":"ETTERNAVN)" + std::to_string(i % 97) +
+         R"("}],"bostedsadresse":[{"vegadresse":{"kommunenummer":"0301","adressenavn":"Gate )" +
+         std::to_string(i % 31) + R"(","adressenummer":{"husnummer":")" + std::to_string(i % 200) +
+         R"("}}}]})";
+}
+
+std::string RawColumn(const std::string& path, const std::string& fnr) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  EXPECT_EQ(
+      sqlite3_prepare_v2(db, "SELECT document FROM persons WHERE fnr = ?1", -1, &stmt, nullptr),
+      SQLITE_OK);
+  sqlite3_bind_text(stmt, 1, fnr.c_str(), -1, SQLITE_TRANSIENT);
+  std::string raw;
+  if (sqlite3_step(stmt) == SQLITE_ROW) {
+    raw.assign(static_cast<const char*>(sqlite3_column_blob(stmt, 0)),
+               static_cast<size_t>(sqlite3_column_bytes(stmt, 0)));
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return raw;
+}
+
+TEST_F(LocalCopyTest, DocumentsAreCompressedOnceTheDictionaryIsTrainedAndReadBackExactly) {
+  const int n = static_cast<int>(LocalCopy::kDictionarySamples) + 500;
+  {
+    auto copy = Open();
+    ASSERT_TRUE(copy->Begin().ok());
+    for (int i = 0; i < n; ++i) {
+      ASSERT_TRUE(copy->Put(std::to_string(i), PersonJson(i), i).ok());
+      EXPECT_EQ(copy->compressing(), i + 1 >= static_cast<int>(LocalCopy::kDictionarySamples));
+    }
+    ASSERT_TRUE(copy->Commit().ok());
+  }
+  // Before the dictionary: plain JSON; after: a much smaller zstd frame.
+  EXPECT_EQ(RawColumn(path_, "0"), PersonJson(0));
+  const std::string last = RawColumn(path_, std::to_string(n - 1));
+  EXPECT_EQ(last.substr(0, 4), std::string("\x28\xB5\x2F\xFD"));
+  EXPECT_LT(last.size() * 3, PersonJson(n - 1).size());
+  // Reopened, every document reads back byte for byte, by Document() and by ForEach().
+  auto copy = Open();
+  EXPECT_TRUE(copy->compressing());
+  for (int i = 0; i < n; i += 97) {
+    EXPECT_EQ(copy->Document(std::to_string(i))->value(), PersonJson(i)) << i;
+  }
+  int seen = 0;
+  ASSERT_TRUE(copy->ForEach([&](std::string_view fnr, std::string_view document, int64_t seq) {
+                    EXPECT_EQ(document, PersonJson(std::stoi(std::string(fnr))));
+                    EXPECT_EQ(seq, std::stoi(std::string(fnr)));
+                    ++seen;
+                    return Status::Ok();
+                  })
+                  .ok());
+  EXPECT_EQ(seen, n);
+  // Clear keeps the dictionary (compressed rows may be written again at once).
+  ASSERT_TRUE(copy->Clear().ok());
+  EXPECT_TRUE(copy->GetMeta(kMetaDocumentDictionary)->has_value());
+  ASSERT_TRUE(copy->Put("x", PersonJson(1), 1).ok());
+  EXPECT_EQ(copy->Document("x")->value(), PersonJson(1));
+}
+
+TEST_F(LocalCopyTest, ADictionaryTrainedInARolledBackTransactionIsNotUsed) {
+  auto copy = Open();
+  ASSERT_TRUE(copy->Begin().ok());
+  for (int i = 0; i < static_cast<int>(LocalCopy::kDictionarySamples); ++i) {
+    ASSERT_TRUE(copy->Put(std::to_string(i), PersonJson(i), i).ok());
+  }
+  EXPECT_TRUE(copy->compressing());
+  copy->Rollback();
+  EXPECT_FALSE(copy->compressing());
+  EXPECT_FALSE(copy->GetMeta(kMetaDocumentDictionary)->has_value());
+  ASSERT_TRUE(copy->Put("a", PersonJson(3), 3).ok());
+  EXPECT_EQ(RawColumn(path_, "a"), PersonJson(3));  // plain until sampled afresh
+  EXPECT_EQ(copy->Document("a")->value(), PersonJson(3));
+}
+
+TEST_F(LocalCopyTest, WithoutCompressionDocumentsStayPlain) {
+  auto opened = LocalCopy::Open(path_, {.compress = false});
+  ASSERT_TRUE(opened.ok());
+  auto& copy = *opened;
+  for (int i = 0; i < static_cast<int>(LocalCopy::kDictionarySamples) + 10; ++i) {
+    ASSERT_TRUE(copy->Put(std::to_string(i), PersonJson(i), i).ok());
+  }
+  EXPECT_FALSE(copy->compressing());
+  EXPECT_EQ(RawColumn(path_, "1005"), PersonJson(1005));
+}
+
+TEST_F(LocalCopyTest, ACorruptFrameIsAnErrorNotWrongBytes) {
+  {
+    auto copy = Open();
+    for (int i = 0; i < static_cast<int>(LocalCopy::kDictionarySamples) + 1; ++i) {
+      ASSERT_TRUE(copy->Put(std::to_string(i), PersonJson(i), i).ok());
+    }
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(db, "UPDATE persons SET document = x'28B52FFD00DEADBEEF' WHERE fnr = '1000'",
+                   nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  sqlite3_close(db);
+  auto copy = Open();
+  auto document = copy->Document("1000");
+  ASSERT_FALSE(document.ok());
+  EXPECT_EQ(document.error().code, ErrorCode::kInternal);
+  EXPECT_EQ(copy->Document("999")->value(), PersonJson(999));
 }
 
 TEST_F(LocalCopyTest, NonNumericMetaIsAnError) {
