@@ -5,15 +5,18 @@
 #   2. serving a 100 000-id batch: wrk against norreg and against nginx serving the same bytes;
 #   3. `norreg uttrekk` end to end (ids + every person document to NDJSON), peak RSS;
 #   4. the documented algorithm as a plain serial shell loop of curl calls, same register;
-#   5. `norreg feed follow` over the register's event history into a local copy (bounded to
-#      FEED_SECONDS, default 60; events/s from the cursor it committed).
+#   5. `norreg feed follow --from 1` over the register's whole event history into an empty local
+#      copy, until caught up (bounded to FEED_SECONDS, default 120; events/s from the cursor it
+#      committed), and the same with `--documents versions` for the first VERSIONS_SECONDS
+#      (default 30).
 # Writes bench/results/uttrekk.md. Everything listens on 127.0.0.1 and is stopped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/nginx.sh
 PERSONS=${1:-1000000}
 DURATION=${DURATION:-10s}
-FEED_SECONDS=${FEED_SECONDS:-60}
+FEED_SECONDS=${FEED_SECONDS:-120}
+VERSIONS_SECONDS=${VERSIONS_SECONDS:-30}
 OUT=bench/results
 WORK=$(mktemp -d /tmp/norreg-uttrekk-XXXXXX)
 mkdir -p "$OUT"
@@ -123,7 +126,16 @@ t1=$(now)
 feed_s=$(secs "$t0" "$t1")
 feed_events=$(sqlite3 "$WORK/feed.db" "select value from meta where key='feed_sekvensnummer'")
 feed_rss_mb=$(( $(cat "$WORK/feed.rss" | tail -1) / 1024 ))
+feed_persons=$(sqlite3 "$WORK/feed.db" "select count(*) from persons")
+feed_db_mb=$(( $(stat -c %s "$WORK/feed.db") / 1048576 ))
 echo "feed: $feed_events events in $feed_s s; $(tail -1 "$WORK/feed.log")"
+t0=$(now)
+timeout -s INT "$VERSIONS_SECONDS" "$BIN" feed follow --url $BASE --data "$WORK/data" \
+  --db "$WORK/versions.db" --from 1 --once --documents versions 2> "$WORK/versions.log" || true
+t1=$(now)
+versions_s=$(secs "$t0" "$t1")
+versions_events=$(sqlite3 "$WORK/versions.db" "select value from meta where key='feed_sekvensnummer'")
+echo "feed --documents versions: $versions_events events in $versions_s s"
 
 cat > "$OUT/uttrekk.md" <<MD
 Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -r); date $(date -u +%F); load before: $(cut -d' ' -f1-3 /proc/loadavg)
@@ -136,7 +148,8 @@ Register: $PERSONS persons, $SEQ events (\`bash bench/uttrekk.sh $PERSONS\`); se
 | \`norreg uttrekk\` end to end (NDJSON) | $client_persons persons in $client_s s = $(echo "$client_persons / $client_s" | bc) persons/s | ≥ 50 000 persons/s |
 | \`norreg uttrekk\` into NDJSON + the SQLite local copy | $db_persons persons in $db_s s = $(echo "$db_persons / $db_s" | bc) persons/s | (reported) |
 | same algorithm, serial shell loop of curl calls | $loop_s s ($(echo "scale=1; $loop_s / $client_s" | bc)× the client's time) | reference |
-| \`norreg feed follow --from 1\` (events, documents fetched and applied; first $FEED_SECONDS s) | $feed_events events in $feed_s s = $(echo "$feed_events / $feed_s" | bc) events/s | ≥ 200 000 events/s |
+| \`norreg feed follow --from 1\` into an empty copy, whole history ($feed_persons persons; copy $feed_db_mb MB) | $feed_events events in $feed_s s = $(echo "$feed_events / $feed_s" | bc) events/s | ≥ 200 000 events/s |
+| the same with \`--documents versions\` (first $VERSIONS_SECONDS s) | $versions_events events in $versions_s s = $(echo "$versions_events / $versions_s" | bc) events/s | (reported) |
 | peak RSS: server / uttrekk client / feed client | $server_rss_mb MB / $client_rss_mb MB / $feed_rss_mb MB | bounded |
 MD
 cat "$OUT/uttrekk.md"

@@ -3,8 +3,10 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <charconv>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <string_view>
 #include <thread>
@@ -19,7 +21,9 @@ constexpr size_t kMaxIdsPerLookup = 1000;
 constexpr std::string_view kDublett = "personErOpphoertSomDublett";
 constexpr std::string_view kNewNumber = "endringIIdentifikasjonsnummer";
 constexpr std::string_view kLookupPath = "personer/bulkoppslag/arkiv";
+constexpr std::string_view kCurrentPath = "personer/bulkoppslag";
 constexpr std::string_view kHistoryQuery = "?part=identifikasjonsnummer&part=historikk";
+constexpr std::string_view kHeadPath = "hendelser/siste/sekvensnummer";
 
 struct FeedEvent {
   int64_t seq = 0;
@@ -31,7 +35,7 @@ struct FeedEvent {
 
 // One document out of a lookup answer, its numbers parsed by the worker.
 struct FetchedDocument {
-  std::string_view key;  // dokumentidentifikator
+  std::string_view key;  // dokumentidentifikator (kVersions) or the number asked for (kLatest)
   std::string_view document;
   PersonNumbers numbers;
 };
@@ -100,6 +104,46 @@ Result<std::vector<FeedEvent>> ParsePage(std::string& body) {
   return events;
 }
 
+// One feed page as fetched (by the follower's thread or a pool worker).
+struct FeedPage {
+  int64_t seq = 0;  // asked for
+  int status = 0;
+  std::string etag;
+  std::vector<FeedEvent> events;  // at or after `seq`, ascending
+  size_t received = 0;            // events on the page as answered (a full page: more may follow)
+  std::optional<Error> error;
+};
+
+// GET hendelser/feed?seq=page.seq (with If-None-Match when `etag` is given) into `page`.
+void FetchPage(FregCaller& caller, FeedPage& page, const std::string& etag) {
+  const std::string path = "hendelser/feed?seq=" + std::to_string(page.seq);
+  HttpHeaders headers;
+  if (!etag.empty()) headers.emplace_back("If-None-Match", etag);
+  auto response = caller.Call("GET", path, {}, headers);
+  if (!response.ok()) {
+    page.error = std::move(response.error());
+    return;
+  }
+  page.status = response->status;
+  if (response->status == 304) return;
+  if (response->status != 200) {
+    page.error = ErrorForAnswer("GET " + path, *response);
+    return;
+  }
+  if (auto value = response->Header("etag")) page.etag = *value;
+  auto parsed = ParsePage(response->body);
+  if (!parsed.ok()) {
+    page.error = std::move(parsed.error());
+    return;
+  }
+  page.events = std::move(*parsed);
+  page.received = page.events.size();
+  // Only what lies at or after the requested seq, in order (the server answers ascending).
+  std::erase_if(page.events, [&](const FeedEvent& e) { return e.seq < page.seq; });
+  std::stable_sort(page.events.begin(), page.events.end(),
+                   [](const FeedEvent& a, const FeedEvent& b) { return a.seq < b.seq; });
+}
+
 // Runs one lookup on `caller`: the POST, the answer's documents and (for documents, not history)
 // each document's numbers; the history lookups keep the numbers only.
 void RunTask(FregCaller& caller, LookupTask& task) {
@@ -137,6 +181,34 @@ void Unique(std::vector<std::string>& ids) {
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
 }
 
+// A number of up to 19 digits as an integer (the key of the covered map); nullopt otherwise.
+std::optional<uint64_t> NumberKey(std::string_view fnr) {
+  if (fnr.empty() || fnr.size() > 19) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : fnr) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return v;
+}
+
+// Lookup tasks of up to 1000 ids each, appended to `batch`; a bad id becomes the task's error
+// (reported by Finish, never sent).
+void AddTasks(std::deque<LookupTask>& batch, std::string_view path, std::string_view id_name,
+              const std::vector<std::string>& ids, bool history) {
+  for (size_t begin = 0; begin < ids.size(); begin += kMaxIdsPerLookup) {
+    LookupTask& task = batch.emplace_back();
+    task.history = history;
+    task.path = std::string(path) + std::string(history ? kHistoryQuery : "");
+    auto body = IdListBody(id_name, ids, begin, begin + kMaxIdsPerLookup);
+    if (body.ok()) {
+      task.request = std::move(*body);
+    } else {
+      task.error = std::move(body.error());
+    }
+  }
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -144,12 +216,13 @@ void Unique(std::vector<std::string>& ids) {
 
 class FeedFollower::LookupPool {
  public:
-  // A set of tasks submitted together; Wait() returns when all have run.
+  // A set of jobs submitted together; Wait() returns when all have run.
   struct Batch {
-    std::deque<LookupTask> tasks;  // stable addresses while queued
+    std::deque<LookupTask> tasks;  // lookups (stable addresses while queued)
     size_t pending = 0;            // guarded by the pool's mutex
     bool submitted = false;
   };
+  using Job = std::function<void(FregCaller&)>;
 
   LookupPool(const FeedFollowerOptions& options, CallStats* stats,
              const std::atomic<bool>* cancel) {
@@ -173,12 +246,22 @@ class FeedFollower::LookupPool {
   LookupPool(const LookupPool&) = delete;
   LookupPool& operator=(const LookupPool&) = delete;
 
+  // Runs the batch's lookup tasks.
   void Submit(Batch& batch) {
+    std::vector<Job> jobs;
+    jobs.reserve(batch.tasks.size());
+    for (LookupTask& task : batch.tasks) {
+      jobs.emplace_back([&task](FregCaller& caller) { RunTask(caller, task); });
+    }
+    Submit(batch, std::move(jobs));
+  }
+  // Runs `jobs` as part of `batch`.
+  void Submit(Batch& batch, std::vector<Job> jobs) {
     {
       std::lock_guard lock(mutex_);
       batch.submitted = true;
-      batch.pending = batch.tasks.size();
-      for (LookupTask& task : batch.tasks) queue_.push_back({&batch, &task});
+      batch.pending = jobs.size();
+      for (Job& job : jobs) queue_.emplace_back(&batch, std::move(job));
     }
     work_cv_.notify_all();
   }
@@ -190,15 +273,15 @@ class FeedFollower::LookupPool {
  private:
   void Work(FregCaller& caller) {
     while (true) {
-      std::pair<Batch*, LookupTask*> item;
+      std::pair<Batch*, Job> item;
       {
         std::unique_lock lock(mutex_);
         work_cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
         if (queue_.empty()) return;  // stopping (queued work is always finished first)
-        item = queue_.front();
+        item = std::move(queue_.front());
         queue_.pop_front();
       }
-      RunTask(caller, *item.second);
+      item.second(caller);
       {
         std::lock_guard lock(mutex_);
         --item.first->pending;
@@ -210,7 +293,7 @@ class FeedFollower::LookupPool {
   std::mutex mutex_;
   std::condition_variable work_cv_;
   std::condition_variable done_cv_;
-  std::deque<std::pair<Batch*, LookupTask*>> queue_;
+  std::deque<std::pair<Batch*, Job>> queue_;
   bool stop_ = false;
   std::vector<std::thread> threads_;
 };
@@ -229,11 +312,13 @@ struct FeedFollower::Window {
 
   LookupPool* pool;
   std::vector<FeedEvent> events;
+  int64_t head = 0;    // kLatest: the latest sekvensnummer, read before the lookups
   uint64_t pages = 0;  // non-empty pages
   bool more = false;   // ended at the read-ahead limit on a full page: more may follow
   LookupPool::Batch first;
   LookupPool::Batch second;  // the documents of skipped events whose later event did not cover
-  std::unordered_map<std::string_view, const FetchedDocument*> documents;  // by dokumentid
+  // By FetchedDocument::key.
+  std::unordered_map<std::string_view, const FetchedDocument*> documents;
   std::unordered_map<std::string_view, const std::vector<std::string>*> history;
 };
 
@@ -283,47 +368,125 @@ Status FeedFollower::Init() {
 Result<std::unique_ptr<FeedFollower::Window>> FeedFollower::ReadWindow(int64_t from) {
   auto window = std::make_unique<Window>(pool_.get());
   int64_t seq = from;
-  for (size_t page = 0; page < options_.read_ahead_pages; ++page) {
-    const std::string path = "hendelser/feed?seq=" + std::to_string(seq);
-    HttpHeaders headers;
-    if (etag_seq_ == seq && !etag_.empty()) headers.emplace_back("If-None-Match", etag_);
-    auto response = caller_.Call("GET", path, {}, headers);
-    if (!response.ok()) return response.error();
-    if (response->status == 304) {
+  // Takes in the next page; false when the window ends with it.
+  auto accept = [&](FeedPage& page) -> Result<bool> {
+    if (page.error) return *page.error;
+    if (page.status == 304) {
       ++stats_.not_modified;
-      break;
+      return false;
     }
-    if (response->status != 200) return ErrorForAnswer("GET " + path, *response);
-    if (auto etag = response->Header("etag")) {
-      etag_ = *etag;
-      etag_seq_ = seq;
-    } else {
+    if (page.etag.empty()) {
       etag_.clear();
-    }
-    auto parsed = ParsePage(response->body);
-    if (!parsed.ok()) return parsed.error();
-    std::vector<FeedEvent>& events = *parsed;
-    const bool full = events.size() >= options_.page_size;
-    // Only what lies at or after the requested seq, in order (the server answers ascending).
-    std::erase_if(events, [&](const FeedEvent& e) { return e.seq < seq; });
-    std::stable_sort(events.begin(), events.end(),
-                     [](const FeedEvent& a, const FeedEvent& b) { return a.seq < b.seq; });
-    if (events.empty()) break;
-    ++window->pages;
-    seq = events.back().seq + 1;
-    if (window->events.empty()) {
-      window->events = std::move(events);
     } else {
-      window->events.insert(window->events.end(), std::make_move_iterator(events.begin()),
-                            std::make_move_iterator(events.end()));
+      etag_ = std::move(page.etag);
+      etag_seq_ = page.seq;
     }
-    if (!full) break;
-    if (page + 1 == options_.read_ahead_pages) window->more = true;
+    if (page.events.empty()) return false;
+    ++window->pages;
+    seq = page.events.back().seq + 1;
+    if (window->events.empty()) {
+      window->events = std::move(page.events);
+    } else {
+      window->events.insert(window->events.end(), std::make_move_iterator(page.events.begin()),
+                            std::make_move_iterator(page.events.end()));
+    }
+    return page.received >= options_.page_size;
+  };
+  size_t pages = 0;
+  while (pages < options_.read_ahead_pages) {
+    const size_t left = options_.read_ahead_pages - pages;
+    if (pages == 0 || pool_ == nullptr || left == 1) {
+      FeedPage page;
+      page.seq = seq;
+      FetchPage(caller_, page, etag_seq_ == seq ? etag_ : std::string());
+      auto more = accept(page);
+      if (!more.ok()) return more.error();
+      if (!*more) return window;
+      ++pages;
+      continue;
+    }
+    // The rest of the window at once, assuming gap-free numbering (a full page then spans
+    // exactly page_size sekvensnummer): each page is used only if it starts where the one before
+    // ended, so a server with gaps gets the same window, just one page at a time.
+    std::vector<FeedPage> speculative(left);
+    std::vector<LookupPool::Job> jobs;
+    for (size_t k = 0; k < left; ++k) {
+      speculative[k].seq = seq + static_cast<int64_t>(k * options_.page_size);
+      jobs.emplace_back(
+          [&page = speculative[k]](FregCaller& caller) { FetchPage(caller, page, std::string()); });
+    }
+    LookupPool::Batch batch;
+    pool_->Submit(batch, std::move(jobs));
+    pool_->Wait(batch);
+    for (FeedPage& page : speculative) {
+      if (page.seq != seq) break;  // a gap: continue one page at a time from `seq`
+      auto more = accept(page);
+      if (!more.ok()) return more.error();
+      if (!*more) return window;
+      ++pages;
+    }
   }
+  window->more = true;
   return window;
 }
 
-void FeedFollower::Plan(Window& window) {
+Result<int64_t> FeedFollower::ReadHead() {
+  auto response = caller_.Call("GET", std::string(kHeadPath), {}, {});
+  if (!response.ok()) return response.error();
+  if (response->status != 200) return ErrorForAnswer("GET " + std::string(kHeadPath), *response);
+  std::string_view text = response->body;
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) {
+    text.remove_suffix(1);
+  }
+  int64_t head = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), head);
+  if (ec != std::errc() || end != text.data() + text.size() || head < 0) {
+    return MakeError(ErrorCode::kInternal, "GET " + std::string(kHeadPath) + ": not a number");
+  }
+  return head;
+}
+
+bool FeedFollower::Covered(std::string_view fnr, int64_t seq) const {
+  auto key = NumberKey(fnr);
+  if (!key) return false;
+  auto it = covered_.find(*key);
+  return it != covered_.end() && it->second >= seq;
+}
+
+void FeedFollower::Cover(std::string_view fnr, int64_t head) {
+  auto key = NumberKey(fnr);
+  if (!key) return;
+  auto [it, inserted] = covered_.try_emplace(*key, head);
+  if (!inserted) {
+    it->second = std::max(it->second, head);
+  } else if (covered_.size() > options_.max_covered) {
+    covered_.erase(it);  // full: this number is simply fetched again when it next changes
+  }
+}
+
+Status FeedFollower::PlanLatest(Window& window) {
+  std::vector<std::string> wanted;
+  std::vector<std::string> history_wanted;
+  for (const FeedEvent& e : window.events) {
+    if (e.fnr.empty() || e.persondokument.empty() || e.type == kDublett) continue;
+    const bool new_number = e.type == kNewNumber;
+    if (!new_number && Covered(e.fnr, e.seq)) continue;
+    wanted.push_back(e.fnr);
+    if (new_number) history_wanted.push_back(e.fnr);
+  }
+  if (wanted.empty()) return {};
+  auto head = ReadHead();
+  if (!head.ok()) return head.error();
+  window.head = std::max(*head, window.events.back().seq);
+  Unique(wanted);
+  Unique(history_wanted);
+  AddTasks(window.first.tasks, kCurrentPath, "foedselsEllerDNummer", wanted, false);
+  AddTasks(window.first.tasks, kCurrentPath, "foedselsEllerDNummer", history_wanted, true);
+  return {};
+}
+
+Status FeedFollower::Plan(Window& window) {
+  if (options_.documents == FeedDocuments::kLatest) return PlanLatest(window);
   std::vector<FeedEvent>& events = window.events;
   if (options_.skip_superseded) {
     // The last event of each number; numbers touched by a number change or a dublett keep
@@ -356,21 +519,9 @@ void FeedFollower::Plan(Window& window) {
   }
   Unique(wanted);
   Unique(history_wanted);
-  auto add = [&](const std::vector<std::string>& ids, bool history) {
-    for (size_t begin = 0; begin < ids.size(); begin += kMaxIdsPerLookup) {
-      LookupTask& task = window.first.tasks.emplace_back();
-      task.history = history;
-      task.path = std::string(kLookupPath) + std::string(history ? kHistoryQuery : "");
-      auto body = IdListBody("dokumentidentifikator", ids, begin, begin + kMaxIdsPerLookup);
-      if (body.ok()) {
-        task.request = std::move(*body);
-      } else {
-        task.error = std::move(body.error());  // reported by Finish, never sent
-      }
-    }
-  };
-  add(wanted, false);
-  add(history_wanted, true);
+  AddTasks(window.first.tasks, kLookupPath, "dokumentidentifikator", wanted, false);
+  AddTasks(window.first.tasks, kLookupPath, "dokumentidentifikator", history_wanted, true);
+  return {};
 }
 
 void FeedFollower::Submit(Window& window, bool second_round) {
@@ -406,6 +557,17 @@ Status FeedFollower::Finish(Window& window) {
     return {};
   };
   if (Status s = complete(window.first); !s.ok()) return s;
+  if (options_.documents == FeedDocuments::kLatest) {
+    // Every number these documents show (and the number asked for) is current up to the head:
+    // later windows planned before this one is applied already skip them.
+    for (const auto& [key, d] : window.documents) {
+      Cover(key, window.head);
+      for (const std::string& n : d->numbers.all) {
+        if (n != key) Cover(n, window.head);  // `current` is one of `all`
+      }
+    }
+    return {};
+  }
   if (!options_.skip_superseded) return {};
 
   // A skipped event is covered only when the last event of its number has a document that is
@@ -427,27 +589,58 @@ Status FeedFollower::Finish(Window& window) {
   }
   if (wanted.empty()) return {};
   Unique(wanted);
-  for (size_t begin = 0; begin < wanted.size(); begin += kMaxIdsPerLookup) {
-    LookupTask& task = window.second.tasks.emplace_back();
-    task.path = std::string(kLookupPath);
-    auto body = IdListBody("dokumentidentifikator", wanted, begin, begin + kMaxIdsPerLookup);
-    if (!body.ok()) return body.error();
-    task.request = std::move(*body);
-  }
+  AddTasks(window.second.tasks, kLookupPath, "dokumentidentifikator", wanted, false);
   Submit(window, /*second_round=*/true);
   return complete(window.second);
 }
 
-Status FeedFollower::Apply(Window& window) {
-  const std::vector<FeedEvent>& events = window.events;
-  FeedStats delta;
-  if (Status s = copy_.Begin(); !s.ok()) return s;
-  auto fail = [&](Error error) -> Status {
-    copy_.Rollback();
-    return error;
-  };
+Status FeedFollower::ApplyLatest(Window& window, FeedStats& delta) {
+  std::unordered_set<std::string_view> applied;  // numbers whose document is in the row
   std::vector<std::string> old;
-  for (const FeedEvent& e : events) {
+  for (const FeedEvent& e : window.events) {
+    if (e.fnr.empty()) continue;
+    if (e.type == kDublett) {
+      if (Covered(e.fnr, e.seq)) continue;  // a document fetched after it showed the number
+      auto removed = copy_.Remove(e.fnr);
+      if (!removed.ok()) return removed.error();
+      delta.removed += *removed ? 1 : 0;
+      continue;
+    }
+    if (e.persondokument.empty()) continue;
+    auto it = window.documents.find(e.fnr);
+    if (it == window.documents.end()) {
+      if (Covered(e.fnr, e.seq)) {
+        ++delta.superseded;
+      } else {
+        ++delta.missing;
+      }
+      continue;
+    }
+    auto history = window.history.find(e.fnr);
+    if (applied.contains(e.fnr) && history == window.history.end()) {
+      ++delta.superseded;
+      continue;
+    }
+    const FetchedDocument& d = *it->second;
+    const std::string& current = d.numbers.current.empty() ? e.fnr : d.numbers.current;
+    old.assign(d.numbers.all.begin(), d.numbers.all.end());
+    old.push_back(e.fnr);
+    if (history != window.history.end()) {
+      old.insert(old.end(), history->second->begin(), history->second->end());
+    }
+    Unique(old);
+    auto removed = copy_.Replace(current, old, d.document, window.head);
+    if (!removed.ok()) return removed.error();
+    delta.removed += static_cast<uint64_t>(*removed);
+    ++delta.upserted;
+    applied.insert(e.fnr);
+  }
+  return {};
+}
+
+Status FeedFollower::ApplyVersions(Window& window, FeedStats& delta) {
+  std::vector<std::string> old;
+  for (const FeedEvent& e : window.events) {
     if (e.skip) {
       ++delta.superseded;
       continue;
@@ -455,7 +648,7 @@ Status FeedFollower::Apply(Window& window) {
     if (e.type == kDublett) {
       if (!e.fnr.empty()) {
         auto removed = copy_.Remove(e.fnr);
-        if (!removed.ok()) return fail(removed.error());
+        if (!removed.ok()) return removed.error();
         delta.removed += *removed ? 1 : 0;
       }
       continue;
@@ -479,19 +672,37 @@ Status FeedFollower::Apply(Window& window) {
     }
     Unique(old);
     auto removed = copy_.Replace(current, old, d.document, e.seq);
-    if (!removed.ok()) return fail(removed.error());
+    if (!removed.ok()) return removed.error();
     delta.removed += static_cast<uint64_t>(*removed);
     ++delta.upserted;
   }
-  const int64_t last = events.back().seq;
+  return {};
+}
+
+Status FeedFollower::Apply(Window& window) {
+  FeedStats delta;
+  if (Status s = copy_.Begin(); !s.ok()) return s;
+  auto fail = [&](Error error) -> Status {
+    copy_.Rollback();
+    covered_.clear();  // it described rows this window would have written
+    return error;
+  };
+  Status applied = options_.documents == FeedDocuments::kLatest ? ApplyLatest(window, delta)
+                                                                : ApplyVersions(window, delta);
+  if (!applied.ok()) return fail(applied.error());
+  const int64_t last = window.events.back().seq;
   if (Status s = copy_.SetMeta(kMetaFeedSekvensnummer, std::to_string(last)); !s.ok()) {
     return fail(s.error());
   }
-  if (Status s = copy_.Commit(); !s.ok()) return s;
+  if (Status s = copy_.Commit(); !s.ok()) return fail(s.error());
+  if (covered_.size() > options_.max_covered / 2) {
+    // What the cursor has passed can cover no later event.
+    std::erase_if(covered_, [&](const auto& entry) { return entry.second <= last; });
+  }
   stats_.cursor = last;
   stats_.pages += window.pages;
   ++stats_.windows;
-  stats_.events += events.size();
+  stats_.events += window.events.size();
   stats_.upserted += delta.upserted;
   stats_.superseded += delta.superseded;
   stats_.removed += delta.removed;
@@ -506,7 +717,7 @@ Result<size_t> FeedFollower::Step() {
   if (!window.ok()) return window.error();
   Window& w = **window;
   if (w.events.empty()) return size_t{0};
-  Plan(w);
+  if (Status s = Plan(w); !s.ok()) return s.error();
   Submit(w, /*second_round=*/false);
   if (Status s = Finish(w); !s.ok()) return s.error();
   if (Status s = Apply(w); !s.ok()) return s.error();
@@ -537,7 +748,10 @@ Result<FeedStats> FeedFollower::Run() {
       continue;
     }
     if (!current_submitted) {
-      Plan(*current);
+      if (Status s = Plan(*current); !s.ok()) {
+        if (stopped()) break;
+        return s.error();
+      }
       Submit(*current, /*second_round=*/false);
     }
     std::unique_ptr<Window> ahead;
@@ -556,9 +770,13 @@ Result<FeedStats> FeedFollower::Run() {
     }
     bool ahead_submitted = false;
     if (ahead != nullptr && !ahead->events.empty()) {
-      Plan(*ahead);
-      Submit(*ahead, /*second_round=*/false);
-      ahead_submitted = true;
+      if (Status s = Plan(*ahead); s.ok()) {
+        Submit(*ahead, /*second_round=*/false);
+        ahead_submitted = true;
+      } else {
+        ahead_error = std::move(s.error());  // reported after `current` is applied
+        ahead.reset();
+      }
     }
     if (Status s = Apply(*current); !s.ok()) return s.error();
     if (options_.on_page) options_.on_page(stats());

@@ -4,19 +4,34 @@
 // From the cursor (the local copy's kMetaFeedSekvensnummer + 1, recorded by RunUttrekk, or
 // `from`), each step reads a WINDOW of feed pages (GET hendelser/feed?seq=N, 1000 events per page,
 // ascending): up to `read_ahead_pages` pages, ending early at a page shorter than `page_size`
-// (caught up). It then fetches the changed persons' documents (the events' `persondokument` ids,
-// POST personer/bulkoppslag/arkiv in calls of up to 1000, run by `concurrency` workers with one
-// connection each) and, in ONE SQLite transaction, applies the events in sekvensnummer order
-// (upserting each document under the person's current number) and advances the cursor to the
-// window's last sekvensnummer. A crash therefore leaves either the whole window applied or none.
+// (caught up). It then fetches the changed persons' documents (POST calls of up to 1000 ids, run
+// by `concurrency` workers with one connection each) and, in ONE SQLite transaction, applies the
+// events in sekvensnummer order (upserting each document under the person's current number) and
+// advances the cursor to the window's last sekvensnummer. A crash therefore leaves either the
+// whole window applied or none.
 //
-// Superseded events: an event whose folkeregisteridentifikator has a later event with a person
-// document in the same window needs no document of its own (the later document replaces the row)
-// and is skipped (FeedStats::superseded) — except when that number also appears in an
-// endringIIdentifikasjonsnummer or personErOpphoertSomDublett event of the window, and except
-// when the later document turns out to be missing or to be current under another number (then
-// the skipped documents are fetched after all). After a window the copy therefore holds the same
-// rows as applying every event one by one.
+// Which documents (FeedDocuments):
+// - kLatest (default): each changed person's CURRENT document (POST personer/bulkoppslag by the
+//   events' folkeregisteridentifikator), fetched after reading the latest sekvensnummer H
+//   (GET hendelser/siste/sekvensnummer). Such a document already holds every change up to H, so
+//   the row is stored with seq H and every later event of the person's numbers up to H needs no
+//   fetch at all (FeedStats::superseded) — in this window or any later one. Catching up over a
+//   long feed therefore fetches each person about once instead of once per event. Rows may be
+//   newer than the cursor; once caught up the copy equals the server's current register.
+//   endringIIdentifikasjonsnummer events are always fetched (with the identifier history); a
+//   personErOpphoertSomDublett event removes its number's row unless a document fetched after it
+//   showed that number current. The memory of which numbers are covered up to which H holds at
+//   most `max_covered` numbers (entries the cursor has passed are dropped first).
+// - kVersions: the document version each event names (the events' `persondokument` ids,
+//   POST personer/bulkoppslag/arkiv), rows stored with the event's sekvensnummer, so after every
+//   window the copy is exactly the register as it stood at the cursor. An event whose
+//   folkeregisteridentifikator has a later event with a person document in the same window
+//   needs no document of its own (the later document replaces the row) and is skipped
+//   (FeedStats::superseded, when `skip_superseded`) — except when that number also appears in an
+//   endringIIdentifikasjonsnummer or personErOpphoertSomDublett event of the window, and except
+//   when the later document turns out to be missing or to be current under another number (then
+//   the skipped documents are fetched after all). After a window the copy therefore holds the
+//   same rows as applying every event one by one.
 //
 // A person's number can change: the row of every other number the person had is removed — the
 // numbers in the document's identifikasjonsnummer rows, the event's folkeregisteridentifikator
@@ -40,6 +55,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 
 #include "client/local_copy.hpp"
 #include "client/uttrekk.hpp"
@@ -53,12 +70,14 @@ struct FeedStats {
   uint64_t windows = 0;       // windows (transactions) applied
   uint64_t events = 0;        // events applied
   uint64_t upserted = 0;      // person rows written
-  uint64_t superseded = 0;    // events skipped: a later event of the person in the window
+  uint64_t superseded = 0;    // events that needed no document of their own (see the top)
   uint64_t removed = 0;       // rows of earlier numbers / dubletter removed
   uint64_t missing = 0;       // events whose person document the server did not return
   uint64_t not_modified = 0;  // 304 answers
   uint64_t retries = 0;
 };
+
+enum class FeedDocuments { kLatest, kVersions };
 
 struct FeedFollowerOptions {
   // The server root, e.g. "http://127.0.0.1:8080". Required.
@@ -77,9 +96,14 @@ struct FeedFollowerOptions {
   size_t read_ahead_pages = 32;
   // The server's page size (SPEC 2.4: fixed at 1000); a shorter page ends the window. Default 1000.
   size_t page_size = 1000;
-  // Skip the documents of superseded events (see the top). Default true; false fetches and
-  // applies every event's document (the plain serial algorithm).
+  // Which documents are fetched (see the top). Default kLatest.
+  FeedDocuments documents = FeedDocuments::kLatest;
+  // kVersions: skip the documents of superseded events (see the top). Default true; false
+  // fetches and applies every event's document (the plain serial algorithm).
   bool skip_superseded = true;
+  // kLatest: how many numbers the follower remembers as covered (16 bytes each, plus the hash
+  // table's overhead). Default 4 000 000.
+  size_t max_covered = 4'000'000;
   RetryPolicy retry;
   HttpClientOptions http;
   // Run() returns (ok) soon after this becomes true.
@@ -116,10 +140,16 @@ class FeedFollower {
 
   Status Init();
   Result<std::unique_ptr<Window>> ReadWindow(int64_t from);
-  void Plan(Window& window);
+  Status Plan(Window& window);
+  Status PlanLatest(Window& window);
+  Result<int64_t> ReadHead();
+  bool Covered(std::string_view fnr, int64_t seq) const;
+  void Cover(std::string_view fnr, int64_t head);
   void Submit(Window& window, bool second_round);
   Status Finish(Window& window);
   Status Apply(Window& window);
+  Status ApplyLatest(Window& window, FeedStats& delta);
+  Status ApplyVersions(Window& window, FeedStats& delta);
 
   FeedFollowerOptions options_;
   LocalCopy& copy_;
@@ -132,6 +162,8 @@ class FeedFollower {
   std::string etag_;  // the ETag of the page at etag_seq_
   int64_t etag_seq_ = -1;
   std::unique_ptr<LookupPool> pool_;  // created on first use when concurrency > 1
+  // kLatest: number (as an integer) -> the H its row's document is current at.
+  std::unordered_map<uint64_t, int64_t> covered_;
 };
 
 }  // namespace norreg::client

@@ -4,6 +4,7 @@
 #include <simdjson.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -56,6 +57,7 @@ class FakeFeed {
     if (!event.persondokument.empty()) {
       documents_[event.persondokument] = Document({numbers.front()}, name);
       history_[event.persondokument] = Document(numbers, name);
+      numbers_[event.persondokument] = numbers;
     }
     events_.push_back(std::move(event));
   }
@@ -65,6 +67,14 @@ class FakeFeed {
     events_.push_back(std::move(event));
   }
   std::vector<FakeRequest> received() const { return server_.received(); }
+  // The current-document lookups (personer/bulkoppslag without part=historikk), as their bodies.
+  std::vector<std::string> current_lookups() const {
+    std::vector<std::string> bodies;
+    for (const FakeRequest& r : server_.received()) {
+      if (r.target.ends_with("personer/bulkoppslag")) bodies.push_back(r.body);
+    }
+    return bodies;
+  }
   // The document lookups (without part=historikk) received so far, as their bodies.
   std::vector<std::string> lookups() const {
     std::vector<std::string> bodies;
@@ -111,6 +121,42 @@ class FakeFeed {
       r.body += "]";
       return r;
     }
+    if (path == "hendelser/siste/sekvensnummer") {
+      r.body = std::to_string(events_.empty() ? 0 : events_.back().seq);
+      return r;
+    }
+    if (path.starts_with("personer/bulkoppslag") &&
+        !path.starts_with("personer/bulkoppslag/arkiv")) {
+      // The current document of each number: that of the latest event naming the number or
+      // holding it among its document's numbers; none when that event ceased the number as a
+      // dublett. Unknown numbers are left out.
+      const bool historikk = path.find("historikk") != std::string::npos;
+      simdjson::dom::parser parser;
+      simdjson::dom::element root = parser.parse(request.body);
+      r.body = "{\"oppslag\":[";
+      bool first = true;
+      for (auto number_element : root["foedselsEllerDNummer"].get_array()) {
+        const std::string number(std::string_view(number_element.get_string()));
+        const std::string* found = nullptr;
+        for (auto e = events_.rbegin(); e != events_.rend() && found == nullptr; ++e) {
+          if (e->type == "personErOpphoertSomDublett" && e->fnr == number) break;
+          auto numbers = numbers_.find(e->persondokument);
+          if (numbers == numbers_.end()) continue;  // no document the server knows
+          if (e->fnr != number && std::find(numbers->second.begin(), numbers->second.end(),
+                                            number) == numbers->second.end()) {
+            continue;
+          }
+          found = &(historikk ? history_ : documents_)[e->persondokument];
+        }
+        if (found == nullptr) continue;
+        if (!first) r.body += ',';
+        first = false;
+        r.body +=
+            "{\"foedselsEllerDNummer\":\"" + number + "\",\"folkeregisterperson\":" + *found + "}";
+      }
+      r.body += "]}";
+      return r;
+    }
     if (path.starts_with("personer/bulkoppslag/arkiv")) {
       const bool historikk = path.find("historikk") != std::string::npos;
       simdjson::dom::parser parser;
@@ -139,6 +185,7 @@ class FakeFeed {
   std::vector<Event> events_;
   std::map<std::string, std::string> documents_;
   std::map<std::string, std::string> history_;
+  std::map<std::string, std::vector<std::string>> numbers_;  // by persondokument
   int not_modified_ = 0;
   FakeHttpServer server_;
 };
@@ -169,6 +216,7 @@ class FeedFollowerTest : public ::testing::Test {
     options.tokens = StaticTokenSource("t");
     options.interval = std::chrono::milliseconds(10);
     options.retry.initial_backoff = std::chrono::milliseconds(1);
+    options.documents = FeedDocuments::kVersions;  // the tests of kLatest say so
     return options;
   }
 
@@ -366,9 +414,11 @@ TEST_F(FeedFollowerTest, AWindowReadsAheadUntilAShortPageAndCommitsOnce) {
   for (const auto& r : feed.received()) {
     if (r.method == "GET") gets.push_back(r.target.substr(kApi.size()));
   }
-  EXPECT_EQ(gets, (std::vector<std::string>{"hendelser/feed?seq=1", "hendelser/feed?seq=4",
-                                            "hendelser/feed?seq=7", "hendelser/feed?seq=10",
-                                            "hendelser/feed?seq=11"}));
+  // Pages 4 and 7 were asked for at once (numbering without gaps), each once.
+  std::sort(gets.begin(), gets.end());
+  EXPECT_EQ(gets, (std::vector<std::string>{"hendelser/feed?seq=1", "hendelser/feed?seq=10",
+                                            "hendelser/feed?seq=11", "hendelser/feed?seq=4",
+                                            "hendelser/feed?seq=7"}));
 }
 
 TEST_F(FeedFollowerTest, ANumberChangeInsideAWindowLeavesNoRowUnderTheOldNumber) {
@@ -465,7 +515,8 @@ TEST_F(FeedFollowerTest, MatchesTheSerialAlgorithmOnAGeneratedSequence) {
     }
   }
 
-  auto run = [&](const std::string& path, bool serial) {
+  enum class Mode { kSerial, kWindowed, kLatest };
+  auto run = [&](const std::string& path, Mode mode) {
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
     auto opened = LocalCopy::Open(path);
     EXPECT_TRUE(opened.ok());
@@ -477,7 +528,7 @@ TEST_F(FeedFollowerTest, MatchesTheSerialAlgorithmOnAGeneratedSequence) {
     options.from = 1;
     options.once = true;
     options.page_size = 7;
-    if (serial) {
+    if (mode == Mode::kSerial) {
       options.concurrency = 1;
       options.read_ahead_pages = 1;
       options.skip_superseded = false;
@@ -485,6 +536,7 @@ TEST_F(FeedFollowerTest, MatchesTheSerialAlgorithmOnAGeneratedSequence) {
       options.concurrency = 3;
       options.read_ahead_pages = 4;
     }
+    if (mode == Mode::kLatest) options.documents = FeedDocuments::kLatest;
     FeedFollower follower(options, *copy);
     auto stats = follower.Run();
     EXPECT_TRUE(stats.ok()) << stats.error().message;
@@ -501,9 +553,9 @@ TEST_F(FeedFollowerTest, MatchesTheSerialAlgorithmOnAGeneratedSequence) {
     return std::make_pair(rows, *stats);
   };
   const size_t lookups_before = feed.lookups().size();
-  auto [serial_rows, serial_stats] = run(path_ + ".serial.db", true);
+  auto [serial_rows, serial_stats] = run(path_ + ".serial.db", Mode::kSerial);
   const size_t serial_lookups = feed.lookups().size() - lookups_before;
-  auto [window_rows, window_stats] = run(path_ + ".window.db", false);
+  auto [window_rows, window_stats] = run(path_ + ".window.db", Mode::kWindowed);
   const size_t window_lookups = feed.lookups().size() - lookups_before - serial_lookups;
   EXPECT_FALSE(serial_rows.empty());
   EXPECT_EQ(window_rows, serial_rows);
@@ -511,6 +563,17 @@ TEST_F(FeedFollowerTest, MatchesTheSerialAlgorithmOnAGeneratedSequence) {
   EXPECT_EQ(window_stats.upserted + window_stats.superseded + window_stats.missing,
             serial_stats.upserted + serial_stats.missing);
   EXPECT_LT(window_lookups, serial_lookups);
+
+  // kLatest ends with the same documents under the same numbers; its rows are current at least
+  // as late, and far fewer documents were fetched.
+  auto [latest_rows, latest_stats] = run(path_ + ".latest.db", Mode::kLatest);
+  ASSERT_EQ(latest_rows.size(), serial_rows.size());
+  for (const auto& [number, row] : serial_rows) {
+    ASSERT_TRUE(latest_rows.contains(number)) << number;
+    EXPECT_EQ(latest_rows[number].first, row.first) << number;
+    EXPECT_GE(latest_rows[number].second, row.second) << number;
+  }
+  EXPECT_LT(latest_stats.upserted, window_stats.upserted);
 
   // After every window (not only at the end) both copies agree.
   auto open_fresh = [&](const std::string& path) {
@@ -562,6 +625,102 @@ TEST_F(FeedFollowerTest, MatchesTheSerialAlgorithmOnAGeneratedSequence) {
     for (const char* suffix : {"", "-wal", "-shm"}) {
       std::filesystem::remove(path_ + name + suffix);
     }
+  }
+}
+
+TEST_F(FeedFollowerTest, LatestFetchesEachPersonOnceAndSkipsWhatItCovers) {
+  FakeFeed feed(/*page_size=*/2);
+  feed.Add({1, "111", "endringINavn", "d1"}, {"111"}, "V1");
+  feed.Add({2, "222", "personErOpprettet", "d2"}, {"222"}, "W2");
+  feed.Add({3, "111", "endringIBostedsadresse", "d3"}, {"111"}, "V3");
+  feed.Add({4, "111", "endringINavn", "d4"}, {"111"}, "V4");
+  auto copy = Open();
+  FeedFollowerOptions options = Options(feed);
+  options.documents = FeedDocuments::kLatest;
+  options.from = 1;
+  options.read_ahead_pages = 1;
+  FeedFollower follower(options, *copy);
+  // Events 1-2: the current documents, which already hold event 3 and 4 of 111 (head 4).
+  ASSERT_EQ(*follower.Step(), 2u);
+  EXPECT_EQ(DocumentOf(*copy, "111"), Document({"111"}, "V4"));
+  EXPECT_EQ(*copy->Seq("111"), 4);
+  EXPECT_EQ(DocumentOf(*copy, "222"), Document({"222"}, "W2"));
+  EXPECT_EQ(*copy->GetMetaInt(kMetaFeedSekvensnummer), 2);
+  // Events 3-4 need nothing fetched.
+  ASSERT_EQ(*follower.Step(), 2u);
+  EXPECT_EQ(feed.current_lookups(),
+            std::vector<std::string>{R"({"foedselsEllerDNummer":["111","222"]})"});
+  EXPECT_TRUE(feed.lookups().empty());
+  EXPECT_EQ(follower.stats().upserted, 2u);
+  EXPECT_EQ(follower.stats().superseded, 2u);
+  EXPECT_EQ(*copy->GetMetaInt(kMetaFeedSekvensnummer), 4);
+  // A later change is fetched again.
+  feed.Add({5, "111", "endringINavn", "d5"}, {"111"}, "V5");
+  ASSERT_EQ(*follower.Step(), 1u);
+  EXPECT_EQ(DocumentOf(*copy, "111"), Document({"111"}, "V5"));
+  EXPECT_EQ(*copy->Seq("111"), 5);
+}
+
+TEST_F(FeedFollowerTest, LatestMovesRowsOnANumberChangeAndRemovesDubletter) {
+  FakeFeed feed;
+  auto copy = Open();
+  ASSERT_TRUE(copy->Put("41000000001", Document({"41000000001"}, "A"), 1).ok());
+  ASSERT_TRUE(copy->Put("333", Document({"333"}, "B"), 1).ok());
+  ASSERT_TRUE(copy->SetMeta(kMetaFeedSekvensnummer, "1").ok());
+  // An ordinary event under the old number comes first: its current document is already under
+  // the new number, and the number change itself is fetched with the identifier history.
+  feed.Add({2, "41000000001", "endringINavn", "d2"}, {"41000000001"}, "A2");
+  feed.Add({3, "01010112345", "endringIIdentifikasjonsnummer", "d3"},
+           {"01010112345", "41000000001"}, "A3");
+  feed.Add({4, "333", "personErOpphoertSomDublett", ""});
+  FeedFollowerOptions options = Options(feed);
+  options.documents = FeedDocuments::kLatest;
+  options.once = true;
+  FeedFollower follower(options, *copy);
+  auto stats = follower.Run();
+  ASSERT_TRUE(stats.ok()) << stats.error().message;
+  EXPECT_EQ(stats->events, 3u);
+  EXPECT_EQ(DocumentOf(*copy, "41000000001"), "<absent>");
+  EXPECT_EQ(DocumentOf(*copy, "333"), "<absent>");
+  EXPECT_EQ(DocumentOf(*copy, "01010112345"), Document({"01010112345"}, "A3"));
+  EXPECT_EQ(*copy->Count(), 1);
+  bool asked_history = false;
+  for (const auto& r : feed.received()) {
+    asked_history =
+        asked_history || (r.target.find("personer/bulkoppslag?part=identifikasjonsnummer&part="
+                                        "historikk") != std::string::npos &&
+                          r.body == R"({"foedselsEllerDNummer":["01010112345"]})");
+  }
+  EXPECT_TRUE(asked_history);
+}
+
+// A feed whose sekvensnummer has gaps: the pages asked for at once do not line up, and the
+// window still holds every event exactly once, in order.
+TEST_F(FeedFollowerTest, PagesAskedForAtOnceAreCheckedAgainstGaps) {
+  FakeFeed feed(/*page_size=*/3);
+  std::vector<int64_t> seqs;
+  for (int64_t seq = 1; seq <= 40; ++seq) {
+    if (seq % 4 == 0) continue;  // a gap every fourth number
+    seqs.push_back(seq);
+    feed.Add({seq, "p" + std::to_string(seq), "personErOpprettet", "d" + std::to_string(seq)},
+             {"p" + std::to_string(seq)}, "X" + std::to_string(seq));
+  }
+  auto copy = Open();
+  FeedFollowerOptions options = Options(feed);
+  options.from = 1;
+  options.page_size = 3;
+  options.read_ahead_pages = 4;
+  options.concurrency = 3;
+  options.once = true;
+  FeedFollower follower(options, *copy);
+  auto stats = follower.Run();
+  ASSERT_TRUE(stats.ok()) << stats.error().message;
+  EXPECT_EQ(stats->events, seqs.size());
+  EXPECT_EQ(stats->cursor, 39);
+  EXPECT_EQ(*copy->Count(), static_cast<int64_t>(seqs.size()));
+  for (int64_t seq : seqs) {
+    EXPECT_EQ(DocumentOf(*copy, "p" + std::to_string(seq)),
+              Document({"p" + std::to_string(seq)}, "X" + std::to_string(seq)));
   }
 }
 
