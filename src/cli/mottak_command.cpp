@@ -9,6 +9,11 @@
 // one stdout line per reply: "<mottakId> <file> svar på <sent file | meldingId | -> (<handling>)".
 // Repeats every --interval seconds (default 30) until Ctrl-C / SIGTERM, or once with --once.
 //
+// `norreg mottak publish --org ORGNR REPLY.xml [VEDLEGG...] [--url URL] [--data DIR]`
+// The register side (the demo producer client, scope norreg:mottak): publishes a reply Melding
+// with attachments for organisation ORGNR (its Mottaker/@id is set to ORGNR). Prints the new
+// mottakId on stdout.
+//
 // --state (default <--data>/mottak-klient when a data folder is configured, else
 // ./mottak-klient) holds sent.ndjson, which ties replies to the sent files. --url defaults to the
 // built-in server recorded in <data>/auth/server.json.
@@ -43,6 +48,9 @@ struct MottakFlags {
   bool once = false;
   double interval_s = 30.0;
   std::string tjeneste;
+  // publish
+  std::string reply;
+  std::string to_org;
 };
 
 // The server root from <data>/auth/server.json (written by `norreg serve`): its token endpoint
@@ -191,14 +199,65 @@ void AddPoll(CLI::App& mottak, CommandContext& context, const std::shared_ptr<Mo
   });
 }
 
+void AddPublish(CLI::App& mottak, CommandContext& context,
+                const std::shared_ptr<MottakFlags>& flags) {
+  CLI::App* command = mottak.add_subcommand(
+      "publish", "Publish a reply with attachments for an organisation (producer, norreg:mottak)");
+  command->add_option("reply", flags->reply, "The reply Melding XML file")->required();
+  command->add_option("vedlegg", flags->vedlegg, "Attachments (pdf, xml, txt, ...)");
+  command->add_option("--org", flags->to_org, "The receiving organisation (NNN or 0192:NNN)")
+      ->required();
+  AddDataOption(*command, context);
+  command->add_option("--url", flags->url,
+                      "Server root, e.g. http://127.0.0.1:8080 (default: from "
+                      "<data>/auth/server.json)");
+  command->callback([&context, flags] {
+    context.run = [&context, flags]() -> int {
+      std::string url = flags->url;
+      if (url.empty()) {
+        auto from_info = UrlFromServerInfo(context.config.data);
+        if (!from_info.ok()) {
+          std::fprintf(stderr, "norreg mottak publish: %s\n", from_info.error().message.c_str());
+          return ExitCodeFor(from_info.error());
+        }
+        url = std::move(*from_info);
+      }
+      client::ConsumerAuthFlags auth;
+      auth.data_dir = context.config.data;
+      auto token_options = client::ConsumerTokenOptions(auth, auth::kMottakProducerScope, url);
+      if (!token_options.ok()) {
+        std::fprintf(stderr, "norreg mottak publish: %s\n", token_options.error().message.c_str());
+        return ExitCodeFor(token_options.error());
+      }
+      client::TokenClient tokens(std::move(*token_options));
+      client::MottakClientOptions options;
+      options.base_url = url;
+      options.tokens = client::TokenSourceFor(tokens, std::string(auth::kMottakProducerScope));
+      auto published = client::PublishReply(options, flags->reply, flags->vedlegg, flags->to_org);
+      if (!published.ok()) {
+        std::fprintf(stderr, "norreg mottak publish: %s\n", published.error().message.c_str());
+        return ExitCodeFor(published.error());
+      }
+      std::printf("%s\n", published->mottak_id.c_str());
+      std::fprintf(stderr,
+                   "norreg mottak publish: %s published for %s as mottakId %s (%zu attachments)\n",
+                   flags->reply.c_str(), flags->to_org.c_str(), published->mottak_id.c_str(),
+                   flags->vedlegg.size());
+      return std::fflush(stdout) == 0 ? 0 : kExitFailure;
+    };
+  });
+}
+
 }  // namespace
 
 void AddMottakCommand(CLI::App& app, CommandContext& context) {
   auto flags = std::make_shared<MottakFlags>();
-  CLI::App* mottak = app.add_subcommand("mottak", "Brreg elektronisk mottak: send and poll");
+  CLI::App* mottak =
+      app.add_subcommand("mottak", "Brreg elektronisk mottak: send, poll and (producer) publish");
   mottak->require_subcommand(1);
   AddSend(*mottak, context, flags);
   AddPoll(*mottak, context, flags);
+  AddPublish(*mottak, context, flags);
 }
 
 }  // namespace norreg::cli

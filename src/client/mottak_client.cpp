@@ -373,16 +373,12 @@ std::optional<std::string> ContentTypeForFile(const std::string& path) {
   return found->second;
 }
 
-Result<SendResult> SendMelding(const MottakClientOptions& options, const std::string& melding_path,
-                               const std::vector<std::string>& attachments, bool generate_id) {
-  auto payload = ReadInputFile(melding_path, kMaxUploadBytes);
-  if (!payload.ok()) return payload.error();
-  std::vector<std::string> contents;
-  contents.reserve(attachments.size());
-  std::vector<UploadPart> parts;
-  parts.reserve(attachments.size() + 1);
-  uint64_t total = payload->size();
-  std::vector<std::string> types;
+namespace {
+
+// The attachments' types (by extension) and contents; `total` starts at the payload's size and
+// the whole may not pass kMaxUploadBytes.
+Status ReadAttachments(const std::vector<std::string>& attachments, uint64_t total,
+                       std::vector<std::string>& types, std::vector<std::string>& contents) {
   for (const std::string& file : attachments) {
     auto type = ContentTypeForFile(file);
     if (!type) {
@@ -393,6 +389,7 @@ Result<SendResult> SendMelding(const MottakClientOptions& options, const std::st
     }
     types.push_back(std::move(*type));
   }
+  contents.reserve(attachments.size());
   for (const std::string& file : attachments) {
     auto content = ReadInputFile(file, kMaxUploadBytes);
     if (!content.ok()) return content.error();
@@ -400,10 +397,26 @@ Result<SendResult> SendMelding(const MottakClientOptions& options, const std::st
     if (total > kMaxUploadBytes) {
       return MakeError(ErrorCode::kInvalidInput, "the files add up to more than " +
                                                      std::to_string(kMaxUploadBytes) +
-                                                     " bytes, the most one upload may carry");
+                                                     " bytes, the most one request may carry");
     }
     contents.push_back(std::move(*content));
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<SendResult> SendMelding(const MottakClientOptions& options, const std::string& melding_path,
+                               const std::vector<std::string>& attachments, bool generate_id) {
+  auto payload = ReadInputFile(melding_path, kMaxUploadBytes);
+  if (!payload.ok()) return payload.error();
+  std::vector<std::string> contents;
+  std::vector<std::string> types;
+  if (Status s = ReadAttachments(attachments, payload->size(), types, contents); !s.ok()) {
+    return s.error();
+  }
+  std::vector<UploadPart> parts;
+  parts.reserve(attachments.size() + 1);
 
   SendResult result;
   auto melding = mottak::ParseMelding(*payload);
@@ -449,6 +462,70 @@ Result<SendResult> SendMelding(const MottakClientOptions& options, const std::st
     }
   }
   return answer;
+}
+
+Result<PublishResult> PublishReply(const MottakClientOptions& options,
+                                   const std::string& reply_path,
+                                   const std::vector<std::string>& attachments,
+                                   const std::string& orgnr) {
+  auto xml = ReadInputFile(reply_path, kMaxUploadBytes);
+  if (!xml.ok()) return xml.error();
+  if (!orgnr.empty()) {
+    std::string_view org = orgnr;
+    if (org.starts_with("0192:")) org.remove_prefix(5);
+    if (!ids::ValidOrgnr(org)) {
+      return MakeError(ErrorCode::kInvalidInput, orgnr + " is not an organisation number");
+    }
+    auto melding = mottak::ParseMelding(*xml);
+    if (!melding.ok()) {
+      return MakeError(ErrorCode::kInvalidInput, reply_path + ": " + melding.error().message);
+    }
+    melding->mottaker.id = std::string(org);
+    melding->mottaker.id_type = "orgnr";
+    auto rendered = mottak::RenderMelding(*melding);
+    if (!rendered.ok()) {
+      return MakeError(ErrorCode::kInvalidInput, reply_path + ": " + rendered.error().message);
+    }
+    *xml = std::move(*rendered);
+  }
+  std::vector<std::string> contents;
+  std::vector<std::string> types;
+  if (Status s = ReadAttachments(attachments, xml->size(), types, contents); !s.ok()) {
+    return s.error();
+  }
+  std::string body;
+  std::string content_type = "application/xml";
+  if (attachments.empty()) {
+    body = std::move(*xml);
+  } else {
+    std::vector<UploadPart> parts;
+    parts.push_back({"payload", BaseName(reply_path), "application/xml", &*xml});
+    for (size_t i = 0; i < attachments.size(); ++i) {
+      parts.push_back({"attachments", BaseName(attachments[i]), types[i], &contents[i]});
+    }
+    std::string boundary;
+    body = MultipartBody(parts, boundary);
+    content_type = "multipart/form-data; boundary=" + boundary;
+  }
+  // Not retried: a retry after a lost answer would publish the reply twice.
+  RetryPolicy once = options.retry;
+  once.max_attempts = 1;
+  ApiCaller caller(options.base_url, kMottakDialect, options.tokens, once, options.http);
+  constexpr std::string_view kPath = "/norreg/mottak/v1/svar";
+  auto response = caller.Call("POST", std::string(kPath), body,
+                              {{"Content-Type", content_type}, {"Accept", "application/json"}});
+  if (!response.ok()) return response.error();
+  if (response->status != 200) return MottakErrorForAnswer("POST " + std::string(kPath), *response);
+  json::error_code ec;
+  json::value value = json::parse(response->body, ec);
+  const json::object* object = ec ? nullptr : value.if_object();
+  const json::value* id = object ? object->if_contains("mottakId") : nullptr;
+  const json::value* dokument = object ? object->if_contains("dokumentId") : nullptr;
+  if (id == nullptr || !id->is_string() || dokument == nullptr || !dokument->is_string()) {
+    return MakeError(ErrorCode::kInternal, "POST " + std::string(kPath) + ": unexpected answer",
+                     response->body.substr(0, 200));
+  }
+  return PublishResult{std::string(id->as_string()), std::string(dokument->as_string())};
 }
 
 Result<PollSummary> PollMailbox(const MottakClientOptions& options, const PollOptions& poll,

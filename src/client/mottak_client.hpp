@@ -63,6 +63,22 @@ struct SendResult {
 Result<SendResult> SendMelding(const MottakClientOptions& options, const std::string& melding_path,
                                const std::vector<std::string>& attachments, bool generate_id);
 
+struct PublishResult {
+  std::string mottak_id;
+  std::string dokument_id;
+};
+
+// The register side (scope norreg:mottak in `options.tokens`): publishes the reply Melding in
+// `reply_path` with `attachments` (POST /norreg/mottak/v1/svar; application/xml without
+// attachments, else multipart/form-data as SendMelding, types by extension). With `orgnr` ("NNN"
+// or "0192:NNN") the Melding's Mottaker/@id is set to it first (it names the receiving
+// organisation). Not retried (a retry after a lost answer would publish twice). kInvalidInput as
+// SendMelding or for a bad orgnr; a refused reply is the server's error.
+Result<PublishResult> PublishReply(const MottakClientOptions& options,
+                                   const std::string& reply_path,
+                                   const std::vector<std::string>& attachments,
+                                   const std::string& orgnr);
+
 struct PolledReply {
   std::string mottak_id;
   std::string path;               // the written ZIP

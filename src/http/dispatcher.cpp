@@ -64,6 +64,19 @@ Status Dispatcher::Add(Method method, std::string_view pattern, RouteInfo info, 
   return router_.Add(method, pattern, std::move(info), std::move(handler), slot);
 }
 
+Status Dispatcher::AddStreaming(Method method, std::string_view pattern, RouteInfo info,
+                                StreamHandler handler) {
+  if (!handler)
+    return MakeError(ErrorCode::kInvalidInput,
+                     "route " + std::string(pattern) + ": no stream handler");
+  if (!info.api.empty() && !FindApi(info.api)) {
+    return MakeError(ErrorCode::kInvalidInput,
+                     "route " + std::string(pattern) + ": unknown api " + info.api);
+  }
+  std::uint32_t slot = metrics_ ? metrics_->RouteSlot(info.name) : 0;
+  return router_.Add(method, pattern, std::move(info), Handler{}, slot, std::move(handler));
+}
+
 const ApiSpec* Dispatcher::FindApi(std::string_view id) const {
   for (const auto& a : apis_) {
     if (a->id == id) return a.get();
@@ -108,7 +121,27 @@ Response Dispatcher::Render(const ApiSpec* api, const Error& error, Request& req
   return GenericInternal();
 }
 
-Response Dispatcher::Dispatch(Request& request) const {
+template <typename Fn>
+Response Dispatcher::Catching(const ApiSpec* api, Request& request, Fn&& fn) const {
+  // The one catch site: before-steps, handlers and sinks.
+  try {
+    return fn();
+  } catch (const std::exception& e) {
+    spdlog::error("handler_exception rid={} route={} what=\"{}\"", request.request_id,
+                  request.route ? request.route->name : "unmatched", e.what());
+  } catch (...) {
+    spdlog::error("handler_exception rid={} route={} what=unknown", request.request_id,
+                  request.route ? request.route->name : "unmatched");
+  }
+  return Render(api, MakeError(ErrorCode::kInternal, "unhandled exception"), request);
+}
+
+const ApiSpec* Dispatcher::ApiOf(const Request& request) const {
+  return request.route == nullptr || request.route->api.empty() ? nullptr
+                                                                : FindApi(request.route->api);
+}
+
+std::variant<const Route*, Response> Dispatcher::Enter(Request& request) const {
   Router::Match m = router_.Find(request.method, request);
   if (m.outcome == Router::Outcome::kNotFound) {
     return Render(ApiForPath(request.path), MakeError(ErrorCode::kNotFound, {}), request);
@@ -133,25 +166,92 @@ Response Dispatcher::Dispatch(Request& request) const {
   for (std::size_t i = 0; i < m.capture_count; ++i) {
     request.path_params.emplace_back(route.param_names[i], m.captures[i]);
   }
-  const ApiSpec* api = route.info.api.empty() ? nullptr : FindApi(route.info.api);
-  // The one catch site: before-steps and the handler.
-  try {
-    if (api) {
-      for (const auto& step : api->before) {
-        if (auto err = step(request)) return Render(api, *err, request);
-      }
+  const ApiSpec* api = ApiOf(request);
+  if (api == nullptr) return &route;
+  bool passed = false;
+  Response refused = Catching(api, request, [&]() -> Response {
+    for (const auto& step : api->before) {
+      if (auto err = step(request)) return Render(api, *err, request);
     }
+    passed = true;
+    return Response{};
+  });
+  if (!passed) return refused;
+  return &route;
+}
+
+Response Dispatcher::Dispatch(Request& request) const {
+  auto entered = Enter(request);
+  if (Response* answer = std::get_if<Response>(&entered)) return std::move(*answer);
+  const Route& route = *std::get<const Route*>(entered);
+  const ApiSpec* api = ApiOf(request);
+  if (route.stream) {
+    // A streaming route whose body was read whole: the same three steps at once.
+    std::unique_ptr<BodySink> sink;
+    Response refused = Catching(api, request, [&]() -> Response {
+      auto opened = route.stream(request);
+      if (!opened.ok()) return Render(api, opened.error(), request);
+      sink = std::move(opened).value();
+      return Response{};
+    });
+    if (!sink) return refused;
+    if (auto answer = StreamBody(request, *sink, request.body)) return std::move(*answer);
+    return FinishStream(request, *sink);
+  }
+  return Catching(api, request, [&]() -> Response {
     Result<Response> result = route.handler(request);
     if (!result.ok()) return Render(api, result.error(), request);
     return Finish(std::move(result).value(), request);
-  } catch (const std::exception& e) {
-    spdlog::error("handler_exception rid={} route={} what=\"{}\"", request.request_id,
-                  route.info.name, e.what());
-  } catch (...) {
-    spdlog::error("handler_exception rid={} route={} what=unknown", request.request_id,
-                  route.info.name);
+  });
+}
+
+const Route* Dispatcher::FindRoute(const Request& request) const {
+  Router::Match m = router_.Find(request.method, request);
+  return m.outcome == Router::Outcome::kFound ? m.route : nullptr;
+}
+
+Dispatcher::Stream Dispatcher::BeginStream(Request& request) const {
+  Stream out;
+  auto entered = Enter(request);
+  if (Response* answer = std::get_if<Response>(&entered)) {
+    out.answer = std::move(*answer);
+    return out;
   }
-  return Render(api, MakeError(ErrorCode::kInternal, "unhandled exception"), request);
+  const Route& route = *std::get<const Route*>(entered);
+  const ApiSpec* api = ApiOf(request);
+  out.answer = Catching(api, request, [&]() -> Response {
+    if (!route.stream) {
+      return Render(api, MakeError(ErrorCode::kInternal, "route does not stream"), request);
+    }
+    auto opened = route.stream(request);
+    if (!opened.ok()) return Render(api, opened.error(), request);
+    out.sink = std::move(opened).value();
+    return Response{};
+  });
+  return out;
+}
+
+std::optional<Response> Dispatcher::StreamBody(Request& request, BodySink& sink,
+                                               std::string_view bytes) const {
+  const ApiSpec* api = ApiOf(request);
+  bool ok = false;
+  Response answer = Catching(api, request, [&]() -> Response {
+    Status written = sink.Write(bytes);
+    if (!written.ok()) return Render(api, written.error(), request);
+    ok = true;
+    return Response{};
+  });
+  if (ok) return std::nullopt;
+  return answer;
+}
+
+Response Dispatcher::FinishStream(Request& request, BodySink& sink) const {
+  const ApiSpec* api = ApiOf(request);
+  return Catching(api, request, [&]() -> Response {
+    Result<Response> result = sink.Finish();
+    if (!result.ok()) return Render(api, result.error(), request);
+    return Finish(std::move(result).value(), request);
+  });
 }
 
 Response Dispatcher::RenderError(Request& request, const Error& error) const {

@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "common/result.hpp"
@@ -56,6 +57,10 @@ class Dispatcher {
   // kInvalidInput when info.api is non-empty and not registered, or as Router::Add. A route
   // with an empty api has no before-steps and plain error answers.
   Status Add(Method method, std::string_view pattern, RouteInfo info, Handler handler);
+  // A route that takes its body as it arrives (BodySink), errors as Add. Dispatch() of such a
+  // route (a body already read whole, e.g. in unit tests) writes the body to the sink at once.
+  Status AddStreaming(Method method, std::string_view pattern, RouteInfo info,
+                      StreamHandler handler);
 
   // Never throws. Sets request.route, route_slot and path_params when a route matched.
   Response Dispatch(Request& request) const;
@@ -65,6 +70,25 @@ class Dispatcher {
   // route_slot when the path matches a route. Never throws.
   Response RenderError(Request& request, const Error& error) const;
 
+  // The route `request` matches (kFound only), or nullptr. For the server: whether it streams its
+  // body (Route::stream) or blocks (RouteInfo::blocking).
+  const Route* FindRoute(const Request& request) const;
+
+  // A streaming request, in three steps, each never throwing (the same catch site and error
+  // rendering as Dispatch):
+  // - BeginStream: routes the request (sets route, route_slot, path_params), runs the before-steps
+  //   and the route's StreamHandler; `sink` to write the body to, or else `answer`;
+  // - StreamBody: the next piece of the body; an answer (the sink's error) ends the request;
+  // - FinishStream: the body is complete; the handler's answer.
+  struct Stream {
+    std::unique_ptr<BodySink> sink;
+    Response answer;  // when sink is null
+  };
+  Stream BeginStream(Request& request) const;
+  std::optional<Response> StreamBody(Request& request, BodySink& sink,
+                                     std::string_view bytes) const;
+  Response FinishStream(Request& request, BodySink& sink) const;
+
   const Router& router() const { return router_; }
   const ApiSpec* FindApi(std::string_view id) const;
   // The API with the longest prefix owning `path` (segment boundary), or nullptr.
@@ -73,6 +97,13 @@ class Dispatcher {
  private:
   Response Render(const ApiSpec* api, const Error& error, Request& request) const;
   Response Finish(Response response, const Request& request) const;
+  // Routes the request and runs its API's before-steps: the route, or the answer (404, 405, a
+  // before-step's error).
+  std::variant<const Route*, Response> Enter(Request& request) const;
+  const ApiSpec* ApiOf(const Request& request) const;
+  // fn() -> Response inside the one catch site: an exception is logged and answered 500.
+  template <typename Fn>
+  Response Catching(const ApiSpec* api, Request& request, Fn&& fn) const;
 
   Metrics* metrics_;
   Router router_;

@@ -31,6 +31,10 @@ Method ParseMethod(std::string_view token);
 struct RouteInfo {
   std::string api;
   std::string name;
+  // The handler waits for the disk (a durable write: an fsync, or a group commit it shares with
+  // other requests). The server runs it on its pool of blocking threads, so the io thread serves
+  // its other connections meanwhile and concurrent writers can share one commit.
+  bool blocking = false;
 };
 
 using Params = std::vector<std::pair<std::string, std::string>>;
@@ -108,8 +112,22 @@ class Request {
 // strings). Returns false on a malformed escape ("%4", "%zz"); `out` is then unspecified.
 bool PercentDecode(std::string_view in, std::string& out, bool plus_as_space);
 
-// A response. Either `body` (owned) or `shared_body` (a shared, immutable buffer sent without a
-// copy; wins when set). Content-Length, Date, Connection and X-Request-Id are added by the
+// A response body produced piece by piece while it is sent (a large stored file), so it is never
+// held whole in memory. Next() is called on the connection's io thread until it returns an empty
+// piece; the pieces must add up to size(). An error from Next (e.g. stored bytes that fail their
+// checksum) comes after the head was sent: the server logs it and closes the connection, so the
+// client sees a body shorter than its Content-Length, never a complete wrong one.
+class BodyStream {
+ public:
+  virtual ~BodyStream() = default;
+  virtual std::uint64_t size() const = 0;
+  // The next piece, valid until the next call; empty at the end.
+  virtual Result<std::string_view> Next() = 0;
+};
+
+// A response. Either `body` (owned), `shared_body` (a shared, immutable buffer sent without a
+// copy; wins over `body`) or `stream_body` (wins over both; not for HEAD-only answers' bodies,
+// which are never read). Content-Length, Date, Connection and X-Request-Id are added by the
 // server; `headers` must not contain them. Header names/values containing CR or LF are dropped.
 struct Response {
   int status = 200;
@@ -117,7 +135,9 @@ struct Response {
   Params headers;
   std::string body;
   std::shared_ptr<const std::string> shared_body;
+  std::shared_ptr<BodyStream> stream_body;
 
+  // The body held in memory ("" for a stream_body).
   std::string_view BodyView() const {
     return shared_body ? std::string_view(*shared_body) : std::string_view(body);
   }

@@ -40,14 +40,14 @@ Router::Router() : root_(std::make_unique<Node>()) {}
 Router::~Router() = default;
 
 Status Router::Add(Method method, std::string_view pattern, RouteInfo info, Handler handler,
-                   std::uint32_t slot) {
+                   std::uint32_t slot, StreamHandler stream) {
   auto bad = [&](std::string_view why) {
     return Status(MakeError(ErrorCode::kInvalidInput, std::string("route ") + std::string(pattern) +
                                                           ": " + std::string(why)));
   };
   if (method == Method::kOther) return bad("method not routable");
   if (pattern.empty() || pattern.front() != '/') return bad("must start with '/'");
-  if (!handler) return bad("no handler");
+  if (!handler && !stream) return bad("no handler");
   std::string_view rest = pattern.substr(1);
   if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);  // trailing slash
 
@@ -91,6 +91,7 @@ Status Router::Add(Method method, std::string_view pattern, RouteInfo info, Hand
   route->pattern = std::string(pattern);
   route->info = std::move(info);
   route->handler = std::move(handler);
+  route->stream = std::move(stream);
   route->slot = slot;
   entry = route.get();
   routes_.push_back(std::move(route));

@@ -31,11 +31,28 @@ namespace norreg::http {
 // API's error renderer shapes them); exceptions become a logged 500.
 using Handler = std::function<Result<Response>(Request&)>;
 
+// Where a streaming route's request body goes (Dispatcher::AddStreaming): Write receives the body
+// in pieces as it arrives (any sizes, in order; at most the body limit in total), then Finish once
+// it is complete and gives the answer. An error from Write ends the request with that error; the
+// rest of the body is not read. The sink is destroyed when the request ends, finished or not (a
+// client that goes away mid-body): whatever it still holds (temporary files) it cleans up then.
+class BodySink {
+ public:
+  virtual ~BodySink() = default;
+  virtual Status Write(std::string_view bytes) = 0;
+  virtual Result<Response> Finish() = 0;
+};
+
+// A streaming route's handler: runs once the header is in and the before-steps passed, before
+// any of the body is read; returns the sink for the body, or an Error answered at once.
+using StreamHandler = std::function<Result<std::unique_ptr<BodySink>>(Request&)>;
+
 struct Route {
   Method method = Method::kGet;
   std::string pattern;
   RouteInfo info;
-  Handler handler;
+  Handler handler;       // empty when `stream` is set
+  StreamHandler stream;  // set: the body is handed over as it arrives (see BodySink)
   std::vector<std::string> param_names;  // in pattern order
   std::uint32_t slot = 0;                // opaque tag for the caller (metrics slot)
 };
@@ -52,9 +69,10 @@ class Router {
 
   // Registers a route. kInvalidInput when the pattern does not start with '/', has an empty or
   // malformed segment ("{", "{}", "a{b}"), repeats a parameter name, or when the same
-  // (method, pattern shape) is already registered. kOther is not routable.
+  // (method, pattern shape) is already registered, or when neither `handler` nor `stream` is set.
+  // kOther is not routable.
   Status Add(Method method, std::string_view pattern, RouteInfo info, Handler handler,
-             std::uint32_t slot = 0);
+             std::uint32_t slot = 0, StreamHandler stream = {});
 
   enum class Outcome { kFound, kNotFound, kMethodNotAllowed };
   struct Match {

@@ -14,10 +14,12 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
@@ -124,7 +126,11 @@ struct Server::Impl {
     asio::steady_timer deadline{ioc};
   };
 
-  Impl(ServerOptions o, Dispatcher& d, Metrics& m) : opt(std::move(o)), dispatcher(d), metrics(m) {
+  Impl(ServerOptions o, Dispatcher& d, Metrics& m)
+      : opt(std::move(o)),
+        dispatcher(d),
+        metrics(m),
+        blocking_pool(static_cast<std::size_t>(std::max(1, opt.blocking_threads))) {
     std::size_t n = opt.threads > 0 ? static_cast<std::size_t>(opt.threads)
                                     : std::max(1u, std::thread::hardware_concurrency());
     for (std::size_t i = 0; i < n; ++i) {
@@ -138,6 +144,7 @@ struct Server::Impl {
     // Frames of sessions that never ran are destroyed with their io_context; they must not
     // touch the timers being torn down.
     tearing_down = true;
+    blocking_pool.join();
     acceptor.reset();
     signals.reset();
     for (auto& w : workers) {
@@ -160,6 +167,13 @@ struct Server::Impl {
   void AccessLog(const Request& req, int status, std::size_t bytes, Clock::duration dur,
                  std::chrono::system_clock::time_point start);
   void AssignRequestId(Worker& w, Request& req);
+  // Runs fn() (-> Response) on the blocking pool; the session resumes on its own thread.
+  template <typename Fn>
+  asio::awaitable<Response> OnPool(Fn fn) {
+    co_return co_await asio::co_spawn(
+        blocking_pool, [fn = std::move(fn)]() -> asio::awaitable<Response> { co_return fn(); },
+        asio::use_awaitable);
+  }
 
   ServerOptions opt;
   Dispatcher& dispatcher;
@@ -173,6 +187,7 @@ struct Server::Impl {
   std::size_t next_worker = 0;
   bool ran = false;
   bool tearing_down = false;
+  asio::thread_pool blocking_pool;  // last: joined first, before the workers go
 };
 
 Status Server::Impl::Listen() {
@@ -494,17 +509,84 @@ asio::awaitable<void> Server::Impl::Session(Worker& w, tcp::socket socket) {
       have_response = true;
       keep_alive = keep_alive && parser->is_done();
     }
-    if (!have_response && !parser->is_done()) {
+    const Route* route = have_response ? nullptr : dispatcher.FindRoute(req);
+    const bool blocking = route != nullptr && route->info.blocking;
+    bool body_done = parser->is_done();
+    if (!have_response && !body_done) {
       const ApiSpec* api = dispatcher.ApiForPath(req.path);
       const std::uint64_t body_limit =
           api != nullptr && api->body_limit ? *api->body_limit : opt.body_limit;
       auto len = parser->content_length();
-      if (len && *len > body_limit) {
+      auto too_large = [&](std::string detail) {
         res = dispatcher.RenderError(
-            req, MakeError(ErrorCode::kTooLarge, "Forespørselen er for stor.",
-                           fmt::format("content-length {} > limit {}", *len, body_limit)));
+            req, MakeError(ErrorCode::kTooLarge, "Forespørselen er for stor.", std::move(detail)));
         have_response = true;
         keep_alive = false;  // the body stays unread
+      };
+      if (len && *len > body_limit) {
+        too_large(fmt::format("content-length {} > limit {}", *len, body_limit));
+      } else if (route != nullptr && route->stream) {
+        // The body goes to the route's sink as it arrives (see server.hpp).
+        Dispatcher::Stream begun = dispatcher.BeginStream(req);
+        if (!begun.sink) {
+          res = std::move(begun.answer);
+          have_response = true;
+          keep_alive = false;
+        } else {
+          if (auto expect = req.Header("Expect");
+              expect && EqualsIgnoreCase(*expect, "100-continue")) {
+            stream.expires_after(opt.write_timeout);
+            auto [cec, cn] = co_await asio::async_write(stream, asio::buffer(kContinue), kTuple);
+            if (cec) break;
+          }
+          bhttp::request_parser<bhttp::buffer_body> body_parser(std::move(*parser));
+          body_parser.body_limit(body_limit);
+          std::unique_ptr<char[]> chunk(new char[opt.stream_chunk]);
+          bool gone = false;
+          stream.expires_after(opt.body_timeout);
+          while (!body_parser.is_done()) {
+            auto& piece = body_parser.get().body();
+            piece.data = chunk.get();
+            piece.size = opt.stream_chunk;
+            auto [bec, bn] = co_await bhttp::async_read_some(stream, buffer, body_parser, kTuple);
+            if (bec == bhttp::error::need_buffer) bec = {};
+            if (bec == bhttp::error::body_limit) {
+              too_large(fmt::format("chunked body > limit {}", body_limit));
+              break;
+            }
+            if (bec) {
+              if (!IsProtocolError(bec)) {
+                gone = true;  // timeout or the client went away mid-body
+                break;
+              }
+              res = PlainStatus(400);
+              have_response = true;
+              keep_alive = false;
+              break;
+            }
+            const std::size_t got = opt.stream_chunk - piece.size;
+            if (got == 0) continue;
+            if (auto answer =
+                    dispatcher.StreamBody(req, *begun.sink, std::string_view(chunk.get(), got))) {
+              res = std::move(*answer);
+              have_response = true;
+              keep_alive = false;
+              break;
+            }
+          }
+          body_done = body_parser.is_done();
+          if (gone) break;
+          if (!have_response) {
+            BodySink& sink = *begun.sink;
+            // (No co_await inside a conditional expression: GCC 12 miscompiles temporaries there.)
+            if (blocking) {
+              res = co_await OnPool([&] { return dispatcher.FinishStream(req, sink); });
+            } else {
+              res = dispatcher.FinishStream(req, sink);
+            }
+            have_response = true;
+          }
+        }
       } else {
         if (auto expect = req.Header("Expect");
             expect && EqualsIgnoreCase(*expect, "100-continue")) {
@@ -515,12 +597,9 @@ asio::awaitable<void> Server::Impl::Session(Worker& w, tcp::socket socket) {
         parser->body_limit(body_limit);
         stream.expires_after(opt.body_timeout);
         auto [bec, bn] = co_await bhttp::async_read(stream, buffer, *parser, kTuple);
+        body_done = parser->is_done();
         if (bec == bhttp::error::body_limit) {
-          res = dispatcher.RenderError(
-              req, MakeError(ErrorCode::kTooLarge, "Forespørselen er for stor.",
-                             fmt::format("chunked body > limit {}", body_limit)));
-          have_response = true;
-          keep_alive = false;
+          too_large(fmt::format("chunked body > limit {}", body_limit));
         } else if (bec) {
           if (IsProtocolError(bec)) {
             res = PlainStatus(400);
@@ -533,32 +612,67 @@ asio::awaitable<void> Server::Impl::Session(Worker& w, tcp::socket socket) {
       }
     }
     if (!have_response) {
-      req.body = std::move(msg.body());
-      res = dispatcher.Dispatch(req);
+      req.body = std::move(parser->get().body());
+      if (blocking) {
+        res = co_await OnPool([&] { return dispatcher.Dispatch(req); });
+      } else {
+        res = dispatcher.Dispatch(req);
+      }
     }
 
     if (stopping) keep_alive = false;
     const bool head_only = req.method == Method::kHead;
-    std::string_view body = res.BodyView();
     bool no_body_status = res.status == 204 || res.status == 304 || res.status < 200;
-    if (no_body_status) body = {};
-    SerializeHead(head, res, req, keep_alive, http10, body.size());
+    const bool streamed = res.stream_body != nullptr && !no_body_status;
+    std::string_view body = no_body_status || streamed ? std::string_view() : res.BodyView();
+    const std::uint64_t body_size = streamed ? res.stream_body->size() : body.size();
+    SerializeHead(head, res, req, keep_alive, http10, body_size);
     std::string_view to_send = head_only ? std::string_view() : body;
     std::array<asio::const_buffer, 2> bufs{asio::buffer(head),
                                            asio::buffer(to_send.data(), to_send.size())};
     stream.expires_after(opt.write_timeout);
     auto [wec, wn] = co_await asio::async_write(stream, bufs, kTuple);
+    std::uint64_t sent = to_send.size();
+    if (!wec && streamed && !head_only) {
+      // Piece by piece; a piece that cannot be produced ends the connection (see BodyStream).
+      while (true) {
+        Result<std::string_view> piece = res.stream_body->Next();
+        if (!piece.ok() || sent + piece->size() > body_size) {
+          spdlog::error("response_stream_failed rid={} sent={} of={} error=\"{} {}\"",
+                        req.request_id, sent, body_size,
+                        piece.ok() ? "longer than announced" : piece.error().message,
+                        piece.ok() ? "" : piece.error().detail);
+          wec = asio::error::operation_aborted;
+          break;
+        }
+        if (piece->empty()) break;
+        stream.expires_after(opt.write_timeout);
+        auto [pec, pn] = co_await asio::async_write(stream, asio::buffer(*piece), kTuple);
+        sent += pn;
+        if (pec) {
+          wec = pec;
+          break;
+        }
+      }
+      if (!wec && sent != body_size) {
+        spdlog::error(
+            "response_stream_failed rid={} sent={} of={} error=\"shorter than "
+            "announced\"",
+            req.request_id, sent, body_size);
+        wec = asio::error::operation_aborted;
+      }
+    }
 
     auto dur = Clock::now() - start;
     metrics.ObserveRequest(req.route_slot, req.method, res.status, dur);
     metrics.RequestFinished();
     conn.busy = false;
-    AccessLog(req, res.status, to_send.size(), dur, start_wall);
+    AccessLog(req, res.status, static_cast<std::size_t>(sent), dur, start_wall);
     if (wec) break;
     if (!keep_alive) {
       // Unread request bytes (an unread body, pipelined requests) would turn our close into a
       // reset that can destroy the answer in flight; drain them first. Clean closes skip this.
-      if (!parser->is_done() || buffer.size() > 0 || stream.socket().available(ec) > 0) {
+      if (!body_done || buffer.size() > 0 || stream.socket().available(ec) > 0) {
         co_await Linger(stream);
       }
       break;

@@ -24,7 +24,15 @@
 //   what is left after `shutdown_grace`, then Run() returns.
 //
 // Handlers run on the io threads: a handler that blocks for long holds up the other connections
-// of its thread.
+// of its thread. Routes marked RouteInfo::blocking (durable writes) run on a separate pool of
+// `blocking_threads` instead; the io thread serves other connections meanwhile.
+//
+// Streaming routes (Dispatcher::AddStreaming) get their body as it arrives: once the header is in
+// and the Content-Length (if any) is within the limit, the before-steps and the route's
+// StreamHandler run (a refusal is answered without reading the body), then the body is read into
+// one buffer of `stream_chunk` bytes and each piece is written to the sink, so a request of any
+// size holds about that much in memory. A chunked body that passes the limit is answered 413 as
+// above; the sink is then dropped. Responses with a stream_body are written piece by piece.
 //
 // Thread-safety: Listen/Run from one thread; Stop() and port() from any thread (Stop is
 // idempotent and does not block; it is not async-signal-safe: use handle_signals or call it from
@@ -49,6 +57,8 @@ struct ServerOptions {
   std::string host = "0.0.0.0";  // numeric IPv4/IPv6 address or a resolvable name
   std::uint16_t port = 8080;     // 0 = ephemeral (read Server::port() after Listen)
   int threads = 0;               // io threads; 0 = std::thread::hardware_concurrency()
+  int blocking_threads = 32;     // threads for RouteInfo::blocking routes (they mostly wait)
+  std::size_t stream_chunk = 64 * 1024;  // read buffer of a streamed request body, bytes
   std::chrono::milliseconds header_timeout{30'000};
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::milliseconds body_timeout{60'000};

@@ -178,6 +178,65 @@ Result<std::string> BuildZip(const std::vector<ZipEntry>& entries) {
   return SourceBytes(src.get());
 }
 
+bool WorthDeflating(std::string_view content_type) {
+  return content_type.starts_with("text/") || content_type == "application/xml" ||
+         content_type == "application/json" || content_type == "application/rtf" ||
+         content_type == "application/msword" || content_type == "application/vnd.ms-excel" ||
+         content_type == "image/tiff";
+}
+
+Status WriteZipFile(const std::string& target, const std::vector<ZipFileEntry>& entries) {
+  std::unordered_set<std::string_view> names;
+  names.reserve(entries.size());
+  for (const ZipFileEntry& e : entries) {
+    if (!IsSafeZipEntryName(e.name))
+      return Invalid("ZIP entry name " + Quoted(e.name) + " is not allowed");
+    if (!names.insert(e.name).second) return Invalid("duplicate ZIP entry name " + Quoted(e.name));
+  }
+  int error_code = 0;
+  std::unique_ptr<zip_t, ZipDiscard> archive(
+      zip_open(target.c_str(), ZIP_CREATE | ZIP_EXCL, &error_code));
+  if (!archive) {
+    zip_error_t error;
+    zip_error_init_with_code(&error, error_code);
+    return MakeError(ErrorCode::kInternal, "could not build the ZIP archive",
+                     target + ": " + LibzipMessage(&error));
+  }
+  auto failure = [&archive, &target] {
+    return MakeError(ErrorCode::kInternal, "could not build the ZIP archive",
+                     target + ": " + zip_strerror(archive.get()));
+  };
+  for (const ZipFileEntry& e : entries) {
+    // Contents and paths outlive zip_close, where libzip reads them.
+    zip_source_t* data =
+        e.path.empty() ? zip_source_buffer(archive.get(), e.content.data(), e.content.size(), 0)
+                       : zip_source_file(archive.get(), e.path.c_str(), 0, -1);
+    if (data == nullptr) return failure();
+    const zip_int64_t index = zip_file_add(archive.get(), e.name.c_str(), data, ZIP_FL_ENC_UTF_8);
+    if (index < 0) {
+      zip_source_free(data);
+      return failure();
+    }
+    if (zip_set_file_compression(archive.get(), static_cast<zip_uint64_t>(index),
+                                 e.deflate ? ZIP_CM_DEFLATE : ZIP_CM_STORE, 0) < 0 ||
+        zip_file_set_mtime(archive.get(), static_cast<zip_uint64_t>(index), kEntryTime, 0) < 0) {
+      return failure();
+    }
+  }
+  if (zip_close(archive.get()) < 0) return failure();  // still ours to discard
+  (void)archive.release();                             // zip_close freed it
+  if (entries.empty()) {
+    // libzip writes no file for an archive without entries.
+    FILE* f = std::fopen(target.c_str(), "wbx");
+    if (f == nullptr) return MakeError(ErrorCode::kInternal, "could not build the ZIP archive");
+    const bool ok = std::fwrite(kEmptyArchive, 1, sizeof kEmptyArchive, f) == sizeof kEmptyArchive;
+    if (std::fclose(f) != 0 || !ok) {
+      return MakeError(ErrorCode::kInternal, "could not build the ZIP archive");
+    }
+  }
+  return Status::Ok();
+}
+
 Result<std::vector<ZipEntry>> ReadZip(std::string_view bytes, uint64_t max_total_bytes) {
   // libzip opens an empty buffer as an empty archive; every ZIP holds at least the 22-byte end
   // record.

@@ -32,6 +32,26 @@ bool IsSafeZipEntryName(std::string_view name);
 // fails.
 Result<std::string> BuildZip(const std::vector<ZipEntry>& entries);
 
+// An entry of WriteZipFile: its bytes in memory (`content`), or in the file `path` when that is
+// set (read while the archive is written, never whole).
+struct ZipFileEntry {
+  std::string name;
+  std::string content;
+  std::string path;
+  bool deflate = true;  // false: stored as they are (formats that are compressed already)
+};
+
+// Writes a ZIP archive to the new file `target` (libzip writes a temporary file beside it and
+// renames it on success; nothing is fsynced). The same names rule and fixed entry time as
+// BuildZip, so equal entries give equal bytes, and equal in-memory deflated entries give the same
+// bytes as BuildZip. kInvalidInput for a bad or duplicate name; kInternal when libzip fails.
+Status WriteZipFile(const std::string& target, const std::vector<ZipFileEntry>& entries);
+
+// Whether a file of this content type is worth deflating: XML, text, JSON, CSV, RTF, the old
+// binary Office formats and TIFF; not PDF, JPEG, PNG, ZIP, GZIP or the zipped Office and
+// OpenDocument formats, which are compressed already (deflating them costs CPU for nothing).
+bool WorthDeflating(std::string_view content_type);
+
 // Reads every entry of `archive`. kInvalidInput when it is not a ZIP, is corrupt (CRC), holds a
 // bad or duplicate name, or expands past `max_total_bytes`.
 Result<std::vector<ZipEntry>> ReadZip(std::string_view archive,

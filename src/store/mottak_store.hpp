@@ -2,6 +2,12 @@
 // Storage of Brreg elektronisk mottak (SPEC 3): uploaded messages (inbound) and the replies
 // published for organisations (outbound), with the optimistic lock of outbound/confirm.
 //
+// Large content never has to be in memory whole: an upload's attachments can arrive as spilled
+// files (NewSpill, written and hashed as they arrive), which the store keeps as files in
+// <dir>/blobs; a reply's ZIP (henvendelse.xml + attachments) is built once when it is published
+// and kept (in the database when small, else as a file), and OpenReplyZip hands it out piece by
+// piece, verified as it is read.
+//
 // Durability: every call that answers ok has committed (SQLite WAL, synchronous=FULL for this
 // database: an upload answered 200 or a confirm answered 200 survives a power loss). Content
 // (payloads, attachments, henvendelse.xml) is stored with its SHA-256 and verified on every read:
@@ -11,7 +17,10 @@
 // mottakId of another organisation is reported exactly like one that does not exist (kNotFound);
 // mottakIds are matched case-insensitively.
 //
-// Files: <dir>/mottak.db (created when missing; schema migrations as the register store's).
+// Files: <dir>/mottak.db (created when missing; schema migrations as the register store's),
+// <dir>/blobs/ (large content), <dir>/tmp/ (spills not yet stored; emptied when the store opens,
+// as are blobs no row refers to, which a crash between a file's rename and its commit can leave).
+// One process opens a store folder at a time.
 // Thread-safety: all methods are thread-safe (one writer at a time, readers in parallel).
 #include <cstdint>
 #include <memory>
@@ -21,13 +30,19 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "store/blob_file.hpp"
 
 namespace norreg::store {
 
 struct MottakFile {
   std::string name;          // file name as uploaded / as it appears in the ZIP
   std::string content_type;  // e.g. "application/pdf"
-  std::string content;
+  std::string content;       // the bytes, unless `spilled` holds them
+  // Instead of `content`: the bytes in a finished spill (MottakStore::NewSpill). The store moves
+  // the file into its folder when it keeps it (shared: a MottakFile stays copyable).
+  std::shared_ptr<BlobWriter> spilled;
+
+  uint64_t size() const { return spilled ? spilled->size() : content.size(); }
 };
 
 struct InboundMessage {
@@ -77,6 +92,15 @@ struct StoredReply {
   std::vector<MottakFile> attachments;
 };
 
+// A reply's ZIP as published, for download: small ones in memory (verified), large ones as a
+// reader that verifies the file as it goes (see BlobReader::Next).
+struct ReplyZip {
+  OutboundInfo info;
+  uint64_t size = 0;
+  std::shared_ptr<const std::string> bytes;  // set for a ZIP kept in the database
+  std::unique_ptr<BlobReader> file;          // set for a ZIP kept as a file
+};
+
 struct AvailableQuery {
   std::string orgnr;
   std::string tjeneste;             // "" = any
@@ -89,6 +113,10 @@ class MottakStore {
  public:
   virtual ~MottakStore() = default;
 
+  // A new spill: a temporary file in the store's folder for content that arrives in pieces.
+  // Append to it, Finish it, then hand it over in a MottakFile; dropped unstored, it is removed.
+  virtual Result<std::unique_ptr<BlobWriter>> NewSpill() = 0;
+
   // Stores an upload in one transaction and returns its receipt. An upload with the same
   // (orgnr, melding_id) as an earlier one stores nothing and returns the earlier receipt with
   // repeated = true (a client's retry after a lost answer). kInvalidInput when orgnr or
@@ -97,13 +125,20 @@ class MottakStore {
   // An upload of `orgnr`; kNotFound when unknown or another organisation's.
   virtual Result<StoredInbound> GetInbound(std::string_view orgnr, std::string_view mottak_id) = 0;
 
-  // Publishes a reply: a new mottakId and dokumentId, version 0, not confirmed.
+  // Publishes a reply: a new mottakId and dokumentId, version 0, not confirmed. Its ZIP
+  // (henvendelse.xml first, then the attachments in order; see mottak/zip.hpp) is built here,
+  // once. kInvalidInput for an attachment name a ZIP cannot hold or a repeated one.
   virtual Result<OutboundInfo> PublishReply(const OutboundReply& reply, int64_t now_ms) = 0;
   // The unconfirmed replies of query.orgnr matching the filters, oldest first.
   virtual Result<std::vector<OutboundInfo>> Available(const AvailableQuery& query) = 0;
   // A reply of `orgnr` (confirmed or not, until purged); kNotFound when unknown or another
   // organisation's.
+  // The content comes out of the stored ZIP, each file checked against its own digest too.
   virtual Result<StoredReply> GetReply(std::string_view orgnr, std::string_view mottak_id) = 0;
+  // The state of a reply without its content (one small row); errors as GetReply.
+  virtual Result<OutboundInfo> GetReplyInfo(std::string_view orgnr, std::string_view mottak_id) = 0;
+  // The reply's stored ZIP; errors as GetReply (kInternal when a kept ZIP fails its digest).
+  virtual Result<ReplyZip> OpenReplyZip(std::string_view orgnr, std::string_view mottak_id) = 0;
   // Marks the reply confirmed if its version is still `expected_version` (compare-and-set:
   // version + 1, oppdatert = now). Returns the new version. kConflict when the version moved on
   // (another confirm won); kNotFound when unknown or another organisation's. Confirming a

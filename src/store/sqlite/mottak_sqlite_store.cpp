@@ -14,6 +14,15 @@
 //   oppdatert_ms, id) first, so outbound/available is one range scan that never visits the table
 //   and needs no sort (oldest first, ties in publish order); a confirm drops the reply from it.
 // - outbound_confirmed: a partial index over the confirmed replies by confirm time (retention).
+// Migration 2 (large content out of the database):
+// - inbound_files.file/size: an attachment that arrived as a spill is kept as <dir>/blobs/<file>
+//   (content then empty), its digest in the row as before;
+// - outbound_zips: each reply's ZIP, built once at publish: `zip` inline when small, else
+//   <dir>/blobs/<file>; with its size and SHA-256. outbound_files keeps each attachment's name,
+//   type and digest (content empty: the bytes are in the ZIP). Replies published before
+//   migration 2 get their ZIP built when the store opens.
+// A blob file is fsynced and renamed into blobs/ (and the folder fsynced) before the row that
+// names it commits; a crash in between leaves a file no row names, removed at the next open.
 //
 // Writes: the database is synchronous=FULL (an answer means the data survives a power loss), so a
 // commit costs an fsync (~0.6 ms on this kind of disk): alone that caps confirms at ~1 600/s.
@@ -26,8 +35,6 @@
 //
 // Reads use pooled read-only connections (WAL: they never wait for the writer), each read in one
 // read transaction so that a reply and its attachments come from the same snapshot.
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <array>
 #include <condition_variable>
@@ -38,9 +45,12 @@
 #include <limits>
 #include <mutex>
 #include <type_traits>
+#include <unordered_set>
 #include <utility>
 
 #include "common/ids.hpp"
+#include "mottak/zip.hpp"
+#include "store/blob_file.hpp"
 #include "store/mottak_store.hpp"
 #include "store/sqlite/sqlite_db.hpp"
 
@@ -64,7 +74,10 @@ constexpr const char* kConflictMessage = "Simultaneous attempt to confirm same f
 constexpr std::string_view kOrgPrefix = "0192:";
 // Jobs per group commit: bounds how long the last job of a batch waits for the ones before it.
 constexpr size_t kMaxBatch = 256;
-constexpr int64_t kMmapBytes = 256LL << 20;
+// No memory mapping: the file grows with every checkpoint, and each connection then remaps it
+// (munmap + page faults took a fifth of the CPU of a confirm run); pread through the page cache
+// serves these small rows as fast.
+constexpr int64_t kMmapBytes = 0;
 constexpr int kWriterCacheKib = 16 << 10;
 constexpr int kReaderCacheKib = 8 << 10;
 
@@ -115,7 +128,21 @@ CREATE INDEX outbound_available ON outbound(orgnr, oppdatert_ms, id, tjeneste, m
   dokument_id, melding_referanse, confirmed) WHERE confirmed = 0;
 CREATE INDEX outbound_confirmed ON outbound(confirmed_ms) WHERE confirmed = 1;
 )sql",
+    R"sql(
+ALTER TABLE inbound_files ADD COLUMN size INTEGER;
+ALTER TABLE inbound_files ADD COLUMN file TEXT;
+CREATE TABLE outbound_zips(
+  outbound_id INTEGER PRIMARY KEY,
+  size INTEGER NOT NULL,
+  sha256 BLOB NOT NULL,
+  file TEXT,
+  zip BLOB NOT NULL);
+)sql",
 };
+
+// Replies whose ZIP inputs (henvendelse + attachments) are at most this many bytes, all in
+// memory, get their ZIP built in memory and kept in the database; larger ones as a file.
+constexpr uint64_t kInlineZipInput = 256 * 1024;
 
 constexpr const char* kAvailableSql =
     "SELECT mottak_id, version, dokument_id, tjeneste, melding_referanse, oppdatert_ms "
@@ -142,26 +169,13 @@ std::string LowerId(std::string_view id) {
   return out;
 }
 
-using Digest = std::array<unsigned char, 32>;
+using Digest = Sha256Digest;
 
-Result<Digest> Sha256(std::string_view data) {
-  static EVP_MD* const kMd = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  Digest d{};
-  unsigned int len = 0;
-  if (kMd == nullptr || EVP_Digest(data.data(), data.size(), d.data(), &len, kMd, nullptr) != 1 ||
-      len != d.size()) {
-    return Internal("SHA-256 failed");
-  }
-  return d;
-}
-
-std::string_view View(const Digest& d) {
-  return {reinterpret_cast<const char*>(d.data()), d.size()};
-}
+std::string_view View(const Digest& d) { return DigestView(d); }
 
 // True when `content` still has the digest stored beside it (false also when hashing fails).
 bool Intact(std::string_view content, std::string_view stored) {
-  auto d = Sha256(content);
+  auto d = Sha256::Of(content);
   return d.ok() && stored == View(*d);
 }
 
@@ -169,11 +183,18 @@ Error Corrupt(std::string_view what, std::string_view id) {
   return Internal("stored content is corrupt: " + std::string(what) + " of " + std::string(id));
 }
 
+// Each file's digest: computed for content in memory, the spill's own for a spilled file (which
+// must be finished).
 Result<std::vector<Digest>> FileDigests(const std::vector<MottakFile>& files) {
   std::vector<Digest> out;
   out.reserve(files.size());
   for (const MottakFile& f : files) {
-    auto d = Sha256(f.content);
+    if (f.spilled) {
+      if (!f.spilled->finished()) return Internal("spill of " + f.name + " is not finished");
+      out.push_back(f.spilled->sha256());
+      continue;
+    }
+    auto d = Sha256::Of(f.content);
     if (!d.ok()) return d.error();
     out.push_back(*d);
   }
@@ -186,9 +207,10 @@ Status StepDone(Statement& st) {
   return r.ok() ? Status::Ok() : Status(r.error());
 }
 
-// Reads the (name, content_type, sha256, content) rows of one parent, verifying each.
+// Reads the (name, content_type, sha256, content, size, file) rows of one parent, verifying each;
+// a row with a file reads it from `blobs`.
 Status ReadFiles(Statement& st, int64_t parent, std::string_view what, std::string_view id,
-                 std::vector<MottakFile>& out) {
+                 const std::string& blobs, std::vector<MottakFile>& out) {
   st.Bind(1, parent);
   while (true) {
     auto row = st.Step();
@@ -200,8 +222,17 @@ Status ReadFiles(Statement& st, int64_t parent, std::string_view what, std::stri
     MottakFile f;
     f.name = st.Text(0);
     f.content_type = st.Text(1);
-    f.content = st.Blob(3);
-    if (!Intact(f.content, st.Blob(2))) {
+    bool intact = false;
+    if (!st.IsNull(5)) {
+      auto content = BlobReader::ReadAll(blobs + "/" + std::string(st.Text(5)),
+                                         static_cast<uint64_t>(st.Int(4)), st.Blob(2));
+      intact = content.ok();
+      if (intact) f.content = std::move(content).value();
+    } else {
+      f.content = st.Blob(3);
+      intact = Intact(f.content, st.Blob(2));
+    }
+    if (!intact) {
       st.Reset();
       return Corrupt(std::string(what) + " file " + f.name, id);
     }
@@ -211,22 +242,58 @@ Status ReadFiles(Statement& st, int64_t parent, std::string_view what, std::stri
   return Status::Ok();
 }
 
+// Moves finished spills into `blobs` as <mottak_id>-<seq>; returns the file name of each file
+// ("" for content in memory). On failure, whatever it moved is removed again.
+Result<std::vector<std::string>> KeepSpills(const std::vector<MottakFile>& files,
+                                            const std::string& blobs, std::string_view mottak_id) {
+  std::vector<std::string> names(files.size());
+  bool any = false;
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (!files[i].spilled) continue;
+    names[i] = std::string(mottak_id) + "-" + std::to_string(i);
+    if (Status s = files[i].spilled->MoveTo(blobs + "/" + names[i]); !s.ok()) {
+      names[i].clear();
+      for (const std::string& n : names) {
+        if (!n.empty()) std::filesystem::remove(blobs + "/" + n);
+      }
+      return s.error();
+    }
+    any = true;
+  }
+  if (any) {
+    if (Status s = SyncDirectory(blobs); !s.ok()) return s.error();
+  }
+  return names;
+}
+
+void RemoveBlobs(const std::string& blobs, const std::vector<std::string>& names) {
+  std::error_code ec;
+  for (const std::string& n : names) {
+    if (!n.empty()) std::filesystem::remove(blobs + "/" + n, ec);
+  }
+}
+
 // A pooled read-only connection with its prepared statements.
 struct Reader {
   Connection connection;
   Statement begin, commit;
-  Statement inbound, inbound_files, reply, reply_files, available;
+  Statement inbound, inbound_files, reply, reply_files, reply_info, reply_zip, available;
 };
 
 class SqliteMottakStore final : public MottakStore {
  public:
   explicit SqliteMottakStore(std::string dir)
-      : dir_(std::move(dir)), path_((std::filesystem::path(dir_) / "mottak.db").string()) {}
+      : dir_(std::move(dir)),
+        path_((std::filesystem::path(dir_) / "mottak.db").string()),
+        blobs_(dir_ + "/blobs"),
+        tmp_(dir_ + "/tmp") {}
 
   Status Init() {
     std::error_code ec;
-    std::filesystem::create_directories(dir_, ec);
-    if (ec) return Internal("cannot create " + dir_ + ": " + ec.message());
+    for (const std::string& d : {dir_, blobs_, tmp_}) {
+      std::filesystem::create_directories(d, ec);
+      if (ec) return Internal("cannot create " + d + ": " + ec.message());
+    }
     auto c = Connection::Open(path_, false, kMmapBytes, kWriterCacheKib);
     if (!c.ok()) return c.error();
     writer_ = std::move(c).value();
@@ -242,8 +309,8 @@ class SqliteMottakStore final : public MottakStore {
         "INSERT INTO inbound(mottak_id, orgnr, melding_id, tjeneste, received_ms, antall_vedlegg, "
         "payload_sha256, payload) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
     w_insert_inbound_file_ = writer_.Prepare(
-        "INSERT INTO inbound_files(inbound_id, seq, name, content_type, sha256, content) "
-        "VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+        "INSERT INTO inbound_files(inbound_id, seq, name, content_type, sha256, content, size, "
+        "file) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
     w_insert_reply_ = writer_.Prepare(
         "INSERT INTO outbound(mottak_id, dokument_id, orgnr, tjeneste, melding_referanse, version, "
         "confirmed, oppdatert_ms, confirmed_ms, henvendelse_sha256, henvendelse) "
@@ -251,6 +318,15 @@ class SqliteMottakStore final : public MottakStore {
     w_insert_reply_file_ = writer_.Prepare(
         "INSERT INTO outbound_files(outbound_id, seq, name, content_type, sha256, content) "
         "VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+    w_insert_zip_ = writer_.Prepare(
+        "INSERT INTO outbound_zips(outbound_id, size, sha256, file, zip) VALUES(?1, ?2, ?3, ?4, "
+        "?5)");
+    w_purged_zips_ = writer_.Prepare(
+        "SELECT file FROM outbound_zips WHERE file IS NOT NULL AND outbound_id IN "
+        "(SELECT id FROM outbound WHERE confirmed = 1 AND confirmed_ms < ?1)");
+    w_purge_zips_ = writer_.Prepare(
+        "DELETE FROM outbound_zips WHERE outbound_id IN "
+        "(SELECT id FROM outbound WHERE confirmed = 1 AND confirmed_ms < ?1)");
     // The compare-and-set of outbound/confirm: the version check and the change are one statement.
     w_confirm_ = writer_.Prepare(
         "UPDATE outbound SET version = version + 1, confirmed = 1, oppdatert_ms = ?1, "
@@ -264,8 +340,11 @@ class SqliteMottakStore final : public MottakStore {
     w_savepoint_ = writer_.Prepare("SAVEPOINT job");
     w_release_ = writer_.Prepare("RELEASE job");
     w_rollback_to_ = writer_.Prepare("ROLLBACK TO job");
-    return Status::Ok();
+    if (Status st = ZipOldReplies(); !st.ok()) return st;
+    return SweepFiles();
   }
+
+  Result<std::unique_ptr<BlobWriter>> NewSpill() override { return BlobWriter::Create(tmp_); }
 
   Result<InboundReceipt> StoreInbound(const InboundMessage& m, int64_t now_ms) override {
     const std::string_view org = Org(m.orgnr);
@@ -273,12 +352,15 @@ class SqliteMottakStore final : public MottakStore {
     if (org.empty() || m.melding_id.empty()) {
       return MakeError(ErrorCode::kInvalidInput, "Meldingen mangler avsender eller id");
     }
-    // Digests and the id are computed before queueing: the writer's time is the scarce one.
-    auto payload_digest = Sha256(m.payload);
+    // Digests, the id and the files' moves happen before queueing: the writer's time is the
+    // scarce one.
+    auto payload_digest = Sha256::Of(m.payload);
     if (!payload_digest.ok()) return payload_digest.error();
     auto file_digests = FileDigests(m.attachments);
     if (!file_digests.ok()) return file_digests.error();
     const std::string mottak_id = ids::NewUuid();
+    auto kept = KeepSpills(m.attachments, blobs_, mottak_id);
+    if (!kept.ok()) return kept.error();
     InboundReceipt receipt;
     Status s = Write([&]() -> Status {
       w_find_inbound_.Bind(1, org);
@@ -305,13 +387,15 @@ class SqliteMottakStore final : public MottakStore {
       ins.BindBlob(8, m.payload);
       if (Status st = StepDone(ins); !st.ok()) return st;
       const int64_t id = sqlite3_last_insert_rowid(writer_.handle());
-      if (Status st = InsertFiles(w_insert_inbound_file_, id, m.attachments, *file_digests);
+      if (Status st = InsertFiles(w_insert_inbound_file_, id, m.attachments, *file_digests, &*kept);
           !st.ok()) {
         return st;
       }
       receipt = {mottak_id, now_ms, static_cast<int>(m.attachments.size()), false};
       return Status::Ok();
     });
+    // A repeat keeps the first upload's files; a failure keeps none.
+    if (!s.ok() || receipt.repeated) RemoveBlobs(blobs_, *kept);
     if (!s.ok()) return s.error();
     return receipt;
   }
@@ -343,7 +427,8 @@ class SqliteMottakStore final : public MottakStore {
       const bool intact = Intact(out.message.payload, st.Blob(5));
       st.Reset();
       if (!intact) return Corrupt("inbound payload", id);
-      if (Status s = ReadFiles(r.inbound_files, rowid, "inbound", id, out.message.attachments);
+      if (Status s =
+              ReadFiles(r.inbound_files, rowid, "inbound", id, blobs_, out.message.attachments);
           !s.ok()) {
         return s.error();
       }
@@ -352,7 +437,7 @@ class SqliteMottakStore final : public MottakStore {
   }
 
   Result<OutboundInfo> PublishReply(const OutboundReply& reply, int64_t now_ms) override {
-    auto digest = Sha256(reply.henvendelse_xml);
+    auto digest = Sha256::Of(reply.henvendelse_xml);
     if (!digest.ok()) return digest.error();
     auto file_digests = FileDigests(reply.attachments);
     if (!file_digests.ok()) return file_digests.error();
@@ -363,6 +448,8 @@ class SqliteMottakStore final : public MottakStore {
     info.tjeneste = reply.tjeneste;
     info.melding_referanse = reply.melding_referanse;
     info.oppdatert_ms = now_ms;
+    auto zip = BuildReplyZip(reply, info.mottak_id);
+    if (!zip.ok()) return zip.error();
     Status s = Write([&]() -> Status {
       Statement& ins = w_insert_reply_;
       ins.Bind(1, std::string_view(info.mottak_id));
@@ -375,9 +462,18 @@ class SqliteMottakStore final : public MottakStore {
       ins.BindBlob(8, reply.henvendelse_xml);
       if (Status st = StepDone(ins); !st.ok()) return st;
       const int64_t id = sqlite3_last_insert_rowid(writer_.handle());
-      return InsertFiles(w_insert_reply_file_, id, reply.attachments, *file_digests);
+      // The attachments' names, types and digests; their bytes are in the ZIP.
+      if (Status st = InsertFiles(w_insert_reply_file_, id, reply.attachments, *file_digests,
+                                  nullptr, /*content=*/false);
+          !st.ok()) {
+        return st;
+      }
+      return InsertZip(id, *zip);
     });
-    if (!s.ok()) return s.error();
+    if (!s.ok()) {
+      RemoveBlobs(blobs_, {zip->file});
+      return s.error();
+    }
     return info;
   }
 
@@ -416,29 +512,109 @@ class SqliteMottakStore final : public MottakStore {
 
   Result<StoredReply> GetReply(std::string_view orgnr, std::string_view mottak_id) override {
     const std::string id = LowerId(mottak_id);
+    auto zip = OpenReplyZip(orgnr, id);
+    if (!zip.ok()) return zip.error();
+    std::string bytes;
+    if (zip->bytes) {
+      bytes = *zip->bytes;
+    } else {
+      while (true) {
+        auto piece = zip->file->Next();
+        if (!piece.ok()) return piece.error();
+        if (piece->empty()) break;
+        bytes.append(*piece);
+      }
+    }
+    auto entries = mottak::ReadZip(bytes, std::numeric_limits<uint64_t>::max());
+    if (!entries.ok() || entries->empty() || (*entries)[0].name != "henvendelse.xml") {
+      return Corrupt("reply ZIP", id);
+    }
     const std::string_view org = Org(orgnr);
     return WithReader([&](Reader& r) -> Result<StoredReply> {
       Statement& st = r.reply;
       if (Status found = FindRow(st, id, org); !found.ok()) return found.error();
       StoredReply out;
       const int64_t rowid = st.Int(0);
-      out.info.mottak_id = id;
-      out.info.version = st.Int(1);
-      out.info.orgnr = org;
-      out.info.dokument_id = st.Text(2);
-      out.info.tjeneste = st.Text(3);
-      out.info.melding_referanse = st.Text(4);
-      out.info.confirmed = st.Int(5) != 0;
-      out.info.oppdatert_ms = st.Int(6);
+      out.info = zip->info;
       out.henvendelse_xml = st.Blob(8);
-      const bool intact = Intact(out.henvendelse_xml, st.Blob(7));
+      const bool intact =
+          Intact(out.henvendelse_xml, st.Blob(7)) && out.henvendelse_xml == (*entries)[0].content;
       st.Reset();
       if (!intact) return Corrupt("henvendelse", id);
-      if (Status s = ReadFiles(r.reply_files, rowid, "reply", id, out.attachments); !s.ok()) {
-        return s.error();
+      // Each attachment row names an entry of the ZIP and holds its digest.
+      Statement& files = r.reply_files;
+      files.Bind(1, rowid);
+      Status read = Status::Ok();
+      while (read.ok()) {
+        auto row = files.Step();
+        if (!row.ok()) {
+          read = row.error();
+          break;
+        }
+        if (!*row) break;
+        MottakFile f;
+        f.name = files.Text(0);
+        f.content_type = files.Text(1);
+        const size_t n = out.attachments.size() + 1;
+        if (n >= entries->size() || (*entries)[n].name != f.name ||
+            !Intact((*entries)[n].content, files.Blob(2))) {
+          read = Corrupt("reply file " + f.name, id);
+          break;
+        }
+        f.content = std::move((*entries)[n].content);
+        out.attachments.push_back(std::move(f));
       }
+      files.Reset();
+      if (!read.ok()) return read.error();
+      if (out.attachments.size() + 1 != entries->size()) return Corrupt("reply ZIP", id);
       return out;
     });
+  }
+
+  Result<OutboundInfo> GetReplyInfo(std::string_view orgnr, std::string_view mottak_id) override {
+    const std::string id = LowerId(mottak_id);
+    const std::string_view org = Org(orgnr);
+    return WithReader([&](Reader& r) -> Result<OutboundInfo> {
+      Statement& st = r.reply_info;
+      if (Status found = FindRow(st, id, org); !found.ok()) return found.error();
+      OutboundInfo info = InfoFrom(st, id, org);
+      st.Reset();
+      return info;
+    });
+  }
+
+  Result<ReplyZip> OpenReplyZip(std::string_view orgnr, std::string_view mottak_id) override {
+    const std::string id = LowerId(mottak_id);
+    const std::string_view org = Org(orgnr);
+    ReplyZip out;
+    std::string file;
+    std::string digest;
+    Status read = WithReader([&](Reader& r) -> Status {
+      Statement& st = r.reply_zip;
+      if (Status found = FindRow(st, id, org); !found.ok()) return found;
+      out.info = InfoFrom(st, id, org);
+      out.size = static_cast<uint64_t>(st.Int(6));
+      digest = st.Blob(7);
+      bool intact = true;
+      if (!st.IsNull(8)) {
+        file = st.Text(8);
+      } else {
+        auto bytes = std::make_shared<std::string>(st.Blob(9));
+        intact = bytes->size() == out.size && Intact(*bytes, digest);
+        out.bytes = std::move(bytes);
+      }
+      st.Reset();
+      return intact ? Status::Ok() : Status(Corrupt("reply ZIP", id));
+    });
+    if (!read.ok()) return read.error();
+    if (!file.empty()) {
+      // Opened after the read transaction: a purge that removes the file in between makes this
+      // a kInternal for a reply that was just confirmed and retention-expired, never wrong bytes.
+      auto reader = BlobReader::Open(blobs_ + "/" + file, out.size, digest);
+      if (!reader.ok()) return reader.error();
+      out.file = std::move(reader).value();
+    }
+    return out;
   }
 
   Result<int64_t> Confirm(std::string_view orgnr, std::string_view mottak_id,
@@ -471,7 +647,22 @@ class SqliteMottakStore final : public MottakStore {
 
   Result<int64_t> PurgeConfirmed(int64_t before_ms) override {
     int64_t purged = 0;
+    std::vector<std::string> files;
     Status s = Write([&]() -> Status {
+      files.clear();
+      w_purged_zips_.Bind(1, before_ms);
+      while (true) {
+        auto row = w_purged_zips_.Step();
+        if (!row.ok()) {
+          w_purged_zips_.Reset();
+          return row.error();
+        }
+        if (!*row) break;
+        files.emplace_back(w_purged_zips_.Text(0));
+      }
+      w_purged_zips_.Reset();
+      w_purge_zips_.Bind(1, before_ms);
+      if (Status st = StepDone(w_purge_zips_); !st.ok()) return st;
       w_purge_files_.Bind(1, before_ms);
       if (Status st = StepDone(w_purge_files_); !st.ok()) return st;
       w_purge_.Bind(1, before_ms);
@@ -480,6 +671,7 @@ class SqliteMottakStore final : public MottakStore {
       return Status::Ok();
     });
     if (!s.ok()) return s.error();
+    RemoveBlobs(blobs_, files);  // after the commit (a crash before: swept at the next open)
     return purged;
   }
 
@@ -556,18 +748,187 @@ class SqliteMottakStore final : public MottakStore {
     return result;
   }
 
+  // Inserts one row per file. `kept` (inbound only): each file's name in blobs/ ("" = content
+  // inline). content = false: the rows hold only name, type and digest (a reply's bytes are in
+  // its ZIP).
   static Status InsertFiles(Statement& st, int64_t parent, const std::vector<MottakFile>& files,
-                            const std::vector<Digest>& digests) {
+                            const std::vector<Digest>& digests,
+                            const std::vector<std::string>* kept, bool content = true) {
     for (size_t i = 0; i < files.size(); ++i) {
+      const bool in_file = kept != nullptr && !(*kept)[i].empty();
       st.Bind(1, parent);
       st.Bind(2, static_cast<int64_t>(i));
       st.Bind(3, std::string_view(files[i].name));
       st.Bind(4, std::string_view(files[i].content_type));
       st.BindBlob(5, View(digests[i]));
-      st.BindBlob(6, files[i].content);
+      // An empty blob, not NULL ("" has a non-null pointer; a default string_view would bind NULL).
+      st.BindBlob(6,
+                  content && !in_file ? std::string_view(files[i].content) : std::string_view(""));
+      if (kept != nullptr) {
+        st.Bind(7, static_cast<int64_t>(files[i].size()));
+        if (in_file) {
+          st.Bind(8, std::string_view((*kept)[i]));
+        } else {
+          st.BindNull(8);
+        }
+      }
       if (Status s = StepDone(st); !s.ok()) return s;
     }
     return Status::Ok();
+  }
+
+  // A reply's ZIP, built: in memory, or as a finished file already moved into blobs/.
+  struct BuiltZip {
+    uint64_t size = 0;
+    Digest sha256{};
+    std::string bytes;  // inline
+    std::string file;   // name in blobs/ ("" = inline)
+  };
+
+  Result<BuiltZip> BuildReplyZip(const OutboundReply& reply, std::string_view mottak_id) {
+    uint64_t input = reply.henvendelse_xml.size();
+    bool spilled = false;
+    for (const MottakFile& f : reply.attachments) {
+      input += f.size();
+      spilled = spilled || f.spilled != nullptr;
+    }
+    BuiltZip out;
+    if (!spilled && input <= kInlineZipInput) {
+      std::vector<mottak::ZipEntry> entries;
+      entries.push_back({"henvendelse.xml", reply.henvendelse_xml});
+      for (const MottakFile& f : reply.attachments) entries.push_back({f.name, f.content});
+      auto bytes = mottak::BuildZip(entries);
+      if (!bytes.ok()) return bytes.error();
+      auto digest = Sha256::Of(*bytes);
+      if (!digest.ok()) return digest.error();
+      out.size = bytes->size();
+      out.sha256 = *digest;
+      out.bytes = std::move(bytes).value();
+      return out;
+    }
+    std::vector<mottak::ZipFileEntry> entries;
+    entries.push_back({"henvendelse.xml", reply.henvendelse_xml, "", true});
+    for (const MottakFile& f : reply.attachments) {
+      if (f.spilled && !f.spilled->finished()) {
+        return Internal("spill of " + f.name + " is not finished");
+      }
+      entries.push_back({f.name, f.spilled ? std::string() : f.content,
+                         f.spilled ? f.spilled->path() : std::string(),
+                         mottak::WorthDeflating(f.content_type)});
+    }
+    const std::string target = tmp_ + "/" + ids::NewUuid() + ".zip";
+    if (Status s = mottak::WriteZipFile(target, entries); !s.ok()) {
+      std::error_code ec;
+      std::filesystem::remove(target, ec);
+      return s.error();
+    }
+    auto zip = BlobWriter::Adopt(target);
+    if (!zip.ok()) {
+      std::error_code ec;
+      std::filesystem::remove(target, ec);
+      return zip.error();
+    }
+    if (Status s = (*zip)->Finish(); !s.ok()) return s.error();
+    out.file = std::string(mottak_id) + ".zip";
+    if (Status s = (*zip)->MoveTo(blobs_ + "/" + out.file); !s.ok()) return s.error();
+    if (Status s = SyncDirectory(blobs_); !s.ok()) {
+      RemoveBlobs(blobs_, {out.file});
+      return s.error();
+    }
+    out.size = (*zip)->size();
+    out.sha256 = (*zip)->sha256();
+    return out;
+  }
+
+  Status InsertZip(int64_t outbound_id, const BuiltZip& zip) {
+    Statement& st = w_insert_zip_;
+    st.Bind(1, outbound_id);
+    st.Bind(2, static_cast<int64_t>(zip.size));
+    st.BindBlob(3, View(zip.sha256));
+    if (zip.file.empty()) {
+      st.BindNull(4);
+    } else {
+      st.Bind(4, std::string_view(zip.file));
+    }
+    st.BindBlob(5, zip.file.empty() ? std::string_view(zip.bytes) : std::string_view(""));
+    return StepDone(st);
+  }
+
+  // Replies published before migration 2 have no ZIP yet: built here from their stored
+  // henvendelse and attachments (as downloads built them then), in one transaction.
+  Status ZipOldReplies() {
+    Statement old = writer_.Prepare(
+        "SELECT id, mottak_id, henvendelse_sha256, henvendelse FROM outbound WHERE id NOT IN "
+        "(SELECT outbound_id FROM outbound_zips)");
+    Statement files = writer_.Prepare(
+        "SELECT name, content_type, sha256, content, NULL, NULL FROM outbound_files "
+        "WHERE outbound_id = ?1 ORDER BY seq");
+    Transaction tx(writer_);
+    if (Status s = tx.Begin(); !s.ok()) return s;
+    size_t upgraded = 0;
+    while (true) {
+      auto row = old.Step();
+      if (!row.ok()) return row.error();
+      if (!*row) break;
+      const int64_t id = old.Int(0);
+      const std::string mottak_id(old.Text(1));
+      OutboundReply reply;
+      reply.henvendelse_xml = old.Blob(3);
+      if (!Intact(reply.henvendelse_xml, old.Blob(2))) return Corrupt("henvendelse", mottak_id);
+      if (Status s = ReadFiles(files, id, "reply", mottak_id, blobs_, reply.attachments); !s.ok()) {
+        return s;
+      }
+      std::vector<mottak::ZipEntry> entries;
+      entries.push_back({"henvendelse.xml", reply.henvendelse_xml});
+      for (const MottakFile& f : reply.attachments) entries.push_back({f.name, f.content});
+      auto bytes = mottak::BuildZip(entries);
+      if (!bytes.ok()) return bytes.error();
+      auto digest = Sha256::Of(*bytes);
+      if (!digest.ok()) return digest.error();
+      BuiltZip zip{bytes->size(), *digest, std::move(bytes).value(), ""};
+      if (Status s = InsertZip(id, zip); !s.ok()) return s;
+      ++upgraded;
+    }
+    old.Reset();
+    if (upgraded == 0) return Status::Ok();
+    return tx.Commit();
+  }
+
+  // Removes spills left in tmp/ and blobs no row names (see the file comment).
+  Status SweepFiles() {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(tmp_, ec)) {
+      std::filesystem::remove(entry.path(), ec);
+    }
+    std::unordered_set<std::string> named;
+    Statement st = writer_.Prepare(
+        "SELECT file FROM inbound_files WHERE file IS NOT NULL "
+        "UNION ALL SELECT file FROM outbound_zips WHERE file IS NOT NULL");
+    while (true) {
+      auto row = st.Step();
+      if (!row.ok()) return row.error();
+      if (!*row) break;
+      named.emplace(st.Text(0));
+    }
+    for (const auto& entry : std::filesystem::directory_iterator(blobs_, ec)) {
+      if (!named.contains(entry.path().filename().string())) {
+        std::filesystem::remove(entry.path(), ec);
+      }
+    }
+    return Status::Ok();
+  }
+
+  static OutboundInfo InfoFrom(Statement& st, std::string_view id, std::string_view org) {
+    OutboundInfo info;
+    info.mottak_id = id;
+    info.version = st.Int(0);
+    info.orgnr = org;
+    info.dokument_id = st.Text(1);
+    info.tjeneste = st.Text(2);
+    info.melding_referanse = st.Text(3);
+    info.confirmed = st.Int(4) != 0;
+    info.oppdatert_ms = st.Int(5);
+    return info;
   }
 
   // Runs `fn(Reader&)` inside a read transaction on a pooled read-only connection.
@@ -593,14 +954,21 @@ class SqliteMottakStore final : public MottakStore {
           "SELECT id, received_ms, antall_vedlegg, melding_id, tjeneste, payload_sha256, payload "
           "FROM inbound WHERE mottak_id = ?1 AND orgnr = ?2");
       reader->inbound_files = rc.Prepare(
-          "SELECT name, content_type, sha256, content FROM inbound_files WHERE inbound_id = ?1 "
-          "ORDER BY seq");
+          "SELECT name, content_type, sha256, content, size, file FROM inbound_files "
+          "WHERE inbound_id = ?1 ORDER BY seq");
       reader->reply = rc.Prepare(
           "SELECT id, version, dokument_id, tjeneste, melding_referanse, confirmed, oppdatert_ms, "
           "henvendelse_sha256, henvendelse FROM outbound WHERE mottak_id = ?1 AND orgnr = ?2");
       reader->reply_files = rc.Prepare(
-          "SELECT name, content_type, sha256, content FROM outbound_files WHERE outbound_id = ?1 "
+          "SELECT name, content_type, sha256 FROM outbound_files WHERE outbound_id = ?1 "
           "ORDER BY seq");
+      reader->reply_info = rc.Prepare(
+          "SELECT version, dokument_id, tjeneste, melding_referanse, confirmed, oppdatert_ms "
+          "FROM outbound WHERE mottak_id = ?1 AND orgnr = ?2");
+      reader->reply_zip = rc.Prepare(
+          "SELECT o.version, o.dokument_id, o.tjeneste, o.melding_referanse, o.confirmed, "
+          "o.oppdatert_ms, z.size, z.sha256, z.file, z.zip FROM outbound o "
+          "JOIN outbound_zips z ON z.outbound_id = o.id WHERE o.mottak_id = ?1 AND o.orgnr = ?2");
       reader->available = rc.Prepare(kAvailableSql);
     }
     if (Status s = StepDone(reader->begin); !s.ok()) return s.error();
@@ -616,12 +984,14 @@ class SqliteMottakStore final : public MottakStore {
 
   const std::string dir_;
   const std::string path_;
+  const std::string blobs_;
+  const std::string tmp_;
 
   // The writer: used only by the leader of a batch (see Write).
   Connection writer_;
   Statement w_find_inbound_, w_insert_inbound_, w_insert_inbound_file_, w_insert_reply_,
-      w_insert_reply_file_, w_confirm_, w_reply_exists_, w_purge_files_, w_purge_, w_savepoint_,
-      w_release_, w_rollback_to_;
+      w_insert_reply_file_, w_insert_zip_, w_purged_zips_, w_purge_zips_, w_confirm_,
+      w_reply_exists_, w_purge_files_, w_purge_, w_savepoint_, w_release_, w_rollback_to_;
   std::mutex queue_mu_;
   std::deque<Job*> queue_;
   std::vector<Job*> batch_;  // the leader's copy of its batch (only the leader touches it)

@@ -595,5 +595,248 @@ TEST(ServerListenTest, StopBeforeRunMakesRunReturn) {
   EXPECT_FALSE(s.Run().ok()) << "Run is once only";
 }
 
+// --- Streaming request bodies, blocking routes and streamed responses ---
+
+// Records what a streaming route's sink saw; shared with the test (the sink is the server's).
+struct SinkLog {
+  std::atomic<int> opened{0};
+  std::atomic<int> destroyed{0};
+  std::atomic<int> finished{0};
+  std::atomic<std::size_t> bytes{0};
+  std::atomic<std::size_t> largest_piece{0};
+};
+
+class LoggingSink final : public BodySink {
+ public:
+  explicit LoggingSink(SinkLog& log) : log_(log) { ++log_.opened; }
+  ~LoggingSink() override { ++log_.destroyed; }
+  Status Write(std::string_view bytes) override {
+    if (bytes.find('!') != std::string_view::npos) {
+      return MakeError(ErrorCode::kInvalidInput, "no '!' allowed");
+    }
+    log_.bytes += bytes.size();
+    if (bytes.size() > log_.largest_piece) log_.largest_piece = bytes.size();
+    content_.append(bytes);
+    return Status::Ok();
+  }
+  Result<Response> Finish() override {
+    ++log_.finished;
+    return Response::Text(std::to_string(content_.size()) + ":" + content_.substr(0, 8));
+  }
+
+ private:
+  SinkLog& log_;
+  std::string content_;
+};
+
+class StreamingServerTest : public ServerTest {
+ protected:
+  void AddStreamingRoutes() {
+    ApiSpec up;
+    up.id = "up";
+    up.prefix = "/up";
+    up.body_limit = 200000;
+    up.before.push_back([](Request& r) -> std::optional<Error> {
+      if (r.Header("X-Deny")) return MakeError(ErrorCode::kForbidden, "denied");
+      return std::nullopt;
+    });
+    ASSERT_TRUE(dispatcher_.AddApi(std::move(up)).ok());
+    ASSERT_TRUE(dispatcher_
+                    .AddStreaming(Method::kPost, "/up/load", {"up", "up_load"},
+                                  [this](Request&) -> Result<std::unique_ptr<BodySink>> {
+                                    return std::unique_ptr<BodySink>(
+                                        std::make_unique<LoggingSink>(sink_log_));
+                                  })
+                    .ok());
+    options_.stream_chunk = 1000;
+  }
+  SinkLog sink_log_;
+};
+
+TEST_F(StreamingServerTest, BodyArrivesInPiecesNoLargerThanTheChunk) {
+  AddStreamingRoutes();
+  Start();
+  RawClient c(port());
+  const std::string body = "ABCDEFGH" + std::string(99992, 'b');
+  ASSERT_TRUE(c.Send("POST /up/load HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n" + body));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "100000:ABCDEFGH");
+  EXPECT_LE(sink_log_.largest_piece.load(), 1000u);
+  // A chunked body on the same connection, and an empty one.
+  ASSERT_TRUE(
+      c.Send("POST /up/load HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+             "5\r\nhello\r\n7d0\r\n" +
+             std::string(2000, 'w') + "\r\n0\r\n\r\n" +
+             "POST /up/load HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n"));
+  auto chunked = c.Read();
+  auto empty = c.Read();
+  ASSERT_TRUE(chunked && empty);
+  EXPECT_EQ(chunked->body, "2005:hellowww");
+  EXPECT_EQ(empty->body, "0:");
+  EXPECT_EQ(sink_log_.finished.load(), 3);
+}
+
+TEST_F(StreamingServerTest, ChunkedBodyPastTheLimitIs413AndTheSinkIsDropped) {
+  AddStreamingRoutes();
+  Start();
+  RawClient c(port());
+  ASSERT_TRUE(c.Send("POST /up/load HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"));
+  const std::string piece = "ffff\r\n" + std::string(0xffff, 'x') + "\r\n";
+  for (int i = 0; i < 4 && c.Send(piece); ++i) {
+  }
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_TRUE(c.WaitClosed(3000ms));
+  EXPECT_EQ(sink_log_.opened.load(), 1);
+  EXPECT_EQ(sink_log_.finished.load(), 0);
+  EXPECT_LE(sink_log_.bytes.load(), 200000u);
+  // The server keeps serving.
+  RawClient d(port());
+  ASSERT_TRUE(d.Send(Get("/hello")));
+  auto hello = d.Read();
+  ASSERT_TRUE(hello);
+  EXPECT_EQ(hello->body, "hello");
+  EXPECT_EQ(sink_log_.destroyed.load(), 1);
+}
+
+TEST_F(StreamingServerTest, RefusalsAreAnsweredBeforeTheBodyIsRead) {
+  AddStreamingRoutes();
+  Start();
+  {
+    // The before-step refuses: answered at once although the body has not come.
+    RawClient c(port());
+    ASSERT_TRUE(
+        c.Send("POST /up/load HTTP/1.1\r\nHost: t\r\nX-Deny: 1\r\n"
+               "Content-Length: 100000\r\n\r\nfirst bytes"));
+    auto r = c.Read(1000ms);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 403);
+    EXPECT_EQ(r->Header("connection"), "close");
+  }
+  {
+    // Past the API's limit by Content-Length.
+    RawClient c(port());
+    ASSERT_TRUE(c.Send("POST /up/load HTTP/1.1\r\nHost: t\r\nContent-Length: 200001\r\n\r\n"));
+    auto r = c.Read(1000ms);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 413);
+  }
+  EXPECT_EQ(sink_log_.opened.load(), 0);
+}
+
+TEST_F(StreamingServerTest, ASinkErrorEndsTheRequest) {
+  AddStreamingRoutes();
+  Start();
+  RawClient c(port());
+  ASSERT_TRUE(c.Send("POST /up/load HTTP/1.1\r\nHost: t\r\nContent-Length: 50000\r\n\r\n" +
+                     std::string(3000, 'a') + "!" + std::string(46999, 'a')));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(r->Header("connection"), "close");
+  EXPECT_EQ(sink_log_.finished.load(), 0);
+  EXPECT_TRUE(c.WaitClosed(3000ms));
+  EXPECT_EQ(sink_log_.destroyed.load(), 1);
+}
+
+TEST_F(StreamingServerTest, ABodyReadWholeIsStreamedByDispatch) {
+  AddStreamingRoutes();
+  Request req;
+  ASSERT_TRUE(req.SetTarget("/up/load").ok());
+  req.method = Method::kPost;
+  req.body = "whole body";
+  Response r = dispatcher_.Dispatch(req);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "10:whole bo");
+  req.body = "bad!";
+  EXPECT_EQ(dispatcher_.Dispatch(req).status, 400);
+  EXPECT_EQ(sink_log_.destroyed.load(), 2);
+}
+
+TEST_F(ServerTest, BlockingRoutesLeaveTheIoThreadFree) {
+  std::atomic<std::thread::id> blocking_thread{};
+  ASSERT_TRUE(dispatcher_
+                  .Add(Method::kPut, "/wait", {"", "wait", /*blocking=*/true},
+                       [&](Request&) -> Result<Response> {
+                         blocking_thread = std::this_thread::get_id();
+                         std::this_thread::sleep_for(400ms);
+                         return Response::Text("waited");
+                       })
+                  .ok());
+  options_.threads = 1;
+  Start();
+  RawClient slow(port());
+  ASSERT_TRUE(slow.Send("PUT /wait HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n"));
+  std::this_thread::sleep_for(50ms);
+  // The only io thread answers another connection while the blocking handler waits.
+  const auto t0 = Clock::now();
+  RawClient fast(port());
+  ASSERT_TRUE(fast.Send(Get("/whoami")));
+  auto quick = fast.Read();
+  ASSERT_TRUE(quick);
+  EXPECT_LT(Clock::now() - t0, 300ms);
+  auto waited = slow.Read();
+  ASSERT_TRUE(waited);
+  EXPECT_EQ(waited->body, "waited");
+  EXPECT_NE(blocking_thread.load(), std::thread::id{});
+}
+
+// A stream of `pieces` pieces of `piece` bytes; fails at piece `fail_at` (-1: never).
+class PieceStream final : public BodyStream {
+ public:
+  PieceStream(int pieces, std::size_t piece, int fail_at)
+      : pieces_(pieces), piece_(piece, 'p'), fail_at_(fail_at) {}
+  std::uint64_t size() const override {
+    return static_cast<std::uint64_t>(pieces_) * piece_.size();
+  }
+  Result<std::string_view> Next() override {
+    if (next_ == fail_at_) return MakeError(ErrorCode::kInternal, "stored content is corrupt");
+    if (next_ == pieces_) return std::string_view();
+    ++next_;
+    return std::string_view(piece_);
+  }
+
+ private:
+  int pieces_;
+  std::string piece_;
+  int fail_at_;
+  int next_ = 0;
+};
+
+TEST_F(ServerTest, StreamedResponsesArriveWholeOrCutShort) {
+  for (const auto& [path, fail_at] : {std::pair{"/pieces", -1}, std::pair{"/broken", 3}}) {
+    const int fail = fail_at;
+    ASSERT_TRUE(dispatcher_
+                    .Add(Method::kGet, path, {"", path + 1},
+                         [fail](Request&) -> Result<Response> {
+                           Response r;
+                           r.content_type = "application/octet-stream";
+                           r.stream_body = std::make_shared<PieceStream>(10, 70000, fail);
+                           return r;
+                         })
+                    .ok());
+  }
+  Start();
+  RawClient c(port());
+  ASSERT_TRUE(c.Send(Get("/pieces") + "HEAD /pieces HTTP/1.1\r\nHost: t\r\n\r\n"));
+  auto whole = c.Read();
+  ASSERT_TRUE(whole);
+  EXPECT_EQ(whole->status, 200);
+  EXPECT_EQ(whole->body, std::string(700000, 'p'));
+  auto head = c.Read(5000ms, /*head=*/true);
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->Header("content-length"), "700000");
+  // A piece that cannot be produced: the body stops short and the connection closes.
+  RawClient d(port());
+  ASSERT_TRUE(d.Send(Get("/broken")));
+  EXPECT_FALSE(d.Read(3000ms));
+  EXPECT_TRUE(d.WaitClosed(3000ms));
+  EXPECT_NE(log_.str().find("path=/broken status=200 bytes=210000"), std::string::npos)
+      << log_.str();
+}
+
 }  // namespace
 }  // namespace norreg::http

@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -254,6 +256,80 @@ TEST(ZipTest, EqualEntriesGiveEqualBytes) {
   auto second = BuildZip(entries);
   ASSERT_TRUE(second.ok());
   EXPECT_EQ(*first, *second);
+}
+
+// A temporary folder for WriteZipFile, removed at the end.
+class ZipFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "norreg-zip-XXXXXX").string();
+    dir_ = mkdtemp(tmpl.data());
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string Slurp(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  std::string dir_;
+};
+
+TEST_F(ZipFileTest, WritesEntriesFromMemoryAndFiles) {
+  const std::string big_path = dir_ + "/big.pdf";
+  std::string big(3'000'000, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 7919) >> 3);
+  std::ofstream(big_path, std::ios::binary) << big;
+  const std::vector<ZipFileEntry> entries = {
+      {"henvendelse.xml", "<Melding/>", "", true},
+      {"vedlegg/stor.pdf", "", big_path, false},
+      {"notat.txt", std::string(10'000, 'n'), "", true},
+  };
+  ASSERT_TRUE(WriteZipFile(dir_ + "/a.zip", entries).ok());
+  ASSERT_TRUE(WriteZipFile(dir_ + "/b.zip", entries).ok());
+  const std::string a = Slurp(dir_ + "/a.zip");
+  EXPECT_EQ(a, Slurp(dir_ + "/b.zip"));  // byte-stable
+  // Stored, not deflated: the archive is the PDF plus a little.
+  EXPECT_LT(a.size(), big.size() + 2'000);
+  auto read = ReadZip(a);
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  ASSERT_EQ(read->size(), 3u);
+  EXPECT_EQ((*read)[0].content, "<Melding/>");
+  EXPECT_EQ((*read)[1].name, "vedlegg/stor.pdf");
+  EXPECT_TRUE((*read)[1].content == big);
+  EXPECT_EQ((*read)[2].content, std::string(10'000, 'n'));
+  // All in memory and deflated: the same bytes as BuildZip.
+  const std::vector<ZipFileEntry> small = {{"henvendelse.xml", "<Melding/>", "", true},
+                                           {"a.txt", "hei", "", true}};
+  ASSERT_TRUE(WriteZipFile(dir_ + "/c.zip", small).ok());
+  auto built = BuildZip({{"henvendelse.xml", "<Melding/>"}, {"a.txt", "hei"}});
+  ASSERT_TRUE(built.ok());
+  EXPECT_EQ(Slurp(dir_ + "/c.zip"), *built);
+}
+
+TEST_F(ZipFileTest, RefusesBadNamesMissingFilesAndExistingTargets) {
+  EXPECT_EQ(WriteZipFile(dir_ + "/x.zip", {{"../x", "a", "", true}}).error().code,
+            ErrorCode::kInvalidInput);
+  EXPECT_EQ(
+      WriteZipFile(dir_ + "/x.zip", {{"a", "1", "", true}, {"a", "2", "", true}}).error().code,
+      ErrorCode::kInvalidInput);
+  EXPECT_FALSE(WriteZipFile(dir_ + "/y.zip", {{"a", "", dir_ + "/missing", false}}).ok());
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/y.zip"));
+  std::ofstream(dir_ + "/exists.zip") << "x";
+  EXPECT_FALSE(WriteZipFile(dir_ + "/exists.zip", {{"a", "1", "", true}}).ok());
+  ASSERT_TRUE(WriteZipFile(dir_ + "/empty.zip", {}).ok());
+  auto empty = ReadZip(Slurp(dir_ + "/empty.zip"));
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->empty());
+}
+
+TEST(ZipTest, OnlyCompressibleTypesAreDeflated) {
+  for (const char* type : {"application/xml", "text/plain", "text/csv", "application/json",
+                           "application/rtf", "image/tiff", "application/msword"}) {
+    EXPECT_TRUE(WorthDeflating(type)) << type;
+  }
+  for (const char* type : {"application/pdf", "image/jpeg", "image/png", "application/zip",
+                           "application/gzip", "application/vnd.oasis.opendocument.text"}) {
+    EXPECT_FALSE(WorthDeflating(type)) << type;
+  }
 }
 
 }  // namespace

@@ -9,11 +9,13 @@
 #include <atomic>
 #include <cctype>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "common/ids.hpp"
+#include "mottak/zip.hpp"
 #include "store_fixtures.hpp"
 
 namespace norreg::store {
@@ -484,7 +486,8 @@ TEST(MottakStoreTest, CorruptContentIsAnInternalError) {
       {"payload digest", "UPDATE inbound SET payload_sha256 = zeroblob(32)", true},
       {"inbound file", "UPDATE inbound_files SET content = X'00' WHERE seq = 1", true},
       {"henvendelse", "UPDATE outbound SET henvendelse = X'3C4D2F3E'", false},
-      {"outbound file", "UPDATE outbound_files SET content = X'01'", false},
+      {"reply ZIP", "UPDATE outbound_zips SET zip = X'504B0506'", false},
+      {"reply ZIP digest", "UPDATE outbound_zips SET sha256 = zeroblob(32)", false},
       {"outbound file digest", "UPDATE outbound_files SET sha256 = X'00'", false},
   };
   for (const Case& c : cases) {
@@ -511,6 +514,12 @@ TEST(MottakStoreTest, CorruptContentIsAnInternalError) {
       EXPECT_EQ(got.error().code, ErrorCode::kInternal);
       EXPECT_NE(got.error().detail.find("corrupt"), std::string::npos);
       EXPECT_TRUE(store->GetInbound(kOrgA, inbound->mottak_id).ok());
+      if (c.name.starts_with("reply ZIP")) {
+        // What a download serves: the stored ZIP, refused as well.
+        auto zip = store->OpenReplyZip(kOrgA, reply->mottak_id);
+        ASSERT_FALSE(zip.ok());
+        EXPECT_EQ(zip.error().code, ErrorCode::kInternal);
+      }
     }
   }
 }
@@ -654,6 +663,226 @@ TEST(MottakStoreTest, AvailableIsAnIndexRangeScan) {
         << plan;
     EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;  // no sort step
   }
+}
+
+// --- Large content as files (migration 2) ---
+
+std::string Pattern(size_t n, int seed) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 131 + i / 7 + seed) & 0xff);
+  return s;
+}
+
+// A finished spill of the store holding `content`.
+MottakFile Spilled(MottakStore& store, std::string name, std::string type,
+                   const std::string& content) {
+  auto spill = store.NewSpill();
+  EXPECT_TRUE(spill.ok());
+  for (size_t at = 0; at < content.size(); at += 65536) {
+    EXPECT_TRUE((*spill)->Append(std::string_view(content).substr(at, 65536)).ok());
+  }
+  EXPECT_TRUE((*spill)->Finish().ok());
+  MottakFile f;
+  f.name = std::move(name);
+  f.content_type = std::move(type);
+  f.spilled = std::shared_ptr<BlobWriter>(std::move(spill).value());
+  return f;
+}
+
+size_t FilesIn(const std::string& dir) {
+  size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) n += e.is_regular_file() ? 1 : 0;
+  return n;
+}
+
+std::string ReadAllOf(ReplyZip& zip) {
+  if (zip.bytes) return *zip.bytes;
+  std::string out;
+  while (true) {
+    auto piece = zip.file->Next();
+    EXPECT_TRUE(piece.ok());
+    if (!piece.ok() || piece->empty()) break;
+    out.append(*piece);
+  }
+  return out;
+}
+
+TEST(MottakStoreTest, SpilledAttachmentsAreKeptAsFilesOnce) {
+  TempFolder dir;
+  auto store = Open(dir);
+  ASSERT_NE(store, nullptr);
+  const std::string big = Pattern(3'000'000, 1);
+  InboundMessage m = Upload(kOrgA, "m-big", 1);
+  m.attachments.push_back(Spilled(*store, "stor.pdf", "application/pdf", big));
+  EXPECT_EQ(FilesIn(dir.path() + "/tmp"), 1u);
+  auto receipt = store->StoreInbound(m, 1'000);
+  ASSERT_TRUE(receipt.ok()) << receipt.error().detail;
+  EXPECT_EQ(receipt->antall_vedlegg, 2);
+  EXPECT_EQ(FilesIn(dir.path() + "/tmp"), 0u);
+  EXPECT_EQ(FilesIn(dir.path() + "/blobs"), 1u);
+  EXPECT_EQ(RawExec(dir, "SELECT count(*) FROM inbound_files WHERE file IS NOT NULL"), 1);
+
+  auto stored = store->GetInbound(kOrgA, receipt->mottak_id);
+  ASSERT_TRUE(stored.ok()) << stored.error().detail;
+  ASSERT_EQ(stored->message.attachments.size(), 2u);
+  EXPECT_EQ(stored->message.attachments[0].content, m.attachments[0].content);
+  EXPECT_EQ(stored->message.attachments[1].name, "stor.pdf");
+  EXPECT_EQ(stored->message.attachments[1].content_type, "application/pdf");
+  EXPECT_TRUE(stored->message.attachments[1].content == big);
+
+  // A retry stores nothing: its spill is dropped, the first upload's file stays.
+  InboundMessage again = Upload(kOrgA, "m-big", 1);
+  again.attachments.push_back(Spilled(*store, "stor.pdf", "application/pdf", big));
+  auto repeat = store->StoreInbound(again, 2'000);
+  ASSERT_TRUE(repeat.ok());
+  EXPECT_TRUE(repeat->repeated);
+  again.attachments.clear();
+  EXPECT_EQ(FilesIn(dir.path() + "/tmp"), 0u);
+  EXPECT_EQ(FilesIn(dir.path() + "/blobs"), 1u);
+
+  // A damaged file is an error naming the attachment.
+  for (const auto& e : std::filesystem::directory_iterator(dir.path() + "/blobs")) {
+    std::fstream f(e.path(), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(1'000'000);
+    f.put('\x7f');
+  }
+  auto damaged = store->GetInbound(kOrgA, receipt->mottak_id);
+  ASSERT_FALSE(damaged.ok());
+  EXPECT_EQ(damaged.error().code, ErrorCode::kInternal);
+  EXPECT_NE(damaged.error().detail.find("stor.pdf"), std::string::npos);
+}
+
+TEST(MottakStoreTest, ReplyZipIsBuiltOnceAndServedVerified) {
+  TempFolder dir;
+  auto store = Open(dir);
+  ASSERT_NE(store, nullptr);
+  // Small: kept in the database. Large (a spilled attachment): kept as a file.
+  auto small = store->PublishReply(Reply(kOrgA), 1'000);
+  const std::string big = Pattern(2'000'000, 2);
+  OutboundReply large = Reply(kOrgA, "T", 1);
+  large.attachments.push_back(Spilled(*store, "vedtak.pdf", "application/pdf", big));
+  auto info = store->PublishReply(large, 2'000);
+  ASSERT_TRUE(small.ok() && info.ok()) << info.error().detail;
+  EXPECT_EQ(FilesIn(dir.path() + "/blobs"), 1u);
+  // The spill went into the ZIP; the caller's copy goes when the caller drops it.
+  EXPECT_EQ(FilesIn(dir.path() + "/tmp"), 1u);
+  large.attachments.pop_back();
+  EXPECT_EQ(FilesIn(dir.path() + "/tmp"), 0u);
+
+  auto inline_zip = store->OpenReplyZip(kOrgA, small->mottak_id);
+  ASSERT_TRUE(inline_zip.ok());
+  ASSERT_NE(inline_zip->bytes, nullptr);
+  EXPECT_EQ(inline_zip->size, inline_zip->bytes->size());
+  auto entries = mottak::ReadZip(*inline_zip->bytes);
+  ASSERT_TRUE(entries.ok());
+  EXPECT_EQ((*entries)[0].name, "henvendelse.xml");
+
+  auto zip = store->OpenReplyZip(kOrgA, info->mottak_id);
+  ASSERT_TRUE(zip.ok()) << zip.error().detail;
+  ASSERT_NE(zip->file, nullptr);
+  EXPECT_EQ(zip->info.mottak_id, info->mottak_id);
+  const std::string bytes = ReadAllOf(*zip);
+  EXPECT_EQ(bytes.size(), zip->size);
+  entries = mottak::ReadZip(bytes);
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(entries->size(), 3u);
+  EXPECT_EQ((*entries)[0].content, large.henvendelse_xml);
+  EXPECT_EQ((*entries)[1].content, large.attachments[0].content);
+  EXPECT_EQ((*entries)[1].name, "svar0.xml");
+  EXPECT_EQ((*entries)[2].name, "vedtak.pdf");
+  EXPECT_TRUE((*entries)[2].content == big);
+  // Served twice: the same bytes (nothing is rebuilt).
+  auto again = store->OpenReplyZip(kOrgA, info->mottak_id);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(ReadAllOf(*again) == bytes);
+  auto reply = store->GetReply(kOrgA, info->mottak_id);
+  ASSERT_TRUE(reply.ok()) << reply.error().detail;
+  ASSERT_EQ(reply->attachments.size(), 2u);
+  EXPECT_EQ(reply->attachments[1].content_type, "application/pdf");
+  EXPECT_TRUE(reply->attachments[1].content == big);
+  auto state = store->GetReplyInfo(kOrgA, info->mottak_id);
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(state->version, 0);
+  EXPECT_EQ(state->oppdatert_ms, 2'000);
+  EXPECT_EQ(store->GetReplyInfo(kOrgB, info->mottak_id).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store->OpenReplyZip(kOrgB, info->mottak_id).error().code, ErrorCode::kNotFound);
+
+  // Rot in the file: the reader refuses it before its last piece.
+  for (const auto& e : std::filesystem::directory_iterator(dir.path() + "/blobs")) {
+    std::fstream f(e.path(), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(1'500'000);
+    f.put('\x01');
+  }
+  auto rotten = store->OpenReplyZip(kOrgA, info->mottak_id);
+  ASSERT_TRUE(rotten.ok());
+  uint64_t handed_out = 0;
+  Result<std::string_view> piece = std::string_view();
+  while ((piece = rotten->file->Next()).ok() && !piece->empty()) handed_out += piece->size();
+  ASSERT_FALSE(piece.ok());
+  EXPECT_EQ(piece.error().code, ErrorCode::kInternal);
+  EXPECT_LT(handed_out, rotten->size);
+  EXPECT_FALSE(store->GetReply(kOrgA, info->mottak_id).ok());
+}
+
+TEST(MottakStoreTest, PurgeRemovesTheZipFiles) {
+  TempFolder dir;
+  auto store = Open(dir);
+  ASSERT_NE(store, nullptr);
+  OutboundReply large = Reply(kOrgA, "T", 0);
+  large.attachments.push_back(Spilled(*store, "a.pdf", "application/pdf", Pattern(400'000, 3)));
+  auto info = store->PublishReply(large, 1'000);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(FilesIn(dir.path() + "/blobs"), 1u);
+  ASSERT_TRUE(store->Confirm(kOrgA, info->mottak_id, 0, 2'000).ok());
+  auto purged = store->PurgeConfirmed(3'000);
+  ASSERT_TRUE(purged.ok());
+  EXPECT_EQ(*purged, 1);
+  EXPECT_EQ(FilesIn(dir.path() + "/blobs"), 0u);
+  EXPECT_EQ(RawExec(dir, "SELECT count(*) FROM outbound_zips"), 0);
+}
+
+TEST(MottakStoreTest, OpeningRemovesLeftoverFilesAndZipsOldReplies) {
+  TempFolder dir;
+  std::string kept_id, old_id;
+  std::string old_zip;
+  {
+    auto store = Open(dir);
+    ASSERT_NE(store, nullptr);
+    OutboundReply large = Reply(kOrgA, "T", 0);
+    large.attachments.push_back(Spilled(*store, "a.pdf", "application/pdf", Pattern(300'000, 4)));
+    auto kept = store->PublishReply(large, 1'000);
+    auto old = store->PublishReply(Reply(kOrgA, "T", 2), 1'000);
+    ASSERT_TRUE(kept.ok() && old.ok());
+    kept_id = kept->mottak_id;
+    old_id = old->mottak_id;
+    auto zip = store->OpenReplyZip(kOrgA, old_id);
+    ASSERT_TRUE(zip.ok());
+    old_zip = *zip->bytes;
+    // Leftovers of a crash: a spill never stored, a blob whose row never committed.
+    std::ofstream(dir.path() + "/tmp/killed-upload.tmp") << "half";
+    std::ofstream(dir.path() + "/blobs/never-committed") << "x";
+  }
+  // A reply as published before migration 2: no ZIP row, its attachments inline.
+  EXPECT_EQ(RawExec(dir,
+                    "DELETE FROM outbound_zips WHERE outbound_id = (SELECT id FROM "
+                    "outbound WHERE mottak_id = '" +
+                        old_id + "')"),
+            1);
+  RawExec(dir,
+          "UPDATE outbound_files SET content = CASE seq WHEN 0 THEN '<Svar n=\"0\"/>' "
+          "ELSE '<Svar n=\"1\"/>' END WHERE outbound_id = (SELECT id FROM outbound WHERE "
+          "mottak_id = '" +
+              old_id + "')");
+  auto store = Open(dir);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(FilesIn(dir.path() + "/tmp"), 0u);
+  EXPECT_EQ(FilesIn(dir.path() + "/blobs"), 1u);
+  auto kept = store->OpenReplyZip(kOrgA, kept_id);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_NE(kept->file, nullptr);
+  auto rebuilt = store->OpenReplyZip(kOrgA, old_id);
+  ASSERT_TRUE(rebuilt.ok()) << rebuilt.error().detail;
+  EXPECT_EQ(*rebuilt->bytes, old_zip);  // the same bytes a download built before
 }
 
 }  // namespace

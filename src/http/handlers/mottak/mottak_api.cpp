@@ -91,32 +91,47 @@ Status RegisterApi(Dispatcher& dispatcher, MottakContext& context,
       !s.ok()) {
     return s;
   }
-  if (Status s = dispatcher.AddApi(ApiSpec{std::string(kProducerApi), std::string(kProducerPath),
-                                           std::move(producer_before), &RenderMottakError});
-      !s.ok()) {
-    return s;
-  }
+  ApiSpec producer{std::string(kProducerApi), std::string(kProducerPath),
+                   std::move(producer_before), &RenderMottakError};
+  producer.body_limit = kMaxUploadBytes;  // a reply with attachments, like an upload
+  if (Status s = dispatcher.AddApi(std::move(producer)); !s.ok()) return s;
   struct Route {
     Method method;
     std::string_view api;
     std::string_view base;
     std::string_view path;
     std::string_view name;
+    bool blocking;
     Result<Response> (*handler)(MottakContext&, Request&);
+    Result<std::unique_ptr<BodySink>> (*stream)(MottakContext&, Request&);
   };
   const Route routes[] = {
-      {Method::kPost, kInboundApi, kInboundPath, "/upload", "mottak_upload", &PostUpload},
-      {Method::kGet, kOutboundApi, kOutboundPath, "/available", "mottak_available", &GetAvailable},
-      {Method::kGet, kOutboundApi, kOutboundPath, "/download", "mottak_download", &GetDownload},
-      {Method::kPut, kOutboundApi, kOutboundPath, "/confirm", "mottak_confirm", &PutConfirm},
-      {Method::kPost, kProducerApi, kProducerPath, "/svar", "mottak_svar", &PostReply},
+      {Method::kPost, kInboundApi, kInboundPath, "/upload", "mottak_upload", true, nullptr,
+       &OpenUpload},
+      {Method::kGet, kOutboundApi, kOutboundPath, "/available", "mottak_available", false,
+       &GetAvailable, nullptr},
+      {Method::kGet, kOutboundApi, kOutboundPath, "/download", "mottak_download", false,
+       &GetDownload, nullptr},
+      {Method::kPut, kOutboundApi, kOutboundPath, "/confirm", "mottak_confirm", true, &PutConfirm,
+       nullptr},
+      {Method::kPost, kProducerApi, kProducerPath, "/svar", "mottak_svar", true, nullptr,
+       &OpenReply},
   };
   for (const Route& route : routes) {
-    auto handler = route.handler;
-    Status s =
-        dispatcher.Add(route.method, std::string(route.base) + std::string(route.path),
-                       RouteInfo{std::string(route.api), std::string(route.name)},
-                       [&context, handler](Request& request) { return handler(context, request); });
+    const std::string pattern = std::string(route.base) + std::string(route.path);
+    RouteInfo info{std::string(route.api), std::string(route.name), route.blocking};
+    Status s = Status::Ok();
+    if (route.stream != nullptr) {
+      auto stream = route.stream;
+      s = dispatcher.AddStreaming(
+          route.method, pattern, std::move(info),
+          [&context, stream](Request& request) { return stream(context, request); });
+    } else {
+      auto handler = route.handler;
+      s = dispatcher.Add(
+          route.method, pattern, std::move(info),
+          [&context, handler](Request& request) { return handler(context, request); });
+    }
     if (!s.ok()) return s;
   }
   return Status::Ok();

@@ -2,13 +2,15 @@
 // Brreg elektronisk mottak over HTTP (SPEC 3, seed 002), behind the Brreg failure style of
 // auth_api (401 with the exact WWW-Authenticate strings, a wrong scope included):
 //
-//   POST /inbound/upload                                   multipart: `payload` (the Melding) +
-//                                                          `attachments`; 200 {mottakId,
-//                                                          mottattTidspunkt, antallVedlegg}; a
-//                                                          repeat of a Melding id answers the
-//                                                          first mottakId. With auto_receipt, a
-//                                                          first upload is answered by a reply
-//                                                          holding an Applikasjonskvittering.
+//   POST /inbound/upload                                   multipart: `payload` (the Melding,
+//                                                          at most 4 MB) + `attachments`, taken
+//                                                          as it arrives (parts.hpp); 200
+//                                                          {mottakId, mottattTidspunkt,
+//                                                          antallVedlegg}; a repeat of a Melding id
+//                                                          answers the first mottakId. With
+//                                                          auto_receipt, a first upload is answered
+//                                                          by a reply holding an
+//                                                          Applikasjonskvittering.
 //   GET /outbound/available?tjeneste=&fraDato=&tilDato=   the organisation's unconfirmed replies
 //   GET /outbound/download?mottakId=                       the reply as a ZIP (henvendelse.xml +
 //                                                          attachments); a disclosure (audited)
@@ -18,10 +20,16 @@
 //
 // and the register side's producer endpoint (scope auth::kMottakProducerScope):
 //
-//   POST /norreg/mottak/v1/svar   body: the reply Melding (application/xml). The receiving
-//                                 organisation is Mottaker/@id, the original message the
-//                                 Referanse of type MeldingsReferanse. 200
-//                                 {"mottakId","dokumentId"}
+//   POST /norreg/mottak/v1/svar   body: the reply Melding (application/xml, at most 4 MB), or
+//                                 multipart/form-data like an upload (`payload` = the reply
+//                                 Melding, `attachments` = the reply's files, 35 MB in all). The
+//                                 receiving organisation is Mottaker/@id, the original message
+//                                 the Referanse of type MeldingsReferanse. The reply's ZIP is
+//                                 built here, once. 200 {"mottakId","dokumentId"}
+//
+// Upload, reply and confirm are blocking routes (durable writes: the server runs them on its
+// blocking pool, so concurrent confirms share the store's group commits). A download streams a
+// large stored ZIP from its file, verified as it is read (see http::BodyStream).
 //
 // Errors: {"feilId","mottakId","kilde","feilkode","beskrivelse"} (RenderMottakError); the
 // organisation is always the token's consumer, and another organisation's mottakId answers
@@ -72,10 +80,10 @@ Response MottakError(int status, std::string_view feilkode, std::string_view bes
 // (an unprotected server has no organisation to serve).
 Result<std::string> TokenOrganisation(const Request& request);
 
-Result<Response> PostUpload(MottakContext& context, Request& request);
+Result<std::unique_ptr<BodySink>> OpenUpload(MottakContext& context, Request& request);
 Result<Response> GetAvailable(MottakContext& context, Request& request);
 Result<Response> GetDownload(MottakContext& context, Request& request);
 Result<Response> PutConfirm(MottakContext& context, Request& request);
-Result<Response> PostReply(MottakContext& context, Request& request);
+Result<std::unique_ptr<BodySink>> OpenReply(MottakContext& context, Request& request);
 
 }  // namespace norreg::http::mottak_api

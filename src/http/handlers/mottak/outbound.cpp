@@ -3,7 +3,6 @@
 #include "common/time.hpp"
 #include "http/handlers/auth/auth_api.hpp"
 #include "http/handlers/mottak/mottak_api.hpp"
-#include "mottak/zip.hpp"
 
 namespace norreg::http::mottak_api {
 namespace {
@@ -19,22 +18,16 @@ Result<std::string> MottakId(const Request& request) {
   return id;
 }
 
-struct Target {
-  std::string orgnr;
-  std::string mottak_id;
-  store::StoredReply reply;
-};
+// The stored ZIP of a large reply, read from its file as it is sent.
+class ZipStream final : public BodyStream {
+ public:
+  explicit ZipStream(std::unique_ptr<store::BlobReader> reader) : reader_(std::move(reader)) {}
+  uint64_t size() const override { return reader_->size(); }
+  Result<std::string_view> Next() override { return reader_->Next(); }
 
-// The reply the request's mottakId names, of the token's organisation.
-Result<Target> FindReply(MottakContext& context, const Request& request) {
-  auto orgnr = TokenOrganisation(request);
-  if (!orgnr.ok()) return orgnr.error();
-  auto mottak_id = MottakId(request);
-  if (!mottak_id.ok()) return mottak_id.error();
-  auto reply = context.store.GetReply(*orgnr, *mottak_id);
-  if (!reply.ok()) return reply.error();
-  return Target{std::move(*orgnr), std::move(*mottak_id), std::move(*reply)};
-}
+ private:
+  std::unique_ptr<store::BlobReader> reader_;
+};
 
 // fraDato/tilDato (YYYY-MM-DD, Oslo days, both inclusive) -> [since, until).
 Status ReadDates(const Request& request, store::AvailableQuery& query) {
@@ -85,23 +78,26 @@ Result<Response> GetAvailable(MottakContext& context, Request& request) {
 }
 
 Result<Response> GetDownload(MottakContext& context, Request& request) {
-  auto target = FindReply(context, request);
-  if (!target.ok()) return target.error();
-  std::vector<mottak::ZipEntry> entries;
-  entries.push_back({"henvendelse.xml", std::move(target->reply.henvendelse_xml)});
-  for (store::MottakFile& file : target->reply.attachments) {
-    entries.push_back({std::move(file.name), std::move(file.content)});
-  }
-  auto zip = mottak::BuildZip(entries);
+  auto orgnr = TokenOrganisation(request);
+  if (!orgnr.ok()) return orgnr.error();
+  auto mottak_id = MottakId(request);
+  if (!mottak_id.ok()) return mottak_id.error();
+  // The ZIP was built when the reply was published: served as stored, never rebuilt.
+  auto zip = context.store.OpenReplyZip(*orgnr, *mottak_id);
   if (!zip.ok()) return zip.error();
   if (context.audit != nullptr) {
     store::Disclosure disclosure = auth_api::DisclosureOf(request);
-    disclosure.identifiers = {target->mottak_id};
+    disclosure.identifiers = {*mottak_id};
     if (Status s = context.audit->Record(disclosure); !s.ok()) return s.error();
   }
-  Response response = Response::Make(200, "application/octet-stream", std::move(*zip));
-  response.SetHeader("Content-Disposition",
-                     "attachment; filename=\"" + target->mottak_id + ".zip\"");
+  Response response;
+  if (zip->bytes) {
+    response = Response::Shared(std::move(zip->bytes), "application/octet-stream");
+  } else {
+    response.content_type = "application/octet-stream";
+    response.stream_body = std::make_shared<ZipStream>(std::move(zip->file));
+  }
+  response.SetHeader("Content-Disposition", "attachment; filename=\"" + *mottak_id + ".zip\"");
   return response;
 }
 
@@ -110,13 +106,16 @@ Result<Response> PutConfirm(MottakContext& context, Request& request) {
   // one can win; the other gets kConflict -> 500 ERROR-00005, as the real service answers. A
   // confirm that comes after the winner's is the same race lost later: the same answer, so of
   // any number of confirms of one message exactly one is answered 200.
-  auto target = FindReply(context, request);
-  if (!target.ok()) return target.error();
-  if (target->reply.info.confirmed) {
+  auto orgnr = TokenOrganisation(request);
+  if (!orgnr.ok()) return orgnr.error();
+  auto mottak_id = MottakId(request);
+  if (!mottak_id.ok()) return mottak_id.error();
+  auto info = context.store.GetReplyInfo(*orgnr, *mottak_id);
+  if (!info.ok()) return info.error();
+  if (info->confirmed) {
     return MakeError(ErrorCode::kConflict, "Simultaneous attempt to confirm same file");
   }
-  auto confirmed = context.store.Confirm(target->orgnr, target->mottak_id,
-                                         target->reply.info.version, timefmt::NowMs());
+  auto confirmed = context.store.Confirm(*orgnr, *mottak_id, info->version, timefmt::NowMs());
   if (!confirmed.ok()) return confirmed.error();
   return Response::Make(200, "", "");
 }
