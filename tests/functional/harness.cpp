@@ -122,8 +122,8 @@ TempDir::~TempDir() {
 ServerProcess::ServerProcess(const std::string& data_dir, const std::vector<std::string>& extra,
                              int startup_timeout_s)
     : data_dir_(data_dir) {
-  std::vector<std::string> args{NORREG_BINARY, "serve", "--data", data_dir, "--listen",
-                                "127.0.0.1:0"};
+  std::vector<std::string> args{NORREG_BINARY, "serve",    "--data",
+                                data_dir,      "--listen", "127.0.0.1:0"};
   args.insert(args.end(), extra.begin(), extra.end());
   pid_ = Spawn(args, &out_fd_);
   fcntl(out_fd_, F_SETFL, O_NONBLOCK);
@@ -257,7 +257,7 @@ HttpResponse ServerProcess::Request(const std::string& method, const std::string
   return response;
 }
 
-std::string RawExchange(int port, const std::string& bytes, int timeout_ms) {
+int ConnectLoopback(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -265,8 +265,14 @@ std::string RawExchange(int port, const std::string& bytes, int timeout_ms) {
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     close(fd);
-    return {};
+    return -1;
   }
+  return fd;
+}
+
+std::string RawExchange(int port, const std::string& bytes, int timeout_ms) {
+  int fd = ConnectLoopback(port);
+  if (fd < 0) return {};
   (void)!write(fd, bytes.data(), bytes.size());
   std::string out;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -280,6 +286,17 @@ std::string RawExchange(int port, const std::string& bytes, int timeout_ms) {
   }
   close(fd);
   return out;
+}
+
+std::string Multipart(const std::vector<Part>& parts) {
+  std::string body;
+  for (const Part& part : parts) {
+    body += std::string("--") + kBoundary + "\r\nContent-Disposition: form-data; name=\"" +
+            part.name + "\"";
+    if (!part.filename.empty()) body += "; filename=\"" + part.filename + "\"";
+    body += "\r\nContent-Type: " + part.content_type + "\r\n\r\n" + part.content + "\r\n";
+  }
+  return body + "--" + kBoundary + "--\r\n";
 }
 
 }  // namespace norreg::testing

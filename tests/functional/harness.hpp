@@ -76,6 +76,20 @@ class ServerProcess {
   int port_ = 0;
 };
 
+// One part of a multipart/form-data body (a Brreg mottak upload).
+struct Part {
+  std::string name;
+  std::string filename;  // "" = no filename parameter
+  std::string content_type;
+  std::string content;
+};
+inline constexpr const char* kBoundary = "norreg-test-boundary-7f3a";
+// A multipart/form-data body of `parts` with boundary kBoundary.
+std::string Multipart(const std::vector<Part>& parts);
+
+// A TCP connection to 127.0.0.1:port (a socket the caller closes); -1 when it cannot connect.
+int ConnectLoopback(int port);
+
 // Sends raw bytes on a fresh TCP connection to 127.0.0.1:port and returns what comes back until
 // the server closes or `timeout_ms` passes.
 std::string RawExchange(int port, const std::string& bytes, int timeout_ms = 3000);

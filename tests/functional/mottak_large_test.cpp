@@ -3,9 +3,7 @@
 // Content-Length and as a chunked body) leaving nothing behind, and the server serves on; a
 // producer's reply with attachments (multipart, and `norreg mottak publish`) downloads byte for
 // byte as a ZIP.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sqlite3.h>
 #include <sys/socket.h>
@@ -31,7 +29,6 @@ namespace {
 constexpr const char* kMottakScope = "brreg:mottak";
 constexpr const char* kOrgA = "310000019";
 constexpr const char* kOrgB = "310000027";
-constexpr const char* kBoundary = "norreg-large-test-boundary-91c2";
 
 std::string UploadXml(const std::string& from, const std::string& id) {
   return R"(<?xml version="1.0" encoding="UTF-8"?>
@@ -56,24 +53,6 @@ std::string ReplyXml(const std::string& to, const std::string& original_id) {
   <Innhold><Data format="text/plain">Vedtak med vedlegg</Data></Innhold>
 </Melding>
 )";
-}
-
-struct Part {
-  std::string name;
-  std::string filename;
-  std::string content_type;
-  std::string content;
-};
-
-std::string Multipart(const std::vector<Part>& parts) {
-  std::string body;
-  for (const Part& part : parts) {
-    body += std::string("--") + kBoundary + "\r\nContent-Disposition: form-data; name=\"" +
-            part.name + "\"";
-    if (!part.filename.empty()) body += "; filename=\"" + part.filename + "\"";
-    body += "\r\nContent-Type: " + part.content_type + "\r\n\r\n" + part.content + "\r\n";
-  }
-  return body + "--" + kBoundary + "--\r\n";
 }
 
 // Bytes no boundary can occur in by accident (a fixed pseudo-random sequence).
@@ -134,15 +113,8 @@ size_t FilesIn(const std::string& dir) {
 // Sends `head`, then a chunked body of `total` bytes in 64 KB chunks, stopping as soon as the
 // server answers; returns what the server sent until it closed (or 10 s passed).
 std::string SendChunkedUntilAnswered(int port, const std::string& head, size_t total) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return {};
-  }
+  int fd = ConnectLoopback(port);
+  if (fd < 0) return {};
   std::string out = head;
   const std::string chunk = "10000\r\n" + std::string(0x10000, 'c') + "\r\n";
   size_t body_sent = 0;

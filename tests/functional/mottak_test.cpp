@@ -47,26 +47,6 @@ std::string UploadXml(const std::string& from, const std::string& id) {
 )";
 }
 
-struct Part {
-  std::string name;
-  std::string filename;
-  std::string content_type;
-  std::string content;
-};
-
-constexpr const char* kBoundary = "norreg-test-boundary-7f3a";
-
-std::string Multipart(const std::vector<Part>& parts) {
-  std::string body;
-  for (const Part& part : parts) {
-    body += std::string("--") + kBoundary + "\r\nContent-Disposition: form-data; name=\"" +
-            part.name + "\"";
-    if (!part.filename.empty()) body += "; filename=\"" + part.filename + "\"";
-    body += "\r\nContent-Type: " + part.content_type + "\r\n\r\n" + part.content + "\r\n";
-  }
-  return body + "--" + kBoundary + "--\r\n";
-}
-
 class MottakTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
