@@ -872,7 +872,9 @@ class Pipeline {
         result.lines += p.document;
         // One document per line: raw whitespace newlines (never inside JSON strings) become
         // blanks.
-        if (p.document.find_first_of("\r\n") != std::string_view::npos) {
+        // (Two memchr scans: find_first_of with a set calls memchr once per character.)
+        if (std::memchr(p.document.data(), '\n', p.document.size()) != nullptr ||
+            std::memchr(p.document.data(), '\r', p.document.size()) != nullptr) {
           std::replace_if(
               result.lines.begin() + static_cast<std::ptrdiff_t>(offset), result.lines.end(),
               [](char c) { return c == '\n' || c == '\r'; }, ' ');
