@@ -30,7 +30,9 @@ struct FeedEvent {
   std::string fnr;
   std::string type;
   std::string persondokument;
-  bool skip = false;  // superseded by a later event of the same number in the window
+  // kVersions: superseded by a later event of the same number in the window; kLatest: covered by
+  // a document fetched before.
+  bool skip = false;
 };
 
 // One document out of a lookup answer, its numbers parsed by the worker.
@@ -467,10 +469,13 @@ void FeedFollower::Cover(std::string_view fnr, int64_t head) {
 Status FeedFollower::PlanLatest(Window& window) {
   std::vector<std::string> wanted;
   std::vector<std::string> history_wanted;
-  for (const FeedEvent& e : window.events) {
+  for (FeedEvent& e : window.events) {
     if (e.fnr.empty() || e.persondokument.empty() || e.type == kDublett) continue;
     const bool new_number = e.type == kNewNumber;
-    if (!new_number && Covered(e.fnr, e.seq)) continue;
+    if (!new_number && Covered(e.fnr, e.seq)) {
+      e.skip = true;  // coverage only grows (but for a failed window, which ends the run)
+      continue;
+    }
     wanted.push_back(e.fnr);
     if (new_number) history_wanted.push_back(e.fnr);
   }
@@ -607,6 +612,10 @@ Status FeedFollower::ApplyLatest(Window& window, FeedStats& delta) {
       continue;
     }
     if (e.persondokument.empty()) continue;
+    if (e.skip) {
+      ++delta.superseded;
+      continue;
+    }
     auto it = window.documents.find(e.fnr);
     if (it == window.documents.end()) {
       if (Covered(e.fnr, e.seq)) {
