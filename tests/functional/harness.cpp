@@ -299,4 +299,32 @@ std::string Multipart(const std::vector<Part>& parts) {
   return body + "--" + kBoundary + "--\r\n";
 }
 
+std::string UploadXml(const std::string& from, const std::string& id) {
+  return R"(<?xml version="1.0" encoding="UTF-8"?>
+<Melding xmlns="http://schema.brreg.no/postmottak/henvendelse" versjon="1.0" id=")" +
+         id + R"(" tjeneste="Tinglysing" tjenestehandling="innsending">
+  <Mottaker id="974760673" idType="orgnr">Brønnøysundregistrene</Mottaker>
+  <Avsender id=")" +
+         from + R"(" idType="orgnr">Avsender AS</Avsender>
+  <Innhold><Data format="text/plain">Søknad</Data></Innhold>
+</Melding>
+)";
+}
+
+std::string ReplyXml(const std::string& to, const std::string& original_id, const std::string& id,
+                     const std::string& text) {
+  return R"(<?xml version="1.0" encoding="UTF-8"?>
+<Melding xmlns="http://schema.brreg.no/postmottak/henvendelse" versjon="1.0" id=")" +
+         id + R"(" tjeneste="Tinglysing" tjenestehandling="vedtak">
+  <Mottaker id=")" +
+         to + R"(" idType="orgnr">Mottaker AS</Mottaker>
+  <Avsender id="974760673" idType="orgnr">Brønnøysundregistrene</Avsender>
+  <Referanse referanse=")" +
+         original_id + R"(" referanseType="MeldingsReferanse"/>
+  <Innhold><Data format="text/plain">)" +
+         text + R"(</Data></Innhold>
+</Melding>
+)";
+}
+
 }  // namespace norreg::testing

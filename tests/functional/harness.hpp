@@ -76,6 +76,17 @@ class ServerProcess {
   int port_ = 0;
 };
 
+// Brreg mottak: the consumer scope, two demo organisations, and Melding documents.
+inline constexpr const char* kMottakScope = "brreg:mottak";
+inline constexpr const char* kOrgA = "310000019";
+inline constexpr const char* kOrgB = "310000027";
+// An upload (tjenestehandling innsending) from organisation `from` with Melding id `id`.
+std::string UploadXml(const std::string& from, const std::string& id);
+// A reply (vedtak) for organisation `to` referring to the uploaded message `original_id`.
+std::string ReplyXml(const std::string& to, const std::string& original_id,
+                     const std::string& id = "c0ffee00c0ffee00c0ffee00c0ffee00",
+                     const std::string& text = "Vedtak: godkjent æøå");
+
 // One part of a multipart/form-data body (a Brreg mottak upload).
 struct Part {
   std::string name;

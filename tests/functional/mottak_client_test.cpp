@@ -22,20 +22,6 @@
 namespace norreg::testing {
 namespace {
 
-constexpr const char* kMottakScope = "brreg:mottak";
-
-std::string UploadXml(const std::string& from, const std::string& id) {
-  return R"(<?xml version="1.0" encoding="UTF-8"?>
-<Melding xmlns="http://schema.brreg.no/postmottak/henvendelse" versjon="1.0" id=")" +
-         id + R"(" tjeneste="Tinglysing" tjenestehandling="innsending">
-  <Mottaker id="974760673" idType="orgnr">Brønnøysundregistrene</Mottaker>
-  <Avsender id=")" +
-         from + R"(" idType="orgnr">Avsender AS</Avsender>
-  <Innhold><Data format="text/plain">Søknad</Data></Innhold>
-</Melding>
-)";
-}
-
 void WriteFile(const std::string& path, std::string_view content) {
   std::ofstream out(path, std::ios::binary);
   out.write(content.data(), static_cast<std::streamsize>(content.size()));

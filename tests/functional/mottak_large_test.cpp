@@ -26,35 +26,6 @@
 namespace norreg::testing {
 namespace {
 
-constexpr const char* kMottakScope = "brreg:mottak";
-constexpr const char* kOrgA = "310000019";
-constexpr const char* kOrgB = "310000027";
-
-std::string UploadXml(const std::string& from, const std::string& id) {
-  return R"(<?xml version="1.0" encoding="UTF-8"?>
-<Melding xmlns="http://schema.brreg.no/postmottak/henvendelse" versjon="1.0" id=")" +
-         id + R"(" tjeneste="Tinglysing" tjenestehandling="innsending">
-  <Mottaker id="974760673" idType="orgnr">Brønnøysundregistrene</Mottaker>
-  <Avsender id=")" +
-         from + R"(" idType="orgnr">Avsender AS</Avsender>
-  <Innhold><Data format="text/plain">Søknad</Data></Innhold>
-</Melding>
-)";
-}
-
-std::string ReplyXml(const std::string& to, const std::string& original_id) {
-  return R"(<?xml version="1.0" encoding="UTF-8"?>
-<Melding xmlns="http://schema.brreg.no/postmottak/henvendelse" versjon="1.0" id="d00dfeedd00dfeedd00dfeedd00dfeed" tjeneste="Tinglysing" tjenestehandling="vedtak">
-  <Mottaker id=")" +
-         to + R"(" idType="orgnr">Mottaker AS</Mottaker>
-  <Avsender id="974760673" idType="orgnr">Brønnøysundregistrene</Avsender>
-  <Referanse referanse=")" +
-         original_id + R"(" referanseType="MeldingsReferanse"/>
-  <Innhold><Data format="text/plain">Vedtak med vedlegg</Data></Innhold>
-</Melding>
-)";
-}
-
 // Bytes no boundary can occur in by accident (a fixed pseudo-random sequence).
 std::string Noise(size_t n, uint32_t seed) {
   std::string s(n, '\0');
