@@ -3,7 +3,6 @@
 #include <simdjson.h>
 
 #include <algorithm>
-#include <charconv>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -23,7 +22,6 @@ constexpr std::string_view kNewNumber = "endringIIdentifikasjonsnummer";
 constexpr std::string_view kLookupPath = "personer/bulkoppslag/arkiv";
 constexpr std::string_view kCurrentPath = "personer/bulkoppslag";
 constexpr std::string_view kHistoryQuery = "?part=identifikasjonsnummer&part=historikk";
-constexpr std::string_view kHeadPath = "hendelser/siste/sekvensnummer";
 
 struct FeedEvent {
   int64_t seq = 0;
@@ -432,22 +430,6 @@ Result<std::unique_ptr<FeedFollower::Window>> FeedFollower::ReadWindow(int64_t f
   return window;
 }
 
-Result<int64_t> FeedFollower::ReadHead() {
-  auto response = caller_.Call("GET", std::string(kHeadPath), {}, {});
-  if (!response.ok()) return response.error();
-  if (response->status != 200) return ErrorForAnswer("GET " + std::string(kHeadPath), *response);
-  std::string_view text = response->body;
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) {
-    text.remove_suffix(1);
-  }
-  int64_t head = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), head);
-  if (ec != std::errc() || end != text.data() + text.size() || head < 0) {
-    return MakeError(ErrorCode::kInternal, "GET " + std::string(kHeadPath) + ": not a number");
-  }
-  return head;
-}
-
 bool FeedFollower::Covered(std::string_view fnr, int64_t seq) const {
   auto key = NumberKey(fnr);
   if (!key) return false;
@@ -480,7 +462,7 @@ Status FeedFollower::PlanLatest(Window& window) {
     if (new_number) history_wanted.push_back(e.fnr);
   }
   if (wanted.empty()) return {};
-  auto head = ReadHead();
+  auto head = LatestSekvensnummer(caller_);
   if (!head.ok()) return head.error();
   window.head = std::max(*head, window.events.back().seq);
   Unique(wanted);

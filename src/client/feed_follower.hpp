@@ -142,7 +142,6 @@ class FeedFollower {
   Result<std::unique_ptr<Window>> ReadWindow(int64_t from);
   Status Plan(Window& window);
   Status PlanLatest(Window& window);
-  Result<int64_t> ReadHead();
   bool Covered(std::string_view fnr, int64_t seq) const;
   void Cover(std::string_view fnr, int64_t head);
   void Submit(Window& window, bool second_round);

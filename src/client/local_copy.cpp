@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "common/compress.hpp"
+
 namespace norreg::client {
 namespace {
 
@@ -91,12 +93,10 @@ LocalCopy::LocalCopy(std::string path, sqlite3* db, LocalCopyOptions options)
     : path_(std::move(path)), options_(options), db_(db) {}
 
 Status LocalCopy::LoadDictionary() {
-  StatementReset reset{get_meta_};
-  BindText(get_meta_, 1, kMetaDocumentDictionary);
-  int rc = sqlite3_step(get_meta_);
-  if (rc == SQLITE_DONE) return {};
-  if (rc != SQLITE_ROW) return SqlError("select meta");
-  auto zstd = common::Zstd::Create(std::string(ColumnBytes(get_meta_, 0)), kCompressionLevel);
+  auto dictionary = GetMeta(kMetaDocumentDictionary);
+  if (!dictionary.ok()) return dictionary.error();
+  if (!dictionary->has_value()) return {};
+  auto zstd = common::Zstd::Create(std::move(**dictionary), kCompressionLevel);
   if (!zstd.ok()) {
     return MakeError(ErrorCode::kInternal,
                      "local copy: the stored compression dictionary is unusable", path_);

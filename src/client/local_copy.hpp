@@ -36,11 +36,14 @@
 #include <string_view>
 #include <vector>
 
-#include "common/compress.hpp"
 #include "common/result.hpp"
 
 struct sqlite3;
 struct sqlite3_stmt;
+
+namespace norreg::common {
+class Zstd;
+}  // namespace norreg::common
 
 namespace norreg::client {
 

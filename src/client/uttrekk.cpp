@@ -390,6 +390,22 @@ Result<PersonNumbers> ParsePersonNumbers(std::string_view document, size_t padde
   return numbers;
 }
 
+Result<int64_t> LatestSekvensnummer(FregCaller& caller) {
+  auto response = caller.Call("GET", "hendelser/siste/sekvensnummer");
+  if (!response.ok()) return response.error();
+  if (response->status != 200) {
+    return ErrorForAnswer("GET hendelser/siste/sekvensnummer", *response);
+  }
+  std::string_view text = TrimJson(response->body);
+  int64_t seq = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seq);
+  if (ec != std::errc() || end != text.data() + text.size() || seq < 0) {
+    return MakeError(ErrorCode::kInternal,
+                     "hendelser/siste/sekvensnummer: not a number: " + std::string(text));
+  }
+  return seq;
+}
+
 Result<std::string> IdListBody(std::string_view name, const std::vector<std::string>& ids,
                                size_t begin, size_t end) {
   std::string body;
@@ -627,22 +643,6 @@ class Output {
   std::string ndjson_path_;
   std::string checkpoint_path_;
 };
-
-Result<int64_t> LatestSekvensnummer(FregCaller& caller) {
-  auto response = caller.Call("GET", "hendelser/siste/sekvensnummer");
-  if (!response.ok()) return response.error();
-  if (response->status != 200) {
-    return ErrorForAnswer("GET hendelser/siste/sekvensnummer", *response);
-  }
-  std::string_view text = TrimJson(response->body);
-  int64_t seq = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seq);
-  if (ec != std::errc() || end != text.data() + text.size() || seq < 0) {
-    return MakeError(ErrorCode::kInternal,
-                     "hendelser/siste/sekvensnummer: not a number: " + std::string(text));
-  }
-  return seq;
-}
 
 Result<std::string> Order(FregCaller& caller, const UttrekkOptions& options, int64_t seq) {
   Result<HttpResponse> response =

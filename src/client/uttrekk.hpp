@@ -176,6 +176,10 @@ struct PersonNumbers {
 // document.data() are readable. kInternal when malformed; current empty when there are no rows.
 Result<PersonNumbers> ParsePersonNumbers(std::string_view document, size_t padded_capacity);
 
+// GET hendelser/siste/sekvensnummer: the latest sekvensnummer (kInternal when the answer is not
+// a number; API errors as ErrorForAnswer).
+Result<int64_t> LatestSekvensnummer(FregCaller& caller);
+
 // {"name":["a","b",…]}. Ids are expected to be digits/hex; any '"' '\\' or control character makes
 // it kInvalidInput.
 Result<std::string> IdListBody(std::string_view name, const std::vector<std::string>& ids,
