@@ -1,5 +1,6 @@
 // `norreg feed follow --url BASE --db COPY.db [--from SEQ] [--once] [--interval S]
-//  [--documents latest|versions] [--plain-documents] [--data DIR] [--org 0192:NNN]
+//  [--documents latest|versions] [--plain-documents] [--concurrency N] [--data DIR]
+//  [--org 0192:NNN]
 //  [--client-id ID --key FILE.pem [--kid KID] [--issuer URL]]`
 // Keeps a local copy (made by `norreg uttrekk --db`) current from the event feed (SPEC 2.4):
 // continues after the recorded sekvensnummer (or from --from), applies each page in one
@@ -35,6 +36,7 @@ struct FeedFlags {
   double interval_s = 2.0;
   std::string documents = "latest";
   bool plain = false;
+  int concurrency = 4;
   client::ConsumerAuthFlags auth;
 };
 
@@ -54,6 +56,10 @@ void AddFeedCommand(CLI::App& app, CommandContext& context) {
                    "First sekvensnummer to fetch (default: the recorded one + 1)")
       ->check(CLI::PositiveNumber);
   command->add_flag("--once", flags->once, "Stop when caught up");
+  command
+      ->add_option("--concurrency", flags->concurrency,
+                   "Parallel page reads and document lookups (default 4)")
+      ->check(CLI::Range(1, 64));
   command
       ->add_option("--interval", flags->interval_s,
                    "Seconds between polls when caught up (default 2)")
@@ -87,6 +93,7 @@ void AddFeedCommand(CLI::App& app, CommandContext& context) {
       options.tokens = client::TokenSourceFor(tokens, std::string(auth::kFregScope));
       if (flags->from > 0) options.from = flags->from;
       options.once = flags->once;
+      options.concurrency = flags->concurrency;
       options.documents = flags->documents == "versions" ? client::FeedDocuments::kVersions
                                                          : client::FeedDocuments::kLatest;
       options.interval =

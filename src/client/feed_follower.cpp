@@ -13,6 +13,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "common/compress.hpp"
+
 namespace norreg::client {
 namespace {
 
@@ -38,6 +40,7 @@ struct FetchedDocument {
   std::string_view key;  // dokumentidentifikator (kVersions) or the number asked for (kLatest)
   std::string_view document;
   PersonNumbers numbers;
+  Precompressed stored;  // the document as the local copy stores it, when compressed ahead
 };
 
 // One POST of up to 1000 ids; filled in by whoever runs it.
@@ -45,7 +48,11 @@ struct LookupTask {
   std::string path;
   std::string request;
   bool history = false;
+  // The local copy's compressor when the lookup was planned: the worker compresses the documents
+  // with it, off the thread that writes the copy.
+  std::shared_ptr<const common::Zstd> compressor;
   std::string answer;  // owns the bytes `documents` point into
+  std::string packed;  // owns the compressed documents
   std::vector<FetchedDocument> documents;
   std::optional<Error> error;
 };
@@ -172,7 +179,23 @@ void RunTask(FregCaller& caller, LookupTask& task) {
       task.error = std::move(numbers.error());
       return;
     }
-    task.documents.push_back({p.key, p.document, std::move(*numbers)});
+    task.documents.push_back({p.key, p.document, std::move(*numbers), {}});
+  }
+  if (task.compressor == nullptr || task.history) return;
+  thread_local std::string frame;
+  std::vector<size_t> ends;
+  ends.reserve(task.documents.size());
+  task.packed.reserve(task.answer.size() / 6);
+  for (const FetchedDocument& d : task.documents) {
+    task.compressor->Compress(d.document, frame);
+    task.packed += frame;
+    ends.push_back(task.packed.size());
+  }
+  size_t begin = 0;
+  for (size_t i = 0; i < task.documents.size(); ++i) {
+    task.documents[i].stored = {task.compressor.get(),
+                                std::string_view(task.packed).substr(begin, ends[i] - begin)};
+    begin = ends[i];
   }
 }
 
@@ -193,12 +216,15 @@ std::optional<uint64_t> NumberKey(std::string_view fnr) {
 }
 
 // Lookup tasks of up to 1000 ids each, appended to `batch`; a bad id becomes the task's error
-// (reported by Finish, never sent).
+// (reported by Finish, never sent). Documents (not history) are compressed with `compressor`
+// when it is set.
 void AddTasks(std::deque<LookupTask>& batch, std::string_view path, std::string_view id_name,
-              const std::vector<std::string>& ids, bool history) {
+              const std::vector<std::string>& ids, bool history,
+              const std::shared_ptr<const common::Zstd>& compressor) {
   for (size_t begin = 0; begin < ids.size(); begin += kMaxIdsPerLookup) {
     LookupTask& task = batch.emplace_back();
     task.history = history;
+    if (!history) task.compressor = compressor;
     task.path = std::string(path) + std::string(history ? kHistoryQuery : "");
     auto body = IdListBody(id_name, ids, begin, begin + kMaxIdsPerLookup);
     if (body.ok()) {
@@ -255,13 +281,19 @@ class FeedFollower::LookupPool {
     }
     Submit(batch, std::move(jobs));
   }
-  // Runs `jobs` as part of `batch`.
-  void Submit(Batch& batch, std::vector<Job> jobs) {
+  // Runs `jobs` as part of `batch`; `first` puts them ahead of everything queued (in order).
+  void Submit(Batch& batch, std::vector<Job> jobs, bool first = false) {
     {
       std::lock_guard lock(mutex_);
       batch.submitted = true;
       batch.pending = jobs.size();
-      for (Job& job : jobs) queue_.emplace_back(&batch, std::move(job));
+      if (first) {
+        for (auto job = jobs.rbegin(); job != jobs.rend(); ++job) {
+          queue_.emplace_front(&batch, std::move(*job));
+        }
+      } else {
+        for (Job& job : jobs) queue_.emplace_back(&batch, std::move(job));
+      }
     }
     work_cv_.notify_all();
   }
@@ -317,8 +349,40 @@ struct FeedFollower::Window {
   bool more = false;   // ended at the read-ahead limit on a full page: more may follow
   LookupPool::Batch first;
   LookupPool::Batch second;  // the documents of skipped events whose later event did not cover
-  // By FetchedDocument::key.
+  // kVersions: by FetchedDocument::key (the dokumentidentifikator).
   std::unordered_map<std::string_view, const FetchedDocument*> documents;
+  // kLatest: the documents in the order received, and their index by NumberKey(key) (by the key
+  // itself for the rare key that is no number).
+  std::vector<const FetchedDocument*> current;
+  NumberMap current_index;
+  std::unordered_map<std::string_view, size_t> current_other;
+
+  // kLatest: the index in `current` of the document fetched for `fnr`.
+  std::optional<size_t> Current(std::string_view fnr) const {
+    if (auto key = NumberKey(fnr)) {
+      const int64_t* index = current_index.Find(*key);
+      if (index == nullptr) return std::nullopt;
+      return static_cast<size_t>(*index);
+    }
+    auto it = current_other.find(fnr);
+    if (it == current_other.end()) return std::nullopt;
+    return it->second;
+  }
+  void AddCurrent(const FetchedDocument& d) {
+    const size_t next = current.size();
+    size_t index = next;
+    if (auto key = NumberKey(d.key)) {
+      index =
+          static_cast<size_t>(*current_index.TryEmplace(*key, static_cast<int64_t>(next)).first);
+    } else {
+      index = current_other.try_emplace(d.key, next).first->second;
+    }
+    if (index == next) {
+      current.push_back(&d);
+    } else {
+      current[index] = &d;  // a later answer for the same number
+    }
+  }
   std::unordered_map<std::string_view, const std::vector<std::string>*> history;
 };
 
@@ -415,8 +479,10 @@ Result<std::unique_ptr<FeedFollower::Window>> FeedFollower::ReadWindow(int64_t f
       jobs.emplace_back(
           [&page = speculative[k]](FregCaller& caller) { FetchPage(caller, page, std::string()); });
     }
+    // Ahead of the lookups already queued (the previous window's): this window can then be
+    // planned, and its lookups queued, as soon as those lookups are done.
     LookupPool::Batch batch;
-    pool_->Submit(batch, std::move(jobs));
+    pool_->Submit(batch, std::move(jobs), /*first=*/true);
     pool_->Wait(batch);
     for (FeedPage& page : speculative) {
       if (page.seq != seq) break;  // a gap: continue one page at a time from `seq`
@@ -433,19 +499,18 @@ Result<std::unique_ptr<FeedFollower::Window>> FeedFollower::ReadWindow(int64_t f
 bool FeedFollower::Covered(std::string_view fnr, int64_t seq) const {
   auto key = NumberKey(fnr);
   if (!key) return false;
-  auto it = covered_.find(*key);
-  return it != covered_.end() && it->second >= seq;
+  const int64_t* head = covered_.Find(*key);
+  return head != nullptr && *head >= seq;
 }
 
 void FeedFollower::Cover(std::string_view fnr, int64_t head) {
   auto key = NumberKey(fnr);
   if (!key) return;
-  auto [it, inserted] = covered_.try_emplace(*key, head);
-  if (!inserted) {
-    it->second = std::max(it->second, head);
-  } else if (covered_.size() > options_.max_covered) {
-    covered_.erase(it);  // full: this number is simply fetched again when it next changes
-  }
+  if (int64_t* known = covered_.Find(*key)) {
+    *known = std::max(*known, head);
+  } else if (covered_.size() < options_.max_covered) {
+    covered_.TryEmplace(*key, head);
+  }  // else full: this number is simply fetched again when it next changes
 }
 
 Status FeedFollower::PlanLatest(Window& window) {
@@ -467,8 +532,9 @@ Status FeedFollower::PlanLatest(Window& window) {
   window.head = std::max(*head, window.events.back().seq);
   Unique(wanted);
   Unique(history_wanted);
-  AddTasks(window.first.tasks, kCurrentPath, "foedselsEllerDNummer", wanted, false);
-  AddTasks(window.first.tasks, kCurrentPath, "foedselsEllerDNummer", history_wanted, true);
+  AddTasks(window.first.tasks, kCurrentPath, "foedselsEllerDNummer", wanted, false,
+           copy_.compressor());
+  AddTasks(window.first.tasks, kCurrentPath, "foedselsEllerDNummer", history_wanted, true, nullptr);
   return {};
 }
 
@@ -506,8 +572,9 @@ Status FeedFollower::Plan(Window& window) {
   }
   Unique(wanted);
   Unique(history_wanted);
-  AddTasks(window.first.tasks, kLookupPath, "dokumentidentifikator", wanted, false);
-  AddTasks(window.first.tasks, kLookupPath, "dokumentidentifikator", history_wanted, true);
+  AddTasks(window.first.tasks, kLookupPath, "dokumentidentifikator", wanted, false,
+           copy_.compressor());
+  AddTasks(window.first.tasks, kLookupPath, "dokumentidentifikator", history_wanted, true, nullptr);
   return {};
 }
 
@@ -536,8 +603,10 @@ Status FeedFollower::Finish(Window& window) {
       for (const FetchedDocument& d : task.documents) {
         if (task.history) {
           window.history[d.key] = &d.numbers.all;
-        } else {
+        } else if (options_.documents == FeedDocuments::kVersions) {
           window.documents[d.key] = &d;
+        } else {
+          window.AddCurrent(d);
         }
       }
     }
@@ -547,10 +616,10 @@ Status FeedFollower::Finish(Window& window) {
   if (options_.documents == FeedDocuments::kLatest) {
     // Every number these documents show (and the number asked for) is current up to the head:
     // later windows planned before this one is applied already skip them.
-    for (const auto& [key, d] : window.documents) {
-      Cover(key, window.head);
+    for (const FetchedDocument* d : window.current) {
+      Cover(d->key, window.head);
       for (const std::string& n : d->numbers.all) {
-        if (n != key) Cover(n, window.head);  // `current` is one of `all`
+        if (n != d->key) Cover(n, window.head);  // `current` is one of `all`
       }
     }
     return {};
@@ -576,13 +645,14 @@ Status FeedFollower::Finish(Window& window) {
   }
   if (wanted.empty()) return {};
   Unique(wanted);
-  AddTasks(window.second.tasks, kLookupPath, "dokumentidentifikator", wanted, false);
+  AddTasks(window.second.tasks, kLookupPath, "dokumentidentifikator", wanted, false,
+           copy_.compressor());
   Submit(window, /*second_round=*/true);
   return complete(window.second);
 }
 
 Status FeedFollower::ApplyLatest(Window& window, FeedStats& delta) {
-  std::unordered_set<std::string_view> applied;  // numbers whose document is in the row
+  std::vector<bool> applied(window.current.size());  // by document: written into its row
   std::vector<std::string> old;
   for (const FeedEvent& e : window.events) {
     if (e.fnr.empty()) continue;
@@ -598,8 +668,8 @@ Status FeedFollower::ApplyLatest(Window& window, FeedStats& delta) {
       ++delta.superseded;
       continue;
     }
-    auto it = window.documents.find(e.fnr);
-    if (it == window.documents.end()) {
+    const std::optional<size_t> found = window.Current(e.fnr);
+    if (!found) {
       if (Covered(e.fnr, e.seq)) {
         ++delta.superseded;
       } else {
@@ -608,11 +678,11 @@ Status FeedFollower::ApplyLatest(Window& window, FeedStats& delta) {
       continue;
     }
     auto history = window.history.find(e.fnr);
-    if (applied.contains(e.fnr) && history == window.history.end()) {
+    if (applied[*found] && history == window.history.end()) {
       ++delta.superseded;
       continue;
     }
-    const FetchedDocument& d = *it->second;
+    const FetchedDocument& d = *window.current[*found];
     const std::string& current = d.numbers.current.empty() ? e.fnr : d.numbers.current;
     old.assign(d.numbers.all.begin(), d.numbers.all.end());
     old.push_back(e.fnr);
@@ -620,11 +690,11 @@ Status FeedFollower::ApplyLatest(Window& window, FeedStats& delta) {
       old.insert(old.end(), history->second->begin(), history->second->end());
     }
     Unique(old);
-    auto removed = copy_.Replace(current, old, d.document, window.head);
+    auto removed = copy_.Replace(current, old, d.document, window.head, d.stored);
     if (!removed.ok()) return removed.error();
     delta.removed += static_cast<uint64_t>(*removed);
     ++delta.upserted;
-    applied.insert(e.fnr);
+    applied[*found] = true;
   }
   return {};
 }
@@ -662,7 +732,7 @@ Status FeedFollower::ApplyVersions(Window& window, FeedStats& delta) {
       old.insert(old.end(), h->second->begin(), h->second->end());
     }
     Unique(old);
-    auto removed = copy_.Replace(current, old, d.document, e.seq);
+    auto removed = copy_.Replace(current, old, d.document, e.seq, d.stored);
     if (!removed.ok()) return removed.error();
     delta.removed += static_cast<uint64_t>(*removed);
     ++delta.upserted;
@@ -675,7 +745,7 @@ Status FeedFollower::Apply(Window& window) {
   if (Status s = copy_.Begin(); !s.ok()) return s;
   auto fail = [&](Error error) -> Status {
     copy_.Rollback();
-    covered_.clear();  // it described rows this window would have written
+    covered_.Clear();  // it described rows this window would have written
     return error;
   };
   Status applied = options_.documents == FeedDocuments::kLatest ? ApplyLatest(window, delta)
@@ -688,7 +758,7 @@ Status FeedFollower::Apply(Window& window) {
   if (Status s = copy_.Commit(); !s.ok()) return fail(s.error());
   if (covered_.size() > options_.max_covered / 2) {
     // What the cursor has passed can cover no later event.
-    std::erase_if(covered_, [&](const auto& entry) { return entry.second <= last; });
+    covered_.EraseIf([&](uint64_t, int64_t head) { return head <= last; });
   }
   stats_.cursor = last;
   stats_.pages += window.pages;

@@ -43,7 +43,10 @@
 // (304 = nothing new). Retries/backoff/401 as FregCaller.
 //
 // Run() overlaps the work: while one window's documents are fetched, the next window's pages are
-// read, and while a window is applied, the next window's documents are fetched.
+// read (those page reads go ahead of queued lookups), and while a window is applied, the next
+// window's documents are fetched. The lookup workers also parse the documents and compress them
+// with the local copy's compressor (LocalCopy::compressor), so the thread that writes the copy
+// only writes.
 //
 // Thread-safety: a FeedFollower is used from one thread (it starts `concurrency` worker threads
 // of its own, joined by the destructor; the TokenSource must be thread-safe); `stop` may be set
@@ -56,9 +59,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include "client/local_copy.hpp"
+#include "client/number_map.hpp"
 #include "client/uttrekk.hpp"
 #include "common/result.hpp"
 
@@ -162,7 +165,7 @@ class FeedFollower {
   int64_t etag_seq_ = -1;
   std::unique_ptr<LookupPool> pool_;  // created on first use when concurrency > 1
   // kLatest: number (as an integer) -> the H its row's document is current at.
-  std::unordered_map<uint64_t, int64_t> covered_;
+  NumberMap covered_;
 };
 
 }  // namespace norreg::client

@@ -101,7 +101,7 @@ Status LocalCopy::LoadDictionary() {
     return MakeError(ErrorCode::kInternal,
                      "local copy: the stored compression dictionary is unusable", path_);
   }
-  zstd_ = std::make_unique<common::Zstd>(std::move(*zstd));
+  zstd_ = std::make_shared<const common::Zstd>(std::move(*zstd));
   return {};
 }
 
@@ -121,7 +121,7 @@ Status LocalCopy::Sample(std::string_view document) {
   BindText(set_meta_, 1, kMetaDocumentDictionary);
   BindBlob(set_meta_, 2, *dictionary);
   if (sqlite3_step(set_meta_) != SQLITE_DONE) return SqlError("write meta");
-  zstd_ = std::make_unique<common::Zstd>(std::move(*zstd));
+  zstd_ = std::make_shared<const common::Zstd>(std::move(*zstd));
   dictionary_in_transaction_ = in_transaction_;
   return {};
 }
@@ -193,13 +193,16 @@ void LocalCopy::Rollback() {
   }
 }
 
-Status LocalCopy::Put(std::string_view fnr, std::string_view document, int64_t seq) {
+Status LocalCopy::Put(std::string_view fnr, std::string_view document, int64_t seq,
+                      const Precompressed& precompressed) {
   if (options_.compress && zstd_ == nullptr && !training_failed_) {
     if (Status s = Sample(document); !s.ok()) return s;
   }
   StatementReset reset{put_};
   BindText(put_, 1, fnr);
-  if (compressing()) {
+  if (compressing() && precompressed.by == zstd_.get()) {
+    BindBlob(put_, 2, precompressed.bytes);
+  } else if (compressing()) {
     zstd_->Compress(document, encoded_);
     BindBlob(put_, 2, encoded_);
   } else {
@@ -218,7 +221,8 @@ Result<bool> LocalCopy::Remove(std::string_view fnr) {
 }
 
 Result<int> LocalCopy::Replace(std::string_view fnr, const std::vector<std::string>& old_numbers,
-                               std::string_view document, int64_t seq) {
+                               std::string_view document, int64_t seq,
+                               const Precompressed& precompressed) {
   int removed = 0;
   for (const std::string& old : old_numbers) {
     if (old == fnr) continue;
@@ -226,7 +230,7 @@ Result<int> LocalCopy::Replace(std::string_view fnr, const std::vector<std::stri
     if (!r.ok()) return r.error();
     removed += *r ? 1 : 0;
   }
-  if (Status s = Put(fnr, document, seq); !s.ok()) return s.error();
+  if (Status s = Put(fnr, document, seq, precompressed); !s.ok()) return s.error();
   return removed;
 }
 

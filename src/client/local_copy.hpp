@@ -52,6 +52,14 @@ inline constexpr std::string_view kMetaFeedSekvensnummer = "feed_sekvensnummer";
 inline constexpr std::string_view kMetaUttrekkCheckpoint = "uttrekk_checkpoint";
 inline constexpr std::string_view kMetaDocumentDictionary = "document_dictionary";
 
+// A document already compressed by `by` (e.g. on a lookup thread, with the copy's compressor()
+// at that time). Put stores `bytes` when `by` is still the copy's compressor and compresses the
+// plain document itself otherwise (the dictionary changed meanwhile, or none was in use).
+struct Precompressed {
+  const common::Zstd* by = nullptr;
+  std::string_view bytes;
+};
+
 struct LocalCopyOptions {
   // Store documents zstd-compressed once the dictionary is trained (see the top). Default true.
   bool compress = true;
@@ -76,11 +84,13 @@ class LocalCopy {
   void Rollback();
 
   // Inserts or replaces the row of `fnr` (the document compressed or plain, see the top).
-  Status Put(std::string_view fnr, std::string_view document, int64_t seq);
+  Status Put(std::string_view fnr, std::string_view document, int64_t seq,
+             const Precompressed& precompressed = {});
   // Upsert for the feed: removes the rows of every number in `old_numbers` other than `fnr`
   // (a person's number can change), then puts `fnr`. Returns how many rows were removed.
   Result<int> Replace(std::string_view fnr, const std::vector<std::string>& old_numbers,
-                      std::string_view document, int64_t seq);
+                      std::string_view document, int64_t seq,
+                      const Precompressed& precompressed = {});
   // Removes the row of `fnr` (no error when absent); true when a row was removed.
   Result<bool> Remove(std::string_view fnr);
   // The document stored for `fnr` (JSON); nullopt when absent. kInternal when a stored frame
@@ -92,6 +102,9 @@ class LocalCopy {
                                             int64_t seq)>& visit);
   // Whether documents are being compressed (the dictionary exists and `compress` is set).
   bool compressing() const { return options_.compress && zstd_ != nullptr; }
+  // The compressor Put uses now (nullptr when not compressing): thread-safe to use from any
+  // thread (common::Zstd), kept alive by the pointer even if the copy replaces it.
+  std::shared_ptr<const common::Zstd> compressor() const { return compressing() ? zstd_ : nullptr; }
   // The seq stored for `fnr`; nullopt when absent.
   Result<std::optional<int64_t>> Seq(std::string_view fnr);
   Result<int64_t> Count();
@@ -120,8 +133,8 @@ class LocalCopy {
   std::string path_;
   LocalCopyOptions options_;
   sqlite3* db_ = nullptr;
-  std::unique_ptr<common::Zstd> zstd_;      // set once the dictionary exists
-  bool dictionary_in_transaction_ = false;  // written by the open transaction
+  std::shared_ptr<const common::Zstd> zstd_;  // set once the dictionary exists
+  bool dictionary_in_transaction_ = false;    // written by the open transaction
   bool training_failed_ = false;
   std::vector<std::string> samples_;
   std::string encoded_;  // scratch for Put

@@ -516,11 +516,28 @@ TEST_F(FeedFollowerTest, MatchesTheSerialAlgorithmOnAGeneratedSequence) {
   }
 
   enum class Mode { kSerial, kWindowed, kLatest };
-  auto run = [&](const std::string& path, Mode mode) {
+  // `compressed`: the copy has its dictionary before the run, so the lookup workers compress
+  // the documents they fetch.
+  auto run = [&](const std::string& path, Mode mode, bool compressed = false) {
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
     auto opened = LocalCopy::Open(path);
     EXPECT_TRUE(opened.ok());
     std::unique_ptr<LocalCopy> copy = std::move(*opened);
+    if (compressed) {
+      EXPECT_TRUE(copy->Begin().ok());
+      for (size_t i = 0; i < LocalCopy::kDictionarySamples; ++i) {
+        const std::string n = "t" + std::to_string(i);
+        EXPECT_TRUE(copy->Put(n,
+                              Document({n, "x" + std::to_string(i * 7919 % 1000)},
+                                       "Navn" + std::to_string(i % 97) + " Etternavn" +
+                                           std::to_string(i * 31 % 1009)),
+                              0)
+                        .ok());
+        EXPECT_TRUE(copy->Remove(n).ok());
+      }
+      EXPECT_TRUE(copy->Commit().ok());
+      EXPECT_TRUE(copy->compressing());
+    }
     for (size_t i = 0; i < persons.size(); i += 3) {
       EXPECT_TRUE(copy->Put(persons[i].numbers.back(), "{}", 0).ok());
     }
@@ -574,6 +591,11 @@ TEST_F(FeedFollowerTest, MatchesTheSerialAlgorithmOnAGeneratedSequence) {
     EXPECT_GE(latest_rows[number].second, row.second) << number;
   }
   EXPECT_LT(latest_stats.upserted, window_stats.upserted);
+  // The same with documents compressed by the lookup workers.
+  auto [compressed_rows, compressed_stats] =
+      run(path_ + ".compressed.db", Mode::kLatest, /*compressed=*/true);
+  EXPECT_EQ(compressed_rows, latest_rows);
+  EXPECT_EQ(compressed_stats.upserted, latest_stats.upserted);
 
   // After every window (not only at the end) both copies agree.
   auto open_fresh = [&](const std::string& path) {

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <string>
 
+#include "common/compress.hpp"
+
 namespace norreg::client {
 namespace {
 
@@ -174,6 +176,35 @@ TEST_F(LocalCopyTest, ADictionaryTrainedInARolledBackTransactionIsNotUsed) {
   ASSERT_TRUE(copy->Put("a", PersonJson(3), 3).ok());
   EXPECT_EQ(RawColumn(path_, "a"), PersonJson(3));  // plain until sampled afresh
   EXPECT_EQ(copy->Document("a")->value(), PersonJson(3));
+}
+
+TEST_F(LocalCopyTest, PrecompressedDocumentsAreStoredOnlyWhenMadeByTheCurrentCompressor) {
+  auto copy = Open();
+  EXPECT_EQ(copy->compressor(), nullptr);  // nothing to compress with before the dictionary
+  for (int i = 0; i < static_cast<int>(LocalCopy::kDictionarySamples); ++i) {
+    ASSERT_TRUE(copy->Put(std::to_string(i), PersonJson(i), i).ok());
+  }
+  std::shared_ptr<const common::Zstd> compressor = copy->compressor();
+  ASSERT_NE(compressor, nullptr);
+  // Made by the copy's compressor (as a lookup thread does): stored as given.
+  std::string frame;
+  compressor->Compress(PersonJson(5000), frame);
+  ASSERT_TRUE(copy->Put("a", PersonJson(5000), 1, {compressor.get(), frame}).ok());
+  EXPECT_EQ(RawColumn(path_, "a"), frame);
+  EXPECT_EQ(copy->Document("a")->value(), PersonJson(5000));
+  // Made by another compressor (a dictionary since replaced): ignored, compressed afresh.
+  auto other = common::Zstd::Create("", 1);
+  ASSERT_TRUE(other.ok());
+  std::string foreign;
+  other->Compress(PersonJson(5001), foreign);
+  ASSERT_TRUE(copy->Put("b", PersonJson(5001), 2, {&*other, "not these bytes"}).ok());
+  EXPECT_NE(RawColumn(path_, "b"), "not these bytes");
+  EXPECT_EQ(copy->Document("b")->value(), PersonJson(5001));
+  // Replace passes it on.
+  compressor->Compress(PersonJson(5002), frame);
+  ASSERT_TRUE(copy->Replace("c", {"a", "c"}, PersonJson(5002), 3, {compressor.get(), frame}).ok());
+  EXPECT_EQ(RawColumn(path_, "c"), frame);
+  EXPECT_FALSE(copy->Document("a")->has_value());
 }
 
 TEST_F(LocalCopyTest, WithoutCompressionDocumentsStayPlain) {
