@@ -151,6 +151,18 @@ void FetchPage(FregCaller& caller, FeedPage& page, const std::string& etag) {
                    [](const FeedEvent& a, const FeedEvent& b) { return a.seq < b.seq; });
 }
 
+// Jobs that fetch `pages` (each given its sekvensnummer: from, from + page_size, ...).
+std::vector<std::function<void(FregCaller&)>> PageJobs(std::vector<FeedPage>& pages, int64_t from,
+                                                       size_t page_size) {
+  std::vector<std::function<void(FregCaller&)>> jobs;
+  jobs.reserve(pages.size());
+  for (size_t k = 0; k < pages.size(); ++k) {
+    pages[k].seq = from + static_cast<int64_t>(k * page_size);
+    jobs.emplace_back([&page = pages[k]](FregCaller& caller) { FetchPage(caller, page, {}); });
+  }
+  return jobs;
+}
+
 // Runs one lookup on `caller`: the POST, the answer's documents and (for documents, not history)
 // each document's numbers; the history lookups keep the numbers only.
 void RunTask(FregCaller& caller, LookupTask& task) {
@@ -392,7 +404,7 @@ FeedFollower::FeedFollower(FeedFollowerOptions options, LocalCopy& copy)
       caller_(options_.base_url, options_.tokens, options_.retry, options_.http, &call_stats_,
               options_.stop != nullptr ? options_.stop : &never_) {}
 
-FeedFollower::~FeedFollower() = default;
+FeedFollower::~FeedFollower() { DropPrefetch(); }
 
 FeedStats FeedFollower::stats() const {
   FeedStats s = stats_;
@@ -429,6 +441,30 @@ Status FeedFollower::Init() {
   return {};
 }
 
+// Pages asked for before they are needed: the window after the one just read.
+struct FeedFollower::Prefetch {
+  int64_t from = 0;
+  std::vector<FeedPage> pages;
+  LookupPool::Batch batch;
+};
+
+void FeedFollower::StartPrefetch(int64_t from) {
+  DropPrefetch();
+  if (pool_ == nullptr) return;
+  auto prefetch = std::make_unique<Prefetch>();
+  prefetch->from = from;
+  prefetch->pages.resize(options_.read_ahead_pages);
+  pool_->Submit(prefetch->batch, PageJobs(prefetch->pages, from, options_.page_size),
+                /*first=*/true);
+  prefetch_ = std::move(prefetch);
+}
+
+void FeedFollower::DropPrefetch() {
+  if (prefetch_ == nullptr) return;
+  pool_->Wait(prefetch_->batch);  // its jobs write into its pages
+  prefetch_.reset();
+}
+
 Result<std::unique_ptr<FeedFollower::Window>> FeedFollower::ReadWindow(int64_t from) {
   auto window = std::make_unique<Window>(pool_.get());
   int64_t seq = from;
@@ -456,7 +492,29 @@ Result<std::unique_ptr<FeedFollower::Window>> FeedFollower::ReadWindow(int64_t f
     }
     return page.received >= options_.page_size;
   };
+  // Pages asked for in parallel, assuming gap-free numbering (a full page then spans exactly
+  // page_size sekvensnummer): each is used only if it starts where the one before ended, so a
+  // server with gaps gets the same window, just one page at a time. Returns false when the window
+  // ended among them.
   size_t pages = 0;
+  auto take = [&](std::vector<FeedPage>& speculative) -> Result<bool> {
+    for (FeedPage& page : speculative) {
+      if (page.seq != seq || pages == options_.read_ahead_pages) break;
+      auto more = accept(page);
+      if (!more.ok()) return more.error();
+      if (!*more) return false;
+      ++pages;
+    }
+    return true;
+  };
+  if (prefetch_ != nullptr && prefetch_->from == from) {
+    pool_->Wait(prefetch_->batch);
+    std::unique_ptr<Prefetch> ready = std::move(prefetch_);
+    auto more = take(ready->pages);
+    if (!more.ok()) return more.error();
+    if (!*more) return window;
+  }
+  DropPrefetch();  // asked for another place (a gap, or a window that failed)
   while (pages < options_.read_ahead_pages) {
     const size_t left = options_.read_ahead_pages - pages;
     if (pages == 0 || pool_ == nullptr || left == 1) {
@@ -469,30 +527,19 @@ Result<std::unique_ptr<FeedFollower::Window>> FeedFollower::ReadWindow(int64_t f
       ++pages;
       continue;
     }
-    // The rest of the window at once, assuming gap-free numbering (a full page then spans
-    // exactly page_size sekvensnummer): each page is used only if it starts where the one before
-    // ended, so a server with gaps gets the same window, just one page at a time.
-    std::vector<FeedPage> speculative(left);
-    std::vector<LookupPool::Job> jobs;
-    for (size_t k = 0; k < left; ++k) {
-      speculative[k].seq = seq + static_cast<int64_t>(k * options_.page_size);
-      jobs.emplace_back(
-          [&page = speculative[k]](FregCaller& caller) { FetchPage(caller, page, std::string()); });
-    }
     // Ahead of the lookups already queued (the previous window's): this window can then be
     // planned, and its lookups queued, as soon as those lookups are done.
+    std::vector<FeedPage> speculative(left);
     LookupPool::Batch batch;
-    pool_->Submit(batch, std::move(jobs), /*first=*/true);
+    pool_->Submit(batch, PageJobs(speculative, seq, options_.page_size), /*first=*/true);
     pool_->Wait(batch);
-    for (FeedPage& page : speculative) {
-      if (page.seq != seq) break;  // a gap: continue one page at a time from `seq`
-      auto more = accept(page);
-      if (!more.ok()) return more.error();
-      if (!*more) return window;
-      ++pages;
-    }
+    auto more = take(speculative);
+    if (!more.ok()) return more.error();
+    if (!*more) return window;
   }
   window->more = true;
+  // The next window's pages are read while this one is planned, looked up and applied.
+  StartPrefetch(seq);
   return window;
 }
 
@@ -516,7 +563,13 @@ void FeedFollower::Cover(std::string_view fnr, int64_t head) {
 Status FeedFollower::PlanLatest(Window& window) {
   std::vector<std::string> wanted;
   std::vector<std::string> history_wanted;
-  for (FeedEvent& e : window.events) {
+  constexpr size_t kPrefetchAhead = 16;
+  std::vector<FeedEvent>& events = window.events;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (i + kPrefetchAhead < events.size()) {
+      if (auto key = NumberKey(events[i + kPrefetchAhead].fnr)) covered_.Prefetch(*key);
+    }
+    FeedEvent& e = events[i];
     if (e.fnr.empty() || e.persondokument.empty() || e.type == kDublett) continue;
     const bool new_number = e.type == kNewNumber;
     if (!new_number && Covered(e.fnr, e.seq)) {
@@ -580,7 +633,7 @@ Status FeedFollower::Plan(Window& window) {
 
 void FeedFollower::Submit(Window& window, bool second_round) {
   LookupPool::Batch& batch = second_round ? window.second : window.first;
-  if (pool_ == nullptr || batch.tasks.size() <= 1) return;  // run by Finish on this thread
+  if (pool_ == nullptr || batch.tasks.empty()) return;  // run by Finish on this thread
   for (LookupTask& task : batch.tasks) {
     if (task.error) return;  // a bad id: Finish reports it without sending anything
   }

@@ -142,7 +142,14 @@ class FeedFollower {
   class LookupPool;
 
   Status Init();
+  struct Prefetch;
+
   Result<std::unique_ptr<Window>> ReadWindow(int64_t from);
+  // Asks for read_ahead_pages pages from `from` on the pool (replacing any earlier prefetch);
+  // ReadWindow(from) takes them.
+  void StartPrefetch(int64_t from);
+  // Waits for the prefetch in flight, if any, and forgets it.
+  void DropPrefetch();
   Status Plan(Window& window);
   Status PlanLatest(Window& window);
   bool Covered(std::string_view fnr, int64_t seq) const;
@@ -163,7 +170,8 @@ class FeedFollower {
   int64_t next_ = 0;
   std::string etag_;  // the ETag of the page at etag_seq_
   int64_t etag_seq_ = -1;
-  std::unique_ptr<LookupPool> pool_;  // created on first use when concurrency > 1
+  std::unique_ptr<LookupPool> pool_;    // created on first use when concurrency > 1
+  std::unique_ptr<Prefetch> prefetch_;  // the next window's pages, asked for ahead
   // kLatest: number (as an integer) -> the H its row's document is current at.
   NumberMap covered_;
 };
