@@ -748,6 +748,38 @@ TEST_F(FeedFollowerTest, PagesAskedForAtOnceAreCheckedAgainstGaps) {
   }
 }
 
+TEST_F(FeedFollowerTest, TheNextWindowsPagesAskedForAheadAreUsedNotFetchedAgain) {
+  FakeFeed feed(/*page_size=*/3);
+  for (int64_t seq = 1; seq <= 40; ++seq) {
+    feed.Add({seq, "p" + std::to_string(seq), "personErOpprettet", "d" + std::to_string(seq)},
+             {"p" + std::to_string(seq)}, "X" + std::to_string(seq));
+  }
+  auto copy = Open();
+  FeedFollowerOptions options = Options(feed);
+  options.from = 1;
+  options.page_size = 3;
+  options.read_ahead_pages = 2;
+  options.concurrency = 2;
+  options.once = true;
+  FeedFollower follower(options, *copy);
+  auto stats = follower.Run();
+  ASSERT_TRUE(stats.ok()) << stats.error().message;
+  EXPECT_EQ(stats->events, 40u);
+  EXPECT_EQ(stats->windows, 7u);  // 14 pages (the last one short) in windows of 2
+  EXPECT_EQ(*copy->Count(), 40);
+  std::map<std::string, int> asked;
+  for (const auto& r : feed.received()) {
+    if (r.method == "GET" && r.target.find("hendelser/feed") != std::string::npos) {
+      ++asked[r.target.substr(r.target.find("seq="))];
+    }
+  }
+  for (int64_t seq = 1; seq <= 40; seq += 3) {
+    EXPECT_EQ(asked["seq=" + std::to_string(seq)], 1) << seq;  // each page once
+  }
+  // Past the end only the one window asked for ahead of the last full one.
+  EXPECT_LE(asked.size(), 14u + 1u);
+}
+
 TEST_F(FeedFollowerTest, RejectsABadConcurrency) {
   FakeFeed feed;
   auto copy = Open();
