@@ -385,6 +385,8 @@ Result<PersonNumbers> ParsePersonNumbers(std::string_view document, size_t padde
         numbers.all.push_back(std::move(number));
       }
     }
+    break;  // the rest of the document (already checked whole by the bulk answer's parse) is
+            // not needed: skipping it costs as much as reading the numbers
   }
   if (numbers.current.empty() && !numbers.all.empty()) numbers.current = numbers.all.front();
   return numbers;

@@ -173,7 +173,9 @@ struct PersonNumbers {
 };
 // `document` must lie in a buffer readable for SIMDJSON_PADDING bytes past its end (true for
 // views from ParseBulkAnswer) or be copied by the caller; `padded_capacity` is how many bytes from
-// document.data() are readable. kInternal when malformed; current empty when there are no rows.
+// document.data() are readable. Reads the document only up to the end of its
+// identifikasjonsnummer array (documents from ParseBulkAnswer are whole JSON values already).
+// kInternal when malformed up to there; current empty when there are no rows.
 Result<PersonNumbers> ParsePersonNumbers(std::string_view document, size_t padded_capacity);
 
 // GET hendelser/siste/sekvensnummer: the latest sekvensnummer (kInternal when the answer is not

@@ -605,6 +605,11 @@ TEST(ParsePersonNumbersTest, CurrentNumberAndAllNumbers) {
        {"41", "2"}},
       {R"({"identifikasjonsnummer":[{"foedselsEllerDNummer":"7"}]})", "7", {"7"}},
       {R"({"navn":[]})", "", {}},
+      // What follows the identifikasjonsnummer rows is not needed.
+      {R"({"identifikasjonsnummer":[{"foedselsEllerDNummer":"3","erGjeldende":true}],)"
+       R"("navn":[{"fornavn":"A"}],"kjoenn":[{"kjoenn":"kvinne"}]})",
+       "3",
+       {"3"}},
   };
   for (const Case& c : cases) {
     simdjson::padded_string padded(c.json);
@@ -613,6 +618,18 @@ TEST(ParsePersonNumbersTest, CurrentNumberAndAllNumbers) {
     ASSERT_TRUE(numbers.ok()) << c.json;
     EXPECT_EQ(numbers->current, c.current) << c.json;
     EXPECT_EQ(numbers->all, c.all) << c.json;
+  }
+}
+
+TEST(ParsePersonNumbersTest, AMalformedNumberRowIsAnError) {
+  for (const std::string json :
+       {R"({"identifikasjonsnummer":[{"foedselsEllerDNummer":5}]})",
+        R"({"identifikasjonsnummer":{"foedselsEllerDNummer":"5"}})",
+        R"({"identifikasjonsnummer":[{"erGjeldende":"ja","foedselsEllerDNummer":"5"}]})"}) {
+    simdjson::padded_string padded(json);
+    auto numbers = ParsePersonNumbers(std::string_view(padded.data(), padded.size()),
+                                      padded.size() + simdjson::SIMDJSON_PADDING);
+    EXPECT_FALSE(numbers.ok()) << json;
   }
 }
 
