@@ -1,5 +1,5 @@
 // `norreg uttrekk --url BASE [--tilpasset criteria.json] [--out FILE.ndjson] [--db COPY.db]
-//  [--plain-documents] [--concurrency N] [--data DIR] [--org 0192:NNN]
+//  [--plain-documents] [--concurrency N] [--checkpoint-interval S] [--data DIR] [--org 0192:NNN]
 //  [--client-id ID --key FILE.pem [--kid KID] [--issuer URL]] [--quiet]`
 // Fetches a complete (or, with --tilpasset, a tailored) extract from a Folkeregisteret server
 // (SPEC 2.5) into an NDJSON file and/or a SQLite local copy; a rerun after an interruption
@@ -30,6 +30,7 @@ struct UttrekkFlags {
   std::string db;
   bool plain = false;
   int concurrency = 4;
+  double checkpoint_s = 2.0;
   bool quiet = false;
   client::ConsumerAuthFlags auth;
 };
@@ -51,6 +52,10 @@ void AddUttrekkCommand(CLI::App& app, CommandContext& context) {
                     "`norreg copy`)");
   command->add_option("--concurrency", flags->concurrency, "Parallel bulk lookups (default 4)")
       ->check(CLI::Range(1, 64));
+  command
+      ->add_option("--checkpoint-interval", flags->checkpoint_s,
+                   "Seconds between checkpoints: how much a killed run writes again (default 2)")
+      ->check(CLI::Range(0.0, 3600.0));
   AddConsumerAuthOptions(*command, flags->auth);
   command->add_flag("--quiet", flags->quiet, "No progress lines");
 
@@ -66,6 +71,8 @@ void AddUttrekkCommand(CLI::App& app, CommandContext& context) {
       options.db_path = flags->db;
       options.db_options.compress = !flags->plain;
       options.concurrency = flags->concurrency;
+      options.checkpoint_interval =
+          std::chrono::milliseconds(static_cast<int64_t>(flags->checkpoint_s * 1000.0));
       if (!flags->tilpasset_file.empty()) {
         std::ifstream in(flags->tilpasset_file, std::ios::binary);
         if (!in) {

@@ -82,6 +82,7 @@ class LocalCopy {
   Status Commit();
   // Rolls back the open transaction (no-op without one).
   void Rollback();
+  bool in_transaction() const { return in_transaction_; }
 
   // Inserts or replaces the row of `fnr` (the document compressed or plain, see the top).
   Status Put(std::string_view fnr, std::string_view document, int64_t seq,

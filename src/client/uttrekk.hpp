@@ -15,7 +15,9 @@
 //   file (one per line) and/or the SQLite local copy.
 // Chunks are written in order. Every `checkpoint_interval`, at the end and when stopped or failed,
 // the output is fsynced and then the checkpoint (jobbId, seq, next batch/chunk, NDJSON length,
-// persons) saved: in the local copy's meta table, else in "<out>.checkpoint". A rerun with a
+// persons) saved: in the local copy's meta table — in the same transaction as the rows written
+// since the checkpoint before, so the copy's rows and its checkpoint always agree — else in
+// "<out>.checkpoint". A rerun with a
 // checkpoint of the same kind/criteria continues the same job from it: the NDJSON is first cut back
 // to the checkpointed length and rows written again replace themselves, so every person is written
 // exactly once. When the server answers 410 for the resumed job, the extract starts over with a new

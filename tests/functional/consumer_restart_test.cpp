@@ -32,6 +32,7 @@
 #include <thread>
 #include <vector>
 
+#include "client/local_copy.hpp"
 #include "harness.hpp"
 
 namespace norreg::testing {
@@ -420,6 +421,62 @@ TEST_F(ConsumerRestartTest, ClientKilledMidExtractResumesExactlyOnce) {
   ExpectEveryPersonOnce(out, kPersons);
   // The number of persons as the server sees it: the ids of the job's batches.
   EXPECT_EQ(JobIdCount(server, job), static_cast<size_t>(kPersons));
+}
+
+// With a local copy the rows since the last checkpoint are in one open transaction, committed
+// with the next checkpoint: a kill loses both together, and the rerun fills the copy exactly.
+TEST_F(ConsumerRestartTest, ClientKilledMidExtractIntoALocalCopyResumesExactlyOnce) {
+  ASSERT_TRUE(generated_) << "the register could not be generated";
+  const std::string data = NewDataFolder();
+  ServerProcess server(data);
+  ASSERT_GT(server.port(), 0);
+  const std::string out = dir_.path() + "/x.ndjson";
+  const std::string db = dir_.path() + "/copy.db";
+  auto args = UttrekkArgs(server.base_url(), data, out);
+  args.insert(args.end(), {"--db", db, "--checkpoint-interval", "0.05"});
+
+  Child first(WithBinary(args), dir_.path() + "/first.log");
+  ASSERT_TRUE(WaitForLines(out, first, kPersons / 4, seconds(120)))
+      << "the extract ended (or stalled) before it could be killed mid-way; make kPersons bigger\n"
+      << first.Log();
+  // Killed after a checkpoint committed some rows (so both committed and uncommitted rows exist).
+  for (int i = 0; i < 400; ++i) {
+    auto copy = client::LocalCopy::Open(db);
+    if (copy.ok() && *(*copy)->Count() > 0) break;
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  first.Signal(SIGKILL);
+  ASSERT_EQ(first.Wait(seconds(10)).value_or(-2), -1) << first.Log();
+  int64_t rows_at_kill = 0;
+  {
+    auto copy = client::LocalCopy::Open(db);
+    ASSERT_TRUE(copy.ok()) << copy.error().message;
+    rows_at_kill = *(*copy)->Count();
+    EXPECT_LT(rows_at_kill, kPersons);
+    EXPECT_FALSE((*copy)->GetMeta(client::kMetaFeedSekvensnummer)->has_value());
+  }
+
+  std::string summary;
+  ASSERT_EQ(RunNorreg(args, &summary), 0) << summary;
+  EXPECT_NE(summary.find("(resumed)"), std::string::npos) << summary;
+  ExpectEveryPersonOnce(out, kPersons);
+  auto copy = client::LocalCopy::Open(db);
+  ASSERT_TRUE(copy.ok()) << copy.error().message;
+  EXPECT_EQ(*(*copy)->Count(), kPersons);
+  EXPECT_TRUE((*copy)->GetMeta(client::kMetaFeedSekvensnummer)->has_value());
+  // The copy holds the same persons as the NDJSON, each under its current number.
+  std::ifstream in(out, std::ios::binary);
+  std::string line;
+  size_t checked = 0;
+  while (std::getline(in, line)) {
+    const std::string number = PersonNumber(json::parse(line).as_object());
+    auto stored = (*copy)->Document(number);
+    ASSERT_TRUE(stored.ok() && stored->has_value()) << number;
+    EXPECT_EQ(**stored, line) << number;
+    ++checked;
+  }
+  EXPECT_EQ(checked, static_cast<size_t>(kPersons));
+  std::cout << "killed with " << rows_at_kill << " rows in the copy\n";
 }
 
 TEST_F(ConsumerRestartTest, ServerRestartedMidExtractClientFinishes) {
