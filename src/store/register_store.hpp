@@ -167,10 +167,12 @@ struct PostgresOptions {
 // The PostgreSQL store behaves as the SQLite one (same errors, order and snapshots) with these
 // properties of its own:
 //  - Every write transaction first locks the one row of table register_sequence, which holds the
-//    last sekvensnummer and person_id given out. Writers of all processes sharing the database
-//    are thereby serialised, and sekvensnummer stay gap-free and strictly increasing: a failed
-//    write gives no number out. BulkInsert refuses (kConflict) a batch whose sekvensnummer are
-//    not exactly LatestSeq()+1, +2, ... (with a stale LatestSeq: read it again and retry).
+//    highest sekvensnummer and person_id in use. Writers of all processes sharing the database
+//    are thereby serialised. ApplyChanges gives out the numbers after it, in commit order: they
+//    stay gap-free and strictly increasing across processes, and a failed write gives none out.
+//    BulkInsert stores the numbers its caller chose, as SQLite does (kConflict for a taken one,
+//    e.g. after a stale LatestSeq(): read it again and retry); a loader whose batches interleave
+//    their numbers, as the generator's do, must fill every gap before the register is served.
 //  - BulkInsert loads its rows with COPY (binary); writes run in READ COMMITTED and are never
 //    run twice on their own (ApplyChanges' `change` runs once per entry).
 //  - SnapshotScan and InReadSnapshot read inside one REPEATABLE READ READ ONLY transaction.

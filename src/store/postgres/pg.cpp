@@ -89,7 +89,30 @@ Params& Params::Text(std::string_view text) {
   return Add(Type::kText, text.data() != nullptr ? text.data() : "", static_cast<int>(text.size()));
 }
 
+Params& Params::Int64Array(std::string_view encoded) {
+  return Add(Type::kInt8Array, encoded.data(), static_cast<int>(encoded.size()));
+}
+
 Params& Params::Null(Type type) { return Add(type, nullptr, 0); }
+
+std::string EncodeInt64Array(std::span<const int64_t> values) {
+  // Dimensions, has-NULLs flag, element type; then size and lower bound of the one dimension,
+  // then each element as its length and bytes (array_send's layout).
+  std::string out(20 + 12 * values.size(), '\0');
+  char* p = out.data();
+  PutBigEndian(p, 1, 4);
+  PutBigEndian(p + 4, 0, 4);
+  PutBigEndian(p + 8, static_cast<uint32_t>(Type::kInt8), 4);
+  PutBigEndian(p + 12, static_cast<uint32_t>(values.size()), 4);
+  PutBigEndian(p + 16, 1, 4);
+  p += 20;
+  for (int64_t v : values) {
+    PutBigEndian(p, 8, 4);
+    PutBigEndian(p + 4, static_cast<uint64_t>(v), 8);
+    p += 12;
+  }
+  return out;
+}
 
 // --- QueryResult ---
 

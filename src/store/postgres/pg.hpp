@@ -37,7 +37,18 @@ inline constexpr std::string_view kSerializationFailure = "40001";
 inline constexpr std::string_view kDeadlockDetected = "40P01";
 
 // The types of the parameters sent (their OIDs: libpq-dev ships no pg_type.h for clients).
-enum class Type : Oid { kBool = 16, kBytea = 17, kInt8 = 20, kInt2 = 21, kInt4 = 23, kText = 25 };
+enum class Type : Oid {
+  kBool = 16,
+  kBytea = 17,
+  kInt8 = 20,
+  kInt2 = 21,
+  kInt4 = 23,
+  kText = 25,
+  kInt8Array = 1016,
+};
+
+// The binary form of a one-dimensional bigint[] without NULLs (for Params::Int64Array).
+std::string EncodeInt64Array(std::span<const int64_t> values);
 
 // The parameters of one statement, all sent in binary format (integers in network byte order,
 // bytea and text as their bytes), each with its type so that the server never has to guess.
@@ -55,8 +66,9 @@ class Params {
   Params& Int32(int32_t value);
   Params& Int16(int16_t value);
   Params& Bool(bool value);
-  Params& Bytes(std::string_view bytes);  // bytea
-  Params& Text(std::string_view text);    // text (the connection's encoding, UTF-8)
+  Params& Bytes(std::string_view bytes);         // bytea
+  Params& Text(std::string_view text);           // text (the connection's encoding, UTF-8)
+  Params& Int64Array(std::string_view encoded);  // bigint[] made by EncodeInt64Array
   Params& Null(Type type);
 
   int size() const { return n_; }

@@ -352,24 +352,12 @@ class PostgresStore final : public RegisterStore {
     auto writer = Writer();
     if (!writer.ok()) return writer.error();
     Connection& c = **writer;
+    bool seq_taken = false;
     // Pure in the database: safe to run again after a serialization failure or deadlock.
-    return pg::RunInTransaction(c, {}, [&]() -> Status {
+    Status inserted = pg::RunInTransaction(c, {}, [&]() -> Status {
+      seq_taken = false;
       auto state = LockSequence(c);
       if (!state.ok()) return state.error();
-      // The batch must continue the sequence exactly: that keeps it gap-free across processes.
-      for (size_t k = 0; k < versions.size(); ++k) {
-        const uint64_t expected = state->last_seq + 1 + k;
-        const uint64_t seq = versions[k].first;
-        if (seq < expected) {
-          return MakeError(ErrorCode::kConflict,
-                           "sekvensnummer " + std::to_string(seq) + " er allerede brukt");
-        }
-        if (seq > expected) {
-          return MakeError(ErrorCode::kConflict, "sekvensnummer " + std::to_string(seq) +
-                                                     " er ikke det neste ledige (" +
-                                                     std::to_string(expected) + ")");
-        }
-      }
       const int64_t first_id = state->last_person_id + 1;
       {
         auto copy = pg::CopyIn::Start(c, kCopyPersons, pg::CopyFormat::kBinary);
@@ -419,17 +407,22 @@ class PostgresStore final : public RegisterStore {
           }
         }
         if (auto done = copy->Finish(); !done.ok()) {
-          Error e = done.error();
-          if (c.last_error().sqlstate == pg::kUniqueViolation) {
-            e.code = ErrorCode::kConflict;
-            e.message = "et sekvensnummer er allerede brukt";
-          }
-          return e;
+          seq_taken = c.last_error().sqlstate == pg::kUniqueViolation;
+          return done.error();
         }
       }
-      return SetSequence(c, {state->last_seq + versions.size(),
+      // The caller chose the numbers (the generator's batches interleave: each holds versions of
+      // every round); the sequence row only has to stay at the highest number in use, so that
+      // ApplyChanges continues after it.
+      return SetSequence(c, {std::max(state->last_seq, versions.back().first),
                              state->last_person_id + static_cast<int64_t>(persons.size())});
     });
+    if (inserted.ok() || !seq_taken) return inserted;
+    Error e = inserted.error();
+    e.code = ErrorCode::kConflict;
+    e.message =
+        "sekvensnummer " + std::to_string(FirstTakenSeq(c, versions)) + " er allerede brukt";
+    return e;
   }
 
   // Not run again on a serialization failure (`change` runs once per entry); none is expected:
@@ -658,6 +651,30 @@ class PostgresStore final : public RegisterStore {
       return e;
     }
     return Status::Ok();
+  }
+
+  // The number SQLite names when a batch's versions collide: the smallest that is either stored
+  // already or twice in the batch (`versions` ascend). Only asked after a refused batch.
+  static uint64_t FirstTakenSeq(
+      Connection& c, const std::vector<std::pair<uint64_t, std::pair<size_t, size_t>>>& versions) {
+    uint64_t first = UINT64_MAX;
+    for (size_t k = 1; k < versions.size(); ++k) {
+      if (versions[k].first == versions[k - 1].first) {
+        first = versions[k].first;
+        break;
+      }
+    }
+    std::vector<int64_t> seqs;
+    seqs.reserve(versions.size());
+    for (const auto& v : versions) seqs.push_back(static_cast<int64_t>(v.first));
+    const std::string array = pg::EncodeInt64Array(seqs);
+    auto stored = c.Query(
+        "SELECT min(s) FROM unnest($1) AS s WHERE EXISTS (SELECT 1 FROM versions WHERE seq = s)",
+        Params().Int64Array(array));
+    if (stored.ok() && stored->rows() == 1 && !stored->IsNull(0, 0)) {
+      first = std::min(first, static_cast<uint64_t>(stored->Int64(0, 0)));
+    }
+    return first;
   }
 
   // Runs `fn` with a pooled read connection, or with this thread's one of an InReadSnapshot.

@@ -73,6 +73,13 @@ TEST_F(PgTest, ParametersAndResultsRoundTripInBinary) {
   EXPECT_TRUE(rows->IsNull(0, 7));
   EXPECT_FALSE(rows->IsNull(0, 8));
   EXPECT_EQ(rows->Bytes(0, 8), "");
+  const std::vector<int64_t> values{5, -1, std::numeric_limits<int64_t>::max()};
+  const std::string array = EncodeInt64Array(values);
+  auto unnested = c.Query("SELECT s FROM unnest($1) WITH ORDINALITY AS u(s, i) ORDER BY i",
+                          Params().Int64Array(array));
+  ASSERT_TRUE(unnested.ok()) << unnested.error().detail;
+  ASSERT_EQ(unnested->rows(), 3);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(unnested->Int64(i, 0), values[static_cast<size_t>(i)]);
   // Text-format results (simple queries) read as integers too.
   auto text = c.Query("SELECT '42'::text::bigint");
   ASSERT_TRUE(text.ok());

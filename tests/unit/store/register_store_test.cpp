@@ -300,7 +300,17 @@ TEST_P(RegisterStoreTest, RefusedWritesLeaveTheRegisterUnchanged) {
   EXPECT_EQ(s.BulkInsert(std::vector<PersonWrite>{MakePerson(earlier, {4})}).error().message,
             "nummeret finnes allerede i registeret");
   EXPECT_EQ(bulk({MakePerson(fresh, {3})}), ErrorCode::kConflict);
+  EXPECT_EQ(
+      s.BulkInsert(std::vector<PersonWrite>{MakePerson(fresh, {4, 5}), MakePerson(fresh2, {3})})
+          .error()
+          .message,
+      "sekvensnummer 3 er allerede brukt");
   EXPECT_EQ(bulk({MakePerson(fresh, {4}), MakePerson(fresh2, {4})}), ErrorCode::kConflict);
+  EXPECT_EQ(
+      s.BulkInsert(std::vector<PersonWrite>{MakePerson(fresh, {4, 6}), MakePerson(fresh2, {6})})
+          .error()
+          .message,
+      "sekvensnummer 6 er allerede brukt");
   EXPECT_EQ(bulk({MakePerson(fresh, {4}), MakePerson(fresh, {5})}), ErrorCode::kConflict);
   EXPECT_EQ(bulk({MakePerson(fresh, {4}), MakePerson("123", {5})}), ErrorCode::kInvalidInput);
   PersonWrite bad_other = MakePerson(fresh, {4});
@@ -358,6 +368,38 @@ std::vector<std::string> DistinctFnrs(size_t count) {
     }
   }
   return out;
+}
+
+// The generator's batches interleave their numbers (each chunk holds versions of every round): a
+// batch may leave gaps that a later one fills; writes after the load continue after the highest.
+TEST_P(RegisterStoreTest, BulkInsertBatchesMayInterleaveTheirSeqs) {
+  auto store = Open();
+  ASSERT_TRUE(store.ok()) << store.error().detail;
+  RegisterStore& s = **store;
+  const auto fnrs = DistinctFnrs(5);
+  std::vector<PersonWrite> first{MakePerson(fnrs[0], {1, 5}), MakePerson(fnrs[1], {2})};
+  ASSERT_TRUE(s.BulkInsert(first).ok());
+  EXPECT_EQ(s.LatestSeq(), 5u);
+  std::vector<PersonWrite> second{MakePerson(fnrs[2], {3, 6}), MakePerson(fnrs[3], {4})};
+  Status filled = s.BulkInsert(second);
+  ASSERT_TRUE(filled.ok()) << filled.error().detail;
+  EXPECT_EQ(s.LatestSeq(), 6u);
+  auto events = s.Events(1, 100);
+  ASSERT_EQ(events->size(), 6u);
+  for (size_t i = 0; i < events->size(); ++i) EXPECT_EQ((*events)[i].seq, i + 1);
+  EXPECT_EQ(s.FindByVersion(4)->record.fnr, fnrs[3]);
+  std::vector<PersonWrite> taken{MakePerson(fnrs[4], {4})};
+  EXPECT_EQ(s.BulkInsert(taken).error().message, "sekvensnummer 4 er allerede brukt");
+  std::vector<std::string> change{fnrs[1]};
+  auto last = s.ApplyChanges(
+      change,
+      [](size_t, uint64_t next, const std::optional<StoredPerson>& current) -> Result<PersonWrite> {
+        PersonWrite w{current->record, {}};
+        w.versions.push_back({next, freg::Hendelsetype::kEndringINavn, 1});
+        return w;
+      });
+  ASSERT_TRUE(last.ok()) << last.error().detail;
+  EXPECT_EQ(*last, 7u);
 }
 
 // Several store instances (separate connections, as separate processes or server nodes have)
