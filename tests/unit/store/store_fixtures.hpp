@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -60,6 +61,10 @@ enum class Backend { kSqlite, kPostgres };
 
 inline std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
   return info.param == Backend::kSqlite ? "sqlite" : "postgres";
+}
+// gtest prints the parameter (and ctest names the test) with this instead of the bytes.
+inline void PrintTo(Backend backend, std::ostream* out) {
+  *out << (backend == Backend::kSqlite ? "sqlite" : "postgres");
 }
 
 // NORREG_TEST_PG, or "" when unset.
