@@ -193,38 +193,46 @@ TEST_F(PgTest, TransactionsAreRunAgainAfterADeadlock) {
   ASSERT_TRUE(
       setup.Exec("CREATE TABLE pair(k int PRIMARY KEY, v int); INSERT INTO pair VALUES (1,0),(2,0)")
           .ok());
-  std::atomic<int> attempts{0};
   std::atomic<int> locked_first{0};
-  auto run = [&](int first, int second, Status& out) {
+  struct Side {
+    Status status;
+    int attempts = 0;
+    std::string sqlstates;  // of each failed statement
+  };
+  auto run = [&](int first, int second, Side& side) {
     Connection c = Connect();
     ASSERT_TRUE(c.Exec("SET deadlock_timeout = '50ms'").ok());  // found sooner than after 1 s
-    int mine = 0;
-    out = RunInTransaction(c, {}, [&]() -> Status {
-      ++attempts;
-      ++mine;
-      if (Status s = c.Exec("UPDATE pair SET v = v + 1 WHERE k = " + std::to_string(first));
-          !s.ok()) {
-        return s;
-      }
-      if (mine == 1) {  // both hold their first row before either asks for its second
+    auto update = [&](int k) {
+      Status s = c.Exec("UPDATE pair SET v = v + 1 WHERE k = " + std::to_string(k));
+      if (!s.ok()) side.sqlstates += c.last_error().sqlstate + " ";
+      return s;
+    };
+    side.status = RunInTransaction(c, {}, [&]() -> Status {
+      ++side.attempts;
+      if (Status s = update(first); !s.ok()) return s;
+      if (side.attempts == 1) {  // both hold their first row before either asks for its second
         ++locked_first;
-        for (int i = 0; i < 500 && locked_first < 2; ++i) {
+        for (int i = 0; i < 1000 && locked_first < 2; ++i) {
           std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
       }
-      return c.Exec("UPDATE pair SET v = v + 1 WHERE k = " + std::to_string(second));
+      return update(second);
     });
   };
-  Status a, b;
+  Side a, b;
   std::thread ta([&] { run(1, 2, a); });
   std::thread tb([&] { run(2, 1, b); });
   ta.join();
   tb.join();
-  EXPECT_TRUE(a.ok()) << a.error().detail;
-  EXPECT_TRUE(b.ok()) << b.error().detail;
-  EXPECT_EQ(attempts, 3);  // one of them ran twice
+  const std::string story = "a: " + std::to_string(a.attempts) + " attempts (" + a.sqlstates +
+                            ") " + a.status.error().detail + "; b: " + std::to_string(b.attempts) +
+                            " attempts (" + b.sqlstates + ") " + b.status.error().detail;
+  EXPECT_TRUE(a.status.ok()) << story;
+  EXPECT_TRUE(b.status.ok()) << story;
+  EXPECT_EQ(a.attempts + b.attempts, 3) << story;  // one of them ran twice
   auto sum = setup.Query("SELECT sum(v)::bigint FROM pair");
-  EXPECT_EQ(sum->Int64(0, 0), 4);
+  ASSERT_TRUE(sum.ok());
+  EXPECT_EQ(sum->Int64(0, 0), 4) << story;
 }
 
 TEST_F(PgTest, PoolLimitsWaitsAndReplacesLostConnections) {
