@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
-  libssl-dev libsqlite3-dev sqlite3 libzstd-dev
+  libssl-dev libsqlite3-dev sqlite3 libzstd-dev libpq-dev postgresql-15
   libpugixml-dev libyaml-cpp-dev libsimdjson-dev rapidjson-dev
   libcli11-dev libspdlog-dev libfmt-dev libcurl4-openssl-dev
   libzip-dev zipcmp zipmerge ziptool libjemalloc-dev
@@ -30,4 +30,10 @@ $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 # nginx is a benchmark reference only: never leave the packaged service running.
 if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true; fi
 pkill -x nginx >/dev/null 2>&1 || true
+# PostgreSQL is for the tests, which run a throwaway cluster of their own (scripts/pg-cluster.sh):
+# stop the cluster the package creates and starts, if it did.
+if [[ " ${missing[*]} " == *" postgresql-15 "* ]]; then
+  if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now postgresql >/dev/null 2>&1 || true; fi
+  if command -v pg_ctlcluster >/dev/null 2>&1; then $SUDO pg_ctlcluster 15 main stop >/dev/null 2>&1 || true; fi
+fi
 echo "install-deps: installed ${missing[*]}"

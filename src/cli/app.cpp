@@ -18,6 +18,7 @@
 #include "auth/token_validator.hpp"
 #include "cli/commands.hpp"
 #include "cli/populate.hpp"
+#include "cli/register.hpp"
 #include "client/http_client.hpp"
 #include "common/escape.hpp"
 #include "common/files.hpp"
@@ -211,16 +212,17 @@ class MottakRetention {
 };
 
 int RunServer(const Config& config) {
-  auto opened = store::OpenSqliteStore({.data_dir = config.data});
+  auto opened = OpenRegister(config);
   if (!opened.ok()) {
-    spdlog::error("kan ikke åpne registeret i {}: {} {}", config.data, opened.error().message,
-                  opened.error().detail);
+    spdlog::error("kan ikke åpne registeret i {}: {} {}", DescribeRegister(config),
+                  opened.error().message, opened.error().detail);
     return kExitFailure;
   }
   store::RegisterStore& store = **opened;
   if (store.LatestSeq() == 0 && config.demo_persons > 0) {
     std::fprintf(stderr, "tomt register i %s: genererer %llu demopersoner (seed %llu)\n",
-                 config.data.c_str(), static_cast<unsigned long long>(config.demo_persons),
+                 DescribeRegister(config).c_str(),
+                 static_cast<unsigned long long>(config.demo_persons),
                  static_cast<unsigned long long>(config.seed));
     auto populated = Populate(store, config.demo_persons, config.seed, 0, false);
     if (!populated.ok()) {

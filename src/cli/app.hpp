@@ -5,8 +5,10 @@
 
 namespace norreg::cli {
 
-// Opens (or creates) the register in config.data, generates the demo population into an empty
-// register, serves until SIGTERM/SIGINT and returns the process exit code.
+// Opens (or creates) the register (SQLite in config.data, or PostgreSQL at config.db), generates
+// the demo population into an empty register, serves until SIGTERM/SIGINT and returns the process
+// exit code. Several nodes may serve one PostgreSQL register; populate it before starting more
+// than one (`norreg generate --db`), since two nodes that find it empty would both generate.
 int RunServer(const Config& config);
 
 }  // namespace norreg::cli

@@ -10,6 +10,12 @@ void AddDataOption(CLI::App& command, CommandContext& context) {
   command.add_option("--data", context.config.data, "SQLite data folder (default ./data)");
 }
 
+void AddDbOption(CLI::App& command, CommandContext& context) {
+  command.add_option("--db", context.config.db,
+                     "Register in PostgreSQL: a postgresql:// connection string (default: SQLite "
+                     "in --data)");
+}
+
 void AddConsumerAuthOptions(CLI::App& command, client::ConsumerAuthFlags& auth) {
   command.add_option("--org", auth.org,
                      "Organisation the token is for (0192:NNN or NNN); default: the first demo "

@@ -22,6 +22,8 @@ struct CommandContext {
 
 // Adds the common `--data DIR` flag (the SQLite data folder).
 void AddDataOption(CLI::App& command, CommandContext& context);
+// Adds `--db postgresql://...` (the register in PostgreSQL instead of SQLite in --data).
+void AddDbOption(CLI::App& command, CommandContext& context);
 // Adds the token flags of the consumer commands: --org (demo clients of --data), or a real
 // Maskinporten client with --client-id, --key, --kid and --issuer.
 void AddConsumerAuthOptions(CLI::App& command, client::ConsumerAuthFlags& auth);

@@ -69,6 +69,7 @@ Setter StringList(std::vector<std::string> Config::*field) {
 const std::map<std::string, Setter>& Setters() {
   static const std::map<std::string, Setter> setters = {
       {"data", String(&Config::data)},
+      {"db", String(&Config::db)},
       {"listen", String(&Config::listen)},
       {"demo_persons", Number(&Config::demo_persons, 0, 20'000'000)},
       {"seed", Number(&Config::seed, 0, INT64_MAX)},
@@ -152,6 +153,10 @@ Status Validate(const Config& config) {
   for (const char* level : kLevels) level_ok = level_ok || config.log_level == level;
   if (!level_ok) return Invalid("log_level må være trace, debug, info, warn, error eller off");
   if (config.data.empty()) return Invalid("data kan ikke være tom");
+  if (!config.db.empty() && !config.db.starts_with("postgresql://") &&
+      !config.db.starts_with("postgres://")) {
+    return Invalid("db må være en postgresql://-adresse (eller tom for SQLite i data)");
+  }
   for (const std::string& entry : config.trusted_issuers) {
     if (auto parsed = ParseTrustedIssuer(entry); !parsed.ok()) return parsed.error();
   }

@@ -12,6 +12,10 @@ namespace norreg::cli {
 
 struct Config {
   std::string data = "./data";            // data folder of the SQLite register (`--data`)
+  // The register's database: "" = SQLite in `data` (the default); a postgresql:// (or
+  // postgres://) URI = that PostgreSQL database, which several server nodes may share (`--db`).
+  // The other state (tokens' keys, disclosure log, extract jobs, mottak) stays in `data`.
+  std::string db;
   std::string listen = "127.0.0.1:8080";  // HOST:PORT the server listens on (`--listen`)
   uint64_t demo_persons = 10000;          // demo population generated into an empty data folder
   uint64_t seed = 1;                      // generator seed for the demo population

@@ -1,8 +1,10 @@
-// `norreg generate --data DIR --persons N --seed S`: a synthetic register in an empty data folder.
+// `norreg generate --data DIR [--db URI] --persons N --seed S`: a synthetic register in an empty
+// data folder (or empty PostgreSQL register).
 #include <cstdio>
 
 #include "cli/commands.hpp"
 #include "cli/populate.hpp"
+#include "cli/register.hpp"
 
 namespace norreg::cli {
 
@@ -16,6 +18,7 @@ void AddGenerateCommand(CLI::App& app, CommandContext& context) {
   auto options = std::make_shared<Options>();
   CLI::App* command = app.add_subcommand("generate", "Generate a synthetic register");
   AddDataOption(*command, context);
+  AddDbOption(*command, context);
   command->add_option("--persons", options->persons, "Number of persons")
       ->check(CLI::Range(1ULL, 20'000'000ULL));
   command->add_option("--seed", options->seed, "Seed: the same seed gives the same register");
@@ -23,9 +26,10 @@ void AddGenerateCommand(CLI::App& app, CommandContext& context) {
   command->add_flag("--quiet", options->quiet, "No progress output");
   command->callback([&context, options] {
     context.run = [&context, options]() -> int {
-      auto store = store::OpenSqliteStore({.data_dir = context.config.data});
+      auto store = OpenRegister(context.config);
       if (!store.ok()) {
-        std::fprintf(stderr, "norreg generate: %s\n", store.error().message.c_str());
+        std::fprintf(stderr, "norreg generate: %s: %s\n", DescribeRegister(context.config).c_str(),
+                     store.error().message.c_str());
         return kExitFailure;
       }
       auto summary =

@@ -1,10 +1,12 @@
-// `norreg import --data DIR FILE...`: person documents in the official JSON shape become new
-// versions of those persons. All files are validated first; one invalid document stores nothing.
+// `norreg import --data DIR [--db URI] FILE...`: person documents in the official JSON shape
+// become new versions of those persons. All files are validated first; one invalid document
+// stores nothing.
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "cli/register.hpp"
 #include "service/person_import.hpp"
 
 namespace norreg::cli {
@@ -14,6 +16,7 @@ void AddImportCommand(CLI::App& app, CommandContext& context) {
   CLI::App* command = app.add_subcommand(
       "import", "Import person documents (Folkeregisterperson JSON, arrays, bulk answers, NDJSON)");
   AddDataOption(*command, context);
+  AddDbOption(*command, context);
   command->add_option("files", *files, "Files to import ('-' for standard input)")->required();
   command->callback([&context, files] {
     context.run = [&context, files]() -> int {
@@ -41,9 +44,10 @@ void AddImportCommand(CLI::App& app, CommandContext& context) {
           documents.push_back(std::move((*split)[i]));
         }
       }
-      auto store = store::OpenSqliteStore({.data_dir = context.config.data});
+      auto store = OpenRegister(context.config);
       if (!store.ok()) {
-        std::fprintf(stderr, "norreg import: %s\n", store.error().message.c_str());
+        std::fprintf(stderr, "norreg import: %s: %s\n", DescribeRegister(context.config).c_str(),
+                     store.error().message.c_str());
         return kExitFailure;
       }
       auto summary = service::ImportDocuments(**store, documents, sources);

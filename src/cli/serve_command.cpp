@@ -1,4 +1,5 @@
-// `norreg serve`: the register server on the embedded default (SQLite in --data).
+// `norreg serve`: the register server on the embedded default (SQLite in --data) or on
+// PostgreSQL (--db).
 #include "cli/app.hpp"
 #include "cli/commands.hpp"
 
@@ -7,6 +8,7 @@ namespace norreg::cli {
 void AddServeCommand(CLI::App& app, CommandContext& context) {
   CLI::App* command = app.add_subcommand("serve", "Serve the register over HTTP");
   AddDataOption(*command, context);
+  AddDbOption(*command, context);
   Config& c = context.config;
   command->add_option("--listen", c.listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
   command->add_option("--demo-persons", c.demo_persons,

@@ -1,11 +1,12 @@
 #pragma once
 // The register store: persons with their full history (freg::PersonRecord), the global event
 // sequence and the register's metadata. This interface is what every caller uses; SQLite
-// (store/sqlite/) is the embedded implementation and PostgreSQL follows behind the same
-// interface without caller changes.
+// (store/sqlite/) is the embedded implementation, PostgreSQL (store/postgres/) the one several
+// server nodes share. Both store the same encoded, compressed records and behave the same.
 //
 // Thread-safety: every method may be called concurrently from any thread. Readers never block
-// the writer (SQLite WAL); writes are serialised inside the store.
+// the writer (SQLite WAL, PostgreSQL MVCC); writes are serialised inside the store (PostgreSQL:
+// in the database, so also across processes).
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -144,5 +145,41 @@ struct SqliteOptions {
 
 // Opens (creating and migrating when needed) the SQLite register in options.data_dir.
 Result<std::unique_ptr<RegisterStore>> OpenSqliteStore(const SqliteOptions& options);
+
+struct PostgresOptions {
+  // A libpq connection string: "host=/run/pg dbname=norreg" or "postgresql://user@host/norreg"
+  // (https://www.postgresql.org/docs/15/libpq-connect.html). The register's tables live in the
+  // connection's search_path (normally the schema `public`). Required.
+  std::string conninfo;
+  // Connections kept for reads (lookups, feed, InReadSnapshot). The store also holds one write
+  // connection and opens one per running SnapshotScan, so a store uses at most pool_size + 1 +
+  // (concurrent scans) server connections.
+  int pool_size = 8;
+  // How long a read waits for a pooled connection when all pool_size are busy (then kInternal).
+  int pool_wait_ms = 10'000;
+};
+
+// Opens the PostgreSQL register that options.conninfo names, creating its tables and migrating
+// them when needed (under an advisory lock: several nodes may start at once against one
+// database). kInternal when the server cannot be reached, the schema is newer than this norreg
+// (the message says "nyere") or migrating fails; kInvalidInput for an empty conninfo.
+//
+// The PostgreSQL store behaves as the SQLite one (same errors, order and snapshots) with these
+// properties of its own:
+//  - Every write transaction first locks the one row of table register_sequence, which holds the
+//    highest sekvensnummer and person_id in use. Writers of all processes sharing the database
+//    are thereby serialised. ApplyChanges gives out the numbers after it, in commit order: they
+//    stay gap-free and strictly increasing across processes, and a failed write gives none out.
+//    BulkInsert stores the numbers its caller chose, as SQLite does (kConflict for a taken one,
+//    e.g. after a stale LatestSeq(): read it again and retry); a loader whose batches interleave
+//    their numbers, as the generator's do, must fill every gap before the register is served.
+//  - BulkInsert loads its rows with COPY (binary); writes run in READ COMMITTED and are never
+//    run twice on their own (ApplyChanges' `change` runs once per entry).
+//  - SnapshotScan and InReadSnapshot read inside one REPEATABLE READ READ ONLY transaction.
+//    SnapshotScan reads through a server-side cursor in chunks (memory per chunk, not per
+//    register) on a connection of its own.
+//  - A compression dictionary installed by another node is loaded when a record needs it.
+//  - Stats().bytes_on_disk is the size of the register's tables with their indexes and TOAST.
+Result<std::unique_ptr<RegisterStore>> OpenPostgresStore(const PostgresOptions& options);
 
 }  // namespace norreg::store

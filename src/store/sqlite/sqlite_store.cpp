@@ -10,11 +10,11 @@
 #include <atomic>
 #include <filesystem>
 #include <mutex>
-#include <thread>
 
 #include "common/compress.hpp"
 #include "common/document_id.hpp"
 #include "freg/record_codec.hpp"
+#include "store/register_encoding.hpp"
 #include "store/register_store.hpp"
 #include "store/sqlite/sqlite_db.hpp"
 
@@ -28,7 +28,7 @@ using sqlite::Connection;
 using sqlite::Statement;
 using sqlite::Transaction;
 
-constexpr const char* kInternalMessage = "Feil i tjenesten. Vennligst prøv igjen senere.";
+constexpr const char* kInternalMessage = kStoreInternalMessage;
 
 // Schema migrations, applied in order; schema_version holds how many have run. Append only.
 constexpr const char* kMigrations[] = {
@@ -49,25 +49,6 @@ CREATE TABLE versions(
   superseded_seq INTEGER);
 )sql",
 };
-
-std::optional<int64_t> FnrToInt(std::string_view fnr) {
-  if (fnr.size() != 11) return std::nullopt;
-  int64_t v = 0;
-  for (char c : fnr) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + (c - '0');
-  }
-  return v;
-}
-
-std::string FnrFromInt(int64_t v) {
-  std::string s(11, '0');
-  for (int i = 10; i >= 0; --i) {
-    s[static_cast<size_t>(i)] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  }
-  return s;
-}
 
 Error Corrupt(std::string detail) {
   return MakeError(ErrorCode::kInternal, kInternalMessage, std::move(detail));
@@ -245,12 +226,7 @@ class SqliteStore final : public RegisterStore {
               [](const Item& a, const Item& b) { return a.person_id < b.person_id; });
 
     char fnr[11];
-    auto format_fnr = [&fnr](int64_t v) {
-      for (int i = 10; i >= 0; --i) {
-        fnr[i] = static_cast<char>('0' + v % 10);
-        v /= 10;
-      }
-    };
+    auto format_fnr = [&fnr](int64_t v) { FormatFnr(v, fnr); };
     SnapshotEntry entry;
     if (records == SnapshotRecords::kSkip) {
       for (const Item& item : items) {
@@ -294,29 +270,7 @@ class SqliteStore final : public RegisterStore {
   }
 
   std::vector<std::string> EncodeForBulkInsert(std::span<const PersonWrite> persons) override {
-    std::vector<std::string> blobs(persons.size());
-    const std::shared_ptr<const Zstd> codec = codec_.load();
-    const unsigned workers = std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
-    auto encode_range = [&](size_t begin, size_t end) {
-      std::string raw;
-      for (size_t i = begin; i < end; ++i) {
-        raw.clear();
-        freg::EncodeRecord(persons[i].record, raw);
-        codec->Compress(raw, blobs[i]);
-      }
-    };
-    if (persons.size() < 256 || workers == 1) {
-      encode_range(0, persons.size());
-    } else {
-      std::vector<std::thread> threads;
-      size_t chunk = (persons.size() + workers - 1) / workers;
-      for (unsigned w = 0; w < workers; ++w) {
-        size_t begin = w * chunk, end = std::min(persons.size(), begin + chunk);
-        if (begin < end) threads.emplace_back(encode_range, begin, end);
-      }
-      for (auto& t : threads) t.join();
-    }
-    return blobs;
+    return EncodeRecords(*codec_.load(), persons);
   }
 
   Status BulkInsert(std::span<const PersonWrite> persons,

@@ -62,6 +62,28 @@ TEST(ConfigTest, FileErrorsNameTheKey) {
   EXPECT_FALSE(ApplyConfigFile("/nonexistent/norreg.json", config).ok());
 }
 
+// `db` picks the register's store: empty (SQLite in `data`, the default) or a PostgreSQL URI.
+TEST(ConfigTest, DbIsEmptyOrAPostgresUri) {
+  Config config;
+  EXPECT_TRUE(config.db.empty());
+  std::string path = WriteTemp(R"({"db":"postgresql://reg@db.example/norreg"})");
+  ASSERT_TRUE(ApplyConfigFile(path, config).ok());
+  std::filesystem::remove(path);
+  EXPECT_EQ(config.db, "postgresql://reg@db.example/norreg");
+  EXPECT_TRUE(Validate(config).ok());
+  setenv("NORREG_DB", "postgres:///norreg?host=/run/pg", 1);
+  ASSERT_TRUE(ApplyEnvironment(config).ok());
+  unsetenv("NORREG_DB");
+  EXPECT_EQ(config.db, "postgres:///norreg?host=/run/pg");
+  EXPECT_TRUE(Validate(config).ok());
+  for (const char* bad : {"sqlite://x", "host=/run/pg dbname=norreg", "./data/register.db"}) {
+    config.db = bad;
+    Status s = Validate(config);
+    ASSERT_FALSE(s.ok()) << bad;
+    EXPECT_NE(s.error().message.find("db"), std::string::npos) << s.error().message;
+  }
+}
+
 TEST(ConfigTest, EnvironmentOverridesTheFile) {
   Config config;
   std::string path = WriteTemp(R"({"listen":"127.0.0.1:1","demo_persons":7})");

@@ -1,5 +1,6 @@
 // RegisterStore::SnapshotScan: every person's version as of a sekvensnummer, compared with a
-// brute-force computation over the persons that were written.
+// brute-force computation over the persons that were written. On both stores (SQLite, and
+// PostgreSQL when NORREG_TEST_PG is set).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -15,7 +16,10 @@ namespace norreg::store {
 namespace {
 
 using testing::MakePerson;
-using testing::TempFolder;
+using testing::StoreTest;
+
+class SnapshotScanTest : public StoreTest {};
+NORREG_STORE_TEST_SUITE(SnapshotScanTest);
 
 // The i-th synthetic fødselsnummer (distinct for i < ~10 000).
 std::string Fnr(int i) {
@@ -72,9 +76,8 @@ std::map<std::string, uint64_t> Expected(const std::vector<PersonWrite>& persons
   return out;
 }
 
-TEST(SnapshotScanTest, EmptyRegisterAndSeqZeroVisitNobody) {
-  TempFolder dir;
-  auto store = OpenSqliteStore({.data_dir = dir.path()});
+TEST_P(SnapshotScanTest, EmptyRegisterAndSeqZeroVisitNobody) {
+  auto store = Open();
   ASSERT_TRUE(store.ok());
   EXPECT_TRUE(Scan(**store, 10, SnapshotRecords::kInclude).empty());
   std::vector<PersonWrite> persons{MakePerson(Fnr(1), {1})};
@@ -83,9 +86,8 @@ TEST(SnapshotScanTest, EmptyRegisterAndSeqZeroVisitNobody) {
   EXPECT_EQ(Scan(**store, 1, SnapshotRecords::kSkip).size(), 1u);
 }
 
-TEST(SnapshotScanTest, MatchesBruteForceAtEverySeqInOrder) {
-  TempFolder dir;
-  auto store = OpenSqliteStore({.data_dir = dir.path()});
+TEST_P(SnapshotScanTest, MatchesBruteForceAtEverySeqInOrder) {
+  auto store = Open();
   ASSERT_TRUE(store.ok());
   uint64_t total = 0;
   auto persons = MakeRegister(150, &total);
@@ -107,9 +109,8 @@ TEST(SnapshotScanTest, MatchesBruteForceAtEverySeqInOrder) {
   }
 }
 
-TEST(SnapshotScanTest, RecordsDecodeAndLaterChangesDoNotShow) {
-  TempFolder dir;
-  auto store = OpenSqliteStore({.data_dir = dir.path()});
+TEST_P(SnapshotScanTest, RecordsDecodeAndLaterChangesDoNotShow) {
+  auto store = Open();
   ASSERT_TRUE(store.ok());
   uint64_t total = 0;
   auto persons = MakeRegister(40, &total);
@@ -163,9 +164,8 @@ TEST(SnapshotScanTest, RecordsDecodeAndLaterChangesDoNotShow) {
   EXPECT_TRUE(s.ok());
 }
 
-TEST(SnapshotScanTest, CallbackErrorStopsTheScan) {
-  TempFolder dir;
-  auto store = OpenSqliteStore({.data_dir = dir.path()});
+TEST_P(SnapshotScanTest, CallbackErrorStopsTheScan) {
+  auto store = Open();
   ASSERT_TRUE(store.ok());
   uint64_t total = 0;
   auto persons = MakeRegister(20, &total);

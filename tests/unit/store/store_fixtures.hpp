@@ -1,11 +1,24 @@
 #pragma once
-// Test fixtures shared by the store tests: a temporary folder and a person built from versions.
+// Test fixtures shared by the store tests: a temporary folder, a person built from versions, and
+// a fresh register on either store so that the same tests run against SQLite and PostgreSQL.
+//
+// The PostgreSQL cases need a server: NORREG_TEST_PG holds its connection string (scripts/test.sh
+// starts a throwaway cluster with scripts/pg-cluster.sh and sets it). Without it they are skipped.
+// Each PostgreSQL register is a schema of its own in that database (the connection's
+// search_path), dropped at the end of the test.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <stdlib.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
+#include <ostream>
+#include <random>
 #include <string>
 #include <vector>
 
+#include "store/postgres/pg.hpp"
 #include "store/register_store.hpp"
 
 namespace norreg::store::testing {
@@ -44,4 +57,151 @@ inline PersonWrite MakePerson(const std::string& fnr, const std::vector<uint64_t
   return p;
 }
 
+enum class Backend { kSqlite, kPostgres };
+
+inline std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
+  return info.param == Backend::kSqlite ? "sqlite" : "postgres";
+}
+// gtest prints the parameter (and ctest names the test) with this instead of the bytes.
+inline void PrintTo(Backend backend, std::ostream* out) {
+  *out << (backend == Backend::kSqlite ? "sqlite" : "postgres");
+}
+
+// NORREG_TEST_PG, or "" when unset.
+inline std::string TestPostgresConninfo() {
+  const char* value = std::getenv("NORREG_TEST_PG");
+  return value != nullptr ? value : "";
+}
+
+inline bool IsUri(const std::string& conninfo) {
+  return conninfo.starts_with("postgresql://") || conninfo.starts_with("postgres://");
+}
+
+// `conninfo` (key=value pairs or a postgresql:// URI) with one more parameter (`value` must need
+// no quoting, and be URI-escaped for a URI).
+inline std::string WithParameter(const std::string& conninfo, const std::string& key,
+                                 const std::string& value) {
+  if (IsUri(conninfo)) {
+    return conninfo + (conninfo.find('?') == std::string::npos ? "?" : "&") + key + "=" + value;
+  }
+  return conninfo + " " + key + "=" + value;
+}
+
+// `conninfo` with its search_path set to `schema` (a plain lower-case identifier).
+inline std::string WithSearchPath(const std::string& conninfo, const std::string& schema) {
+  return WithParameter(conninfo, "options",
+                       (IsUri(conninfo) ? "-csearch_path%3D" : "-csearch_path=") + schema);
+}
+
+// A fresh, empty register for one test: a temporary folder (SQLite) or a new schema in the test
+// server's database (PostgreSQL). Removed at destruction.
+class TestRegister {
+ public:
+  explicit TestRegister(Backend backend) : backend_(backend) {
+    if (backend_ == Backend::kSqlite) return;
+    const std::string server = TestPostgresConninfo();
+    if (server.empty()) {
+      unavailable_ =
+          "PostgreSQL test skipped: NORREG_TEST_PG is not set (scripts/test.sh starts a "
+          "throwaway cluster with scripts/pg-cluster.sh and sets it)";
+      return;
+    }
+    static std::atomic<int> counter{0};
+    std::random_device random;
+    schema_ = "norreg_test_" + std::to_string(getpid()) + "_" + std::to_string(counter++) + "_" +
+              std::to_string(random() % 1000000);
+    auto admin = pg::Connection::Open(server);
+    if (!admin.ok()) {
+      unavailable_ = "cannot connect to NORREG_TEST_PG: " + admin.error().detail;
+      ADD_FAILURE() << unavailable_;  // set but unreachable: a failure, not a skip
+      return;
+    }
+    Status created = admin->Exec("CREATE SCHEMA " + schema_);
+    EXPECT_TRUE(created.ok()) << created.error().detail;
+    conninfo_ = WithSearchPath(server, schema_);
+  }
+  ~TestRegister() {
+    if (schema_.empty() || !unavailable_.empty()) return;
+    if (auto admin = pg::Connection::Open(TestPostgresConninfo()); admin.ok()) {
+      (void)admin->Exec("DROP SCHEMA IF EXISTS " + schema_ + " CASCADE");
+    }
+  }
+  TestRegister(const TestRegister&) = delete;
+  TestRegister& operator=(const TestRegister&) = delete;
+
+  Backend backend() const { return backend_; }
+  // Empty when the register can be used, else why not.
+  const std::string& unavailable() const { return unavailable_; }
+  // The register's connection string (PostgreSQL) or folder (SQLite).
+  const std::string& conninfo() const { return conninfo_; }
+  const std::string& folder() const { return folder_.path(); }
+
+  // Opens (again) a store on this register; each call gives a separate store with its own
+  // connections, as separate processes would have.
+  Result<std::unique_ptr<RegisterStore>> Open() const {
+    if (backend_ == Backend::kSqlite) return OpenSqliteStore({.data_dir = folder_.path()});
+    return OpenPostgresStore({.conninfo = conninfo_});
+  }
+
+  // Runs SQL directly on the register's database (tests that tamper with it).
+  void ExecSql(const std::string& sql) const {
+    if (backend_ == Backend::kSqlite) {
+      sqlite3* db = nullptr;
+      ASSERT_EQ(sqlite3_open((folder_.path() + "/register.db").c_str(), &db), SQLITE_OK);
+      char* message = nullptr;
+      EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message), SQLITE_OK)
+          << (message != nullptr ? message : "");
+      sqlite3_free(message);
+      sqlite3_close(db);
+      return;
+    }
+    auto c = pg::Connection::Open(conninfo_);
+    ASSERT_TRUE(c.ok()) << c.error().detail;
+    Status s = c->Exec(sql);
+    EXPECT_TRUE(s.ok()) << s.error().detail;
+  }
+
+ private:
+  Backend backend_;
+  TempFolder folder_;  // SQLite's data folder (unused by PostgreSQL)
+  std::string schema_;
+  std::string conninfo_;
+  std::string unavailable_;
+};
+
+// Base of the tests that run against both stores: a fresh register per test; the PostgreSQL case
+// is skipped when NORREG_TEST_PG is unset. Instantiate with NORREG_STORE_TEST_SUITE(Fixture).
+class StoreTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    register_ = std::make_unique<TestRegister>(GetParam());
+    if (!register_->unavailable().empty()) GTEST_SKIP() << register_->unavailable();
+  }
+  Result<std::unique_ptr<RegisterStore>> Open() const { return register_->Open(); }
+  const TestRegister& test_register() const { return *register_; }
+
+ private:
+  std::unique_ptr<TestRegister> register_;
+};
+
+// Base of PostgreSQL-only tests: skipped when NORREG_TEST_PG is unset.
+class PostgresTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    register_ = std::make_unique<TestRegister>(Backend::kPostgres);
+    if (!register_->unavailable().empty()) GTEST_SKIP() << register_->unavailable();
+  }
+  const TestRegister& test_register() const { return *register_; }
+  const std::string& conninfo() const { return register_->conninfo(); }
+
+ private:
+  std::unique_ptr<TestRegister> register_;
+};
+
 }  // namespace norreg::store::testing
+
+#define NORREG_STORE_TEST_SUITE(fixture)                                                    \
+  INSTANTIATE_TEST_SUITE_P(Stores, fixture,                                                 \
+                           ::testing::Values(::norreg::store::testing::Backend::kSqlite,    \
+                                             ::norreg::store::testing::Backend::kPostgres), \
+                           ::norreg::store::testing::BackendName)

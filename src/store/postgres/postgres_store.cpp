@@ -1,0 +1,718 @@
+// PostgreSQL implementation of store::RegisterStore (contract: store/register_store.hpp).
+//
+// The tables are the SQLite store's, with the same meaning and the same stored bytes: one row per
+// person holding its whole history as a compressed record (freg/record_codec + zstd with the
+// register's dictionary from `meta`), every number the person has had in `identifiers`, and one
+// row per version/event in `versions` with the sekvensnummer that superseded it, so that "every
+// person as it stood at N" is one ordered read. Numbers are bigints, dokumentidentifikator is not
+// stored (it is an encryption of the sekvensnummer under meta's document_key).
+//
+// One table is new: `register_sequence`, a single row with the last sekvensnummer and person_id
+// given out. Several processes may write to one database; every write transaction starts by
+// locking that row (SELECT ... FOR UPDATE), allocates its numbers from it and updates it before
+// it commits. So writers are serialised by the database itself, numbers are given out in commit
+// order without gaps (a rolled-back write gives nothing out), and person_id is assigned as in
+// SQLite (the next integer) without a sequence object, whose numbers a rollback would lose.
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <optional>
+
+#include "common/compress.hpp"
+#include "common/document_id.hpp"
+#include "freg/record_codec.hpp"
+#include "store/postgres/pg.hpp"
+#include "store/register_encoding.hpp"
+#include "store/register_store.hpp"
+
+namespace norreg::store {
+namespace {
+
+using common::Zstd;
+using ids::DocumentIdCipher;
+using pg::Connection;
+using pg::Params;
+
+constexpr const char* kInternalMessage = kStoreInternalMessage;
+
+// Key of the advisory lock held while migrating (any constant: "norreg" and the schema's name).
+constexpr int64_t kMigrationLockKey = 0x6e6f'7272'6567'0001;
+
+// Schema migrations, applied in order; schema_version holds how many have run. Append only.
+constexpr const char* kMigrations[] = {
+    R"sql(
+CREATE TABLE meta(key text PRIMARY KEY, value bytea NOT NULL);
+CREATE TABLE persons(
+  person_id bigint PRIMARY KEY,
+  fnr bigint NOT NULL,
+  latest_seq bigint NOT NULL,
+  record bytea NOT NULL);
+-- Records are zstd-compressed already: TOAST's own compression would only spend CPU.
+ALTER TABLE persons ALTER COLUMN record SET STORAGE EXTERNAL;
+CREATE TABLE identifiers(fnr bigint PRIMARY KEY, person_id bigint NOT NULL);
+CREATE TABLE versions(
+  seq bigint PRIMARY KEY,
+  person_id bigint NOT NULL,
+  fnr bigint NOT NULL,
+  type smallint NOT NULL,
+  ajourhold bigint NOT NULL,
+  superseded_seq bigint);
+-- SnapshotScan reads the versions current at N in person_id order.
+CREATE INDEX versions_person ON versions(person_id, seq);
+CREATE TABLE register_sequence(
+  id smallint PRIMARY KEY CHECK (id = 1),
+  last_seq bigint NOT NULL,
+  last_person_id bigint NOT NULL);
+INSERT INTO register_sequence VALUES (1, 0, 0);
+)sql",
+};
+
+constexpr pg::Statement kByFnr{"by_fnr",
+                               "SELECT p.person_id, p.latest_seq, p.record FROM identifiers i "
+                               "JOIN persons p ON p.person_id = i.person_id WHERE i.fnr = $1"};
+constexpr pg::Statement kBySeq{"by_seq",
+                               "SELECT p.person_id, p.latest_seq, p.record FROM versions v "
+                               "JOIN persons p ON p.person_id = v.person_id WHERE v.seq = $1"};
+constexpr pg::Statement kLatest{"latest", "SELECT coalesce(max(seq), 0) FROM versions"};
+constexpr pg::Statement kEvents{
+    "events",
+    "SELECT seq, person_id, fnr, type, ajourhold FROM versions WHERE seq >= $1 "
+    "ORDER BY seq LIMIT $2"};
+constexpr pg::Statement kStats{
+    "stats",
+    "SELECT (SELECT count(*) FROM persons), (SELECT count(*) FROM versions), "
+    "(SELECT coalesce(max(seq), 0) FROM versions), "
+    "pg_total_relation_size('meta') + pg_total_relation_size('persons') + "
+    "pg_total_relation_size('identifiers') + pg_total_relation_size('versions') + "
+    "pg_total_relation_size('register_sequence')"};
+constexpr pg::Statement kGetMeta{"get_meta", "SELECT value FROM meta WHERE key = $1"};
+constexpr pg::Statement kAddMeta{
+    "add_meta", "INSERT INTO meta(key, value) VALUES($1, $2) ON CONFLICT (key) DO NOTHING"};
+constexpr pg::Statement kLockSequence{
+    "lock_sequence",
+    "SELECT last_seq, last_person_id FROM register_sequence WHERE id = 1 FOR UPDATE"};
+constexpr pg::Statement kSetSequence{
+    "set_sequence", "UPDATE register_sequence SET last_seq = $1, last_person_id = $2 WHERE id = 1"};
+constexpr pg::Statement kInsertPerson{
+    "insert_person",
+    "INSERT INTO persons(person_id, fnr, latest_seq, record) VALUES($1, $2, $3, $4)"};
+constexpr pg::Statement kUpdatePerson{
+    "update_person",
+    "UPDATE persons SET fnr = $1, latest_seq = $2, record = $3 WHERE person_id = $4"};
+constexpr pg::Statement kUpsertIdentifier{
+    "upsert_identifier",
+    "INSERT INTO identifiers(fnr, person_id) VALUES($1, $2) "
+    "ON CONFLICT (fnr) DO UPDATE SET person_id = excluded.person_id"};
+constexpr pg::Statement kInsertVersion{
+    "insert_version",
+    "INSERT INTO versions(seq, person_id, fnr, type, ajourhold, superseded_seq) "
+    "VALUES($1, $2, $3, $4, $5, $6)"};
+constexpr pg::Statement kSupersede{"supersede",
+                                   "UPDATE versions SET superseded_seq = $1 WHERE seq = $2"};
+
+constexpr const char* kCopyPersons =
+    "COPY persons(person_id, fnr, latest_seq, record) FROM STDIN (FORMAT binary)";
+constexpr const char* kCopyIdentifiers =
+    "COPY identifiers(fnr, person_id) FROM STDIN (FORMAT binary)";
+constexpr const char* kCopyVersions =
+    "COPY versions(seq, person_id, fnr, type, ajourhold, superseded_seq) FROM STDIN "
+    "(FORMAT binary)";
+
+// Rows per FETCH of a snapshot scan: records are a few KB compressed, so a chunk stays small.
+constexpr int kScanChunkIds = 4096;
+constexpr int kScanChunkRecords = 512;
+
+Error Corrupt(std::string detail) {
+  return MakeError(ErrorCode::kInternal, kInternalMessage, std::move(detail));
+}
+
+int64_t ToInt64(uint64_t v) { return static_cast<int64_t>(std::min<uint64_t>(v, INT64_MAX)); }
+
+struct SequenceState {
+  uint64_t last_seq = 0;
+  int64_t last_person_id = 0;
+};
+
+// Locks the register's one sequence row until the transaction ends (serialising all writers of
+// the database) and reads it.
+Result<SequenceState> LockSequence(Connection& c) {
+  auto r = c.Execute(kLockSequence);
+  if (!r.ok()) return r.error();
+  if (r->rows() != 1)
+    return Corrupt("register_sequence has " + std::to_string(r->rows()) + " rows");
+  return SequenceState{static_cast<uint64_t>(r->Int64(0, 0)), r->Int64(0, 1)};
+}
+
+Status SetSequence(Connection& c, const SequenceState& state) {
+  auto r =
+      c.Execute(kSetSequence,
+                Params().Int64(static_cast<int64_t>(state.last_seq)).Int64(state.last_person_id));
+  return r.ok() ? Status::Ok() : Status(r.error());
+}
+
+class PostgresStore final : public RegisterStore {
+ public:
+  explicit PostgresStore(PostgresOptions options)
+      : options_(std::move(options)),
+        readers_(options_.conninfo, static_cast<size_t>(std::max(1, options_.pool_size)),
+                 std::chrono::milliseconds(std::max(0, options_.pool_wait_ms))) {}
+
+  Status Init() {
+    std::lock_guard lock(write_mutex_);
+    auto writer = Writer();
+    if (!writer.ok()) return writer.error();
+    if (Status s = pg::RunMigrations(**writer, kMigrations, "registeret", kMigrationLockKey);
+        !s.ok()) {
+      return s;
+    }
+    return LoadMeta(**writer);
+  }
+
+  Result<StoredPerson> FindByFnr(std::string_view fnr) override {
+    auto number = FnrToInt(fnr);
+    if (!number) return MakeError(ErrorCode::kNotFound, "Fant ikke person");
+    return WithReader(
+        [&](Connection& c) -> Result<StoredPerson> { return ReadPerson(c, kByFnr, *number); });
+  }
+
+  Result<StoredPerson> FindByVersion(uint64_t seq) override {
+    if (seq == 0 || seq > static_cast<uint64_t>(INT64_MAX)) {
+      return MakeError(ErrorCode::kNotFound, "Fant ikke dokument");
+    }
+    return WithReader([&](Connection& c) -> Result<StoredPerson> {
+      return ReadPerson(c, kBySeq, static_cast<int64_t>(seq));
+    });
+  }
+
+  Result<RawPerson> FindRawByFnr(std::string_view fnr, std::string& buffer) override {
+    auto number = FnrToInt(fnr);
+    if (!number) return MakeError(ErrorCode::kNotFound, "Fant ikke person");
+    return WithReader([&](Connection& c) { return ReadRaw(c, kByFnr, *number, buffer); });
+  }
+
+  Result<RawPerson> FindRawByVersion(uint64_t seq, std::string& buffer) override {
+    if (seq == 0 || seq > static_cast<uint64_t>(INT64_MAX)) {
+      return MakeError(ErrorCode::kNotFound, "Fant ikke dokument");
+    }
+    return WithReader(
+        [&](Connection& c) { return ReadRaw(c, kBySeq, static_cast<int64_t>(seq), buffer); });
+  }
+
+  Status InReadSnapshot(const std::function<Status()>& fn) override {
+    if (pinned_.store == this) return fn();
+    auto lease = readers_.Acquire();
+    if (!lease.ok()) return lease.error();
+    Connection& c = **lease;
+    pg::Transaction tx(c);
+    if (Status s = tx.Begin(pg::Isolation::kRepeatableRead, true); !s.ok()) return s;
+    pinned_ = {this, &c};
+    Status result = fn();
+    pinned_ = {};
+    Status end = tx.Commit();  // a failed commit rolls back (here or when tx ends)
+    return result.ok() ? end : result;
+  }
+
+  uint64_t LatestSeq() override {
+    auto r = WithReader([&](Connection& c) -> Result<uint64_t> {
+      auto rows = c.Execute(kLatest);
+      if (!rows.ok()) return rows.error();
+      return static_cast<uint64_t>(rows->Int64(0, 0));
+    });
+    return r.ok() ? *r : 0;
+  }
+
+  Result<std::vector<EventRow>> Events(uint64_t from_seq, size_t limit) override {
+    return WithReader([&](Connection& c) -> Result<std::vector<EventRow>> {
+      auto rows = c.Execute(
+          kEvents, Params().Int64(ToInt64(from_seq)).Int64(ToInt64(static_cast<uint64_t>(limit))));
+      if (!rows.ok()) return rows.error();
+      std::vector<EventRow> out;
+      out.reserve(static_cast<size_t>(rows->rows()));
+      for (int i = 0; i < rows->rows(); ++i) {
+        EventRow e;
+        e.seq = static_cast<uint64_t>(rows->Int64(i, 0));
+        e.person_id = rows->Int64(i, 1);
+        e.fnr = FnrFromInt(rows->Int64(i, 2));
+        e.type = static_cast<freg::Hendelsetype>(rows->Int64(i, 3));
+        e.ajourholdstidspunkt = rows->Int64(i, 4);
+        out.push_back(std::move(e));
+      }
+      return out;
+    });
+  }
+
+  Result<RegisterStats> Stats() override {
+    return WithReader([&](Connection& c) -> Result<RegisterStats> {
+      auto rows = c.Execute(kStats);
+      if (!rows.ok()) return rows.error();
+      RegisterStats stats;
+      stats.persons = static_cast<uint64_t>(rows->Int64(0, 0));
+      stats.versions = static_cast<uint64_t>(rows->Int64(0, 1));
+      stats.latest_seq = static_cast<uint64_t>(rows->Int64(0, 2));
+      stats.bytes_on_disk = static_cast<uint64_t>(rows->Int64(0, 3));
+      return stats;
+    });
+  }
+
+  // One query in a REPEATABLE READ READ ONLY transaction of its own connection: the versions
+  // current at `seq` (seq <= N AND (superseded_seq IS NULL OR superseded_seq > N)) in person_id
+  // order, joined with their persons when records are wanted, read through a cursor a chunk at a
+  // time. LEFT JOIN: a version without its person is reported as corruption, as SQLite does.
+  Status SnapshotScan(uint64_t seq, SnapshotRecords records,
+                      const std::function<Status(const SnapshotEntry&)>& each) override {
+    if (seq == 0) return Status::Ok();
+    const bool with_records = records == SnapshotRecords::kInclude;
+    auto opened = Connection::Open(options_.conninfo);
+    if (!opened.ok()) return opened.error();
+    Connection c = std::move(opened).value();
+    pg::Transaction tx(c);
+    if (Status s = tx.Begin(pg::Isolation::kRepeatableRead, true); !s.ok()) return s;
+    const char* declare =
+        with_records ? "DECLARE snapshot NO SCROLL CURSOR FOR "
+                       "SELECT v.person_id, v.seq, v.fnr, p.record FROM versions v "
+                       "LEFT JOIN persons p ON p.person_id = v.person_id "
+                       "WHERE v.seq <= $1 AND (v.superseded_seq IS NULL OR v.superseded_seq > $1) "
+                       "ORDER BY v.person_id"
+                     : "DECLARE snapshot NO SCROLL CURSOR FOR "
+                       "SELECT person_id, seq, fnr FROM versions "
+                       "WHERE seq <= $1 AND (superseded_seq IS NULL OR superseded_seq > $1) "
+                       "ORDER BY person_id";
+    if (auto declared = c.Query(declare, Params().Int64(ToInt64(seq))); !declared.ok()) {
+      return declared.error();
+    }
+    const std::string fetch = "FETCH FORWARD " +
+                              std::to_string(with_records ? kScanChunkRecords : kScanChunkIds) +
+                              " FROM snapshot";
+    char fnr[11];
+    SnapshotEntry entry;
+    std::string raw;
+    while (true) {
+      auto chunk = c.Query(fetch.c_str());
+      if (!chunk.ok()) return chunk.error();
+      if (chunk->rows() == 0) break;
+      for (int i = 0; i < chunk->rows(); ++i) {
+        entry.person_id = chunk->Int64(i, 0);
+        entry.version_seq = static_cast<uint64_t>(chunk->Int64(i, 1));
+        FormatFnr(chunk->Int64(i, 2), fnr);
+        entry.fnr = std::string_view(fnr, sizeof fnr);
+        if (with_records) {
+          if (chunk->IsNull(i, 3)) {
+            return Corrupt("version " + std::to_string(entry.version_seq) + " without its person " +
+                           std::to_string(entry.person_id));
+          }
+          if (Status s = Decompress(c, chunk->Bytes(i, 3), raw); !s.ok()) {
+            return Corrupt("person " + std::to_string(entry.person_id) + ": " + s.error().detail);
+          }
+          entry.record = raw;
+        }
+        if (Status s = each(entry); !s.ok()) return s;
+      }
+    }
+    return tx.Commit();
+  }
+
+  std::vector<std::string> EncodeForBulkInsert(std::span<const PersonWrite> persons) override {
+    return EncodeRecords(*codec_.load(), persons);
+  }
+
+  Status BulkInsert(std::span<const PersonWrite> persons,
+                    const std::vector<std::string>* encoded) override {
+    std::vector<std::string> own;
+    if (encoded == nullptr || encoded->size() != persons.size()) {
+      own = EncodeForBulkInsert(persons);
+      encoded = &own;
+    }
+    const std::vector<std::string>& blobs = *encoded;
+
+    // As in SQLite: rows go in in key order (identifiers by number, versions by sekvensnummer).
+    std::vector<std::pair<int64_t, size_t>> identifiers;                   // (number, person index)
+    std::vector<std::pair<uint64_t, std::pair<size_t, size_t>>> versions;  // seq -> (person, v)
+    std::vector<int64_t> numbers(persons.size());
+    for (size_t i = 0; i < persons.size(); ++i) {
+      const PersonWrite& p = persons[i];
+      if (p.versions.empty()) return MakeError(ErrorCode::kInvalidInput, "person uten versjoner");
+      auto fnr = FnrToInt(p.record.fnr);
+      if (!fnr) return MakeError(ErrorCode::kInvalidInput, "ugyldig nummer " + p.record.fnr);
+      numbers[i] = *fnr;
+      identifiers.emplace_back(*fnr, i);
+      for (const auto& other : p.record.other_ids) {
+        auto n = FnrToInt(other);
+        if (!n) return MakeError(ErrorCode::kInvalidInput, "ugyldig nummer " + other);
+        identifiers.emplace_back(*n, i);
+      }
+      for (size_t v = 0; v < p.versions.size(); ++v) {
+        versions.push_back({p.versions[v].seq, {i, v}});
+      }
+    }
+    if (persons.empty()) return Status::Ok();
+    std::sort(identifiers.begin(), identifiers.end());
+    std::sort(versions.begin(), versions.end());
+
+    std::lock_guard lock(write_mutex_);
+    auto writer = Writer();
+    if (!writer.ok()) return writer.error();
+    Connection& c = **writer;
+    bool seq_taken = false;
+    // Pure in the database: safe to run again after a serialization failure or deadlock.
+    Status inserted = pg::RunInTransaction(c, {}, [&]() -> Status {
+      seq_taken = false;
+      auto state = LockSequence(c);
+      if (!state.ok()) return state.error();
+      const int64_t first_id = state->last_person_id + 1;
+      {
+        auto copy = pg::CopyIn::Start(c, kCopyPersons, pg::CopyFormat::kBinary);
+        if (!copy.ok()) return copy.error();
+        for (size_t i = 0; i < persons.size(); ++i) {
+          copy->BeginRow(4);
+          copy->Int64(first_id + static_cast<int64_t>(i));
+          copy->Int64(numbers[i]);
+          copy->Int64(static_cast<int64_t>(persons[i].versions.back().seq));
+          copy->Bytes(blobs[i]);
+        }
+        if (auto done = copy->Finish(); !done.ok()) return done.error();
+      }
+      {
+        auto copy = pg::CopyIn::Start(c, kCopyIdentifiers, pg::CopyFormat::kBinary);
+        if (!copy.ok()) return copy.error();
+        for (const auto& [number, i] : identifiers) {
+          copy->BeginRow(2);
+          copy->Int64(number);
+          copy->Int64(first_id + static_cast<int64_t>(i));
+        }
+        if (auto done = copy->Finish(); !done.ok()) {
+          Error e = done.error();
+          if (c.last_error().sqlstate == pg::kUniqueViolation) {
+            e.code = ErrorCode::kConflict;
+            e.message = "nummeret finnes allerede i registeret";
+          }
+          return e;
+        }
+      }
+      {
+        auto copy = pg::CopyIn::Start(c, kCopyVersions, pg::CopyFormat::kBinary);
+        if (!copy.ok()) return copy.error();
+        for (const auto& [seq, at] : versions) {
+          const PersonWrite& p = persons[at.first];
+          const freg::Version& version = p.versions[at.second];
+          copy->BeginRow(6);
+          copy->Int64(static_cast<int64_t>(version.seq));
+          copy->Int64(first_id + static_cast<int64_t>(at.first));
+          copy->Int64(numbers[at.first]);
+          copy->Int16(static_cast<int16_t>(version.type));
+          copy->Int64(version.ajourholdstidspunkt);
+          if (at.second + 1 < p.versions.size()) {
+            copy->Int64(static_cast<int64_t>(p.versions[at.second + 1].seq));
+          } else {
+            copy->Null();
+          }
+        }
+        if (auto done = copy->Finish(); !done.ok()) {
+          seq_taken = c.last_error().sqlstate == pg::kUniqueViolation;
+          return done.error();
+        }
+      }
+      // The caller chose the numbers (the generator's batches interleave: each holds versions of
+      // every round); the sequence row only has to stay at the highest number in use, so that
+      // ApplyChanges continues after it.
+      return SetSequence(c, {std::max(state->last_seq, versions.back().first),
+                             state->last_person_id + static_cast<int64_t>(persons.size())});
+    });
+    if (inserted.ok() || !seq_taken) return inserted;
+    Error e = inserted.error();
+    e.code = ErrorCode::kConflict;
+    e.message =
+        "sekvensnummer " + std::to_string(FirstTakenSeq(c, versions)) + " er allerede brukt";
+    return e;
+  }
+
+  // Not run again on a serialization failure (`change` runs once per entry); none is expected:
+  // READ COMMITTED and the sequence row lock taken first.
+  Result<uint64_t> ApplyChanges(std::span<const std::string> fnrs,
+                                const ChangeFn& change) override {
+    std::lock_guard lock(write_mutex_);
+    auto writer = Writer();
+    if (!writer.ok()) return writer.error();
+    Connection& c = **writer;
+    pg::Transaction tx(c);
+    if (Status s = tx.Begin(); !s.ok()) return s.error();
+    auto state = LockSequence(c);
+    if (!state.ok()) return state.error();
+    uint64_t next_seq = state->last_seq + 1;
+    int64_t last_person_id = state->last_person_id;
+    std::string raw, blob;
+    for (size_t i = 0; i < fnrs.size(); ++i) {
+      std::optional<StoredPerson> current;
+      if (auto number = FnrToInt(fnrs[i])) {
+        auto found = ReadPerson(c, kByFnr, *number);
+        if (found.ok()) {
+          current = std::move(found).value();
+        } else if (found.error().code != ErrorCode::kNotFound) {
+          return found.error();
+        }
+      }
+      auto write = change(i, next_seq, current);
+      if (!write.ok()) return write.error();
+      const PersonWrite& p = *write;
+      if (p.versions.empty()) continue;  // nothing changed for this person
+      for (size_t v = 0; v < p.versions.size(); ++v) {
+        if (p.versions[v].seq != next_seq + v) {
+          return MakeError(ErrorCode::kInternal, kInternalMessage,
+                           "change skipped a sekvensnummer");
+        }
+      }
+      auto fnr = FnrToInt(p.record.fnr);
+      if (!fnr) return MakeError(ErrorCode::kInvalidInput, "ugyldig nummer " + p.record.fnr);
+      raw.clear();
+      freg::EncodeRecord(p.record, raw);
+      codec_.load()->Compress(raw, blob);
+      const auto latest = static_cast<int64_t>(p.versions.back().seq);
+      int64_t person_id = 0;
+      if (current) {
+        person_id = current->person_id;
+        auto up = c.Execute(kUpdatePerson,
+                            Params().Int64(*fnr).Int64(latest).Bytes(blob).Int64(person_id));
+        if (!up.ok()) return up.error();
+        auto sup = c.Execute(kSupersede, Params()
+                                             .Int64(static_cast<int64_t>(p.versions.front().seq))
+                                             .Int64(static_cast<int64_t>(current->latest_seq)));
+        if (!sup.ok()) return sup.error();
+      } else {
+        person_id = ++last_person_id;
+        auto in = c.Execute(kInsertPerson,
+                            Params().Int64(person_id).Int64(*fnr).Int64(latest).Bytes(blob));
+        if (!in.ok()) return in.error();
+      }
+      if (Status s = UpsertIdentifiers(c, p.record, person_id); !s.ok()) return s.error();
+      for (size_t v = 0; v < p.versions.size(); ++v) {
+        if (Status s = InsertVersion(c, p, v, person_id, *fnr); !s.ok()) return s.error();
+      }
+      next_seq = p.versions.back().seq + 1;
+    }
+    if (Status s = SetSequence(c, {next_seq - 1, last_person_id}); !s.ok()) return s.error();
+    if (Status s = tx.Commit(); !s.ok()) return s.error();
+    return next_seq - 1;
+  }
+
+  std::array<uint8_t, 16> DocumentKey() override { return document_key_; }
+
+  Status InstallDictionary(const std::vector<std::string>& samples) override {
+    std::lock_guard lock(write_mutex_);
+    if (codec_.load()->DictionaryId() != 0) {
+      return MakeError(ErrorCode::kConflict, "registeret har allerede en komprimeringsordbok");
+    }
+    auto dict = Zstd::TrainDictionary(samples);
+    if (!dict.ok()) return dict.error();
+    auto codec = Zstd::Create(*dict);
+    if (!codec.ok()) return codec.error();
+    auto writer = Writer();
+    if (!writer.ok()) return writer.error();
+    auto added = (*writer)->Execute(kAddMeta, Params().Text("dictionary").Bytes(*dict));
+    if (!added.ok()) return added.error();
+    if (added->affected() == 0) {
+      // Another node installed one first: use that.
+      (void)RefreshCodec(**writer);
+      return MakeError(ErrorCode::kConflict, "registeret har allerede en komprimeringsordbok");
+    }
+    codec_.store(std::make_shared<const Zstd>(std::move(codec).value()));
+    return Status::Ok();
+  }
+
+ private:
+  // The write connection, (re)opened when needed. Call with write_mutex_ held.
+  Result<Connection*> Writer() {
+    if (writer_ && writer_->healthy()) return &*writer_;
+    writer_.reset();
+    auto opened = Connection::Open(options_.conninfo);
+    if (!opened.ok()) return opened.error();
+    writer_.emplace(std::move(opened).value());
+    return &*writer_;
+  }
+
+  static Result<std::optional<std::string>> GetMeta(Connection& c, std::string_view key) {
+    auto rows = c.Execute(kGetMeta, Params().Text(key));
+    if (!rows.ok()) return rows.error();
+    if (rows->rows() == 0) return std::optional<std::string>();
+    return std::optional<std::string>(std::string(rows->Bytes(0, 0)));
+  }
+
+  // The document key is created by the first node to open the register; a node that loses the
+  // race to create it reads the winner's.
+  Status LoadMeta(Connection& c) {
+    auto key = GetMeta(c, "document_key");
+    if (!key.ok()) return key.error();
+    if (!*key) {
+      const auto fresh = DocumentIdCipher::NewKey();
+      auto added = c.Execute(
+          kAddMeta,
+          Params()
+              .Text("document_key")
+              .Bytes(std::string_view(reinterpret_cast<const char*>(fresh.data()), fresh.size())));
+      if (!added.ok()) return added.error();
+      key = GetMeta(c, "document_key");
+      if (!key.ok()) return key.error();
+    }
+    if (!*key || (*key)->size() != document_key_.size()) {
+      return MakeError(ErrorCode::kInternal, "registeret har en ugyldig dokumentnøkkel");
+    }
+    std::copy((*key)->begin(), (*key)->end(), document_key_.begin());
+    auto dict = GetMeta(c, "dictionary");
+    if (!dict.ok()) return dict.error();
+    auto codec = Zstd::Create(*dict ? **dict : std::string());
+    if (!codec.ok()) return codec.error();
+    codec_.store(std::make_shared<const Zstd>(std::move(codec).value()));
+    return Status::Ok();
+  }
+
+  // Loads the dictionary from meta when this store has none yet (another node installed it after
+  // this one opened the register). True when a dictionary is in use afterwards.
+  Result<bool> RefreshCodec(Connection& c) {
+    if (codec_.load()->HasDictionary()) return true;
+    auto dict = GetMeta(c, "dictionary");
+    if (!dict.ok()) return dict.error();
+    if (!*dict) return false;
+    auto codec = Zstd::Create(**dict);
+    if (!codec.ok()) return codec.error();
+    codec_.store(std::make_shared<const Zstd>(std::move(codec).value()));
+    return true;
+  }
+
+  Status Decompress(Connection& c, std::string_view blob, std::string& out) {
+    const std::shared_ptr<const Zstd> codec = codec_.load();
+    Status s = codec->Decompress(blob, out);
+    if (s.ok() || codec->HasDictionary()) return s;
+    auto refreshed = RefreshCodec(c);
+    if (!refreshed.ok() || !*refreshed) return s;
+    return codec_.load()->Decompress(blob, out);
+  }
+
+  Result<RawPerson> ReadRaw(Connection& c, const pg::Statement& statement, int64_t key,
+                            std::string& buffer) {
+    auto rows = c.Execute(statement, Params().Int64(key));
+    if (!rows.ok()) return rows.error();
+    if (rows->rows() == 0) return MakeError(ErrorCode::kNotFound, "Fant ikke person");
+    RawPerson person{rows->Int64(0, 0), static_cast<uint64_t>(rows->Int64(0, 1))};
+    if (Status s = Decompress(c, rows->Bytes(0, 2), buffer); !s.ok()) {
+      return Corrupt("person " + std::to_string(person.person_id) + ": " + s.error().detail);
+    }
+    return person;
+  }
+
+  Result<StoredPerson> ReadPerson(Connection& c, const pg::Statement& statement, int64_t key) {
+    thread_local std::string raw;
+    auto found = ReadRaw(c, statement, key, raw);
+    if (!found.ok()) return found.error();
+    auto record = freg::DecodeRecord(raw);
+    if (!record.ok()) {
+      return Corrupt("person " + std::to_string(found->person_id) + ": " + record.error().message);
+    }
+    return StoredPerson{found->person_id, found->latest_seq, std::move(record).value()};
+  }
+
+  static Status UpsertIdentifier(Connection& c, int64_t number, int64_t person_id) {
+    auto r = c.Execute(kUpsertIdentifier, Params().Int64(number).Int64(person_id));
+    return r.ok() ? Status::Ok() : Status(r.error());
+  }
+
+  static Status UpsertIdentifiers(Connection& c, const freg::PersonRecord& record,
+                                  int64_t person_id) {
+    auto number = FnrToInt(record.fnr);
+    if (!number) return MakeError(ErrorCode::kInvalidInput, "ugyldig nummer " + record.fnr);
+    if (Status s = UpsertIdentifier(c, *number, person_id); !s.ok()) return s;
+    for (const auto& other : record.other_ids) {
+      auto n = FnrToInt(other);
+      if (!n) return MakeError(ErrorCode::kInvalidInput, "ugyldig nummer " + other);
+      if (Status s = UpsertIdentifier(c, *n, person_id); !s.ok()) return s;
+    }
+    return Status::Ok();
+  }
+
+  // Inserts version `v` of `p`; superseded_seq is the person's next version (NULL for the last).
+  static Status InsertVersion(Connection& c, const PersonWrite& p, size_t v, int64_t person_id,
+                              int64_t fnr) {
+    const freg::Version& version = p.versions[v];
+    Params params;
+    params.Int64(static_cast<int64_t>(version.seq))
+        .Int64(person_id)
+        .Int64(fnr)
+        .Int16(static_cast<int16_t>(version.type))
+        .Int64(version.ajourholdstidspunkt);
+    if (v + 1 < p.versions.size()) {
+      params.Int64(static_cast<int64_t>(p.versions[v + 1].seq));
+    } else {
+      params.Null(pg::Type::kInt8);
+    }
+    auto r = c.Execute(kInsertVersion, params);
+    if (!r.ok()) {
+      Error e = r.error();
+      if (c.last_error().sqlstate == pg::kUniqueViolation) {
+        e.code = ErrorCode::kConflict;
+        e.message = "sekvensnummer " + std::to_string(version.seq) + " er allerede brukt";
+      }
+      return e;
+    }
+    return Status::Ok();
+  }
+
+  // The number SQLite names when a batch's versions collide: the smallest that is either stored
+  // already or twice in the batch (`versions` ascend). Only asked after a refused batch.
+  static uint64_t FirstTakenSeq(
+      Connection& c, const std::vector<std::pair<uint64_t, std::pair<size_t, size_t>>>& versions) {
+    uint64_t first = UINT64_MAX;
+    for (size_t k = 1; k < versions.size(); ++k) {
+      if (versions[k].first == versions[k - 1].first) {
+        first = versions[k].first;
+        break;
+      }
+    }
+    std::vector<int64_t> seqs;
+    seqs.reserve(versions.size());
+    for (const auto& v : versions) seqs.push_back(static_cast<int64_t>(v.first));
+    const std::string array = pg::EncodeInt64Array(seqs);
+    auto stored = c.Query(
+        "SELECT min(s) FROM unnest($1) AS s WHERE EXISTS (SELECT 1 FROM versions WHERE seq = s)",
+        Params().Int64Array(array));
+    if (stored.ok() && stored->rows() == 1 && !stored->IsNull(0, 0)) {
+      first = std::min(first, static_cast<uint64_t>(stored->Int64(0, 0)));
+    }
+    return first;
+  }
+
+  // Runs `fn` with a pooled read connection, or with this thread's one of an InReadSnapshot.
+  template <typename Fn>
+  auto WithReader(Fn&& fn) -> decltype(fn(std::declval<Connection&>())) {
+    if (pinned_.store == this) return fn(*pinned_.connection);
+    auto lease = readers_.Acquire();
+    if (!lease.ok()) return lease.error();
+    return fn(**lease);
+  }
+
+  const PostgresOptions options_;
+  std::array<uint8_t, 16> document_key_{};
+  std::atomic<std::shared_ptr<const Zstd>> codec_;  // replaced when a dictionary is installed
+
+  std::mutex write_mutex_;
+  std::optional<Connection> writer_;
+  pg::ConnectionPool readers_;
+
+  // The connection of the InReadSnapshot running on this thread, if any.
+  struct Pinned {
+    const PostgresStore* store = nullptr;
+    Connection* connection = nullptr;
+  };
+  static thread_local Pinned pinned_;
+};
+
+thread_local PostgresStore::Pinned PostgresStore::pinned_;
+
+}  // namespace
+
+Result<std::unique_ptr<RegisterStore>> OpenPostgresStore(const PostgresOptions& options) {
+  if (options.conninfo.empty()) {
+    return MakeError(ErrorCode::kInvalidInput, "mangler tilkoblingsstreng til PostgreSQL");
+  }
+  auto store = std::make_unique<PostgresStore>(options);
+  if (Status s = store->Init(); !s.ok()) return s.error();
+  return std::unique_ptr<RegisterStore>(std::move(store));
+}
+
+}  // namespace norreg::store

@@ -1,0 +1,59 @@
+#include "store/register_encoding.hpp"
+
+#include <algorithm>
+#include <thread>
+
+#include "freg/record_codec.hpp"
+
+namespace norreg::store {
+
+std::optional<int64_t> FnrToInt(std::string_view fnr) {
+  if (fnr.size() != 11) return std::nullopt;
+  int64_t v = 0;
+  for (char c : fnr) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
+void FormatFnr(int64_t value, char (&out)[11]) {
+  for (int i = 10; i >= 0; --i) {
+    out[i] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+}
+
+std::string FnrFromInt(int64_t value) {
+  char digits[11];
+  FormatFnr(value, digits);
+  return std::string(digits, sizeof digits);
+}
+
+std::vector<std::string> EncodeRecords(const common::Zstd& codec,
+                                       std::span<const PersonWrite> persons) {
+  std::vector<std::string> blobs(persons.size());
+  const unsigned workers = std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
+  auto encode_range = [&](size_t begin, size_t end) {
+    std::string raw;
+    for (size_t i = begin; i < end; ++i) {
+      raw.clear();
+      freg::EncodeRecord(persons[i].record, raw);
+      codec.Compress(raw, blobs[i]);
+    }
+  };
+  if (persons.size() < 256 || workers == 1) {
+    encode_range(0, persons.size());
+  } else {
+    std::vector<std::thread> threads;
+    size_t chunk = (persons.size() + workers - 1) / workers;
+    for (unsigned w = 0; w < workers; ++w) {
+      size_t begin = w * chunk, end = std::min(persons.size(), begin + chunk);
+      if (begin < end) threads.emplace_back(encode_range, begin, end);
+    }
+    for (auto& t : threads) t.join();
+  }
+  return blobs;
+}
+
+}  // namespace norreg::store

@@ -1,0 +1,33 @@
+#pragma once
+// What the register stores (SQLite and PostgreSQL alike) write, shared so that both keep exactly
+// the same stored form and rendering code reads either: numbers as 64-bit integers and each
+// person's record encoded (freg/record_codec) and zstd-compressed with the register's dictionary.
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/compress.hpp"
+#include "store/register_store.hpp"
+
+namespace norreg::store {
+
+// The client message of every store failure (kInternal); what happened goes into Error::detail.
+inline constexpr const char* kStoreInternalMessage =
+    "Feil i tjenesten. Vennligst prøv igjen senere.";
+
+// An 11-digit fødselsnummer/d-nummer as an integer; nullopt for anything else.
+std::optional<int64_t> FnrToInt(std::string_view fnr);
+// The 11 digits of a stored number (leading zeros kept).
+std::string FnrFromInt(int64_t value);
+// Writes the 11 digits of `value` to out[0..10] (no allocation; for scans).
+void FormatFnr(int64_t value, char (&out)[11]);
+
+// The stored form of each person's record: EncodeRecord + codec.Compress, in parallel on up to
+// four threads for batches of 256 or more. Thread-safe; takes no lock.
+std::vector<std::string> EncodeRecords(const common::Zstd& codec,
+                                       std::span<const PersonWrite> persons);
+
+}  // namespace norreg::store

@@ -1,0 +1,191 @@
+// What only the PostgreSQL store has (the behaviour it shares with SQLite is tested on both in
+// register_store_test.cpp and snapshot_test.cpp): several nodes opening one empty database at
+// once, person ids, a dictionary installed by another node, scans longer than a cursor chunk, lost
+// connections. Skipped when NORREG_TEST_PG is unset.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <barrier>
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "common/ids.hpp"
+#include "store/postgres/pg.hpp"
+#include "store/register_store.hpp"
+#include "store_fixtures.hpp"
+
+namespace norreg::store {
+namespace {
+
+using testing::MakePerson;
+using testing::PostgresTest;
+
+std::vector<std::string> DistinctFnrs(size_t count) {
+  std::set<std::string> seen;
+  std::vector<std::string> out;
+  for (int year = 1950; year < 1990 && out.size() < count; ++year) {
+    for (int day = 1; day <= 28 && out.size() < count; ++day) {
+      for (int individ = 0; individ < 500 && out.size() < count; individ += 3) {
+        auto f = ids::MakeSyntheticFnr(year, 3, day, individ, ids::FnrKind::kFoedselsnummer);
+        if (f && seen.insert(*f).second) out.push_back(*f);
+      }
+    }
+  }
+  return out;
+}
+
+int64_t Count(const std::string& conninfo, const char* sql) {
+  auto c = pg::Connection::Open(conninfo);
+  EXPECT_TRUE(c.ok());
+  auto rows = c->Query(sql);
+  EXPECT_TRUE(rows.ok()) << rows.error().detail;
+  return rows.ok() && rows->rows() > 0 ? rows->Int64(0, 0) : -1;
+}
+
+class PostgresStoreTest : public PostgresTest {};
+
+// Nodes starting at the same moment on an empty database: one migrates, the others wait for the
+// advisory lock and find the schema current; all end up with the same document key.
+TEST_F(PostgresStoreTest, ConcurrentOpensOfAnEmptyDatabaseMigrateOnce) {
+  constexpr int kNodes = 4;
+  std::vector<Result<std::unique_ptr<RegisterStore>>> opened;
+  for (int i = 0; i < kNodes; ++i) opened.emplace_back(MakeError(ErrorCode::kInternal, "unset"));
+  std::barrier start(kNodes);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kNodes; ++i) {
+    threads.emplace_back([&, i] {
+      start.arrive_and_wait();
+      opened[static_cast<size_t>(i)] = test_register().Open();
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (auto& store : opened) {
+    ASSERT_TRUE(store.ok()) << store.error().message << " " << store.error().detail;
+    EXPECT_EQ((*store)->DocumentKey(), (*opened[0])->DocumentKey());
+  }
+  EXPECT_EQ(Count(conninfo(), "SELECT count(*) FROM schema_version"), 1);
+  EXPECT_EQ(Count(conninfo(), "SELECT version FROM schema_version"), 1);
+  EXPECT_EQ(Count(conninfo(), "SELECT count(*) FROM register_sequence"), 1);
+  EXPECT_EQ(Count(conninfo(), "SELECT count(*) FROM meta WHERE key = 'document_key'"), 1);
+  // And they share one register.
+  std::vector<PersonWrite> persons{MakePerson(DistinctFnrs(1)[0], {1})};
+  ASSERT_TRUE((*opened[1])->BulkInsert(persons).ok());
+  EXPECT_EQ((*opened[3])->LatestSeq(), 1u);
+}
+
+// person_id is given out as SQLite gives rowids: 1, 2, ... in the batch's order, and a refused
+// batch gives none out (no sequence object whose numbers a rollback would lose).
+TEST_F(PostgresStoreTest, PersonIdsFollowTheBatchOrderWithoutGaps) {
+  auto store = test_register().Open();
+  ASSERT_TRUE(store.ok()) << store.error().detail;
+  const auto fnrs = DistinctFnrs(4);
+  std::vector<PersonWrite> good{MakePerson(fnrs[0], {1, 3}), MakePerson(fnrs[1], {2})};
+  ASSERT_TRUE((*store)->BulkInsert(good).ok());
+  EXPECT_EQ((*store)->FindByFnr(fnrs[0])->person_id, 1);
+  EXPECT_EQ((*store)->FindByFnr(fnrs[1])->person_id, 2);
+  std::vector<PersonWrite> refused{MakePerson(fnrs[2], {4}), MakePerson(fnrs[0], {5})};
+  EXPECT_EQ((*store)->BulkInsert(refused).error().code, ErrorCode::kConflict);
+  std::vector<PersonWrite> next{MakePerson(fnrs[3], {4})};
+  ASSERT_TRUE((*store)->BulkInsert(next).ok());
+  EXPECT_EQ((*store)->FindByFnr(fnrs[3])->person_id, 3);
+  std::vector<PersonWrite> empty;
+  EXPECT_TRUE((*store)->BulkInsert(empty).ok());
+  EXPECT_EQ(Count(conninfo(), "SELECT last_seq FROM register_sequence"), 4);
+  EXPECT_EQ(Count(conninfo(), "SELECT last_person_id FROM register_sequence"), 3);
+}
+
+// Node B opened the register before node A installed the dictionary and wrote records with it:
+// B loads the dictionary when it first meets such a record, and cannot install a second one.
+TEST_F(PostgresStoreTest, ADictionaryInstalledByAnotherNodeIsUsed) {
+  auto a = test_register().Open();
+  auto b = test_register().Open();
+  ASSERT_TRUE(a.ok() && b.ok());
+  const auto fnrs = DistinctFnrs(600);
+  ASSERT_EQ(fnrs.size(), 600u);
+  std::vector<PersonWrite> persons;
+  std::vector<std::string> samples;
+  for (size_t i = 0; i < fnrs.size(); ++i) {
+    persons.push_back(MakePerson(fnrs[i], {i + 1}));
+    samples.push_back(persons.back().record.rows[0].json + fnrs[i]);
+  }
+  ASSERT_TRUE((*a)->InstallDictionary(samples).ok());
+  ASSERT_TRUE((*a)->BulkInsert(persons).ok());
+  auto found = (*b)->FindByFnr(fnrs[300]);
+  ASSERT_TRUE(found.ok()) << found.error().detail;
+  EXPECT_EQ(found->record.rows[0].json, persons[300].record.rows[0].json);
+  EXPECT_EQ((*b)->InstallDictionary(samples).error().code, ErrorCode::kConflict);
+  EXPECT_EQ(Count(conninfo(), "SELECT count(*) FROM meta WHERE key = 'dictionary'"), 1);
+}
+
+// A scan of more persons than one FETCH returns sees each once, in order, with its record.
+TEST_F(PostgresStoreTest, ScansLongerThanACursorChunk) {
+  auto store = test_register().Open();
+  ASSERT_TRUE(store.ok());
+  const auto fnrs = DistinctFnrs(1300);
+  ASSERT_EQ(fnrs.size(), 1300u);
+  std::vector<PersonWrite> persons;
+  for (size_t i = 0; i < fnrs.size(); ++i) persons.push_back(MakePerson(fnrs[i], {i + 1}));
+  ASSERT_TRUE((*store)->BulkInsert(persons).ok());
+  for (auto records : {SnapshotRecords::kSkip, SnapshotRecords::kInclude}) {
+    int64_t previous = 0;
+    size_t visited = 0;
+    Status s = (*store)->SnapshotScan(1250, records, [&](const SnapshotEntry& e) -> Status {
+      EXPECT_GT(e.person_id, previous);
+      previous = e.person_id;
+      EXPECT_EQ(e.fnr, fnrs[static_cast<size_t>(e.person_id - 1)]);
+      EXPECT_EQ(e.record.empty(), records == SnapshotRecords::kSkip);
+      ++visited;
+      return Status::Ok();
+    });
+    ASSERT_TRUE(s.ok()) << s.error().detail;
+    EXPECT_EQ(visited, 1250u);
+  }
+}
+
+TEST_F(PostgresStoreTest, OpenFailuresAreErrorValues) {
+  auto empty = OpenPostgresStore({});
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.error().code, ErrorCode::kInvalidInput);
+  auto unreachable = OpenPostgresStore({.conninfo = "host=/nonexistent-norreg port=1"});
+  ASSERT_FALSE(unreachable.ok());
+  EXPECT_EQ(unreachable.error().code, ErrorCode::kInternal);
+  EXPECT_EQ(unreachable.error().message.find("nonexistent"), std::string::npos);
+  EXPECT_NE(unreachable.error().detail.find("nonexistent"), std::string::npos);
+}
+
+// A connection the server drops costs the one call that meets it, not the store: the pool and the
+// writer open new ones.
+TEST_F(PostgresStoreTest, CallsGoOnAfterTheServerDropsTheConnections) {
+  const std::string name = "norreg_drop_" + std::to_string(getpid());
+  auto store = OpenPostgresStore(
+      {.conninfo = testing::WithParameter(conninfo(), "application_name", name), .pool_size = 1});
+  ASSERT_TRUE(store.ok()) << store.error().detail;
+  const auto fnrs = DistinctFnrs(2);
+  std::vector<PersonWrite> persons{MakePerson(fnrs[0], {1})};
+  ASSERT_TRUE((*store)->BulkInsert(persons).ok());
+  EXPECT_EQ((*store)->LatestSeq(), 1u);
+  auto admin = pg::Connection::Open(conninfo());
+  ASSERT_TRUE(admin.ok());
+  const std::string sessions = "FROM pg_stat_activity WHERE application_name = '" + name + "'";
+  ASSERT_TRUE(admin->Exec("SELECT pg_terminate_backend(pid) " + sessions).ok());
+  for (int i = 0; i < 500; ++i) {  // until the server has ended them (at most 5 s)
+    auto left = admin->Query(("SELECT count(*) " + sessions).c_str());
+    ASSERT_TRUE(left.ok());
+    if (left->Int64(0, 0) == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  (void)(*store)->LatestSeq();  // meets the dropped reader (and fails), or already a new one
+  EXPECT_EQ((*store)->LatestSeq(), 1u);
+  EXPECT_TRUE((*store)->FindByVersion(1).ok());
+  std::vector<PersonWrite> more{MakePerson(fnrs[1], {2})};
+  Status first = (*store)->BulkInsert(more);  // meets the dropped writer
+  EXPECT_FALSE(first.ok());
+  EXPECT_EQ(first.error().code, ErrorCode::kInternal);
+  Status again = (*store)->BulkInsert(more);
+  EXPECT_TRUE(again.ok()) << again.error().detail;
+  EXPECT_EQ((*store)->LatestSeq(), 2u);
+}
+
+}  // namespace
+}  // namespace norreg::store
