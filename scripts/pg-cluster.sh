@@ -12,7 +12,8 @@
 # server runs as `postgres` (PostgreSQL refuses to run as root) and DIR is given to that user.
 # Idempotent: `start` on a running cluster prints its string again, `start` after a half-way
 # failure starts over, `stop` of a missing DIR does nothing. A folder without this script's marker
-# is never touched. fsync stays on; the server uses the defaults otherwise.
+# is never touched. fsync stays on; the server uses the defaults otherwise, plus the lines of
+# $PG_CLUSTER_CONF when set (postgresql.conf syntax, e.g. "shared_buffers = 2GB").
 set -euo pipefail
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -108,6 +109,8 @@ port = $PORT
 max_connections = 200
 shared_buffers = 64MB
 EOF
+  # Extra settings for this cluster (e.g. the benchmark's memory sizes), one per line.
+  [ -z "${PG_CLUSTER_CONF:-}" ] || printf '%s\n' "$PG_CLUSTER_CONF" >>"$dir/data/postgresql.conf"
   as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start >/dev/null || {
     cat "$dir/postgres.log" >&2 || true
     exit 1
