@@ -73,6 +73,18 @@ constexpr pg::Statement kByFnr{"by_fnr",
 constexpr pg::Statement kBySeq{"by_seq",
                                "SELECT p.person_id, p.latest_seq, p.record FROM versions v "
                                "JOIN persons p ON p.person_id = v.person_id WHERE v.seq = $1"};
+// Bulk lookups: every key of the array in one query, answered in the array's order (ord is the
+// key's 1-based position; keys without a person have no row).
+constexpr pg::Statement kByFnrs{
+    "by_fnrs",
+    "SELECT k.ord, p.person_id, p.latest_seq, p.record FROM unnest($1::bigint[]) WITH ORDINALITY "
+    "AS k(fnr, ord) JOIN identifiers i ON i.fnr = k.fnr JOIN persons p ON p.person_id = "
+    "i.person_id ORDER BY k.ord"};
+constexpr pg::Statement kBySeqs{
+    "by_seqs",
+    "SELECT k.ord, p.person_id, p.latest_seq, p.record FROM unnest($1::bigint[]) WITH ORDINALITY "
+    "AS k(seq, ord) JOIN versions v ON v.seq = k.seq JOIN persons p ON p.person_id = v.person_id "
+    "ORDER BY k.ord"};
 constexpr pg::Statement kLatest{"latest", "SELECT coalesce(max(seq), 0) FROM versions"};
 constexpr pg::Statement kEvents{
     "events",
@@ -196,6 +208,36 @@ class PostgresStore final : public RegisterStore {
     }
     return WithReader(
         [&](Connection& c) { return ReadRaw(c, kBySeq, static_cast<int64_t>(seq), buffer); });
+  }
+
+  Status FindRawByFnrs(std::span<const std::string> fnrs, std::string& buffer,
+                       const RawVisitor& each) override {
+    std::vector<int64_t> keys;
+    std::vector<size_t> positions;  // the entry of each key
+    keys.reserve(fnrs.size());
+    positions.reserve(fnrs.size());
+    for (size_t i = 0; i < fnrs.size(); ++i) {
+      if (auto number = FnrToInt(fnrs[i])) {
+        keys.push_back(*number);
+        positions.push_back(i);
+      }
+    }
+    return ReadMany(kByFnrs, keys, positions, fnrs.size(), buffer, each);
+  }
+
+  Status FindRawByVersions(std::span<const uint64_t> seqs, std::string& buffer,
+                           const RawVisitor& each) override {
+    std::vector<int64_t> keys;
+    std::vector<size_t> positions;
+    keys.reserve(seqs.size());
+    positions.reserve(seqs.size());
+    for (size_t i = 0; i < seqs.size(); ++i) {
+      if (seqs[i] != 0 && seqs[i] <= static_cast<uint64_t>(INT64_MAX)) {
+        keys.push_back(static_cast<int64_t>(seqs[i]));
+        positions.push_back(i);
+      }
+    }
+    return ReadMany(kBySeqs, keys, positions, seqs.size(), buffer, each);
   }
 
   Status InReadSnapshot(const std::function<Status()>& fn) override {
@@ -595,6 +637,41 @@ class PostgresStore final : public RegisterStore {
       return Corrupt("person " + std::to_string(person.person_id) + ": " + s.error().detail);
     }
     return person;
+  }
+
+  // One query for `keys` (entry positions[k] of `total` is keys[k]; the other entries have no
+  // valid key), then `each` for every entry in order.
+  Status ReadMany(const pg::Statement& statement, const std::vector<int64_t>& keys,
+                  const std::vector<size_t>& positions, size_t total, std::string& buffer,
+                  const RawVisitor& each) {
+    return WithReader([&](Connection& c) -> Status {
+      std::optional<pg::QueryResult> rows;
+      if (!keys.empty()) {
+        const std::string array = pg::EncodeInt64Array(keys);
+        auto answered = c.Execute(statement, Params().Int64Array(array));
+        if (!answered.ok()) return answered.error();
+        rows = std::move(*answered);
+      }
+      const int row_count = rows ? rows->rows() : 0;
+      int row = 0;
+      size_t k = 0;
+      for (size_t i = 0; i < total; ++i) {
+        Result<RawPerson> person = MakeError(ErrorCode::kNotFound, "Fant ikke person");
+        if (k < positions.size() && positions[k] == i) {
+          if (row < row_count && rows->Int64(row, 0) == static_cast<int64_t>(k + 1)) {
+            RawPerson found{rows->Int64(row, 1), static_cast<uint64_t>(rows->Int64(row, 2))};
+            if (Status s = Decompress(c, rows->Bytes(row, 3), buffer); !s.ok()) {
+              return Corrupt("person " + std::to_string(found.person_id) + ": " + s.error().detail);
+            }
+            person = found;
+            ++row;
+          }
+          ++k;
+        }
+        if (Status s = each(i, person); !s.ok()) return s;
+      }
+      return Status::Ok();
+    });
   }
 
   Result<StoredPerson> ReadPerson(Connection& c, const pg::Statement& statement, int64_t key) {

@@ -14,6 +14,7 @@
 #include <tuple>
 
 #include "common/ids.hpp"
+#include "freg/record_codec.hpp"
 #include "store_fixtures.hpp"
 
 namespace norreg::store {
@@ -86,6 +87,67 @@ TEST_P(RegisterStoreTest, EarlierNumbersFindThePerson) {
   auto found = (*store)->FindByFnr(Fnr(7, 100));
   ASSERT_TRUE(found.ok());
   EXPECT_EQ(found->record.fnr, Fnr(6, 100));
+}
+
+// The bulk lookups answer every entry in order, as the single lookups would, and stop at the
+// visitor's first error.
+TEST_P(RegisterStoreTest, BulkLookupsAnswerEveryEntryInOrder) {
+  auto store = Open();
+  PersonWrite a = MakePerson(Fnr(8, 100), {1, 3});
+  a.record.other_ids.push_back(Fnr(9, 100));
+  PersonWrite b = MakePerson(Fnr(10, 100), {2});
+  std::vector<PersonWrite> persons{a, b};
+  ASSERT_TRUE((*store)->BulkInsert(persons).ok());
+  const std::vector<std::string> fnrs = {Fnr(10, 100), "not a number", Fnr(11, 100),
+                                         Fnr(9, 100),  Fnr(10, 100),   ""};
+  std::string buffer;
+  std::vector<std::pair<size_t, std::string>> seen;  // index, person's fnr or "-"
+  ASSERT_TRUE((*store)
+                  ->FindRawByFnrs(fnrs, buffer,
+                                  [&](size_t i, const Result<RawPerson>& person) -> Status {
+                                    if (!person.ok()) {
+                                      EXPECT_EQ(person.error().code, ErrorCode::kNotFound);
+                                      seen.emplace_back(i, "-");
+                                      return Status::Ok();
+                                    }
+                                    freg::RecordView view;
+                                    EXPECT_TRUE(view.Parse(buffer).ok());
+                                    seen.emplace_back(i, std::string(view.fnr()));
+                                    return Status::Ok();
+                                  })
+                  .ok());
+  const std::vector<std::pair<size_t, std::string>> expected = {
+      {0, Fnr(10, 100)}, {1, "-"}, {2, "-"}, {3, Fnr(8, 100)}, {4, Fnr(10, 100)}, {5, "-"}};
+  EXPECT_EQ(seen, expected);
+
+  const std::vector<uint64_t> seqs = {3, 0, 99, 2, 1};
+  std::vector<std::pair<size_t, int64_t>> by_version;  // index, person_id or -1
+  ASSERT_TRUE((*store)
+                  ->FindRawByVersions(seqs, buffer,
+                                      [&](size_t i, const Result<RawPerson>& person) -> Status {
+                                        by_version.emplace_back(
+                                            i, person.ok() ? person->person_id : -1);
+                                        return Status::Ok();
+                                      })
+                  .ok());
+  const int64_t id_a = (*store)->FindByFnr(Fnr(8, 100))->person_id;
+  const int64_t id_b = (*store)->FindByFnr(Fnr(10, 100))->person_id;
+  const std::vector<std::pair<size_t, int64_t>> expected_versions = {
+      {0, id_a}, {1, -1}, {2, -1}, {3, id_b}, {4, id_a}};
+  EXPECT_EQ(by_version, expected_versions);
+
+  // The visitor's error ends the lookups and is the answer.
+  size_t calls = 0;
+  Status stopped = (*store)->FindRawByFnrs(fnrs, buffer, [&](size_t, const Result<RawPerson>&) {
+    ++calls;
+    return Status(MakeError(ErrorCode::kConflict, "stop"));
+  });
+  EXPECT_EQ(stopped.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(calls, 1u);
+  EXPECT_TRUE(
+      (*store)
+          ->FindRawByFnrs({}, buffer, [](size_t, const Result<RawPerson>&) { return Status::Ok(); })
+          .ok());
 }
 
 TEST_P(RegisterStoreTest, BulkInsertIsAllOrNothing) {

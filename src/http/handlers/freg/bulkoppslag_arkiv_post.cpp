@@ -23,37 +23,41 @@ Result<Response> PostArchiveBulkLookup(FregContext& context, Request& request) {
              : "{\"oppslag\":[";
   thread_local std::string raw;
   thread_local freg::RecordView view;
+  // The ids that decode (malformed or unknown ones are left out) and their sekvensnummer.
+  std::vector<std::string_view> ids;
+  std::vector<uint64_t> seqs;
+  ids.reserve(documents->size());
+  seqs.reserve(documents->size());
+  for (const std::string& id : *documents) {
+    if (auto seq = context.cipher.Decode(ids::DocumentKind::kPerson, id)) {
+      ids.push_back(id);
+      seqs.push_back(*seq);
+    }
+  }
   bool first = true;
   std::vector<std::string> disclosed;
-  Status looked_up = context.store.InReadSnapshot([&]() -> Status {
-    for (const std::string& id : *documents) {
-      auto seq = context.cipher.Decode(ids::DocumentKind::kPerson, id);
-      if (!seq) continue;  // malformed or unknown ids are left out
-      auto person = context.store.FindRawByVersion(*seq, raw);
-      if (!person.ok()) {
-        if (person.error().code == ErrorCode::kNotFound) continue;
-        return person.error();
-      }
-      if (Status s = view.Parse(raw); !s.ok()) return s.error();
-      disclosed.emplace_back(view.fnr());
-      if (xml) {
-        out += "<oppslag><dokumentidentifikator>";
-        out += id;
-        out += "</dokumentidentifikator>";
-        freg::RenderPersonXml(view, *seq, *parts, out, false);
-        out += "</oppslag>";
-      } else {
-        if (!first) out += ',';
-        out += "{\"dokumentidentifikator\":\"";
-        out += id;
-        out += "\",\"folkeregisterperson\":";
-        freg::RenderPersonJson(view, *seq, *parts, out);
-        out += '}';
-      }
-      first = false;
-    }
-    return Status::Ok();
-  });
+  Status looked_up = context.store.FindRawByVersions(
+      seqs, raw, [&](size_t i, const Result<store::RawPerson>& person) -> Status {
+        if (!person.ok()) return Status::Ok();  // not found: left out
+        if (Status s = view.Parse(raw); !s.ok()) return s.error();
+        disclosed.emplace_back(view.fnr());
+        if (xml) {
+          out += "<oppslag><dokumentidentifikator>";
+          out += ids[i];
+          out += "</dokumentidentifikator>";
+          freg::RenderPersonXml(view, seqs[i], *parts, out, false);
+          out += "</oppslag>";
+        } else {
+          if (!first) out += ',';
+          out += "{\"dokumentidentifikator\":\"";
+          out += ids[i];
+          out += "\",\"folkeregisterperson\":";
+          freg::RenderPersonJson(view, seqs[i], *parts, out);
+          out += '}';
+        }
+        first = false;
+        return Status::Ok();
+      });
   if (!looked_up.ok()) return looked_up.error();
   out += xml ? "</arkivDokumentBulkoppslagResponse>" : "]}";
   response.content_type = MediaTypeName(*type);

@@ -33,49 +33,54 @@ Result<Response> PostBulkLookup(FregContext& context, Request& request) {
           : "{\"oppslag\":[";
   thread_local std::string raw;
   thread_local freg::RecordView view;
+  // The entries answered, in order (duplicates once unless the order is kept), and what is looked
+  // up for each: an invalid number is looked up as nothing (not found).
+  std::vector<std::string_view> entries;
+  std::vector<std::string> lookups;
+  entries.reserve(numbers->size());
+  lookups.reserve(numbers->size());
   std::unordered_set<std::string_view> seen;
+  for (const std::string& fnr : *numbers) {
+    if (!som_bestilt && !seen.insert(fnr).second) continue;  // duplicates answered once
+    entries.push_back(fnr);
+    lookups.push_back(CheckFnr(fnr).ok() ? fnr : std::string());
+  }
   bool first = true;
   std::vector<std::string> disclosed;
-  Status looked_up = context.store.InReadSnapshot([&]() -> Status {
-    for (const std::string& fnr : *numbers) {
-      if (!som_bestilt && !seen.insert(fnr).second) continue;  // duplicates answered once
-      Result<store::RawPerson> person =
-          CheckFnr(fnr).ok() ? context.store.FindRawByFnr(fnr, raw)
-                             : Result<store::RawPerson>(MakeError(ErrorCode::kNotFound, ""));
-      if (person.ok()) {
-        if (Status s = view.Parse(raw); !s.ok()) return s.error();
-        disclosed.emplace_back(view.fnr());
-      } else if (person.error().code != ErrorCode::kNotFound) {
-        return person.error();
-      } else if (!som_bestilt) {
-        continue;  // unknown ids are left out unless the order is kept
-      }
-      if (!xml && !first) out += ',';
-      first = false;
-      if (xml) {
-        out += "<oppslag><foedselsEllerDNummer>";
-        AppendXmlEscaped(out, fnr);
-        out += "</foedselsEllerDNummer>";
+  Status looked_up = context.store.FindRawByFnrs(
+      lookups, raw, [&](size_t i, const Result<store::RawPerson>& person) -> Status {
+        const std::string_view fnr = entries[i];
         if (person.ok()) {
-          freg::RenderPersonXml(view, person->latest_seq, *parts, out, false);
-        } else {
-          out += "<feilmelding><feilmelding>Fant ikke person</feilmelding></feilmelding>";
+          if (Status s = view.Parse(raw); !s.ok()) return s.error();
+          disclosed.emplace_back(view.fnr());
+        } else if (!som_bestilt) {
+          return Status::Ok();  // unknown ids are left out unless the order is kept
         }
-        out += "</oppslag>";
-      } else {
-        out += "{\"foedselsEllerDNummer\":";
-        AppendJsonString(out, fnr);
-        if (person.ok()) {
-          out += ",\"folkeregisterperson\":";
-          freg::RenderPersonJson(view, person->latest_seq, *parts, out);
+        if (!xml && !first) out += ',';
+        first = false;
+        if (xml) {
+          out += "<oppslag><foedselsEllerDNummer>";
+          AppendXmlEscaped(out, fnr);
+          out += "</foedselsEllerDNummer>";
+          if (person.ok()) {
+            freg::RenderPersonXml(view, person->latest_seq, *parts, out, false);
+          } else {
+            out += "<feilmelding><feilmelding>Fant ikke person</feilmelding></feilmelding>";
+          }
+          out += "</oppslag>";
         } else {
-          out += ",\"feilmelding\":{\"feilmelding\":\"Fant ikke person\"}";
+          out += "{\"foedselsEllerDNummer\":";
+          AppendJsonString(out, fnr);
+          if (person.ok()) {
+            out += ",\"folkeregisterperson\":";
+            freg::RenderPersonJson(view, person->latest_seq, *parts, out);
+          } else {
+            out += ",\"feilmelding\":{\"feilmelding\":\"Fant ikke person\"}";
+          }
+          out += '}';
         }
-        out += '}';
-      }
-    }
-    return Status::Ok();
-  });
+        return Status::Ok();
+      });
   if (!looked_up.ok()) return looked_up.error();
   out += xml ? "</personBulkoppslagResponse>" : "]}";
   response.content_type = MediaTypeName(*type);
