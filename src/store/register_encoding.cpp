@@ -56,4 +56,28 @@ std::vector<std::string> EncodeRecords(const common::Zstd& codec,
   return blobs;
 }
 
+Result<BulkRows> SortedBulkRows(std::span<const PersonWrite> persons) {
+  BulkRows rows;
+  rows.numbers.resize(persons.size());
+  for (size_t i = 0; i < persons.size(); ++i) {
+    const PersonWrite& p = persons[i];
+    if (p.versions.empty()) return MakeError(ErrorCode::kInvalidInput, "person uten versjoner");
+    auto fnr = FnrToInt(p.record.fnr);
+    if (!fnr) return MakeError(ErrorCode::kInvalidInput, "ugyldig nummer " + p.record.fnr);
+    rows.numbers[i] = *fnr;
+    rows.identifiers.emplace_back(*fnr, i);
+    for (const auto& other : p.record.other_ids) {
+      auto n = FnrToInt(other);
+      if (!n) return MakeError(ErrorCode::kInvalidInput, "ugyldig nummer " + other);
+      rows.identifiers.emplace_back(*n, i);
+    }
+    for (size_t v = 0; v < p.versions.size(); ++v) {
+      rows.versions.push_back({p.versions[v].seq, {i, v}});
+    }
+  }
+  std::sort(rows.identifiers.begin(), rows.identifiers.end());
+  std::sort(rows.versions.begin(), rows.versions.end());
+  return rows;
+}
+
 }  // namespace norreg::store

@@ -30,4 +30,14 @@ void FormatFnr(int64_t value, char (&out)[11]);
 std::vector<std::string> EncodeRecords(const common::Zstd& codec,
                                        std::span<const PersonWrite> persons);
 
+// The rows of a BulkInsert in key order (identifiers by number, versions by sekvensnummer): far
+// fewer B-tree page splits and cache misses than the persons' order.
+struct BulkRows {
+  std::vector<std::pair<int64_t, size_t>> identifiers;                   // (number, person index)
+  std::vector<std::pair<uint64_t, std::pair<size_t, size_t>>> versions;  // seq -> (person, v)
+  std::vector<int64_t> numbers;                                          // each person's number
+};
+// kInvalidInput for a person without versions or with a number that is not 11 digits.
+Result<BulkRows> SortedBulkRows(std::span<const PersonWrite> persons);
+
 }  // namespace norreg::store

@@ -366,29 +366,10 @@ class PostgresStore final : public RegisterStore {
     }
     const std::vector<std::string>& blobs = *encoded;
 
-    // As in SQLite: rows go in in key order (identifiers by number, versions by sekvensnummer).
-    std::vector<std::pair<int64_t, size_t>> identifiers;                   // (number, person index)
-    std::vector<std::pair<uint64_t, std::pair<size_t, size_t>>> versions;  // seq -> (person, v)
-    std::vector<int64_t> numbers(persons.size());
-    for (size_t i = 0; i < persons.size(); ++i) {
-      const PersonWrite& p = persons[i];
-      if (p.versions.empty()) return MakeError(ErrorCode::kInvalidInput, "person uten versjoner");
-      auto fnr = FnrToInt(p.record.fnr);
-      if (!fnr) return MakeError(ErrorCode::kInvalidInput, "ugyldig nummer " + p.record.fnr);
-      numbers[i] = *fnr;
-      identifiers.emplace_back(*fnr, i);
-      for (const auto& other : p.record.other_ids) {
-        auto n = FnrToInt(other);
-        if (!n) return MakeError(ErrorCode::kInvalidInput, "ugyldig nummer " + other);
-        identifiers.emplace_back(*n, i);
-      }
-      for (size_t v = 0; v < p.versions.size(); ++v) {
-        versions.push_back({p.versions[v].seq, {i, v}});
-      }
-    }
+    auto sorted = SortedBulkRows(persons);
+    if (!sorted.ok()) return sorted.error();
+    const auto& [identifiers, versions, numbers] = *sorted;
     if (persons.empty()) return Status::Ok();
-    std::sort(identifiers.begin(), identifiers.end());
-    std::sort(versions.begin(), versions.end());
 
     std::lock_guard lock(write_mutex_);
     auto writer = Writer();
