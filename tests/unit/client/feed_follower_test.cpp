@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <numeric>
 #include <random>
 #include <set>
 #include <string>
@@ -720,15 +721,21 @@ TEST_F(FeedFollowerTest, LatestMovesRowsOnANumberChangeAndRemovesDubletter) {
 
 // A feed whose sekvensnummer has gaps: the pages asked for at once do not line up, and the
 // window still holds every event exactly once, in order.
+// A new person "p<seq>" for each of `seqs`, with the document "X<seq>".
+void AddNewPersons(FakeFeed& feed, const std::vector<int64_t>& seqs) {
+  for (int64_t seq : seqs) {
+    feed.Add({seq, "p" + std::to_string(seq), "personErOpprettet", "d" + std::to_string(seq)},
+             {"p" + std::to_string(seq)}, "X" + std::to_string(seq));
+  }
+}
+
 TEST_F(FeedFollowerTest, PagesAskedForAtOnceAreCheckedAgainstGaps) {
   FakeFeed feed(/*page_size=*/3);
   std::vector<int64_t> seqs;
   for (int64_t seq = 1; seq <= 40; ++seq) {
-    if (seq % 4 == 0) continue;  // a gap every fourth number
-    seqs.push_back(seq);
-    feed.Add({seq, "p" + std::to_string(seq), "personErOpprettet", "d" + std::to_string(seq)},
-             {"p" + std::to_string(seq)}, "X" + std::to_string(seq));
+    if (seq % 4 != 0) seqs.push_back(seq);  // a gap every fourth number
   }
+  AddNewPersons(feed, seqs);
   auto copy = Open();
   FeedFollowerOptions options = Options(feed);
   options.from = 1;
@@ -750,10 +757,9 @@ TEST_F(FeedFollowerTest, PagesAskedForAtOnceAreCheckedAgainstGaps) {
 
 TEST_F(FeedFollowerTest, TheNextWindowsPagesAskedForAheadAreUsedNotFetchedAgain) {
   FakeFeed feed(/*page_size=*/3);
-  for (int64_t seq = 1; seq <= 40; ++seq) {
-    feed.Add({seq, "p" + std::to_string(seq), "personErOpprettet", "d" + std::to_string(seq)},
-             {"p" + std::to_string(seq)}, "X" + std::to_string(seq));
-  }
+  std::vector<int64_t> seqs(40);
+  std::iota(seqs.begin(), seqs.end(), 1);
+  AddNewPersons(feed, seqs);
   auto copy = Open();
   FeedFollowerOptions options = Options(feed);
   options.from = 1;
