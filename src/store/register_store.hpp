@@ -117,8 +117,10 @@ class RegisterStore {
                               const std::function<Status(const SnapshotEntry&)>& each) = 0;
 
   // --- writing ---
-  // Appends new persons whose versions carry sekvensnummer LatestSeq()+1 onwards (the generator
-  // assigns them). All-or-nothing. kConflict if a number is taken or a seq is not next in line.
+  // Appends new persons whose versions carry sekvensnummer above LatestSeq() as their caller
+  // chose them (the generator assigns them round by round across its batches, so one batch may
+  // leave gaps that the next fills: a loader must fill every gap before the register is served).
+  // All-or-nothing. kConflict if a number or a sekvensnummer is taken.
   // `encoded` (optional) is EncodeForBulkInsert's result for the same persons; without it the
   // records are encoded here.
   virtual Status BulkInsert(std::span<const PersonWrite> persons,
