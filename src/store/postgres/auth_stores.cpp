@@ -62,6 +62,9 @@ constexpr pg::Statement kRemember{
     "INSERT INTO auth_jti AS j(client_id, jti, exp) VALUES($1, $2, $3) "
     "ON CONFLICT (client_id, jti) DO UPDATE SET exp = excluded.exp WHERE j.exp <= $4"};
 constexpr pg::Statement kSweep{"auth_sweep_jti", "DELETE FROM auth_jti WHERE exp <= $1"};
+// Rows are swept this long after their exp, so a node whose clock runs ahead of another's cannot
+// delete a row the other still counts as unexpired (a replay window of the clocks' difference).
+constexpr int64_t kSweepMarginS = 60;
 // $1 key, $2 wanted (int8), $3 rate and $4 burst (text, as float8). The bucket as it stands now
 // (refilled since `updated` on the database's clock, so the nodes' clocks do not matter) gives
 // least(wanted, whole tokens); `taken` keeps that for RETURNING (which sees only the new row).
@@ -170,7 +173,7 @@ class PostgresReplayStore final : public auth::ReplayStore {
     int64_t last = last_sweep_.load(std::memory_order_relaxed);
     if (now - last >= sweep_interval_s_ && last_sweep_.compare_exchange_strong(last, now)) {
       (void)db_->With(true, [&](Connection& c) -> Status {
-        auto r = c.Execute(kSweep, Params().Int64(now));
+        auto r = c.Execute(kSweep, Params().Int64(now - kSweepMarginS));
         return r.ok() ? Status::Ok() : Status(r.error());
       });
     }
@@ -222,9 +225,14 @@ Result<PostgresAuthStores> OpenPostgresAuthStores(const PostgresAuthOptions& opt
     return s.error();
   }
   auto db = std::make_shared<Database>(options);
+  // Leases are taken on the io threads: connections of their own, and a short wait for one, so
+  // that a busy or unreachable database sends the limiter to its per-node fallback quickly.
+  PostgresAuthOptions lease_options = options;
+  lease_options.pool_wait = std::min(options.pool_wait, options.lease_pool_wait);
+  auto lease_db = std::make_shared<Database>(lease_options);
   return PostgresAuthStores{std::make_shared<PostgresSigningKeyStore>(db),
                             std::make_shared<PostgresReplayStore>(db, options.sweep_interval),
-                            std::make_shared<PostgresRateBuckets>(db)};
+                            std::make_shared<PostgresRateBuckets>(lease_db)};
 }
 
 }  // namespace norreg::store

@@ -13,14 +13,17 @@
 //
 // Replay: one INSERT ... ON CONFLICT DO UPDATE ... WHERE exp <= now per grant (one round trip; a
 // row whose exp has passed counts as absent, so a sweep that has not run yet changes no answer).
-// Rows whose exp has passed are deleted by the first Remember after each `sweep_interval` on each
-// node (a DELETE by exp over an index; nodes sweeping at once only wait for each other's row
-// locks). No bound on entries: only registered clients with valid signatures reach the store.
+// Rows whose exp passed more than a minute ago (a margin for the nodes' clocks) are deleted by the
+// first Remember after each `sweep_interval` on each node (a DELETE by exp over an index; nodes
+// sweeping at once only wait for each other's row locks). No bound on entries: only registered
+// clients with valid signatures reach the store.
 //
 // Rate limits (auth::SharedRateBuckets for auth::SharedRateLimiter): one row per organisation in
 // auth_rate_buckets; a lease is one INSERT ... ON CONFLICT DO UPDATE that refills the bucket on
 // the database's clock and takes what it can (the row lock orders concurrent leases). Rows are
-// few (one per organisation seen) and never deleted.
+// few (one per organisation seen) and never deleted. A lease runs on the caller's thread (an io
+// thread): a connection is waited for at most lease_pool_wait; a statement the server does not
+// answer is not bounded here.
 //
 // Errors: kInternal with the generic message; the server's message is in Error::detail (log only).
 // Thread-safety: all methods are thread-safe (a pool of up to `pool_size` connections).
@@ -39,6 +42,8 @@ struct PostgresAuthOptions {
   int pool_size = 4;                            // connections at most
   std::chrono::seconds sweep_interval{60};      // expired jti rows deleted at most this often
   std::chrono::milliseconds pool_wait{10'000};  // wait for a free connection, then kInternal
+  // The rate-limit buckets have a pool of their own (pool_size connections) with this wait.
+  std::chrono::milliseconds lease_pool_wait{200};
 };
 
 struct PostgresAuthStores {

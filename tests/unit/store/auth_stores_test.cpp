@@ -243,8 +243,8 @@ TEST_F(PostgresAuthStoresTest, NodesStartingAtOnceAgreeOnTheFirstKey) {
   EXPECT_EQ(Count("SELECT version FROM auth_schema_version"), 2);
 }
 
-// Expired rows are deleted by a later grant once the sweep interval has passed; unexpired rows
-// stay.
+// Rows expired for more than the sweep margin (a minute) are deleted by a later grant once the
+// sweep interval has passed; the others stay.
 TEST_F(PostgresAuthStoresTest, ExpiredJtiRowsAreSwept) {
   auto stores =
       OpenPostgresAuthStores({.conninfo = conninfo(), .sweep_interval = std::chrono::seconds(10)});
@@ -256,9 +256,12 @@ TEST_F(PostgresAuthStoresTest, ExpiredJtiRowsAreSwept) {
   }
   ASSERT_EQ(replay.Remember("c", "long", kNow + 500, kNow + 1).value(), Outcome::kFresh);
   EXPECT_EQ(Count("SELECT count(*) FROM auth_jti"), 6);  // within the interval: no sweep
-  ASSERT_EQ(replay.Remember("c", "new", kNow + 100, kNow + 20).value(), Outcome::kFresh);
-  EXPECT_EQ(Count("SELECT count(*) FROM auth_jti"), 2);
-  EXPECT_EQ(replay.Remember("c", "long", kNow + 500, kNow + 21).value(), Outcome::kReplay);
+  ASSERT_EQ(replay.Remember("c", "soon", kNow + 30, kNow + 20).value(), Outcome::kFresh);
+  EXPECT_EQ(Count("SELECT count(*) FROM auth_jti"), 7);  // swept, but within the margin
+  ASSERT_EQ(replay.Remember("c", "new", kNow + 200, kNow + 100).value(), Outcome::kFresh);
+  EXPECT_EQ(Count("SELECT count(*) FROM auth_jti"), 2);  // old-* and soon gone: long, new
+  EXPECT_EQ(replay.Remember("c", "long", kNow + 500, kNow + 101).value(), Outcome::kReplay);
+  EXPECT_EQ(replay.Remember("c", "soon", kNow + 500, kNow + 101).value(), Outcome::kFresh);
 }
 
 // A database that cannot be reached is an error (the grant is refused with 503), not a replay.
