@@ -53,20 +53,26 @@ std::vector<std::string> JwksKids(const auth::SigningKeys& keys) {
   return kids;
 }
 
-// Backend::kSqlite stands for the local backing here (files + memory).
-std::string AuthBackendName(const ::testing::TestParamInfo<Backend>& info) {
-  return info.param == Backend::kSqlite ? "local" : "postgres";
+// The backings of the authorisation server's state.
+enum class Backing { kLocal, kPostgres };
+std::string BackingName(const ::testing::TestParamInfo<Backing>& info) {
+  return info.param == Backing::kLocal ? "local" : "postgres";
+}
+void PrintTo(Backing backing, std::ostream* out) {
+  *out << (backing == Backing::kLocal ? "local" : "postgres");
 }
 
-class AuthStoresTest : public ::testing::TestWithParam<Backend> {
+class AuthStoresTest : public ::testing::TestWithParam<Backing> {
  protected:
   void SetUp() override {
-    register_ = std::make_unique<TestRegister>(GetParam());
+    // The local backing uses the register's temporary folder only (for the key files).
+    register_ = std::make_unique<TestRegister>(GetParam() == Backing::kLocal ? Backend::kSqlite
+                                                                             : Backend::kPostgres);
     if (!register_->unavailable().empty()) GTEST_SKIP() << register_->unavailable();
     memory_replay_ = auth::MakeMemoryReplayStore();
     memory_buckets_ = auth::MakeMemoryRateBuckets();
   }
-  bool postgres() const { return GetParam() == Backend::kPostgres; }
+  bool postgres() const { return GetParam() == Backing::kPostgres; }
 
   // One node's stores.
   PostgresAuthStores Node(std::chrono::seconds sweep = std::chrono::seconds(60)) const {
@@ -206,7 +212,7 @@ TEST_P(AuthStoresTest, SharedRateLimitHoldsForTheSumOverNodes) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AuthStores, AuthStoresTest,
-                         ::testing::Values(Backend::kSqlite, Backend::kPostgres), AuthBackendName);
+                         ::testing::Values(Backing::kLocal, Backing::kPostgres), BackingName);
 
 class PostgresAuthStoresTest : public testing::PostgresTest {
  protected:
