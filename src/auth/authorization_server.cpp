@@ -1,10 +1,10 @@
 #include "auth/authorization_server.hpp"
 
-#include <sys/stat.h>
+#include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/json.hpp>
-#include <filesystem>
 #include <limits>
 #include <optional>
 #include <unordered_map>
@@ -17,27 +17,11 @@ namespace norreg::auth {
 namespace {
 
 namespace json = boost::json;
-namespace fs = std::filesystem;
 
 constexpr std::string_view kJwtBearerGrant = "urn:ietf:params:oauth:grant-type:jwt-bearer";
-constexpr std::string_view kCurrentFile = "current.pem";
-constexpr std::string_view kPreviousFile = "previous.pem";
 // norreg: jti values are remembered per client; Maskinporten does not document a limit, but a
 // bounded length bounds the replay store (clients send UUIDs: 36 characters).
 constexpr std::size_t kMaxJtiLength = 256;
-
-fs::path SigningDir(const std::string& dir) { return fs::path(dir) / "signing"; }
-
-Result<SigningKeys::Current> ReadSigningKey(const fs::path& path) {
-  auto text = ReadWholeFile(path.string());
-  if (!text.ok()) return text.error();
-  auto key = RsaKey::FromPem(*text);
-  if (!key.ok() || !key->has_private()) {
-    return MakeError(ErrorCode::kInvalidInput, path.string() + " holds no RSA private key");
-  }
-  std::string kid = key->Thumbprint();
-  return SigningKeys::Current{std::move(kid), std::move(*key)};
-}
 
 OAuthError Refuse(std::string_view error, std::string description) {
   return OAuthError{400, std::string(error), std::move(description)};
@@ -83,62 +67,80 @@ void AppendOrg(std::string& out, std::string_view orgnr) {
 // ---------------------------------------------------------------------------------------------
 // SigningKeys
 
-Result<std::shared_ptr<SigningKeys>> SigningKeys::OpenOrCreate(const std::string& dir) {
+Result<std::shared_ptr<SigningKeys>> SigningKeys::Open(std::shared_ptr<SigningKeyStore> store) {
   std::shared_ptr<SigningKeys> keys(new SigningKeys());
-  keys->dir_ = dir;
-  const fs::path folder = SigningDir(dir);
-  std::error_code ec;
-  if (!fs::is_directory(folder, ec)) {
-    fs::create_directories(folder, ec);
-    if (ec || ::chmod(folder.c_str(), 0700) != 0) {
-      return MakeError(ErrorCode::kInternal, "cannot create folder " + folder.string(),
-                       ec ? ec.message() : std::string("chmod failed"));
-    }
-  }
-  auto current = ReadSigningKey(folder / kCurrentFile);
-  if (!current.ok() && current.error().code != ErrorCode::kNotFound) return current.error();
-  if (!current.ok()) {
+  keys->store_ = std::move(store);
+  auto stored = keys->store_->Load();
+  if (!stored.ok()) return stored.error();
+  if (stored->empty()) {
     auto fresh = RsaKey::Generate(2048);
     if (!fresh.ok()) return fresh.error();
-    if (Status s = WriteFileAtomically((folder / kCurrentFile).string(), fresh->PrivatePem(), 0600);
-        !s.ok()) {
+    if (Status s = keys->store_->CreateFirst({fresh->Thumbprint(), fresh->PrivatePem()}); !s.ok()) {
       return s.error();
     }
-    std::string kid = fresh->Thumbprint();
-    current = Current{std::move(kid), std::move(*fresh)};
+    stored = keys->store_->Load();  // ours, or the one another node stored first
+    if (!stored.ok()) return stored.error();
+    if (stored->empty()) {
+      return MakeError(ErrorCode::kInternal, "no signing key in " + keys->store_->Describe());
+    }
   }
-  keys->keys_.push_back(std::move(*current));
-  auto previous = ReadSigningKey(folder / kPreviousFile);
-  if (!previous.ok() && previous.error().code != ErrorCode::kNotFound) return previous.error();
-  // A rotation interrupted between its two renames leaves the same key in both files.
-  if (previous.ok() && previous->kid != keys->keys_[0].kid) {
-    keys->keys_.push_back(std::move(*previous));
-  }
-  keys->RebuildJwks();
+  if (Status s = keys->Install(*stored); !s.ok()) return s.error();
   return keys;
 }
 
+Result<std::shared_ptr<SigningKeys>> SigningKeys::OpenOrCreate(const std::string& dir) {
+  auto store = OpenFileSigningKeyStore(dir);
+  if (!store.ok()) return store.error();
+  return Open(std::shared_ptr<SigningKeyStore>(std::move(store).value()));
+}
+
 Status SigningKeys::Rotate() {
-  auto fresh = RsaKey::Generate(2048);  // slow: outside the lock
+  auto fresh = RsaKey::Generate(2048);  // slow: outside the locks
   if (!fresh.ok()) return fresh.error();
-  std::string kid = fresh->Thumbprint();
-  const fs::path folder = SigningDir(dir_);
+  std::lock_guard reload(reload_mutex_);
+  if (Status s = store_->Rotate({fresh->Thumbprint(), fresh->PrivatePem()}); !s.ok()) return s;
+  auto stored = store_->Load();
+  if (!stored.ok()) return stored.error();
+  return Install(*stored);
+}
+
+Status SigningKeys::Reload() {
+  std::lock_guard reload(reload_mutex_);
+  auto stored = store_->Load();
+  if (!stored.ok()) return stored.error();
+  return Install(*stored);
+}
+
+Status SigningKeys::Install(const std::vector<StoredSigningKey>& stored) {
+  if (stored.empty()) {
+    return MakeError(ErrorCode::kInternal, "no signing key in " + store_->Describe());
+  }
+  std::vector<Current> held;
+  {
+    std::lock_guard lock(mutex_);
+    held = keys_;
+  }
+  bool same = held.size() == stored.size();
+  for (std::size_t i = 0; same && i < stored.size(); ++i) same = held[i].kid == stored[i].kid;
+  if (same) return Status::Ok();  // the usual reload: nothing parsed, nothing rebuilt
+  std::vector<Current> next;
+  for (const StoredSigningKey& entry : stored) {
+    auto known = std::find_if(held.begin(), held.end(),
+                              [&](const Current& c) { return c.kid == entry.kid; });
+    if (known != held.end()) {
+      next.push_back(*known);
+      continue;
+    }
+    auto key = RsaKey::FromPem(entry.private_pem);
+    if (!key.ok() || !key->has_private() || key->Thumbprint() != entry.kid) {
+      return MakeError(ErrorCode::kInvalidInput, "signing key " + entry.kid + " in " +
+                                                     store_->Describe() +
+                                                     " is not a usable RSA private key");
+    }
+    next.push_back(Current{entry.kid, std::move(*key)});
+  }
   std::lock_guard lock(mutex_);
-  // previous.pem first, then current.pem: after each rename both files hold a usable key, so a
-  // crash in between loses nothing (OpenOrCreate drops a previous equal to current).
-  if (Status s =
-          WriteFileAtomically((folder / kPreviousFile).string(), keys_[0].key.PrivatePem(), 0600);
-      !s.ok()) {
-    return s;
-  }
-  if (Status s = WriteFileAtomically((folder / kCurrentFile).string(), fresh->PrivatePem(), 0600);
-      !s.ok()) {
-    return s;
-  }
-  Current old = std::move(keys_[0]);
-  keys_.clear();
-  keys_.push_back(Current{std::move(kid), std::move(*fresh)});
-  keys_.push_back(std::move(old));
+  keys_ = std::move(next);
   RebuildJwks();
   return Status::Ok();
 }
@@ -189,49 +191,15 @@ std::string OAuthError::ToJson() const {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Replay store: (client_id, jti) -> the assertion's exp. An entry can be dropped once its exp has
-// passed, because an assertion is refused after its exp anyway.
-
-struct AuthorizationServer::ReplayStore {
-  enum class Outcome { kFresh, kReplay, kFull };
-
-  // Bounds memory whatever the clients do; at 1000 tokens/s with 120 s assertions the store holds
-  // ~120 000 entries.
-  static constexpr std::size_t kMaxEntries = 1'000'000;
-  static constexpr uint64_t kPurgeEvery = 1024;
-
-  Outcome Remember(std::string key, int64_t exp, int64_t now) {
-    std::lock_guard lock(mutex);
-    if (++inserts % kPurgeEvery == 0 || seen.size() >= kMaxEntries) Purge(now);
-    auto it = seen.find(key);
-    if (it != seen.end()) {
-      if (it->second > now) return Outcome::kReplay;
-      it->second = exp;
-      return Outcome::kFresh;
-    }
-    if (seen.size() >= kMaxEntries) return Outcome::kFull;
-    seen.emplace(std::move(key), exp);
-    return Outcome::kFresh;
-  }
-
-  void Purge(int64_t now) {
-    std::erase_if(seen, [now](const auto& entry) { return entry.second <= now; });
-  }
-
-  std::mutex mutex;
-  std::unordered_map<std::string, int64_t> seen;
-  uint64_t inserts = 0;
-};
-
-// ---------------------------------------------------------------------------------------------
 // AuthorizationServer
 
 AuthorizationServer::AuthorizationServer(AuthServerOptions options, ClientRegistry clients,
-                                         std::shared_ptr<SigningKeys> keys)
+                                         std::shared_ptr<SigningKeys> keys,
+                                         std::shared_ptr<ReplayStore> replay)
     : options_(std::move(options)),
       clients_(std::move(clients)),
       keys_(std::move(keys)),
-      replay_(std::make_unique<ReplayStore>()) {}
+      replay_(replay != nullptr ? std::move(replay) : MakeMemoryReplayStore()) {}
 
 AuthorizationServer::~AuthorizationServer() = default;
 
@@ -387,10 +355,14 @@ TokenOutcome AuthorizationServer::IssueTokenAt(
   }
 
   // Last: a refused assertion does not burn its jti.
-  std::string replay_key(client_id);
-  replay_key.push_back('\n');  // cannot occur in a client_id
-  replay_key += jti->get_string();
-  switch (replay_->Remember(std::move(replay_key), *exp, now)) {
+  auto remembered = replay_->Remember(client_id, jti->get_string(), *exp, now);
+  if (!remembered.ok()) {
+    spdlog::error("jti replay store: {} {}", remembered.error().message, remembered.error().detail);
+    TokenOutcome busy;
+    busy.error = OAuthError{503, "temporarily_unavailable", "the replay store is unavailable"};
+    return busy;
+  }
+  switch (*remembered) {
     case ReplayStore::Outcome::kFresh:
       break;
     case ReplayStore::Outcome::kReplay:

@@ -21,8 +21,9 @@
 // invalid_request (missing/duplicate parameters), unsupported_grant_type, invalid_client (unknown
 // client_id or kid), invalid_grant (signature, aud, iat, exp, jti replay, bad consumer_org),
 // invalid_scope (scope not allowed or empty). Not client errors: 503 temporarily_unavailable when
-// the jti replay store is full (1 000 000 unexpired assertions), 500 server_error when signing
-// fails. *(norreg)* jti longer than 256 characters is invalid_grant.
+// the jti replay store is full (memory: 1 000 000 unexpired assertions) or cannot be reached (a
+// database), 500 server_error when signing fails. *(norreg)* jti longer than 256 characters is
+// invalid_grant.
 //
 // Thread-safety: IssueToken, JwksJson and MetadataJson are thread-safe.
 #include <chrono>
@@ -35,18 +36,29 @@
 
 #include "auth/client_registry.hpp"
 #include "auth/jwt.hpp"
+#include "auth/stores.hpp"
 #include "common/result.hpp"
 
 namespace norreg::auth {
 
-// The server's signing keys, persisted in <dir>/signing/ (PEM, 0600): generated on first use;
-// Rotate() makes a new current key and keeps the previous one published in the JWKS.
+// The server's signing keys, kept in a SigningKeyStore (auth/stores.hpp): files in
+// <dir>/signing/ by default, or a database shared by several nodes. The first key is made when the
+// store has none; Rotate() makes a new current key and keeps the previous one published in the
+// JWKS. The keys are read once and held in memory: current() and JwksJson() never touch the store.
+// Reload() reads the store again (cheap when nothing changed), which is how a node learns of a key
+// made or rotated by another process.
 class SigningKeys {
  public:
-  // Loads the keys in <dir>/signing, creating the first one when there is none.
+  // Loads the keys of `store`, creating the first one when there is none (when several nodes do
+  // this at once, all end up with the key stored first). Errors as the store's Load().
+  static Result<std::shared_ptr<SigningKeys>> Open(std::shared_ptr<SigningKeyStore> store);
+  // Open() on the files in <dir>/signing (PEM, 0600).
   static Result<std::shared_ptr<SigningKeys>> OpenOrCreate(const std::string& dir);
   // A new current key; the previous current key stays in the JWKS (older ones are dropped).
   Status Rotate();
+  // Reads the store again; on success current() and JwksJson() reflect it. A failed reload keeps
+  // the keys held. Thread-safe; readers are not blocked while the store is read.
+  Status Reload();
 
   struct Current {
     std::string kid;
@@ -55,11 +67,15 @@ class SigningKeys {
   Current current() const;
   // {"keys":[current, previous?]} with kid/alg/use/n/e.
   std::string JwksJson() const;
+  const SigningKeyStore& store() const { return *store_; }
 
  private:
   SigningKeys() = default;
+  // Makes keys_ from `stored`, reusing parsed keys whose kid is held already.
+  Status Install(const std::vector<StoredSigningKey>& stored);
   void RebuildJwks();  // with mutex_ held
-  std::string dir_;
+  std::shared_ptr<SigningKeyStore> store_;
+  std::mutex reload_mutex_;  // one Reload/Rotate at a time
   mutable std::mutex mutex_;
   std::vector<Current> keys_;  // [0] current, [1] previous (if any)
   std::string jwks_json_;      // JwksJson() of keys_, rebuilt when they change
@@ -96,8 +112,10 @@ struct TokenOutcome {
 
 class AuthorizationServer {
  public:
+  // `replay` remembers accepted jti values; nullptr = a MakeMemoryReplayStore() of its own.
   AuthorizationServer(AuthServerOptions options, ClientRegistry clients,
-                      std::shared_ptr<SigningKeys> keys);
+                      std::shared_ptr<SigningKeys> keys,
+                      std::shared_ptr<ReplayStore> replay = nullptr);
   ~AuthorizationServer();
 
   // `form` is the decoded form body: (name, value) pairs in order.
@@ -115,11 +133,10 @@ class AuthorizationServer {
   const SigningKeys& signing_keys() const { return *keys_; }
 
  private:
-  struct ReplayStore;
   AuthServerOptions options_;
   ClientRegistry clients_;
   std::shared_ptr<SigningKeys> keys_;
-  std::unique_ptr<ReplayStore> replay_;
+  std::shared_ptr<ReplayStore> replay_;
 };
 
 }  // namespace norreg::auth

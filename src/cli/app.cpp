@@ -118,11 +118,47 @@ Status WriteServerInfo(const std::string& dir, const std::string& issuer,
   return WriteFileAtomically(dir + "/server.json", json, 0644);
 }
 
+// Reads signing keys shared through the database again every `every` (a rotation by
+// `norreg rotate-signing-key --db` or another node), until destroyed.
+class SigningKeyReloader {
+ public:
+  SigningKeyReloader(std::shared_ptr<auth::SigningKeys> keys, std::chrono::seconds every)
+      : keys_(std::move(keys)),
+        every_(every),
+        thread_([this](std::stop_token stop) { Run(stop); }) {}
+
+ private:
+  void Run(std::stop_token stop) {
+    std::mutex mutex;
+    std::condition_variable_any wake;
+    std::unique_lock lock(mutex);
+    std::string kid = keys_->current().kid;
+    while (true) {
+      (void)wake.wait_for(lock, stop, every_, [] { return false; });  // until `every` or the stop
+      if (stop.stop_requested()) return;
+      if (Status s = keys_->Reload(); !s.ok()) {
+        spdlog::warn("signing_key_reload failed: {} {}", s.error().message, s.error().detail);
+        continue;
+      }
+      if (std::string now = keys_->current().kid; now != kid) {
+        spdlog::info("signing_key_reload kid={} previous={}", now, kid);
+        kid = std::move(now);
+      }
+    }
+  }
+
+  const std::shared_ptr<auth::SigningKeys> keys_;
+  const std::chrono::seconds every_;
+  std::jthread thread_;  // last: stopped and joined first
+};
+
 // Everything Maskinporten-related the server owns; lives as long as RunServer.
 struct Security {
   std::unique_ptr<auth::AuthorizationServer> server;
   std::unique_ptr<auth::TokenValidator> validator;
-  std::unique_ptr<auth::RateLimiter> rate_limiter;
+  std::unique_ptr<auth::Limiter> rate_limiter;
+  std::unique_ptr<SigningKeyReloader> reloader;  // with --db
+  bool shared_auth_state = false;                // keys and jti in PostgreSQL (--db)
 };
 
 Result<Security> MakeSecurity(const Config& config, const std::string& base_url) {
@@ -130,25 +166,41 @@ Result<Security> MakeSecurity(const Config& config, const std::string& base_url)
   security.validator = std::make_unique<auth::TokenValidator>(
       auth::ValidatorOptions{.leeway = std::chrono::seconds(config.token_leeway_s)});
   const auto refresh = std::chrono::seconds(config.jwks_refresh_s);
+  auto state = OpenAuthState(config, config.auth_server);
+  if (!state.ok()) return state.error();
   if (config.auth_server) {
     const std::string dir = config.data + "/auth";
     auto clients = auth::EnsureDemoClients(dir);
     if (!clients.ok()) return clients.error();
-    auto keys = auth::SigningKeys::OpenOrCreate(dir);
-    if (!keys.ok()) return keys.error();
     auth::AuthServerOptions options;
     options.issuer = config.issuer.empty() ? base_url + "/" : config.issuer;
     options.token_lifetime = std::chrono::seconds(config.token_lifetime_s);
+    std::shared_ptr<auth::SigningKeys> keys = state->keys;
     security.server = std::make_unique<auth::AuthorizationServer>(
-        options, std::move(clients).value(), std::move(keys).value());
+        options, std::move(clients).value(), keys, std::move(state->replay));
     if (Status s = WriteServerInfo(dir, options.issuer, base_url + "/token"); !s.ok())
       return s.error();
-    // The built-in issuer's keys are read in-process (no HTTP round trip to ourselves).
-    const auth::AuthorizationServer* server = security.server.get();
-    security.validator->AddIssuer(
-        options.issuer, std::make_shared<auth::JwksCache>(
-                            [server]() -> Result<std::string> { return server->JwksJson(); },
-                            std::chrono::seconds(1)));
+    // The built-in issuer's keys are read in-process (no HTTP round trip to ourselves). Shared
+    // keys are also read from the database when a token names an unknown kid (at most once a
+    // second): a token signed by a key another node has just rotated to verifies at once.
+    const bool shared = state->shared;
+    security.validator->AddIssuer(options.issuer,
+                                  std::make_shared<auth::JwksCache>(
+                                      [keys, shared]() -> Result<std::string> {
+                                        if (shared) {
+                                          if (Status s = keys->Reload(); !s.ok()) {
+                                            spdlog::warn("signing_key_reload failed: {} {}",
+                                                         s.error().message, s.error().detail);
+                                          }
+                                        }
+                                        return keys->JwksJson();
+                                      },
+                                      std::chrono::seconds(1)));
+    if (shared) {
+      security.shared_auth_state = true;
+      security.reloader = std::make_unique<SigningKeyReloader>(
+          keys, std::chrono::seconds(config.signing_key_reload_s));
+    }
   }
   for (const std::string& entry : config.trusted_issuers) {
     auto trusted = ParseTrustedIssuer(entry);
@@ -167,7 +219,12 @@ Result<Security> MakeSecurity(const Config& config, const std::string& base_url)
   if (config.rate_limit_per_s > 0) {
     const double rate = config.rate_limit_per_s;
     const double burst = config.rate_limit_burst > 0 ? config.rate_limit_burst : 2 * rate;
-    security.rate_limiter = std::make_unique<auth::RateLimiter>(auth::RateLimit{rate, burst});
+    if (state->rate_buckets != nullptr) {  // --db: one limit for the sum over the nodes
+      security.rate_limiter = std::make_unique<auth::SharedRateLimiter>(
+          auth::RateLimit{rate, burst}, state->rate_buckets);
+    } else {
+      security.rate_limiter = std::make_unique<auth::RateLimiter>(auth::RateLimit{rate, burst});
+    }
   }
   return security;
 }
@@ -287,7 +344,7 @@ int RunServer(const Config& config) {
   http::mottak_api::MottakContext mottak{**mottak_store, audit.get(), config.mottak_auto_receipt};
   Status registered = http::Server::AddOpsRoutes(dispatcher, metrics);
   if (registered.ok() && security->server) {
-    registered = auth_api::RegisterApi(dispatcher, *security->server);
+    registered = auth_api::RegisterApi(dispatcher, *security->server, security->shared_auth_state);
   }
   if (registered.ok()) {
     registered = http::freg_api::RegisterApi(

@@ -86,6 +86,7 @@ const std::map<std::string, Setter>& Setters() {
       {"token_leeway_s", Number(&Config::token_leeway_s, 0, 300)},
       {"token_lifetime_s", Number(&Config::token_lifetime_s, 10, 86400)},
       {"jwks_refresh_s", Number(&Config::jwks_refresh_s, 1, 86400)},
+      {"signing_key_reload_s", Number(&Config::signing_key_reload_s, 1, 3600)},
       {"insecure_no_auth", Bool(&Config::insecure_no_auth)},
       {"rate_limit_per_s", Number(&Config::rate_limit_per_s, 0, 100'000'000)},
       {"rate_limit_burst", Number(&Config::rate_limit_burst, 0, 100'000'000)},

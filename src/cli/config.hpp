@@ -11,10 +11,12 @@
 namespace norreg::cli {
 
 struct Config {
-  std::string data = "./data";            // data folder of the SQLite register (`--data`)
+  std::string data = "./data";  // data folder of the SQLite register (`--data`)
   // The register's database: "" = SQLite in `data` (the default); a postgresql:// (or
   // postgres://) URI = that PostgreSQL database, which several server nodes may share (`--db`).
-  // The other state (tokens' keys, disclosure log, extract jobs, mottak) stays in `data`.
+  // With `db` the built-in authorisation server's signing keys and jti replay store are there too
+  // (shared by the nodes); the other state (demo clients, disclosure log, extract jobs, mottak)
+  // stays in `data`.
   std::string db;
   std::string listen = "127.0.0.1:8080";  // HOST:PORT the server listens on (`--listen`)
   uint64_t demo_persons = 10000;          // demo population generated into an empty data folder
@@ -35,11 +37,15 @@ struct Config {
   // Other trusted issuers, each "ISSUER=JWKS" where JWKS is a file path or an http(s) URL, e.g.
   // "https://test.maskinporten.no/=https://test.maskinporten.no/jwk".
   std::vector<std::string> trusted_issuers;
-  int token_leeway_s = 10;          // clock skew allowed on a token's exp/iat
-  int token_lifetime_s = 120;       // lifetime of tokens the built-in server issues
-  int jwks_refresh_s = 60;          // at most one JWKS refresh per issuer per this interval
+  int token_leeway_s = 10;     // clock skew allowed on a token's exp/iat
+  int token_lifetime_s = 120;  // lifetime of tokens the built-in server issues
+  int jwks_refresh_s = 60;     // at most one JWKS refresh per issuer per this interval
+  // With `db`: the built-in server's signing keys are read from the database again this often (a
+  // key rotated by `norreg rotate-signing-key --db` or another node is used within this time).
+  int signing_key_reload_s = 10;
   bool insecure_no_auth = false;    // serve the APIs WITHOUT tokens (benchmarks only)
-  int rate_limit_per_s = 5000;      // calls per second per consumer organisation; 0 = off
+  int rate_limit_per_s = 5000;      // calls per second per consumer organisation (with `db`: in
+                                    // sum over the nodes, auth::SharedRateLimiter); 0 = off
   int rate_limit_burst = 0;         // bucket size; 0 = 2 x rate_limit_per_s
   bool audit = true;                // record every disclosure in <data>/audit
   bool mottak_auto_receipt = true;  // answer every mottak upload with a receipt reply

@@ -4,6 +4,9 @@
 #include <memory>
 #include <string>
 
+#include "auth/authorization_server.hpp"
+#include "auth/rate_limiter.hpp"
+#include "auth/stores.hpp"
 #include "cli/config.hpp"
 #include "store/register_store.hpp"
 
@@ -17,5 +20,20 @@ Result<std::unique_ptr<store::RegisterStore>> OpenRegister(const Config& config)
 // Where the register is, for messages: the SQLite data folder, or "PostgreSQL (--db)" (never the
 // connection string, which may hold a password).
 std::string DescribeRegister(const Config& config);
+
+// Where the built-in authorisation server keeps its signing keys and the jti of accepted grants,
+// and where the per-organisation rate limits are counted.
+struct AuthState {
+  std::shared_ptr<auth::SigningKeys> keys;  // null unless `with_keys`
+  std::shared_ptr<auth::ReplayStore> replay;
+  std::shared_ptr<auth::SharedRateBuckets> rate_buckets;  // null: count in this process
+  bool shared = false;  // in PostgreSQL: other nodes may change the keys (reload them)
+};
+
+// With config.db: all in that PostgreSQL database (store::OpenPostgresAuthStores), shared by
+// every node on it; else the keys in <data>/auth/signing, the jti and the rate limits in this
+// process's memory. With `with_keys` the signing keys are opened (the first made when there is
+// none). Errors as the stores return them.
+Result<AuthState> OpenAuthState(const Config& config, bool with_keys = true);
 
 }  // namespace norreg::cli

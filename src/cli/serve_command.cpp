@@ -31,6 +31,8 @@ void AddServeCommand(CLI::App& app, CommandContext& context) {
   command->add_option("--token-leeway", c.token_leeway_s, "Clock skew allowed on tokens (s)");
   command->add_option("--token-lifetime", c.token_lifetime_s, "Lifetime of issued tokens (s)");
   command->add_option("--jwks-refresh", c.jwks_refresh_s, "Minimum seconds between JWKS refreshes");
+  command->add_option("--signing-key-reload", c.signing_key_reload_s,
+                      "With --db: seconds between reads of the shared signing keys");
   command->add_option("--insecure-no-auth", c.insecure_no_auth,
                       "Serve the APIs without tokens (benchmarks only)");
   command->add_option("--rate-limit", c.rate_limit_per_s, "Calls/s per organisation (0 = off)");

@@ -5,10 +5,16 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <chrono>
 #include <cstdlib>
+#include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
 
+#include "auth/jwt.hpp"
+#include "client/token_client.hpp"
 #include "harness.hpp"
 #include "store/postgres/pg.hpp"
 
@@ -19,6 +25,30 @@ namespace json = boost::json;
 
 constexpr const char* kApi = "/folkeregisteret/offentlig-med-hjemmel/api/v1";
 std::string Api(const std::string& path) { return std::string(kApi) + path; }
+
+const std::map<std::string, std::string> kNoAuth{{"Authorization", ""}};
+const std::map<std::string, std::string> kForm{
+    {"Authorization", ""}, {"Content-Type", "application/x-www-form-urlencoded"}};
+
+// The kids of a node's GET /jwk, current first.
+std::vector<std::string> JwksKids(ServerProcess& node) {
+  auto jwk = node.Get("/jwk", kNoAuth);
+  EXPECT_EQ(jwk.status, 200) << jwk.body;
+  std::vector<std::string> kids;
+  if (jwk.status != 200) return kids;
+  const json::value jwks = json::parse(jwk.body);
+  for (const auto& key : jwks.at("keys").as_array()) {
+    kids.emplace_back(key.at("kid").as_string());
+  }
+  return kids;
+}
+
+// The kid in a JWS header.
+std::string KidOf(const std::string& token) {
+  auto header = auth::Base64UrlDecode(token.substr(0, token.find('.')));
+  EXPECT_TRUE(header.has_value());
+  return std::string(json::parse(header.value_or("{}")).at("kid").as_string());
+}
 
 class PostgresCliTest : public ::testing::Test {
  protected:
@@ -114,6 +144,127 @@ TEST_F(PostgresCliTest, GenerateTwoNodesAndImportShareOneRegister) {
     auto old = json::parse(node->Get(Api("/personer/arkiv/" + old_document + "?part=navn")).body);
     EXPECT_NE(old.at("navn").as_array()[0].at("fornavn").as_string(), "IMPORTERT");
   }
+}
+
+// Two nodes on one database with one issuer (as behind a load balancer) and the same demo
+// clients: a token from either is accepted by both, they publish one JWKS, a grant's jti used at
+// one is refused at the other, and after `norreg rotate-signing-key --db` both publish and sign
+// with the new key (read again every second here, --signing-key-reload 1).
+TEST_F(PostgresCliTest, TwoNodesShareSigningKeysAndTheJtiReplayStore) {
+  TempDir a_dir, b_dir;
+  const std::string issuer = "http://norreg-nodes.test/";
+  const std::vector<std::string> common{"--db", db_, "--issuer", issuer, "--signing-key-reload",
+                                        "1"};
+  auto args = [&](const char* persons) {
+    std::vector<std::string> out = common;
+    out.insert(out.end(), {"--demo-persons", persons});
+    return out;
+  };
+  ServerProcess a(a_dir.path(), args("20"));
+  // The client registry is per data folder: B gets A's (as a deployment copies clients.json).
+  namespace fs = std::filesystem;
+  fs::create_directories(b_dir.path() + "/auth");
+  fs::copy(a_dir.path() + "/auth/clients.json", b_dir.path() + "/auth/clients.json");
+  fs::copy(a_dir.path() + "/auth/clients", b_dir.path() + "/auth/clients",
+           fs::copy_options::recursive);
+  ServerProcess b(b_dir.path(), args("0"));
+
+  const std::vector<std::string> first_kids = JwksKids(a);
+  ASSERT_EQ(first_kids.size(), 1u);
+  EXPECT_EQ(JwksKids(b), first_kids);
+
+  auto first = json::parse(a.Get(Api("/hendelser/feed?seq=1")).body).as_array().at(0);
+  const std::string person =
+      Api("/personer/" +
+          std::string(first.at("hendelse").at("folkeregisteridentifikator").as_string()));
+  for (ServerProcess* from : {&a, &b}) {
+    const std::string token = from->Token();
+    EXPECT_EQ(KidOf(token), first_kids[0]);
+    for (ServerProcess* to : {&a, &b}) {
+      EXPECT_EQ(to->Get(person, {{"Authorization", "Bearer " + token}}).status, 200);
+    }
+  }
+
+  // One grant, offered to A and then to B: B refuses it as A would.
+  auto options = client::DemoTokenClientOptions(a_dir.path(), kFregScope, "", "");
+  ASSERT_TRUE(options.ok()) << options.error().message;
+  EXPECT_EQ(options->issuer, issuer);
+  auto grant = client::MakeGrantForm(*options, kFregScope, "", std::time(nullptr));
+  ASSERT_TRUE(grant.ok());
+  auto accepted = a.Post("/token", *grant, kForm);
+  ASSERT_EQ(accepted.status, 200) << accepted.body;
+  for (ServerProcess* node : {&b, &a}) {
+    auto replayed = node->Post("/token", *grant, kForm);
+    EXPECT_EQ(replayed.status, 400) << replayed.body;
+    auto error = json::parse(replayed.body);
+    EXPECT_EQ(error.at("error").as_string(), "invalid_grant");
+    EXPECT_EQ(error.at("error_description").as_string(), "jti has already been used");
+  }
+
+  // Rotation from the command line, while both nodes run.
+  std::string out;
+  ASSERT_EQ(RunNorreg({"rotate-signing-key", "--data", a_dir.path(), "--db", db_}, &out), 0) << out;
+  std::vector<std::string> a_kids, b_kids;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    a_kids = JwksKids(a);
+    b_kids = JwksKids(b);
+    if (a_kids.size() == 2 && b_kids == a_kids) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ASSERT_EQ(a_kids.size(), 2u);
+  EXPECT_EQ(b_kids, a_kids);
+  EXPECT_EQ(a_kids[1], first_kids[0]);  // the previous key stays published
+  EXPECT_NE(out.find(a_kids[0]), std::string::npos) << out;
+  // Both sign with the new key, and each accepts the other's tokens.
+  for (ServerProcess* from : {&a, &b}) {
+    auto fresh = client::MakeGrantForm(*options, kFregScope, "", std::time(nullptr));
+    ASSERT_TRUE(fresh.ok());
+    auto answer = from->Post("/token", *fresh, kForm);
+    ASSERT_EQ(answer.status, 200) << answer.body;
+    const std::string token(json::parse(answer.body).at("access_token").as_string());
+    EXPECT_EQ(KidOf(token), a_kids[0]);
+    for (ServerProcess* to : {&a, &b}) {
+      EXPECT_EQ(to->Get(person, {{"Authorization", "Bearer " + token}}).status, 200);
+    }
+  }
+}
+
+// The per-organisation rate limit holds for the sum over the nodes: with a burst of 10 and 1
+// call/s, an organisation calling both nodes in turn gets about 10 answers in all (not 10 from
+// each), then 429 with Retry-After in ms from either node.
+TEST_F(PostgresCliTest, RateLimitHoldsForTheSumOverTwoNodes) {
+  TempDir a_dir, b_dir;
+  const std::vector<std::string> args{
+      "--db",           db_, "--issuer",           "http://norreg-nodes.test/",
+      "--rate-limit",   "1", "--rate-limit-burst", "10",
+      "--demo-persons", "0"};
+  ServerProcess a(a_dir.path(), args);
+  ServerProcess b(b_dir.path(), args);
+  const std::map<std::string, std::string> auth{{"Authorization", "Bearer " + a.Token()}};
+  const auto start = std::chrono::steady_clock::now();
+  int ok_a = 0, ok_b = 0, limited = 0;
+  for (int i = 0; i < 40; ++i) {
+    ServerProcess& node = i % 2 == 0 ? a : b;
+    auto r = node.Get(Api("/hendelser/siste/sekvensnummer"), auth);
+    if (r.status == 200) {
+      ++(i % 2 == 0 ? ok_a : ok_b);
+    } else {
+      ASSERT_EQ(r.status, 429) << r.body;
+      ++limited;
+      const std::string retry_after = r.Header("retry-after");
+      ASSERT_FALSE(retry_after.empty());
+      EXPECT_GE(std::stol(retry_after), 1);
+    }
+  }
+  const double elapsed_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_GT(ok_a, 0);
+  EXPECT_GT(ok_b, 0);
+  EXPECT_GE(ok_a + ok_b, 10);
+  // The burst plus what the bucket refilled meanwhile (one per second), in sum.
+  EXPECT_LE(ok_a + ok_b, 10 + static_cast<int>(elapsed_s) + 1) << elapsed_s << " s";
+  EXPECT_GT(limited, 0);
 }
 
 // A server that cannot reach its database fails at start with a message naming the store, not the

@@ -311,7 +311,10 @@ class CopyIn {
 // concurrent start-ups of several nodes migrate once: the others wait for the lock and then find
 // the schema current. A failed step leaves the schema as it was. kInternal when the database is
 // newer than `migrations` (the message names `what`, e.g. "registeret") or a step fails.
+// `version_table` names the version table, so that parts of norreg sharing one database (the
+// register, the authorisation server's state) migrate independently; a plain identifier.
 Status RunMigrations(Connection& connection, std::span<const char* const> migrations,
-                     std::string_view what, int64_t lock_key);
+                     std::string_view what, int64_t lock_key,
+                     std::string_view version_table = "schema_version");
 
 }  // namespace norreg::store::pg

@@ -667,6 +667,52 @@ TEST_F(AuthServerTest, IssuesConcurrentlyAndAcceptsEachAssertionOnce) {
   for (const std::string& a : assertions) EXPECT_FALSE(Issue(a).ok);
 }
 
+// A replay store that cannot be reached (a database) refuses the grant as temporarily unavailable,
+// never as a replay and never with a token.
+TEST_F(AuthServerTest, UnreachableReplayStoreIsTemporarilyUnavailable) {
+  class DownStore final : public ReplayStore {
+   public:
+    Result<Outcome> Remember(std::string_view, std::string_view, int64_t, int64_t) override {
+      return MakeError(ErrorCode::kInternal, "down", "connection refused");
+    }
+  };
+  AuthServerOptions options;
+  options.issuer = std::string(kIssuer);
+  AuthorizationServer server(options, *registry_, *signing_, std::make_shared<DownStore>());
+  TokenOutcome outcome =
+      server.IssueTokenAt(GrantForm(Assertion(kConsumer1, Claims(kConsumer1))), kNow);
+  EXPECT_FALSE(outcome.ok);
+  EXPECT_EQ(outcome.error.status, 503);
+  EXPECT_EQ(outcome.error.error, "temporarily_unavailable");
+  EXPECT_EQ(outcome.error.description.find("connection"), std::string::npos);
+  EXPECT_TRUE(outcome.answer.access_token.empty());
+}
+
+// A full memory store (its bound reached by unexpired assertions) answers 503 too.
+TEST_F(AuthServerTest, FullReplayStoreIsTemporarilyUnavailable) {
+  AuthServerOptions options;
+  options.issuer = std::string(kIssuer);
+  AuthorizationServer server(options, *registry_, *signing_, MakeMemoryReplayStore(2));
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_TRUE(server.IssueTokenAt(GrantForm(Assertion(kConsumer1, Claims(kConsumer1))), kNow).ok);
+  }
+  TokenOutcome full =
+      server.IssueTokenAt(GrantForm(Assertion(kConsumer1, Claims(kConsumer1))), kNow);
+  EXPECT_EQ(full.error.status, 503);
+  EXPECT_EQ(full.error.error, "temporarily_unavailable");
+  // Once the first assertions have expired there is room again.
+  EXPECT_TRUE(server
+                  .IssueTokenAt(GrantForm(Assertion(kConsumer1,
+                                                    [] {
+                                                      auto c = Claims(kConsumer1);
+                                                      c["iat"] = kNow + 200;
+                                                      c["exp"] = kNow + 300;
+                                                      return c;
+                                                    }())),
+                                kNow + 200)
+                  .ok);
+}
+
 TEST_F(AuthServerTest, MetadataDescribesTheIssuer) {
   json::object m = json::parse(server_->MetadataJson()).as_object();
   EXPECT_EQ(m.at("issuer").as_string(), kIssuer);

@@ -23,7 +23,8 @@ Response RenderOAuthError(const Error& error, const Request& /*request*/) {
   return Response::Json(std::move(body), status);
 }
 
-Status RegisterApi(Dispatcher& dispatcher, const auth::AuthorizationServer& server) {
+Status RegisterApi(Dispatcher& dispatcher, const auth::AuthorizationServer& server,
+                   bool blocking_token) {
   if (Status s = dispatcher.AddApi(ApiSpec{std::string(kApi), "", {}, &RenderOAuthError});
       !s.ok()) {
     return s;
@@ -41,7 +42,9 @@ Status RegisterApi(Dispatcher& dispatcher, const auth::AuthorizationServer& serv
   };
   for (const Entry& e : kEntries) {
     auto fn = e.fn;
-    Status s = dispatcher.Add(e.method, e.path, RouteInfo{std::string(kApi), std::string(e.name)},
+    const bool blocking = blocking_token && e.fn == &PostToken;
+    Status s = dispatcher.Add(e.method, e.path,
+                              RouteInfo{std::string(kApi), std::string(e.name), blocking},
                               [&server, fn](Request& request) { return fn(server, request); });
     if (!s.ok()) return s;
   }

@@ -49,7 +49,7 @@ std::optional<std::string_view> BearerToken(const Request& request);
 
 struct Protection {
   const auth::TokenValidator* validator = nullptr;  // nullptr: the API is NOT protected (insecure)
-  auth::RateLimiter* rate_limiter = nullptr;        // nullptr: no rate limit
+  auth::Limiter* rate_limiter = nullptr;            // nullptr: no rate limit
 };
 
 // Before-step: validates the bearer token for `scope`, stores the
@@ -65,8 +65,10 @@ const auth::Principal* PrincipalOf(const Request& request);
 store::Disclosure DisclosureOf(const Request& request);
 
 // Adds the API "auth" ({"error","error_description"} errors) and its three routes, served by
-// `server` (must outlive the dispatcher).
-Status RegisterApi(Dispatcher& dispatcher, const auth::AuthorizationServer& server);
+// `server` (must outlive the dispatcher). `blocking_token`: POST /token runs on the blocking pool
+// (when the server's replay store is a database: a round trip per grant).
+Status RegisterApi(Dispatcher& dispatcher, const auth::AuthorizationServer& server,
+                   bool blocking_token = false);
 
 // {"error":"invalid_request","error_description":"..."}-style renderer of the "auth" API.
 Response RenderOAuthError(const Error& error, const Request& request);
