@@ -173,10 +173,16 @@ class FileJobStore final : public UttrekkJobStore {
                                                  std::chrono::milliseconds /*lease*/,
                                                  int64_t now_ms) override {
     std::lock_guard lock(mutex_);
-    for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+    for (auto it = queue_.begin(); it != queue_.end();) {
       auto job = jobs_.find(*it);
-      if (job == jobs_.end() || job->second.job.done || job->second.running) continue;
-      if (job->second.job.expires_ms <= now_ms) continue;  // the sweeper deletes it
+      if (job == jobs_.end() || job->second.job.done || job->second.running) {
+        it = queue_.erase(it);  // deleted, or queued twice
+        continue;
+      }
+      if (job->second.job.expires_ms <= now_ms) {  // the sweeper deletes it
+        ++it;
+        continue;
+      }
       job->second.running = true;
       job->second.owner = std::string(owner);
       job->second.written.clear();
@@ -331,7 +337,8 @@ class FileJobStore final : public UttrekkJobStore {
   const std::chrono::milliseconds ttl_;
   std::mutex mutex_;
   std::unordered_map<std::string, Entry> jobs_;
-  std::deque<std::string> queue_;  // unfinished jobs in order of arrival (may hold stale ids)
+  std::deque<std::string>
+      queue_;  // unfinished jobs in order of arrival (stale ids dropped by Claim)
 };
 
 }  // namespace
