@@ -206,6 +206,10 @@ struct UttrekkService::State {
       auto run = std::make_shared<Running>();
       run->job = std::move((*claimed)->job);
       const std::string id = run->job.id;
+      if (!(*claimed)->stored.empty()) {
+        spdlog::info("uttrekk: taking over job {} ({} batch(es) stored already)", id,
+                     (*claimed)->stored.size());
+      }
       {
         std::lock_guard lock(mutex);
         running[id] = run;
