@@ -417,7 +417,9 @@ struct UttrekkService::State {
         finished.emplace(id, job);
       }
     }
-    if (job.orgnr != orgnr || now >= job.expires_ms) return gone;
+    // The id exactly as handed out: PostgreSQL's uuid type would also match other spellings
+    // (upper case), which the folder store does not know.
+    if (job.id != id || job.orgnr != orgnr || now >= job.expires_ms) return gone;
     UttrekkBatch batch;
     batch.kind = job.kind;
     if (job.done && batchnr >= job.batches) {

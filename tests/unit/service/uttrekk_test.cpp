@@ -438,6 +438,11 @@ TEST_P(UttrekkTest, UnknownMalformedAndForeignJobsAreGone) {
     EXPECT_EQ(service->Batch(kOrg, bad, 0).error().code, ErrorCode::kGone) << bad;
   }
   EXPECT_EQ(service->Batch(kOtherOrg, *id, 0).error().code, ErrorCode::kGone);
+  // Another spelling of the same UUID is not the jobbId handed out: gone on both stores.
+  std::string upper = *id;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  ASSERT_NE(upper, *id);
+  EXPECT_EQ(service->Batch(kOrg, upper, 0).error().code, ErrorCode::kGone);
 }
 
 TEST_P(UttrekkTest, TilpassetListsTheMatchingPersonsNumbers) {
