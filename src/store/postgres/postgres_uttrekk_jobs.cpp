@@ -29,6 +29,8 @@ using pg::Params;
 constexpr int32_t kLockSpace = 0x6e6f7272;
 constexpr std::string_view kForeignKeyViolation = "23503";
 
+// Pieces of the statements below, pasted in by the preprocessor: pg::Statement needs one literal
+// per statement that lives as long as the program.
 #define NORREG_DB_NOW_MS "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
 #define NORREG_JOB_COLUMNS \
   "id::text, orgnr, kind, seq, criteria, ordered_ms, expires_ms, state, batches"
