@@ -324,10 +324,28 @@ int RunServer(const Config& config) {
   namespace auth_api = http::auth_api;
   auth_api::Protection protection{security->validator.get(), security->rate_limiter.get()};
   if (config.insecure_no_auth) protection = {};
-  auto uttrekk = service::UttrekkService::Open(
-      store, {.dir = config.data + "/uttrekk",
-              .ttl = std::chrono::hours(config.uttrekk_ttl_h),
-              .workers = static_cast<unsigned>(config.uttrekk_workers)});
+  service::UttrekkOptions uttrekk_options{
+      .dir = config.data + "/uttrekk",
+      .ttl = std::chrono::hours(config.uttrekk_ttl_h),
+      .workers = static_cast<unsigned>(config.uttrekk_workers),
+      .lease = std::chrono::seconds(config.uttrekk_lease_s),
+      .test_batch_delay = std::chrono::milliseconds(config.uttrekk_test_batch_delay_ms)};
+  if (config.uttrekk_test_batch_size > 0) {
+    uttrekk_options.komplett_batch_size = static_cast<size_t>(config.uttrekk_test_batch_size);
+    uttrekk_options.tilpasset_batch_size = static_cast<size_t>(config.uttrekk_test_batch_size);
+  }
+  // Jobs live with the register: in PostgreSQL, shared by every node (any node computes and
+  // serves any job); else in folders under --data.
+  Result<std::unique_ptr<service::UttrekkService>> uttrekk =
+      MakeError(ErrorCode::kInternal, "unset");
+  if (!config.db.empty()) {
+    auto jobs = store::OpenPostgresUttrekkJobStore({.conninfo = config.db});
+    uttrekk = jobs.ok() ? service::UttrekkService::Open(store, std::move(jobs).value(),
+                                                        std::move(uttrekk_options))
+                        : Result<std::unique_ptr<service::UttrekkService>>(jobs.error());
+  } else {
+    uttrekk = service::UttrekkService::Open(store, std::move(uttrekk_options));
+  }
   if (!uttrekk.ok()) {
     spdlog::error("kan ikke åpne uttrekkene: {} {}", uttrekk.error().message,
                   uttrekk.error().detail);

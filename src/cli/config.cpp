@@ -95,6 +95,9 @@ const std::map<std::string, Setter>& Setters() {
       {"uttrekk_ttl_h", Number(&Config::uttrekk_ttl_h, 1, 24 * 365)},
       {"mottak_retention_h", Number(&Config::mottak_retention_h, 0, 24 * 365 * 10)},
       {"uttrekk_workers", Number(&Config::uttrekk_workers, 1, 64)},
+      {"uttrekk_lease_s", Number(&Config::uttrekk_lease_s, 1, 3600)},
+      {"uttrekk_test_batch_size", Number(&Config::uttrekk_test_batch_size, 0, 100'000)},
+      {"uttrekk_test_batch_delay_ms", Number(&Config::uttrekk_test_batch_delay_ms, 0, 60'000)},
   };
   return setters;
 }

@@ -14,9 +14,9 @@ struct Config {
   std::string data = "./data";  // data folder of the SQLite register (`--data`)
   // The register's database: "" = SQLite in `data` (the default); a postgresql:// (or
   // postgres://) URI = that PostgreSQL database, which several server nodes may share (`--db`).
-  // With `db` the built-in authorisation server's signing keys and jti replay store are there too
-  // (shared by the nodes); the other state (demo clients, disclosure log, extract jobs, mottak)
-  // stays in `data`.
+  // With `db` the built-in authorisation server's signing keys and jti replay store, the rate
+  // limits and the extract jobs are there too (shared by the nodes); the other state (demo
+  // clients, disclosure log, mottak) stays in `data`.
   std::string db;
   std::string listen = "127.0.0.1:8080";  // HOST:PORT the server listens on (`--listen`)
   uint64_t demo_persons = 10000;          // demo population generated into an empty data folder
@@ -54,6 +54,15 @@ struct Config {
   int uttrekk_ttl_h = 24;        // extract results are deleted this long after the order
   int mottak_retention_h = 720;  // confirmed mottak replies are deleted this long after confirm
   int uttrekk_workers = 2;       // background threads computing extract jobs
+  // With --db (jobs shared by the nodes in PostgreSQL): a node's claim on a job lasts this long
+  // after its last renewal (renewed every third of it); a node that dies mid-job loses it then
+  // and another node computes it.
+  int uttrekk_lease_s = 30;
+  // TEST ONLY, leave at 0: ids per extract batch instead of SPEC 2.5's 100 000 / 10 000 (0 =
+  // those), and a pause after each stored batch, so that functional tests can stop or kill a
+  // node while it computes a job of a small register.
+  int uttrekk_test_batch_size = 0;
+  int uttrekk_test_batch_delay_ms = 0;
 };
 
 // One trusted issuer from Config::trusted_issuers.

@@ -45,6 +45,13 @@ void AddServeCommand(CLI::App& app, CommandContext& context) {
   command->add_option("--mottak-retention", c.mottak_retention_h,
                       "Hours confirmed mottak replies are kept (0: until the next sweep)");
   command->add_option("--uttrekk-workers", c.uttrekk_workers, "Threads computing extracts");
+  command->add_option(
+      "--uttrekk-lease", c.uttrekk_lease_s,
+      "Seconds a node's claim on an extract job lasts unrenewed (--db; default 30)");
+  command->add_option("--uttrekk-test-batch-size", c.uttrekk_test_batch_size,
+                      "TEST ONLY: ids per extract batch (0 = 100000/10000 as the API says)");
+  command->add_option("--uttrekk-test-batch-delay", c.uttrekk_test_batch_delay_ms,
+                      "TEST ONLY: milliseconds a worker pauses after each extract batch");
   command->callback([&context] { context.run = [&context] { return RunServer(context.config); }; });
 }
 

@@ -1,39 +1,27 @@
-// Extract jobs: see uttrekk.hpp for the contract and docs/design.md for the design.
-//
-// jobb.json (one per job folder, rewritten atomically when the job finishes):
-//   {"jobbId":"<uuid>","orgnr":"<orgnr>","type":"komplett"|"tilpasset","feedsekvensnr":N,
-//    "bestilt":<epoch ms>,"status":"running"|"done","batcher":<batches when done>,
-//    "kriterier":"<UttrekkCriteria::ToJson(), tailored only>"}
+// Extract jobs: see uttrekk.hpp for the contract and docs/design.md for the design. Where the
+// jobs and their batches are kept (folders, or tables shared by the nodes) is the business of
+// store::UttrekkJobStore; this file computes them, renews the leases and serves the batches.
 #include "service/uttrekk.hpp"
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
-#include <boost/json.hpp>
 #include <condition_variable>
-#include <deque>
-#include <filesystem>
-#include <fstream>
 #include <list>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
 
 #include "common/document_id.hpp"
-#include "common/files.hpp"
 #include "common/ids.hpp"
 #include "freg/record_codec.hpp"
 
 namespace norreg::service {
 namespace {
 
-namespace fs = std::filesystem;
-namespace json = boost::json;
-
 constexpr const char* kInternalMessage = "Feil i tjenesten. Vennligst prøv igjen senere.";
 constexpr const char* kGoneMessage = "Uttrekksjobben eller batchen finnes ikke";
-constexpr const char* kMetaFile = "jobb.json";
-constexpr unsigned kFileMode = 0600;
 
 Error Internal(std::string detail) {
   return MakeError(ErrorCode::kInternal, kInternalMessage, std::move(detail));
@@ -47,20 +35,6 @@ const std::shared_ptr<const std::string>& EmptyBody() {
 
 std::string_view FieldOf(UttrekkKind kind) {
   return kind == UttrekkKind::kKomplett ? "dokumentidentifikator" : "foedselsEllerDNummer";
-}
-
-// Whole file of any size (batches may exceed ReadWholeFile's limit when configured large).
-Result<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return MakeError(ErrorCode::kNotFound, kGoneMessage, "cannot open " + path);
-  std::error_code ec;
-  const auto size = fs::file_size(path, ec);
-  if (ec) return Internal("cannot stat " + path + ": " + ec.message());
-  std::string out(size, '\0');
-  if (!in.read(out.data(), static_cast<std::streamsize>(size))) {
-    return Internal("cannot read " + path);
-  }
-  return out;
 }
 
 // A byte-bounded LRU of batch bodies keyed "<jobbId>/<n>".
@@ -123,75 +97,11 @@ class BatchCache {
   std::unordered_map<std::string, std::list<Entry>::iterator> index_;
 };
 
-enum class JobState { kQueued, kRunning, kDone };
-
-struct Job {
-  std::string id;
-  std::string orgnr;
-  UttrekkKind kind = UttrekkKind::kKomplett;
-  uint64_t seq = 0;
-  std::string criteria_json;  // tailored only
-  freg::UttrekkCriteria criteria;
-  int64_t ordered_ms = 0;
-  std::string folder;
-
-  JobState state = JobState::kQueued;  // guarded by State::mutex
-  std::atomic<bool> cancelled{false};  // expired while queued/running: abandon and delete
-  std::atomic<uint64_t> ready{0};      // batches 0..ready-1 are on disk
-  std::atomic<bool> done{false};       // all batches are on disk; `total` is final
-  uint64_t total = 0;                  // written before done is set
-
-  std::string BatchPath(uint64_t n) const { return folder + "/" + std::to_string(n) + ".json"; }
-  std::string CacheKey(uint64_t n) const { return id + "/" + std::to_string(n); }
+// A job being computed by a worker of this node.
+struct Running {
+  store::UttrekkJob job;
+  std::atomic<bool> cancelled{false};  // lease lost (taken over) or job deleted: abandon it
 };
-
-std::string MetaJson(const Job& job, bool done) {
-  json::object o;
-  o["jobbId"] = job.id;
-  o["orgnr"] = job.orgnr;
-  o["type"] = job.kind == UttrekkKind::kKomplett ? "komplett" : "tilpasset";
-  o["feedsekvensnr"] = job.seq;
-  o["bestilt"] = job.ordered_ms;
-  o["status"] = done ? "done" : "running";
-  o["batcher"] = done ? job.total : 0;
-  if (job.kind == UttrekkKind::kTilpasset) o["kriterier"] = job.criteria_json;
-  return json::serialize(o);
-}
-
-// Reads jobb.json into a new Job; an error describes what is wrong (for the log).
-Result<std::shared_ptr<Job>> ParseMeta(const std::string& text, const std::string& folder) {
-  try {
-    json::object o = json::parse(text).as_object();
-    auto job = std::make_shared<Job>();
-    job->id = std::string(o.at("jobbId").as_string());
-    job->orgnr = std::string(o.at("orgnr").as_string());
-    const std::string_view type = o.at("type").as_string();
-    if (type == "komplett") {
-      job->kind = UttrekkKind::kKomplett;
-    } else if (type == "tilpasset") {
-      job->kind = UttrekkKind::kTilpasset;
-      job->criteria_json = std::string(o.at("kriterier").as_string());
-      auto criteria = freg::ParseUttrekkCriteria(job->criteria_json);
-      if (!criteria.ok()) return Internal("bad criteria: " + criteria.error().message);
-      job->criteria = std::move(criteria).value();
-    } else {
-      return Internal("unknown type");
-    }
-    job->seq = o.at("feedsekvensnr").to_number<uint64_t>();
-    job->ordered_ms = o.at("bestilt").to_number<int64_t>();
-    job->folder = folder;
-    if (o.at("status").as_string() == "done") {
-      job->total = o.at("batcher").to_number<uint64_t>();
-      job->ready = job->total;
-      job->done = true;
-      job->state = JobState::kDone;
-    }
-    if (!ids::IsUuid(job->id)) return Internal("bad jobbId");
-    return job;
-  } catch (const std::exception& e) {
-    return Internal(e.what());
-  }
-}
 
 }  // namespace
 
@@ -210,24 +120,35 @@ void ForEachBatchId(std::string_view body, const std::function<void(std::string_
 
 struct UttrekkService::State {
   store::RegisterStore& store;
+  std::unique_ptr<store::UttrekkJobStore> jobs;
   UttrekkOptions options;
+  std::string owner;  // this node's name on its leases
   ids::DocumentIdCipher cipher;
   BatchCache cache;
 
   std::mutex mutex;
-  std::condition_variable work_cv;   // a job was queued, or stop
-  std::condition_variable idle_cv;   // a job finished
-  std::condition_variable sweep_cv;  // stop
+  std::condition_variable work_cv;  // an order on this node, or stop
+  std::condition_variable idle_cv;  // a worker finished a job or found none
+  std::condition_variable stop_cv;  // stop (heartbeat, sweeper, test delays)
   bool stop = false;
   std::atomic<bool> stopping{false};
-  size_t running = 0;
-  std::unordered_map<std::string, std::shared_ptr<Job>> jobs;
-  std::deque<std::shared_ptr<Job>> queue;
+  uint64_t orders = 0;  // orders placed on this node: wakes idle workers
+  size_t busy = 0;      // workers claiming or computing a job
+  std::unordered_map<std::string, std::shared_ptr<Running>> running;
+  // Metadata of finished jobs seen here: immutable until expiry, so a cached batch of a finished
+  // job is served without asking the job store.
+  std::unordered_map<std::string, store::UttrekkJob> finished;
   std::vector<std::thread> workers;
+  std::thread heartbeat;
   std::thread sweeper;
 
-  State(store::RegisterStore& s, UttrekkOptions o)
-      : store(s), options(std::move(o)), cipher(s.DocumentKey()), cache(options.cache_bytes) {}
+  State(store::RegisterStore& s, std::unique_ptr<store::UttrekkJobStore> j, UttrekkOptions o)
+      : store(s),
+        jobs(std::move(j)),
+        options(std::move(o)),
+        owner(options.node_id.empty() ? ids::NewUuid() : options.node_id),
+        cipher(s.DocumentKey()),
+        cache(options.cache_bytes) {}
 
   int64_t Now() const {
     if (options.now_ms) return options.now_ms();
@@ -236,97 +157,109 @@ struct UttrekkService::State {
         .count();
   }
 
-  bool Expired(const Job& job) const { return Now() >= job.ordered_ms + options.ttl.count(); }
-
-  void RemoveFolder(const Job& job) {
-    std::error_code ec;
-    fs::remove_all(job.folder, ec);
-    if (ec) spdlog::warn("uttrekk: cannot delete {}: {}", job.folder, ec.message());
-    cache.EraseJob(job.id);
-  }
-
   Result<std::string> Order(std::string_view orgnr, UttrekkKind kind, uint64_t seq,
                             const freg::UttrekkCriteria* criteria) {
-    auto job = std::make_shared<Job>();
-    job->id = ids::NewUuid();
-    job->orgnr = std::string(orgnr);
-    job->kind = kind;
-    job->seq = seq;
-    if (criteria) {
-      job->criteria = *criteria;
-      job->criteria_json = criteria->ToJson();
-    }
-    job->ordered_ms = Now();
-    job->folder = (fs::path(options.dir) / job->id).string();
-    {
-      std::lock_guard lock(mutex);
-      size_t unfinished = 0;
-      for (const auto& [id, j] : jobs) unfinished += j->orgnr == orgnr && !j->done;
-      if (unfinished >= options.max_running_per_org) {
-        return MakeError(ErrorCode::kRateLimited,
-                         "For mange uttrekksjobber pågår for virksomheten; prøv igjen senere");
+    store::UttrekkJob job;
+    job.id = ids::NewUuid();
+    job.orgnr = std::string(orgnr);
+    job.kind = kind;
+    job.seq = seq;
+    if (criteria) job.criteria_json = criteria->ToJson();
+    job.ordered_ms = Now();
+    job.expires_ms = job.ordered_ms + options.ttl.count();
+    if (Status s = jobs->Create(job, options.max_running_per_org); !s.ok()) {
+      if (s.error().code != ErrorCode::kRateLimited) {
+        spdlog::error("uttrekk: cannot store a new job: {} {}", s.error().message,
+                      s.error().detail);
       }
-      jobs[job->id] = job;  // holds the slot while the metadata is written
-    }
-    std::error_code ec;
-    fs::create_directories(job->folder, ec);
-    Status s =
-        ec ? Status(Internal("cannot create " + job->folder + ": " + ec.message()))
-           : WriteFileAtomically(job->folder + "/" + kMetaFile, MetaJson(*job, false), kFileMode);
-    std::lock_guard lock(mutex);
-    if (!s.ok()) {
-      jobs.erase(job->id);
-      fs::remove_all(job->folder, ec);
       return s.error();
     }
-    queue.push_back(job);
+    {
+      std::lock_guard lock(mutex);
+      ++orders;
+    }
     work_cv.notify_one();
-    return job->id;
+    return job.id;
   }
 
   void WorkerLoop() {
     while (true) {
-      std::shared_ptr<Job> job;
+      uint64_t seen = 0;
       {
-        std::unique_lock lock(mutex);
-        work_cv.wait(lock, [&] { return stop || !queue.empty(); });
+        std::lock_guard lock(mutex);
         if (stop) return;
-        job = std::move(queue.front());
-        queue.pop_front();
-        if (job->cancelled) {
-          idle_cv.notify_all();
-          continue;
-        }
-        job->state = JobState::kRunning;
-        ++running;
+        seen = orders;
+        ++busy;
       }
-      Status s = Compute(*job);
-      std::lock_guard lock(mutex);
-      --running;
-      if (s.ok()) {
-        job->state = JobState::kDone;
-      } else if (stopping) {
-        // Left as "running" on disk: computed again at the next Open.
-      } else {
-        if (!job->cancelled) {
-          spdlog::error("uttrekk: job {} failed: {} {}", job->id, s.error().message,
-                        s.error().detail);
+      auto claimed = jobs->Claim(owner, options.lease, Now());
+      if (!claimed.ok() || !claimed->has_value()) {
+        if (!claimed.ok()) {
+          spdlog::error("uttrekk: cannot claim a job: {} {}", claimed.error().message,
+                        claimed.error().detail);
         }
-        // Expired while running, or failed: gone (clients get 410).
-        if (auto it = jobs.find(job->id); it != jobs.end() && it->second == job) jobs.erase(it);
-        RemoveFolder(*job);
+        std::unique_lock lock(mutex);
+        --busy;
+        idle_cv.notify_all();
+        work_cv.wait_for(lock, options.poll_interval, [&] { return stop || orders != seen; });
+        continue;
+      }
+      auto run = std::make_shared<Running>();
+      run->job = std::move((*claimed)->job);
+      const std::string id = run->job.id;
+      if (!(*claimed)->stored.empty()) {
+        spdlog::info("uttrekk: taking over job {} ({} batch(es) stored already)", id,
+                     (*claimed)->stored.size());
+      }
+      {
+        std::lock_guard lock(mutex);
+        running[id] = run;
+      }
+      Status s = Compute(*run, (*claimed)->stored);
+      {
+        std::lock_guard lock(mutex);
+        running.erase(id);
+      }
+      if (s.ok()) {
+        // Done.
+      } else if (stopping) {
+        // Another node (or this one after a restart) takes it over at once.
+        if (Status r = jobs->Release(id, owner); !r.ok()) {
+          spdlog::warn("uttrekk: cannot release job {}: {}", id, r.error().detail);
+        }
+      } else if (run->cancelled || s.error().code == ErrorCode::kGone) {
+        // Expired and deleted, or taken over by another node: nothing of ours to clean up.
+      } else {
+        spdlog::error("uttrekk: job {} failed: {} {}", id, s.error().message, s.error().detail);
+        // Failed: gone (clients get 410).
+        if (Status d = jobs->Delete(id); !d.ok()) {
+          spdlog::warn("uttrekk: cannot delete job {}: {}", id, d.error().detail);
+        }
+        cache.EraseJob(id);
+      }
+      {
+        std::lock_guard lock(mutex);
+        --busy;
       }
       idle_cv.notify_all();
     }
   }
 
-  // Computes every batch of `job` from one snapshot scan and marks it done.
-  Status Compute(Job& job) {
+  // Computes every batch of `run.job` from one snapshot scan, stores the ones not in `stored`
+  // (ascending) and marks the job done.
+  Status Compute(Running& run, const std::vector<uint64_t>& stored) {
+    const store::UttrekkJob& job = run.job;
     const bool komplett = job.kind == UttrekkKind::kKomplett;
+    freg::UttrekkCriteria criteria;
+    if (!komplett) {
+      auto parsed = freg::ParseUttrekkCriteria(job.criteria_json);
+      if (!parsed.ok()) return Internal("bad criteria: " + parsed.error().message);
+      criteria = std::move(parsed).value();
+    }
     const size_t batch_size =
         std::max<size_t>(1, komplett ? options.komplett_batch_size : options.tilpasset_batch_size);
     const size_t id_bytes = komplett ? 35 : 14;  // "<32 hex>", or "<11 digits>",
     const std::string head = "{\"" + std::string(FieldOf(job.kind)) + "\":[";
+    const Error abandoned = MakeError(ErrorCode::kGone, kGoneMessage, "job abandoned");
     std::string body;
     size_t in_batch = 0;
     uint64_t n = 0;
@@ -338,21 +271,31 @@ struct UttrekkService::State {
     };
     auto flush = [&]() -> Status {
       body += "]}";
-      if (Status s = WriteFileAtomically(job.BatchPath(n), body, kFileMode); !s.ok()) return s;
+      if (!std::binary_search(stored.begin(), stored.end(), n)) {
+        if (Status s = jobs->PutBatch(job.id, n, body, in_batch); !s.ok()) return s;
+      }
       if (body.capacity() > 2 * body.size()) body.shrink_to_fit();
-      cache.Put(job.CacheKey(n), std::make_shared<const std::string>(std::move(body)));
-      job.ready.store(++n, std::memory_order_release);
+      cache.Put(job.id + "/" + std::to_string(n),
+                std::make_shared<const std::string>(std::move(body)));
+      ++n;
       body = std::string();
       begin();
+      if (options.test_batch_delay.count() > 0) {
+        std::unique_lock lock(mutex);
+        stop_cv.wait_for(lock, options.test_batch_delay, [&] { return stop; });
+      }
+      if (run.cancelled.load(std::memory_order_relaxed) ||
+          stopping.load(std::memory_order_relaxed)) {
+        return abandoned;
+      }
       return Status::Ok();
     };
     begin();
     thread_local freg::RecordView view;
-    const Error abandoned = MakeError(ErrorCode::kGone, kGoneMessage, "job abandoned");
     Status s = store.SnapshotScan(
         job.seq, komplett ? store::SnapshotRecords::kSkip : store::SnapshotRecords::kInclude,
         [&](const store::SnapshotEntry& e) -> Status {
-          if (job.cancelled.load(std::memory_order_relaxed) ||
+          if (run.cancelled.load(std::memory_order_relaxed) ||
               stopping.load(std::memory_order_relaxed)) {
             return abandoned;
           }
@@ -360,7 +303,7 @@ struct UttrekkService::State {
             if (Status p = view.Parse(e.record); !p.ok()) {
               return Internal("person " + std::to_string(e.person_id) + ": " + p.error().message);
             }
-            if (!freg::Matches(job.criteria, view, job.seq)) return Status::Ok();
+            if (!freg::Matches(criteria, view, job.seq)) return Status::Ok();
           }
           if (in_batch > 0) body += ',';
           body += '"';
@@ -377,66 +320,152 @@ struct UttrekkService::State {
     if (in_batch > 0) {
       if (Status f = flush(); !f.ok()) return f;
     }
-    job.total = n;
-    if (Status m =
-            WriteFileAtomically(job.folder + "/" + kMetaFile, MetaJson(job, true), kFileMode);
-        !m.ok()) {
-      return m;
+    return jobs->Finish(job.id, n);
+  }
+
+  // Renews the leases of the jobs computed here every lease/3 until stop; a job whose lease is
+  // lost is cancelled (its worker abandons it).
+  void HeartbeatLoop() {
+    const auto every =
+        std::max<std::chrono::milliseconds>(options.lease / 3, std::chrono::milliseconds(10));
+    std::unique_lock lock(mutex);
+    while (!stop) {
+      stop_cv.wait_for(lock, every, [&] { return stop; });
+      if (stop) break;
+      std::vector<std::shared_ptr<Running>> now;
+      now.reserve(running.size());
+      for (const auto& [id, run] : running) now.push_back(run);
+      lock.unlock();
+      for (const auto& run : now) {
+        Status s = jobs->Renew(run->job.id, owner, options.lease);
+        if (s.ok()) continue;
+        if (s.error().code == ErrorCode::kGone) {
+          spdlog::info("uttrekk: job {} is no longer this node's (lease lost or deleted)",
+                       run->job.id);
+          run->cancelled = true;
+        } else {
+          spdlog::warn("uttrekk: cannot renew the lease of job {}: {}", run->job.id,
+                       s.error().detail);
+        }
+      }
+      lock.lock();
     }
-    job.done.store(true, std::memory_order_release);
-    return Status::Ok();
+  }
+
+  void SweeperLoop() {
+    std::unique_lock lock(mutex);
+    while (!stop) {
+      stop_cv.wait_for(lock, options.sweep_interval, [&] { return stop; });
+      if (stop) break;
+      lock.unlock();
+      Sweep();
+      lock.lock();
+    }
   }
 
   size_t Sweep() {
-    std::vector<std::shared_ptr<Job>> gone;
+    const int64_t now = Now();
+    auto gone = jobs->DeleteExpired(now);
+    if (!gone.ok()) {
+      spdlog::error("uttrekk: cannot delete expired jobs: {} {}", gone.error().message,
+                    gone.error().detail);
+    }
+    std::vector<std::string> forget = gone.ok() ? *gone : std::vector<std::string>();
     {
       std::lock_guard lock(mutex);
-      for (auto it = jobs.begin(); it != jobs.end();) {
-        Job& job = *it->second;
-        if (!Expired(job)) {
+      for (const auto& id : forget) {
+        if (auto it = running.find(id); it != running.end()) it->second->cancelled = true;
+        finished.erase(id);
+      }
+      // Finished jobs another node deleted: their cached batches go too.
+      for (auto it = finished.begin(); it != finished.end();) {
+        if (it->second.expires_ms > now) {
           ++it;
           continue;
         }
-        job.cancelled = true;
-        if (job.state == JobState::kRunning) {
-          ++it;  // the worker abandons it and deletes it
-          continue;
-        }
-        gone.push_back(it->second);
-        it = jobs.erase(it);
+        forget.push_back(it->first);
+        it = finished.erase(it);
       }
     }
-    for (const auto& job : gone) RemoveFolder(*job);
-    return gone.size();
+    for (const auto& id : forget) cache.EraseJob(id);
+    return gone.ok() ? gone->size() : 0;
   }
 
-  Status Load() {
-    std::error_code ec;
-    fs::create_directories(options.dir, ec);
-    if (ec) return Internal("cannot create " + options.dir + ": " + ec.message());
-    std::error_code list_ec;
-    for (const auto& entry : fs::directory_iterator(options.dir, list_ec)) {
-      if (!entry.is_directory()) continue;
-      const std::string folder = entry.path().string();
-      auto text = ReadWholeFile(folder + "/" + kMetaFile);
-      Result<std::shared_ptr<Job>> job =
-          text.ok() ? ParseMeta(*text, folder) : Result<std::shared_ptr<Job>>(text.error());
-      if (!job.ok() || (*job)->id != entry.path().filename().string()) {
-        spdlog::warn("uttrekk: deleting unreadable job folder {}: {}", folder,
-                     job.ok() ? "jobbId differs" : job.error().detail);
-        fs::remove_all(folder, ec);
-        continue;
+  Result<UttrekkBatch> Batch(std::string_view orgnr, std::string_view jobb_id, uint64_t batchnr) {
+    const Error gone = MakeError(ErrorCode::kGone, kGoneMessage);
+    if (!ids::IsUuid(jobb_id)) return gone;
+    const std::string id(jobb_id);
+    store::UttrekkJob job;
+    bool known = false;
+    {
+      std::lock_guard lock(mutex);
+      if (auto it = finished.find(id); it != finished.end()) {
+        job = it->second;
+        known = true;
       }
-      if (Expired(**job)) {
-        fs::remove_all(folder, ec);
-        continue;
-      }
-      jobs[(*job)->id] = *job;
-      if (!(*job)->done) queue.push_back(*job);
     }
-    if (list_ec) return Internal("cannot list " + options.dir + ": " + list_ec.message());
-    if (!queue.empty()) spdlog::info("uttrekk: {} unfinished job(s) queued again", queue.size());
-    return Status::Ok();
+    const int64_t now = Now();
+    if (!known) {
+      auto found = jobs->Find(id);
+      if (!found.ok()) {
+        if (found.error().code == ErrorCode::kNotFound) return gone;
+        return found.error();
+      }
+      job = std::move(found).value();
+      if (job.done && now < job.expires_ms) {
+        std::lock_guard lock(mutex);
+        finished.emplace(id, job);
+      }
+    }
+    // The id exactly as handed out: PostgreSQL's uuid type would also match other spellings
+    // (upper case), which the folder store does not know.
+    if (job.id != id || job.orgnr != orgnr || now >= job.expires_ms) return gone;
+    UttrekkBatch batch;
+    batch.kind = job.kind;
+    if (job.done && batchnr >= job.batches) {
+      batch.body = EmptyBody();
+      return batch;
+    }
+    const std::string key = id + "/" + std::to_string(batchnr);
+    batch.body = cache.Get(key);
+    if (!batch.body) {
+      auto stored = jobs->GetBatch(id, batchnr);
+      if (!stored.ok()) return stored.error();
+      if (!stored->has_value()) {
+        // A finished job's batch is missing only when the job was deleted in between.
+        if (job.done) return gone;
+        return MakeError(ErrorCode::kNotReady, "Batchen er ikke klar ennå; prøv igjen senere");
+      }
+      batch.body = std::make_shared<const std::string>(std::move(**stored));
+      cache.Put(key, batch.body);
+    }
+    // Ids are fixed width: count them without parsing.
+    const size_t head = FieldOf(job.kind).size() + 5;  // {"<field>":[  and  ]}
+    const size_t width = job.kind == UttrekkKind::kKomplett ? 35 : 14;
+    batch.count = batch.body->size() > head + 2 ? (batch.body->size() - head - 2 + 1) / width : 0;
+    return batch;
+  }
+
+  bool WaitIdle(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+      bool idle = false;
+      {
+        std::lock_guard lock(mutex);
+        idle = busy == 0;
+      }
+      if (idle) {
+        auto claimable = jobs->HasClaimable(Now());
+        std::lock_guard lock(mutex);
+        // busy is read again: a worker may have claimed the last job meanwhile.
+        if (claimable.ok() && !*claimable && busy == 0) return true;
+      }
+      const auto left = deadline - std::chrono::steady_clock::now();
+      if (left <= std::chrono::steady_clock::duration::zero()) return false;
+      std::unique_lock lock(mutex);
+      idle_cv.wait_for(
+          lock, std::min<std::chrono::steady_clock::duration>(left, std::chrono::milliseconds(10)));
+    }
   }
 };
 
@@ -444,22 +473,23 @@ UttrekkService::UttrekkService(std::unique_ptr<State> state) : state_(std::move(
 
 Result<std::unique_ptr<UttrekkService>> UttrekkService::Open(store::RegisterStore& store,
                                                              UttrekkOptions options) {
-  auto state = std::make_unique<State>(store, std::move(options));
-  if (Status s = state->Load(); !s.ok()) return s.error();
+  auto jobs = store::OpenFileUttrekkJobStore(options.dir, options.ttl);
+  if (!jobs.ok()) return jobs.error();
+  return Open(store, std::move(jobs).value(), std::move(options));
+}
+
+Result<std::unique_ptr<UttrekkService>> UttrekkService::Open(
+    store::RegisterStore& store, std::unique_ptr<store::UttrekkJobStore> jobs,
+    UttrekkOptions options) {
+  if (jobs == nullptr) return Internal("no job store");
+  auto state = std::make_unique<State>(store, std::move(jobs), std::move(options));
   State* st = state.get();
+  st->Sweep();  // expired jobs left from before are gone before anything is computed
   for (unsigned i = 0; i < st->options.workers; ++i) {
     st->workers.emplace_back([st] { st->WorkerLoop(); });
   }
-  st->sweeper = std::thread([st] {
-    std::unique_lock lock(st->mutex);
-    while (!st->stop) {
-      st->sweep_cv.wait_for(lock, st->options.sweep_interval, [st] { return st->stop; });
-      if (st->stop) break;
-      lock.unlock();
-      st->Sweep();
-      lock.lock();
-    }
-  });
+  st->heartbeat = std::thread([st] { st->HeartbeatLoop(); });
+  st->sweeper = std::thread([st] { st->SweeperLoop(); });
   return std::unique_ptr<UttrekkService>(new UttrekkService(std::move(state)));
 }
 
@@ -470,8 +500,9 @@ UttrekkService::~UttrekkService() {
     state_->stopping = true;
   }
   state_->work_cv.notify_all();
-  state_->sweep_cv.notify_all();
+  state_->stop_cv.notify_all();
   for (auto& t : state_->workers) t.join();
+  if (state_->heartbeat.joinable()) state_->heartbeat.join();
   if (state_->sweeper.joinable()) state_->sweeper.join();
 }
 
@@ -487,58 +518,18 @@ Result<std::string> UttrekkService::OrderTilpasset(std::string_view orgnr,
 
 Result<UttrekkBatch> UttrekkService::Batch(std::string_view orgnr, std::string_view jobb_id,
                                            uint64_t batchnr) {
-  const Error gone = MakeError(ErrorCode::kGone, kGoneMessage);
-  if (!ids::IsUuid(jobb_id)) return gone;
-  std::shared_ptr<Job> job;
-  {
-    std::lock_guard lock(state_->mutex);
-    auto it = state_->jobs.find(std::string(jobb_id));
-    if (it == state_->jobs.end()) return gone;
-    job = it->second;
-  }
-  if (job->orgnr != orgnr || job->cancelled || state_->Expired(*job)) return gone;
-  UttrekkBatch batch;
-  batch.kind = job->kind;
-  const bool done = job->done.load(std::memory_order_acquire);
-  if (batchnr >= job->ready.load(std::memory_order_acquire)) {
-    if (!done) {
-      return MakeError(ErrorCode::kNotReady, "Batchen er ikke klar ennå; prøv igjen senere");
-    }
-    batch.body = EmptyBody();
-    return batch;
-  }
-  const std::string key = job->CacheKey(batchnr);
-  batch.body = state_->cache.Get(key);
-  if (!batch.body) {
-    auto text = ReadFile(job->BatchPath(batchnr));
-    if (!text.ok()) {
-      // Deleted by the sweeper in between: gone.
-      if (text.error().code == ErrorCode::kNotFound) return gone;
-      return text.error();
-    }
-    batch.body = std::make_shared<const std::string>(std::move(text).value());
-    state_->cache.Put(key, batch.body);
-  }
-  // Ids are fixed width: count them without parsing.
-  const size_t head = FieldOf(job->kind).size() + 5;  // {"<field>":[  and  ]}
-  const size_t id = job->kind == UttrekkKind::kKomplett ? 35 : 14;
-  batch.count = batch.body->size() > head + 2 ? (batch.body->size() - head - 2 + 1) / id : 0;
-  return batch;
+  return state_->Batch(orgnr, jobb_id, batchnr);
 }
 
 size_t UttrekkService::SweepExpired() { return state_->Sweep(); }
 
 bool UttrekkService::WaitIdle(std::chrono::milliseconds timeout) {
-  std::unique_lock lock(state_->mutex);
-  return state_->idle_cv.wait_for(lock, timeout,
-                                  [&] { return state_->queue.empty() && state_->running == 0; });
+  return state_->WaitIdle(timeout);
 }
 
 size_t UttrekkService::UnfinishedJobs(std::string_view orgnr) {
-  std::lock_guard lock(state_->mutex);
-  size_t n = 0;
-  for (const auto& [id, job] : state_->jobs) n += job->orgnr == orgnr && !job->done;
-  return n;
+  auto n = state_->jobs->CountUnfinished(orgnr);
+  return n.ok() ? *n : 0;
 }
 
 size_t UttrekkService::CachedBytes() { return state_->cache.bytes(); }

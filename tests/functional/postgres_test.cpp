@@ -1,7 +1,10 @@
 // Functional tests of the register in PostgreSQL (`--db`): generate, two server nodes sharing one
-// register, import seen by both. Skipped when NORREG_TEST_PG (a postgresql:// URI; scripts/test.sh
-// sets it) is unset. Each test gets a schema of its own in that database.
+// register, import seen by both; extract jobs shared by the nodes (ordered on one, served by the
+// other, the per-organisation limit across nodes, a node killed mid-job). Skipped when
+// NORREG_TEST_PG (a postgresql:// URI; scripts/test.sh sets it) is unset. Each test gets a schema
+// of its own in that database.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -11,6 +14,8 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <regex>
+#include <set>
 #include <thread>
 
 #include "auth/jwt.hpp"
@@ -282,6 +287,188 @@ TEST_F(PostgresCliTest, UnreachableOrMalformedDbFailsFast) {
   EXPECT_EQ(out.find("secretpw"), std::string::npos) << out;
   EXPECT_EQ(RunNorreg({"serve", "--data", dir.path(), "--db", "dbname=norreg"}, &out), 2) << out;
   EXPECT_NE(out.find("db"), std::string::npos) << out;
+}
+
+// --- extract jobs shared by the nodes ---
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+class PostgresUttrekkTest : public PostgresCliTest {
+ protected:
+  static constexpr int kPersons = 2000;
+  static constexpr const char* kBatchSize = "150";  // 2000 persons: 14 batches
+
+  void SetUp() override {
+    PostgresCliTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    std::string out;
+    ASSERT_EQ(RunNorreg({"generate", "--data", a_dir_.path(), "--db", db_, "--persons",
+                         std::to_string(kPersons), "--seed", "3", "--quiet"},
+                        &out),
+              0)
+        << out;
+  }
+
+  // A node on the shared register with a data folder of its own.
+  std::unique_ptr<ServerProcess> Node(const TempDir& dir, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{
+        "--db", db_, "--demo-persons", "0", "--uttrekk-test-batch-size", kBatchSize};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return std::make_unique<ServerProcess>(dir.path(), args);
+  }
+
+  static std::string Order(ServerProcess& node) {
+    const std::string latest = node.Get(Api("/hendelser/siste/sekvensnummer")).body;
+    auto r = node.Get(Api("/uttrekk/komplett?feedsekvensnr=" + latest));
+    EXPECT_EQ(r.status, 200) << r.body;
+    if (r.status != 200) return {};
+    return std::string(json::parse(r.body).at("jobbId").as_string());
+  }
+
+  // GET batch n, retrying while it is not ready (404), up to two minutes.
+  static HttpResponse FetchBatch(ServerProcess& node, const std::string& job, uint64_t n) {
+    HttpResponse r;
+    for (int attempt = 0; attempt < 1200; ++attempt) {
+      r = node.Get(Api("/uttrekk/" + job + "/batch/" + std::to_string(n)));
+      if (r.status != 404) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return r;
+  }
+
+  // Every batch body of `job` from `node` up to the empty answer.
+  static std::vector<std::string> FetchAll(ServerProcess& node, const std::string& job) {
+    std::vector<std::string> bodies;
+    for (uint64_t n = 0; n < 1000; ++n) {
+      auto r = FetchBatch(node, job, n);
+      EXPECT_EQ(r.status, 200) << "batch " << n << ": " << r.body;
+      if (r.status != 200) break;
+      if (r.body == "{}") break;
+      bodies.push_back(r.body);
+    }
+    return bodies;
+  }
+
+  static std::vector<std::string> Ids(const std::vector<std::string>& bodies) {
+    std::vector<std::string> ids;
+    for (const auto& body : bodies) {
+      const json::value parsed = json::parse(body);
+      for (const auto& id : parsed.at("dokumentidentifikator").as_array()) {
+        ids.emplace_back(id.as_string());
+      }
+    }
+    return ids;
+  }
+
+  static void ExpectFregError(const HttpResponse& r, long status) {
+    EXPECT_EQ(r.status, status) << r.body;
+    if (r.status != status) return;
+    auto body = json::parse(r.body).as_object();
+    EXPECT_EQ(body.at("kode").as_string(), "FREG-001");
+  }
+
+  std::vector<std::string> FregOrgs() const {
+    std::vector<std::string> orgs;
+    const auto clients = json::parse(ReadFile(a_dir_.path() + "/auth/clients.json")).as_object();
+    for (const auto& c : clients.at("clients").as_array()) {
+      for (const auto& scope : c.at("scopes").as_array()) {
+        if (scope.as_string() == kFregScope) orgs.emplace_back(c.at("orgnr").as_string());
+      }
+    }
+    return orgs;
+  }
+
+  TempDir a_dir_, b_dir_;
+};
+
+// Ordered on A, every batch fetched from B: the same bytes as from A, every person once; bad
+// input gets the same answers on B as on A.
+TEST_F(PostgresUttrekkTest, AJobOrderedOnOneNodeIsServedByTheOther) {
+  auto a = Node(a_dir_);
+  auto b = Node(b_dir_);
+  const std::string job = Order(*a);
+  ASSERT_FALSE(job.empty());
+  const auto from_b = FetchAll(*b, job);
+  ASSERT_EQ(from_b.size(), 14u);
+  EXPECT_EQ(FetchAll(*a, job), from_b);
+  const auto ids = Ids(from_b);
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kPersons));
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), ids.size());
+  // Far past the end of the finished job: the empty answer on both.
+  for (ServerProcess* node : {a.get(), b.get()}) {
+    for (const char* n : {"14", "15", "9223372036854775807"}) {
+      auto past = node->Get(Api("/uttrekk/" + job + "/batch/" + n));
+      EXPECT_EQ(past.status, 200) << past.body;
+      EXPECT_EQ(past.body, "{}");
+    }
+    for (const char* bad : {"-1", "abc", "9223372036854775808", "99999999999999999999"}) {
+      ExpectFregError(node->Get(Api("/uttrekk/" + job + "/batch/" + bad)), 400);
+    }
+    for (const char* garbled : {"garbage", "00000000-0000-4000-8000-000000000000",
+                                "E9CA4D76-2ED7-43BC-BB50-469304DF1E1C", "%27%20OR%201%3D1"}) {
+      ExpectFregError(node->Get(Api(std::string("/uttrekk/") + garbled + "/batch/0")), 410);
+    }
+    const auto orgs = FregOrgs();
+    ASSERT_GE(orgs.size(), 2u);
+    const std::string other = node->Token(kFregScope, orgs[1]);
+    ExpectFregError(
+        node->Get(Api("/uttrekk/" + job + "/batch/0"), {{"Authorization", "Bearer " + other}}),
+        410);
+  }
+}
+
+// Ten unfinished jobs of one organisation, ordered half on each node (slowed so that they stay
+// unfinished): the 11th order is refused on either node with 429 and Retry-After in ms.
+TEST_F(PostgresUttrekkTest, TheEleventhOrderAcrossNodesIs429) {
+  auto a = Node(a_dir_, {"--uttrekk-test-batch-delay", "2000"});
+  auto b = Node(b_dir_, {"--uttrekk-test-batch-delay", "2000"});
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_FALSE(Order(*a).empty()) << i;
+    ASSERT_FALSE(Order(*b).empty()) << i;
+  }
+  const std::string latest = a->Get(Api("/hendelser/siste/sekvensnummer")).body;
+  const std::string order = Api("/uttrekk/komplett?feedsekvensnr=" + latest);
+  for (ServerProcess* node : {b.get(), a.get()}) {
+    auto refused = node->Get(order);
+    ExpectFregError(refused, 429);
+    const std::string retry_after = refused.Header("retry-after");
+    EXPECT_TRUE(std::regex_match(retry_after, std::regex("[0-9]+"))) << retry_after;
+    EXPECT_GT(std::atol(retry_after.c_str()), 0);
+  }
+  const auto orgs = FregOrgs();
+  ASSERT_GE(orgs.size(), 2u);
+  auto other = a->Get(order, {{"Authorization", "Bearer " + a->Token(kFregScope, orgs[1])}});
+  EXPECT_EQ(other.status, 200) << other.body;
+}
+
+// Node A is killed (SIGKILL) while it computes a job (slowed: a pause after each batch). B takes
+// the job over once A's lease has run out, and the client gets every batch from B: every person
+// exactly once, the same bytes as a job B computes alone.
+TEST_F(PostgresUttrekkTest, AJobOfAKilledNodeIsFinishedByAnother) {
+  auto a = Node(a_dir_, {"--uttrekk-workers", "1", "--uttrekk-lease", "2",
+                         "--uttrekk-test-batch-delay", "1000"});
+  const std::string job = Order(*a);
+  ASSERT_FALSE(job.empty());
+  ASSERT_EQ(FetchBatch(*a, job, 1).status, 200);  // A is computing it
+  auto b = Node(b_dir_, {"--uttrekk-workers", "1", "--uttrekk-lease", "2"});
+  // Still mid-job: the last batch is not there yet (A needs about 14 s for the job).
+  ASSERT_EQ(a->Get(Api("/uttrekk/" + job + "/batch/13")).status, 404)
+      << "node A finished before it could be killed (timing); raise the batch delay";
+  ASSERT_EQ(kill(a->pid(), SIGKILL), 0);
+  a.reset();
+
+  const auto bodies = FetchAll(*b, job);
+  ASSERT_EQ(bodies.size(), 14u);
+  const auto ids = Ids(bodies);
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kPersons));
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), ids.size());
+  // B continued A's job (it found A's batches), rather than computing it from nothing.
+  EXPECT_NE(b->Output().find("taking over job " + job), std::string::npos) << b->Output();
+  const std::string again = Order(*b);
+  EXPECT_EQ(FetchAll(*b, again), bodies);
 }
 
 }  // namespace

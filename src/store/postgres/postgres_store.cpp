@@ -65,6 +65,30 @@ CREATE TABLE register_sequence(
   last_person_id bigint NOT NULL);
 INSERT INTO register_sequence VALUES (1, 0, 0);
 )sql",
+    // 2: extract jobs shared by the nodes (store/postgres/postgres_uttrekk_jobs.cpp).
+    R"sql(
+CREATE TABLE uttrekk_jobs(
+  id uuid PRIMARY KEY,
+  orgnr text NOT NULL,
+  kind smallint NOT NULL,          -- 0 komplett, 1 tilpasset
+  seq bigint NOT NULL,             -- the snapshot's sekvensnummer
+  criteria text,                   -- tailored only
+  state smallint NOT NULL,         -- 0 queued, 1 running, 2 done
+  batches bigint,                  -- when done
+  ordered_ms bigint NOT NULL,
+  expires_ms bigint NOT NULL,
+  lease_owner text,                -- the node computing it (running)
+  lease_until_ms bigint);          -- on the server's clock
+CREATE INDEX uttrekk_jobs_unfinished ON uttrekk_jobs(orgnr) WHERE state <> 2;
+CREATE INDEX uttrekk_jobs_claimable ON uttrekk_jobs(ordered_ms) WHERE state <> 2;
+CREATE INDEX uttrekk_jobs_expires ON uttrekk_jobs(expires_ms);
+CREATE TABLE uttrekk_batches(
+  job_id uuid NOT NULL REFERENCES uttrekk_jobs(id) ON DELETE CASCADE,
+  n bigint NOT NULL,
+  ids integer NOT NULL,
+  body bytea NOT NULL,
+  PRIMARY KEY (job_id, n));
+)sql",
 };
 
 constexpr pg::Statement kByFnr{"by_fnr",

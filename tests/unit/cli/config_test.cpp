@@ -40,6 +40,37 @@ TEST(ConfigTest, FileSetsKeys) {
   std::filesystem::remove(path);
 }
 
+// The extract lease (jobs shared by the nodes of a PostgreSQL register) and the test-only knobs:
+// defaults, file, environment, ranges.
+TEST(ConfigTest, UttrekkLeaseAndTestKnobs) {
+  Config config;
+  EXPECT_EQ(config.uttrekk_lease_s, 30);
+  EXPECT_EQ(config.uttrekk_test_batch_size, 0);
+  EXPECT_EQ(config.uttrekk_test_batch_delay_ms, 0);
+  std::string path = WriteTemp(
+      R"({"uttrekk_lease_s":5,"uttrekk_test_batch_size":150,"uttrekk_test_batch_delay_ms":20})");
+  ASSERT_TRUE(ApplyConfigFile(path, config).ok());
+  std::filesystem::remove(path);
+  EXPECT_EQ(config.uttrekk_lease_s, 5);
+  EXPECT_EQ(config.uttrekk_test_batch_size, 150);
+  EXPECT_EQ(config.uttrekk_test_batch_delay_ms, 20);
+  setenv("NORREG_UTTREKK_LEASE_S", "7", 1);
+  EXPECT_TRUE(ApplyEnvironment(config).ok());
+  EXPECT_EQ(config.uttrekk_lease_s, 7);
+  setenv("NORREG_UTTREKK_LEASE_S", "0", 1);
+  Status s = ApplyEnvironment(config);
+  unsetenv("NORREG_UTTREKK_LEASE_S");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("NORREG_UTTREKK_LEASE_S"), std::string::npos);
+  for (const char* bad : {R"({"uttrekk_lease_s":0})", R"({"uttrekk_test_batch_size":-1})",
+                          R"({"uttrekk_test_batch_delay_ms":"slow"})"}) {
+    Config c;
+    path = WriteTemp(bad);
+    EXPECT_FALSE(ApplyConfigFile(path, c).ok()) << bad;
+    std::filesystem::remove(path);
+  }
+}
+
 TEST(ConfigTest, FileErrorsNameTheKey) {
   struct Case {
     std::string text;
@@ -146,8 +177,8 @@ TEST(ConfigTest, TrustedIssuersFromFileAndEnvironment) {
 }
 
 TEST(ConfigTest, ValidateRejectsBadSecuritySettings) {
-  for (std::string entry : {"https://x.test/", "https://x.test/=", "x.test=jwks.json",
-                            "https://x.test=jwks.json"}) {
+  for (std::string entry :
+       {"https://x.test/", "https://x.test/=", "x.test=jwks.json", "https://x.test=jwks.json"}) {
     Config config;
     config.trusted_issuers = {entry};
     EXPECT_FALSE(Validate(config).ok()) << entry;

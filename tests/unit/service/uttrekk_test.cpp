@@ -1,5 +1,8 @@
 // service::UttrekkService on a small hand-built register: snapshot consistency against a
-// brute-force computation, capping, batch sizes, restart, expiry, limits and access.
+// brute-force computation, capping, batch sizes, restart, expiry, limits and access, on both job
+// stores (folders with a SQLite register, tables with a PostgreSQL register); then what needs
+// PostgreSQL: two nodes sharing the jobs, a job taken over after its node stopped renewing. The
+// PostgreSQL cases are skipped when NORREG_TEST_PG is unset.
 #include "service/uttrekk.hpp"
 
 #include <gtest/gtest.h>
@@ -16,11 +19,14 @@
 #include "common/document_id.hpp"
 #include "common/files.hpp"
 #include "common/ids.hpp"
+#include "store/postgres/pg.hpp"
+#include "unit/store/store_fixtures.hpp"
 
 namespace norreg::service {
 namespace {
 
 using namespace std::chrono_literals;
+using store::testing::Backend;
 
 class TempFolder {
  public:
@@ -118,11 +124,15 @@ std::multiset<std::string> ExpectedKomplett(const Register& r, uint64_t n,
   return out;
 }
 
-class UttrekkTest : public ::testing::Test {
+// A register on either store with 120 persons, and extract services on it: with the folder job
+// store in dir_/uttrekk (SQLite) or the job tables of the PostgreSQL register.
+class UttrekkFixture {
  protected:
-  void SetUp() override {
-    auto store = store::OpenSqliteStore({.data_dir = dir_.path() + "/register"});
-    ASSERT_TRUE(store.ok());
+  void SetUpRegister(Backend backend) {
+    db_ = std::make_unique<store::testing::TestRegister>(backend);
+    if (!db_->unavailable().empty()) GTEST_SKIP() << db_->unavailable();
+    auto store = db_->Open();
+    ASSERT_TRUE(store.ok()) << store.error().detail;
     store_ = std::move(store).value();
     register_ = MakeRegister(120);
     ASSERT_TRUE(store_->BulkInsert(register_.persons).ok());
@@ -140,10 +150,33 @@ class UttrekkTest : public ::testing::Test {
     return o;
   }
 
+  bool files() const { return db_->backend() == Backend::kSqlite; }
+
+  Result<std::unique_ptr<UttrekkService>> OpenWith(UttrekkOptions options) {
+    if (files()) return UttrekkService::Open(*store_, std::move(options));
+    auto jobs = store::OpenPostgresUttrekkJobStore({.conninfo = db_->conninfo()});
+    if (!jobs.ok()) return jobs.error();
+    return UttrekkService::Open(*store_, std::move(jobs).value(), std::move(options));
+  }
+
   std::unique_ptr<UttrekkService> Open(unsigned workers = 2) {
-    auto service = UttrekkService::Open(*store_, Options(workers));
+    auto service = OpenWith(Options(workers));
     EXPECT_TRUE(service.ok()) << service.error().detail;
     return service.ok() ? std::move(service).value() : nullptr;
+  }
+
+  // Whether anything of job `id` is still stored: its folder, or its rows.
+  bool Stored(const std::string& id) {
+    if (files()) return std::filesystem::exists(dir_.path() + "/uttrekk/" + id);
+    auto c = store::pg::Connection::Open(db_->conninfo());
+    EXPECT_TRUE(c.ok());
+    if (!c.ok()) return true;
+    auto rows = c->Query(
+        "SELECT (SELECT count(*) FROM uttrekk_jobs WHERE id = $1::uuid) + "
+        "(SELECT count(*) FROM uttrekk_batches WHERE job_id = $1::uuid)",
+        store::pg::Params().Text(id));
+    EXPECT_TRUE(rows.ok()) << rows.error().detail;
+    return !rows.ok() || rows->Int64(0, 0) > 0;
   }
 
   // Every batch body of a finished job, up to (excluding) the empty answer.
@@ -173,13 +206,19 @@ class UttrekkTest : public ::testing::Test {
   }
 
   TempFolder dir_;
+  std::unique_ptr<store::testing::TestRegister> db_;
   std::unique_ptr<store::RegisterStore> store_;
   Register register_;
   std::unique_ptr<ids::DocumentIdCipher> cipher_;
   std::atomic<int64_t> now_{1'700'000'000'000};
 };
 
-TEST_F(UttrekkTest, KomplettEqualsBruteForceAtSeveralSnapshots) {
+class UttrekkTest : public UttrekkFixture, public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override { SetUpRegister(GetParam()); }
+};
+
+TEST_P(UttrekkTest, KomplettEqualsBruteForceAtSeveralSnapshots) {
   auto service = Open();
   for (uint64_t n :
        {uint64_t{1}, uint64_t{60}, uint64_t{120}, register_.total / 2, register_.total}) {
@@ -190,7 +229,7 @@ TEST_F(UttrekkTest, KomplettEqualsBruteForceAtSeveralSnapshots) {
   }
 }
 
-TEST_F(UttrekkTest, SnapshotIgnoresChangesImportedAfterTheOrder) {
+TEST_P(UttrekkTest, SnapshotIgnoresChangesImportedAfterTheOrder) {
   const uint64_t n = register_.total - 50;
   std::vector<std::string> before;
   {
@@ -247,7 +286,7 @@ TEST_F(UttrekkTest, SnapshotIgnoresChangesImportedAfterTheOrder) {
   }
 }
 
-TEST_F(UttrekkTest, SeqAboveLatestIsCappedToTheLatest) {
+TEST_P(UttrekkTest, SeqAboveLatestIsCappedToTheLatest) {
   auto service = Open();
   auto capped = service->OrderKomplett(kOrg, UINT64_MAX);
   auto latest = service->OrderKomplett(kOrg, register_.total);
@@ -256,7 +295,7 @@ TEST_F(UttrekkTest, SeqAboveLatestIsCappedToTheLatest) {
   EXPECT_EQ(Ids(Bodies(*service, *capped)), ExpectedKomplett(register_, register_.total, *cipher_));
 }
 
-TEST_F(UttrekkTest, BatchesHoldAtMostTheBatchSizeAndEndWithAnEmptyAnswer) {
+TEST_P(UttrekkTest, BatchesHoldAtMostTheBatchSizeAndEndWithAnEmptyAnswer) {
   auto service = Open();
   auto id = service->OrderKomplett(kOrg, register_.total);
   ASSERT_TRUE(id.ok());
@@ -285,10 +324,10 @@ TEST_F(UttrekkTest, BatchesHoldAtMostTheBatchSizeAndEndWithAnEmptyAnswer) {
   EXPECT_GT(service->CachedBytes(), 0u);
 }
 
-TEST_F(UttrekkTest, ExactMultipleOfTheBatchSizeAndEmptyRegister) {
+TEST_P(UttrekkTest, ExactMultipleOfTheBatchSizeAndEmptyRegister) {
   UttrekkOptions o = Options();
   o.komplett_batch_size = 40;  // 120 persons: 3 full batches
-  auto service = UttrekkService::Open(*store_, o);
+  auto service = OpenWith(o);
   ASSERT_TRUE(service.ok());
   auto id = (*service)->OrderKomplett(kOrg, register_.total);
   ASSERT_TRUE(id.ok());
@@ -300,7 +339,7 @@ TEST_F(UttrekkTest, ExactMultipleOfTheBatchSizeAndEmptyRegister) {
   EXPECT_TRUE(Bodies(**service, *empty).empty());
 }
 
-TEST_F(UttrekkTest, FinishedJobSurvivesARestartIdentically) {
+TEST_P(UttrekkTest, FinishedJobSurvivesARestartIdentically) {
   std::string id;
   std::vector<std::string> bodies;
   {
@@ -316,7 +355,7 @@ TEST_F(UttrekkTest, FinishedJobSurvivesARestartIdentically) {
   EXPECT_EQ(service->UnfinishedJobs(kOrg), 0u);
 }
 
-TEST_F(UttrekkTest, UnfinishedJobIsComputedAgainAfterARestart) {
+TEST_P(UttrekkTest, UnfinishedJobIsComputedAgainAfterARestart) {
   std::string id;
   {
     auto service = Open(0);
@@ -326,16 +365,18 @@ TEST_F(UttrekkTest, UnfinishedJobIsComputedAgainAfterARestart) {
     EXPECT_FALSE(service->WaitIdle(10ms));
     EXPECT_EQ(service->UnfinishedJobs(kOrg), 1u);
   }
-  // A stale partial batch left behind must never be served: it is recomputed.
-  ASSERT_TRUE(WriteFileAtomically(dir_.path() + "/uttrekk/" + id + "/0.json",
-                                  "{\"dokumentidentifikator\":[\"x\"]}", 0600)
-                  .ok());
+  if (files()) {
+    // A stale batch file left behind must never be served: it is recomputed.
+    ASSERT_TRUE(WriteFileAtomically(dir_.path() + "/uttrekk/" + id + "/0.json",
+                                    "{\"dokumentidentifikator\":[\"x\"]}", 0600)
+                    .ok());
+  }
   auto service = Open();
   EXPECT_EQ(Ids(Bodies(*service, id)), ExpectedKomplett(register_, register_.total, *cipher_));
   EXPECT_EQ(service->UnfinishedJobs(kOrg), 0u);
 }
 
-TEST_F(UttrekkTest, ExpiredJobsAreGoneAndDeleted) {
+TEST_P(UttrekkTest, ExpiredJobsAreGoneAndDeleted) {
   auto service = Open();
   auto id = service->OrderKomplett(kOrg, register_.total);
   ASSERT_TRUE(id.ok());
@@ -347,12 +388,12 @@ TEST_F(UttrekkTest, ExpiredJobsAreGoneAndDeleted) {
   EXPECT_EQ(service->Batch(kOrg, *id, 0).error().code, ErrorCode::kGone);
   EXPECT_EQ(service->Batch(kOrg, *id, 99).error().code, ErrorCode::kGone);
   EXPECT_EQ(service->SweepExpired(), 1u);
-  EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/uttrekk/" + *id));
+  EXPECT_FALSE(Stored(*id));
   EXPECT_EQ(service->CachedBytes(), 0u);
   EXPECT_EQ(service->Batch(kOrg, *id, 0).error().code, ErrorCode::kGone);
 }
 
-TEST_F(UttrekkTest, ExpiredJobsAreDeletedAtOpen) {
+TEST_P(UttrekkTest, ExpiredJobsAreDeletedAtOpen) {
   std::string id;
   {
     auto service = Open();
@@ -361,11 +402,11 @@ TEST_F(UttrekkTest, ExpiredJobsAreDeletedAtOpen) {
   }
   now_ += std::chrono::milliseconds(25h).count();
   auto service = Open();
-  EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/uttrekk/" + id));
+  EXPECT_FALSE(Stored(id));
   EXPECT_EQ(service->Batch(kOrg, id, 0).error().code, ErrorCode::kGone);
 }
 
-TEST_F(UttrekkTest, AtMostTenUnfinishedJobsPerOrganisation) {
+TEST_P(UttrekkTest, AtMostTenUnfinishedJobsPerOrganisation) {
   auto service = Open(0);
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(service->OrderKomplett(kOrg, 5).ok()) << i;
   auto eleventh = service->OrderKomplett(kOrg, 5);
@@ -377,7 +418,7 @@ TEST_F(UttrekkTest, AtMostTenUnfinishedJobsPerOrganisation) {
   EXPECT_EQ(service->UnfinishedJobs(kOrg), 10u);
 }
 
-TEST_F(UttrekkTest, FinishedJobsDoNotCountAgainstTheLimit) {
+TEST_P(UttrekkTest, FinishedJobsDoNotCountAgainstTheLimit) {
   auto service = Open();
   for (int i = 0; i < 25; ++i) {
     ASSERT_TRUE(service->OrderKomplett(kOrg, 5).ok()) << i;
@@ -385,7 +426,7 @@ TEST_F(UttrekkTest, FinishedJobsDoNotCountAgainstTheLimit) {
   }
 }
 
-TEST_F(UttrekkTest, UnknownMalformedAndForeignJobsAreGone) {
+TEST_P(UttrekkTest, UnknownMalformedAndForeignJobsAreGone) {
   auto service = Open();
   auto id = service->OrderKomplett(kOrg, register_.total);
   ASSERT_TRUE(id.ok());
@@ -397,9 +438,14 @@ TEST_F(UttrekkTest, UnknownMalformedAndForeignJobsAreGone) {
     EXPECT_EQ(service->Batch(kOrg, bad, 0).error().code, ErrorCode::kGone) << bad;
   }
   EXPECT_EQ(service->Batch(kOtherOrg, *id, 0).error().code, ErrorCode::kGone);
+  // Another spelling of the same UUID is not the jobbId handed out: gone on both stores.
+  std::string upper = *id;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  ASSERT_NE(upper, *id);
+  EXPECT_EQ(service->Batch(kOrg, upper, 0).error().code, ErrorCode::kGone);
 }
 
-TEST_F(UttrekkTest, TilpassetListsTheMatchingPersonsNumbers) {
+TEST_P(UttrekkTest, TilpassetListsTheMatchingPersonsNumbers) {
   auto service = Open();
   auto criteria =
       freg::ParseUttrekkCriteria(R"({"personstatustyper":["bosatt"],"kjoenn":"kvinne"})");
@@ -425,6 +471,131 @@ TEST_F(UttrekkTest, TilpassetListsTheMatchingPersonsNumbers) {
   service.reset();
   service = Open();
   EXPECT_EQ(Bodies(*service, *id), bodies);
+}
+
+NORREG_STORE_TEST_SUITE(UttrekkTest);
+
+// --- PostgreSQL: several nodes sharing the jobs ---
+
+class UttrekkNodesTest : public UttrekkFixture, public ::testing::Test {
+ protected:
+  void SetUp() override { SetUpRegister(Backend::kPostgres); }
+
+  std::unique_ptr<UttrekkService> Node(const std::string& name, unsigned workers,
+                                       std::chrono::milliseconds lease = 30s,
+                                       std::chrono::milliseconds batch_delay = 0ms) {
+    UttrekkOptions o = Options(workers);
+    o.node_id = name;
+    o.lease = lease;
+    o.poll_interval = 50ms;
+    o.test_batch_delay = batch_delay;
+    auto service = OpenWith(std::move(o));
+    EXPECT_TRUE(service.ok()) << service.error().detail;
+    return service.ok() ? std::move(service).value() : nullptr;
+  }
+
+  // Waits until batch `n` of `id` is served by `node` (at most 30 s).
+  static bool WaitForBatch(UttrekkService& node, const std::string& id, uint64_t n) {
+    for (int i = 0; i < 3000; ++i) {
+      if (node.Batch(kOrg, id, n).ok()) return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return false;
+  }
+};
+
+TEST_F(UttrekkNodesTest, BatchesComputedOnOneNodeAreServedByTheOther) {
+  auto a = Node("node-a", 2);
+  auto b = Node("node-b", 0);
+  ASSERT_TRUE(a && b);
+  auto id = a->OrderKomplett(kOrg, register_.total - 5);
+  ASSERT_TRUE(id.ok());
+  const auto bodies = Bodies(*a, *id);
+  EXPECT_EQ(Ids(bodies), ExpectedKomplett(register_, register_.total - 5, *cipher_));
+  for (size_t n = 0; n < bodies.size(); ++n) {
+    auto batch = b->Batch(kOrg, *id, n);
+    ASSERT_TRUE(batch.ok()) << n;
+    EXPECT_EQ(*batch->body, bodies[n]);
+    EXPECT_EQ(batch->count, n + 1 < bodies.size() ? 7u : 120u % 7);
+  }
+  EXPECT_EQ(*b->Batch(kOrg, *id, bodies.size())->body, "{}");
+  EXPECT_EQ(b->Batch(kOtherOrg, *id, 0).error().code, ErrorCode::kGone);
+  // Ordered on the node without workers: not ready there until the other node computes it.
+  auto criteria = freg::ParseUttrekkCriteria(R"({"personstatustyper":["bosatt"]})");
+  ASSERT_TRUE(criteria.ok());
+  auto c = Node("node-c", 0);
+  auto tailored = c->OrderTilpasset(kOrg, *criteria);
+  ASSERT_TRUE(tailored.ok());
+  ASSERT_TRUE(WaitForBatch(*c, *tailored, 0));
+  EXPECT_TRUE(a->WaitIdle(30s));
+  EXPECT_EQ(Bodies(*c, *tailored), Bodies(*a, *tailored));
+  EXPECT_EQ(c->UnfinishedJobs(kOrg), 0u);
+}
+
+TEST_F(UttrekkNodesTest, TheLimitOfTenHoldsAcrossNodes) {
+  auto a = Node("node-a", 0);
+  auto b = Node("node-b", 0);
+  ASSERT_TRUE(a && b);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(a->OrderKomplett(kOrg, 5).ok()) << i;
+    ASSERT_TRUE(b->OrderKomplett(kOrg, 5).ok()) << i;
+  }
+  EXPECT_EQ(a->OrderKomplett(kOrg, 5).error().code, ErrorCode::kRateLimited);
+  EXPECT_EQ(b->OrderKomplett(kOrg, 5).error().code, ErrorCode::kRateLimited);
+  EXPECT_TRUE(b->OrderKomplett(kOtherOrg, 5).ok());
+  EXPECT_EQ(a->UnfinishedJobs(kOrg), 10u);
+  EXPECT_EQ(b->UnfinishedJobs(kOrg), 10u);
+}
+
+// A node that died mid-job (it stored batch 0 and stopped renewing): another node takes the job
+// over when the lease has run out, keeps batch 0 and computes the rest, byte for byte the same.
+TEST_F(UttrekkNodesTest, AJobIsTakenOverWhenItsNodeStopsRenewing) {
+  std::vector<std::string> reference;
+  {
+    auto r = Node("reference", 2);
+    ASSERT_TRUE(r);
+    auto id = r->OrderKomplett(kOrg, register_.total);
+    ASSERT_TRUE(id.ok());
+    reference = Bodies(*r, *id);
+  }
+  ASSERT_GT(reference.size(), 2u);
+  auto jobs = store::OpenPostgresUttrekkJobStore({.conninfo = db_->conninfo()});
+  ASSERT_TRUE(jobs.ok());
+  store::UttrekkJob job;
+  job.id = ids::NewUuid();
+  job.orgnr = kOrg;
+  job.seq = register_.total;
+  job.ordered_ms = now_;
+  job.expires_ms = now_ + std::chrono::milliseconds(24h).count();
+  ASSERT_TRUE((*jobs)->Create(job, 10).ok());
+  auto claimed = (*jobs)->Claim("dead-node", 300ms, now_);
+  ASSERT_TRUE(claimed.ok() && claimed->has_value());
+  ASSERT_TRUE((*jobs)->PutBatch(job.id, 0, reference[0], 7).ok());
+
+  auto b = Node("node-b", 1);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(*b->Batch(kOrg, job.id, 0)->body, reference[0]);  // stored: served at once
+  ASSERT_TRUE(WaitForBatch(*b, job.id, reference.size()));    // done: the empty answer
+  EXPECT_EQ(Bodies(*b, job.id), reference);
+  EXPECT_EQ((*jobs)->Renew(job.id, "dead-node", 300ms).error().code, ErrorCode::kGone);
+}
+
+// A node that stops (SIGTERM, not a crash) gives its lease back: another node continues at once
+// even with a long lease.
+TEST_F(UttrekkNodesTest, AStoppingNodeReleasesItsJob) {
+  std::string id;
+  {
+    auto a = Node("node-a", 1, 1h, 100ms);
+    ASSERT_TRUE(a);
+    auto ordered = a->OrderKomplett(kOrg, register_.total);
+    ASSERT_TRUE(ordered.ok());
+    id = *ordered;
+    ASSERT_TRUE(WaitForBatch(*a, id, 0));
+  }
+  auto b = Node("node-b", 1, 1h);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(Ids(Bodies(*b, id)), ExpectedKomplett(register_, register_.total, *cipher_));
+  EXPECT_EQ(b->UnfinishedJobs(kOrg), 0u);
 }
 
 TEST(ForEachBatchIdTest, SplitsTheArray) {

@@ -65,7 +65,7 @@ TEST_F(PostgresStoreTest, ConcurrentOpensOfAnEmptyDatabaseMigrateOnce) {
     EXPECT_EQ((*store)->DocumentKey(), (*opened[0])->DocumentKey());
   }
   EXPECT_EQ(Count(conninfo(), "SELECT count(*) FROM schema_version"), 1);
-  EXPECT_EQ(Count(conninfo(), "SELECT version FROM schema_version"), 1);
+  EXPECT_EQ(Count(conninfo(), "SELECT version FROM schema_version"), 2);
   EXPECT_EQ(Count(conninfo(), "SELECT count(*) FROM register_sequence"), 1);
   EXPECT_EQ(Count(conninfo(), "SELECT count(*) FROM meta WHERE key = 'document_key'"), 1);
   // And they share one register.
