@@ -535,7 +535,8 @@ Result<int64_t> CopyIn::Finish() {
 // --- migrations ---
 
 Status RunMigrations(Connection& connection, std::span<const char* const> migrations,
-                     std::string_view what, int64_t lock_key) {
+                     std::string_view what, int64_t lock_key, std::string_view version_table) {
+  const std::string table(version_table);
   // The transaction-scoped lock is released by COMMIT or ROLLBACK, and by the server if this
   // process dies: a failed start-up can never leave it held.
   Transaction tx(connection);
@@ -545,11 +546,11 @@ Status RunMigrations(Connection& connection, std::span<const char* const> migrat
     return locked.error();
   }
   if (Status s =
-          connection.Exec("CREATE TABLE IF NOT EXISTS schema_version(version integer NOT NULL)");
+          connection.Exec("CREATE TABLE IF NOT EXISTS " + table + "(version integer NOT NULL)");
       !s.ok()) {
     return s;
   }
-  auto current = connection.Query("SELECT version FROM schema_version");
+  auto current = connection.Query(("SELECT version FROM " + table).c_str());
   if (!current.ok()) return current.error();
   int64_t version = current->rows() > 0 ? current->Int64(0, 0) : -1;
   const auto known = static_cast<int64_t>(migrations.size());
@@ -560,13 +561,13 @@ Status RunMigrations(Connection& connection, std::span<const char* const> migrat
   }
   if (version == known) return tx.Commit();
   if (version < 0) {
-    if (Status s = connection.Exec("INSERT INTO schema_version VALUES(0)"); !s.ok()) return s;
+    if (Status s = connection.Exec("INSERT INTO " + table + " VALUES(0)"); !s.ok()) return s;
     version = 0;
   }
   for (int64_t v = version; v < known; ++v) {
     if (Status s = connection.Exec(migrations[static_cast<size_t>(v)]); !s.ok()) return s;
   }
-  if (Status s = connection.Exec("UPDATE schema_version SET version=" + std::to_string(known));
+  if (Status s = connection.Exec("UPDATE " + table + " SET version=" + std::to_string(known));
       !s.ok()) {
     return s;
   }
