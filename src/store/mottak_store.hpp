@@ -176,9 +176,9 @@ struct PostgresMottakOptions {
 // Behaves as the SQLite store (same errors, order, versions, receipts, retention), except:
 //  - All content is in the database, none in node-local files: attachments that arrived as
 //    spills and large reply ZIPs are copied, inside the storing transaction, into table
-//    mottak_blob_chunks as pieces of at most 512 KiB; the blob's size and SHA-256 are in the row that
-//    names it and are checked as the pieces are read back (a ZIP is streamed one piece, and one
-//    pooled connection, at a time).
+//    mottak_blob_chunks as pieces of at most 512 KiB; the blob's size and SHA-256 are in the row
+//    that names it and are checked as the pieces are read back (a ZIP is streamed one piece, and
+//    one pooled connection, at a time).
 //  - Each write is a transaction of its own on a pooled connection (PostgreSQL commits
 //    concurrent transactions with shared WAL flushes itself: there is no group-commit queue).
 //    Durability is the server's synchronous_commit (on by default).
