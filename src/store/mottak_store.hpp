@@ -181,12 +181,16 @@ struct PostgresMottakOptions {
 //    one pooled connection, at a time).
 //  - Each write is a transaction of its own on a pooled connection (PostgreSQL commits
 //    concurrent transactions with shared WAL flushes itself: there is no group-commit queue).
-//    Durability is the server's synchronous_commit (on by default).
+//    Durability is the server's synchronous_commit (on by default; opening warns when it is off).
 //  - Confirm is one UPDATE ... WHERE version = expected: across all nodes exactly one of
 //    concurrent confirms of a version commits, the others get kConflict.
 //  - PurgeConfirmed holds a transaction-scoped advisory lock, so nodes purge one at a time.
 //  - A download in progress whose reply is purged meanwhile fails (kInternal) at its next piece,
 //    where SQLite would finish reading the removed file.
+//  - Available's ties (equal oppdatert) are in the order the replies' row ids were given out,
+//    which with several nodes publishing at once may differ from their commit order.
+//  - StoreInbound copies a spill and leaves the file to its MottakFile (removed when that goes);
+//    SQLite moves it into its blobs/ folder.
 Result<std::unique_ptr<MottakStore>> OpenPostgresMottakStore(const PostgresMottakOptions& options);
 
 }  // namespace norreg::store

@@ -21,6 +21,7 @@
 // Each write is one READ COMMITTED transaction on a pooled connection; reads that must see one
 // state (a reply with its ZIP and files) run in one REPEATABLE READ READ ONLY transaction.
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -406,8 +407,20 @@ class PostgresMottakStore final : public MottakStore {
     }
     auto lease = pool_->Acquire();
     if (!lease.ok()) return lease.error();
-    return pg::RunMigrations(**lease, kMigrations, "mottaket", kMigrationLockKey,
-                             "mottak_schema_version");
+    if (Status s = pg::RunMigrations(**lease, kMigrations, "mottaket", kMigrationLockKey,
+                                     "mottak_schema_version");
+        !s.ok()) {
+      return s;
+    }
+    // An answer promises that the data survives a crash of the database server: only true when
+    // commits wait for the WAL flush.
+    if (auto sync = (*lease)->Query("SELECT current_setting('synchronous_commit')");
+        sync.ok() && sync->rows() == 1 && sync->Text(0, 0) == "off") {
+      spdlog::warn(
+          "mottak: PostgreSQL has synchronous_commit=off; an answered upload or confirm "
+          "may be lost if the database server crashes");
+    }
+    return Status::Ok();
   }
 
   Result<std::unique_ptr<BlobWriter>> NewSpill() override {
