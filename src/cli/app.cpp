@@ -353,7 +353,7 @@ int RunServer(const Config& config) {
   }
   http::freg_api::FregContext freg{store, ids::DocumentIdCipher(store.DocumentKey()), audit.get(),
                                    uttrekk->get()};
-  auto mottak_store = store::OpenSqliteMottakStore(config.data + "/mottak");
+  auto mottak_store = OpenMottak(config);
   if (!mottak_store.ok()) {
     spdlog::error("kan ikke åpne mottaket: {} {}", mottak_store.error().message,
                   mottak_store.error().detail);

@@ -77,22 +77,33 @@ class BlobWriter {
   Sha256Digest digest_{};
 };
 
-class BlobReader {
+// Stored content handed out piece by piece and verified as it is read: a file (BlobReader), or
+// pieces kept in a database (the PostgreSQL mottak store). Next() returns the next piece (valid
+// until the next call), an empty piece after the last; the last piece is handed out only once the
+// digest of the whole content matched, else kInternal "stored content is corrupt".
+class PieceReader {
+ public:
+  virtual ~PieceReader() = default;
+  virtual uint64_t size() const = 0;
+  virtual Result<std::string_view> Next() = 0;
+};
+
+class BlobReader final : public PieceReader {
  public:
   // Opens `path`, which must hold `size` bytes with SHA-256 `sha256`; reads `chunk` bytes at a
   // time. kInternal when the file is missing or its size is wrong.
   static Result<std::unique_ptr<BlobReader>> Open(const std::string& path, uint64_t size,
                                                   std::string_view sha256,
                                                   size_t chunk = 256 * 1024);
-  ~BlobReader();
+  ~BlobReader() override;
   BlobReader(const BlobReader&) = delete;
   BlobReader& operator=(const BlobReader&) = delete;
 
-  uint64_t size() const { return size_; }
+  uint64_t size() const override { return size_; }
   // The next piece (valid until the next call); empty after the last. The last piece is handed
   // out only once the digest of the whole file matched: otherwise kInternal "stored content is
   // corrupt" (also when the file changed size).
-  Result<std::string_view> Next();
+  Result<std::string_view> Next() override;
   // The whole file, verified.
   static Result<std::string> ReadAll(const std::string& path, uint64_t size,
                                      std::string_view sha256);

@@ -17,11 +17,12 @@
 // mottakId of another organisation is reported exactly like one that does not exist (kNotFound);
 // mottakIds are matched case-insensitively.
 //
-// Files: <dir>/mottak.db (created when missing; schema migrations as the register store's),
-// <dir>/blobs/ (large content), <dir>/tmp/ (spills not yet stored; emptied when the store opens,
-// as are blobs no row refers to, which a crash between a file's rename and its commit can leave).
-// One process opens a store folder at a time.
-// Thread-safety: all methods are thread-safe (one writer at a time, readers in parallel).
+// Files (the SQLite store; see OpenPostgresMottakStore for PostgreSQL): <dir>/mottak.db (created
+// when missing; schema migrations as the register store's), <dir>/blobs/ (large content),
+// <dir>/tmp/ (spills not yet stored; emptied when the store opens, as are blobs no row refers to,
+// which a crash between a file's rename and its commit can leave). One process opens a store folder
+// at a time. Thread-safety: all methods are thread-safe (one writer at a time, readers in
+// parallel).
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -93,12 +94,14 @@ struct StoredReply {
 };
 
 // A reply's ZIP as published, for download: small ones in memory (verified), large ones as a
-// reader that verifies the file as it goes (see BlobReader::Next).
+// reader that verifies them as it goes (see PieceReader::Next).
 struct ReplyZip {
   OutboundInfo info;
   uint64_t size = 0;
-  std::shared_ptr<const std::string> bytes;  // set for a ZIP kept in the database
-  std::unique_ptr<BlobReader> file;          // set for a ZIP kept as a file
+  std::shared_ptr<const std::string> bytes;  // set for a small ZIP, kept in its row
+  // Set for a large ZIP: read from its file (SQLite) or from its chunks in the database
+  // (PostgreSQL), piece by piece.
+  std::unique_ptr<PieceReader> file;
 };
 
 struct AvailableQuery {
@@ -151,5 +154,43 @@ class MottakStore {
 
 // Opens (creating when missing) the mottak store in `dir`. kInternal when it cannot.
 Result<std::unique_ptr<MottakStore>> OpenSqliteMottakStore(const std::string& dir);
+
+struct PostgresMottakOptions {
+  // A libpq connection string (as PostgresOptions::conninfo); the mottak tables live in the
+  // connection's search_path beside the register's. Required.
+  std::string conninfo;
+  // A folder of this node for spills (uploads on their way in, reply ZIPs being built): created
+  // when missing and emptied when the store opens, so each node needs one of its own. Required.
+  std::string spill_dir;
+  // Connections kept for reads and writes; a streamed download borrows one per piece only.
+  int pool_size = 8;
+  // How long a call waits for a pooled connection when all are busy (then kInternal).
+  int pool_wait_ms = 10'000;
+};
+
+// Opens the mottak store in the PostgreSQL database options.conninfo names, creating and
+// migrating its tables when needed (under an advisory lock: several nodes may start at once).
+// Several processes may share one database, i.e. one mailbox. kInvalidInput for an empty
+// conninfo or spill_dir; kInternal when the server cannot be reached or migrating fails.
+//
+// Behaves as the SQLite store (same errors, order, versions, receipts, retention), except:
+//  - All content is in the database, none in node-local files: attachments that arrived as
+//    spills and large reply ZIPs are copied, inside the storing transaction, into table
+//    mottak_blob_chunks as pieces of at most 512 KiB; the blob's size and SHA-256 are in the row
+//    that names it and are checked as the pieces are read back (a ZIP is streamed one piece, and
+//    one pooled connection, at a time).
+//  - Each write is a transaction of its own on a pooled connection (PostgreSQL commits
+//    concurrent transactions with shared WAL flushes itself: there is no group-commit queue).
+//    Durability is the server's synchronous_commit (on by default; opening warns when it is off).
+//  - Confirm is one UPDATE ... WHERE version = expected: across all nodes exactly one of
+//    concurrent confirms of a version commits, the others get kConflict.
+//  - PurgeConfirmed holds a transaction-scoped advisory lock, so nodes purge one at a time.
+//  - A download in progress whose reply is purged meanwhile fails (kInternal) at its next piece,
+//    where SQLite would finish reading the removed file.
+//  - Available's ties (equal oppdatert) are in the order the replies' row ids were given out,
+//    which with several nodes publishing at once may differ from their commit order.
+//  - StoreInbound copies a spill and leaves the file to its MottakFile (removed when that goes);
+//    SQLite moves it into its blobs/ folder.
+Result<std::unique_ptr<MottakStore>> OpenPostgresMottakStore(const PostgresMottakOptions& options);
 
 }  // namespace norreg::store

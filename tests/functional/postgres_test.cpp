@@ -1,26 +1,32 @@
-// Functional tests of the register in PostgreSQL (`--db`): generate, two server nodes sharing one
-// register, import seen by both; extract jobs shared by the nodes (ordered on one, served by the
-// other, the per-organisation limit across nodes, a node killed mid-job). Skipped when
+// Functional tests of the register, extract jobs, the authorisation server's shared state and the
+// mottak mailbox in PostgreSQL (`--db`): generate, two server nodes sharing one register, import
+// seen by both; extract jobs shared by the nodes (ordered on one, served by the other, the
+// per-organisation limit across nodes, a node killed mid-job); signing keys, jti and rate limits
+// shared; an upload, a reply and confirms spread over two nodes sharing one mailbox. Skipped when
 // NORREG_TEST_PG (a postgresql:// URI; scripts/test.sh sets it) is unset. Each test gets a schema
 // of its own in that database.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <regex>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "auth/jwt.hpp"
 #include "client/token_client.hpp"
 #include "harness.hpp"
+#include "mottak/zip.hpp"
 #include "store/postgres/pg.hpp"
 
 namespace norreg::testing {
@@ -270,6 +276,127 @@ TEST_F(PostgresCliTest, RateLimitHoldsForTheSumOverTwoNodes) {
   // The burst plus what the bucket refilled meanwhile (one per second), in sum.
   EXPECT_LE(ok_a + ok_b, 10 + static_cast<int>(elapsed_s) + 1) << elapsed_s << " s";
   EXPECT_GT(limited, 0);
+}
+
+
+std::string MottakIdOf(const std::string& body) {
+  const auto at = body.find("\"mottakId\":\"");
+  return at == std::string::npos ? "" : body.substr(at + 12, 36);
+}
+
+// Bytes that do not compress (so the reply's ZIP stays large).
+std::string Noise(size_t n, uint32_t seed) {
+  std::string s(n, '\0');
+  uint32_t x = seed * 2654435761u + 1;
+  for (char& c : s) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    c = static_cast<char>(x & 0xff);
+  }
+  return s;
+}
+
+// Two nodes with data folders of their own serve one mailbox: an upload on a is a repeat on b and
+// its receipt is listed by b; a reply with a large attachment published on a downloads byte for
+// byte from b; of confirms of one reply sent to both nodes at once exactly one is answered 200.
+TEST_F(PostgresCliTest, TwoNodesServeOneMailbox) {
+  TempDir a_dir, b_dir;
+  ServerProcess a(a_dir.path(), {"--db", db_, "--demo-persons", "0"});
+  ServerProcess b(b_dir.path(), {"--db", db_, "--demo-persons", "0"});
+  const std::map<std::string, std::string> org_a = {
+      {"Authorization", "Bearer " + a.Token(kMottakScope, std::string("0192:") + kOrgA)}};
+  const std::map<std::string, std::string> org_b = {
+      {"Authorization", "Bearer " + b.Token(kMottakScope, std::string("0192:") + kOrgA)}};
+  const std::string multipart = std::string("multipart/form-data; boundary=") + kBoundary;
+
+  const std::string melding_id = "5a5a5a5a6b6b6b6b7c7c7c7c8d8d8d8d";
+  const std::string upload = Multipart({
+      {"payload", "melding.xml", "application/xml", UploadXml(kOrgA, melding_id)},
+      {"attachments", "skjema.pdf", "application/pdf", Noise(3'000'000, 1)},
+  });
+  auto headers_a = org_a;
+  headers_a["Content-Type"] = multipart;
+  auto headers_b = org_b;
+  headers_b["Content-Type"] = multipart;
+  auto first = a.Request("POST", "/inbound/upload", upload, headers_a);
+  ASSERT_EQ(first.status, 200) << first.body;
+  const std::string upload_id = MottakIdOf(first.body);
+  ASSERT_EQ(upload_id.size(), 36u);
+  auto again = b.Request("POST", "/inbound/upload", upload, headers_b);
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(MottakIdOf(again.body), upload_id);  // the retry on the other node: the first id
+
+  // The demo's receipt, published by a, is listed and downloaded on b.
+  auto listed = b.Request("GET", "/outbound/available", "", org_b);
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  const std::string receipt_id = MottakIdOf(listed.body);
+  ASSERT_EQ(receipt_id.size(), 36u) << listed.body;
+  EXPECT_EQ(a.Request("GET", "/outbound/available", "", org_a).body, listed.body);
+  auto receipt = b.Request("GET", "/outbound/download?mottakId=" + receipt_id, "", org_b);
+  ASSERT_EQ(receipt.status, 200);
+  auto receipt_entries = mottak::ReadZip(receipt.body);
+  ASSERT_TRUE(receipt_entries.ok());
+  EXPECT_NE((*receipt_entries)[0].content.find(melding_id), std::string::npos);
+
+  // A reply with a large attachment, published on a, from b byte for byte.
+  const std::vector<Part> parts = {
+      {"payload", "svar.xml", "application/xml", ReplyXml(kOrgA, melding_id)},
+      {"attachments", "vedtak.pdf", "application/pdf", Noise(6'000'000, 2)},
+  };
+  auto published = a.Request(
+      "POST", "/norreg/mottak/v1/svar", Multipart(parts),
+      {{"Content-Type", multipart}, {"Authorization", "Bearer " + a.Token("norreg:mottak")}});
+  ASSERT_EQ(published.status, 200) << published.body;
+  const std::string reply_id = MottakIdOf(published.body);
+  auto download = b.Request("GET", "/outbound/download?mottakId=" + reply_id, "", org_b);
+  ASSERT_EQ(download.status, 200);
+  EXPECT_EQ(download.Header("content-length"), std::to_string(download.body.size()));
+  EXPECT_TRUE(a.Request("GET", "/outbound/download?mottakId=" + reply_id, "", org_a).body ==
+              download.body);
+  auto entries = mottak::ReadZip(download.body);
+  ASSERT_TRUE(entries.ok()) << entries.error().message;
+  ASSERT_EQ(entries->size(), 2u);
+  EXPECT_EQ((*entries)[0].content, parts[0].content);
+  EXPECT_EQ((*entries)[1].name, "vedtak.pdf");
+  EXPECT_TRUE((*entries)[1].content == parts[1].content);
+
+  // Confirms of each reply sent to both nodes at once: exactly one 200, the others 500
+  // ERROR-00005; the reply then leaves both listings.
+  for (const std::string& id : {receipt_id, reply_id}) {
+    SCOPED_TRACE(id);
+    constexpr int kClients = 6;
+    std::vector<HttpResponse> answers(kClients);
+    std::atomic<int> ready{0};
+    std::vector<std::thread> clients;
+    for (int i = 0; i < kClients; ++i) {
+      clients.emplace_back([&, i] {
+        ready.fetch_add(1);
+        while (ready.load() < kClients) std::this_thread::yield();
+        ServerProcess& node = i % 2 == 0 ? a : b;
+        answers[static_cast<size_t>(i)] =
+            node.Request("PUT", "/outbound/confirm?mottakId=" + id, "", i % 2 == 0 ? org_a : org_b);
+      });
+    }
+    for (auto& t : clients) t.join();
+    int ok = 0;
+    for (const HttpResponse& r : answers) {
+      if (r.status == 200) {
+        ++ok;
+      } else {
+        EXPECT_EQ(r.status, 500) << r.body;
+        EXPECT_NE(r.body.find("\"feilkode\":\"ERROR-00005\""), std::string::npos) << r.body;
+      }
+    }
+    EXPECT_EQ(ok, 1);
+    EXPECT_EQ(a.Request("GET", "/outbound/available", "", org_a).body.find(id), std::string::npos);
+    EXPECT_EQ(b.Request("GET", "/outbound/available", "", org_b).body.find(id), std::string::npos);
+  }
+  // Nothing of the mailbox is in a node's folder: only spills pass through <data>/mottak/tmp.
+  for (const std::string& dir : {a_dir.path(), b_dir.path()}) {
+    EXPECT_FALSE(std::filesystem::exists(dir + "/mottak/mottak.db")) << dir;
+    EXPECT_FALSE(std::filesystem::exists(dir + "/mottak/blobs")) << dir;
+  }
 }
 
 // A server that cannot reach its database fails at start with a message naming the store, not the

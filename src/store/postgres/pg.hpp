@@ -306,7 +306,9 @@ class CopyIn {
 // --- schema migrations ---
 
 // Brings the connected database's schema to the newest version: `migrations[i]` takes it from
-// version i to i + 1 and the version is kept in table schema_version (as the SQLite stores do).
+// version i to i + 1 and the version is kept in table `version_table` (schema_version, as the
+// SQLite stores do; a store with tables of its own in the same database, like the mottak store,
+// keeps its migrations apart with a table of its own).
 // Everything runs in one transaction holding the transaction-scoped advisory lock `lock_key`, so
 // concurrent start-ups of several nodes migrate once: the others wait for the lock and then find
 // the schema current. A failed step leaves the schema as it was. kInternal when the database is

@@ -18,15 +18,16 @@ Result<std::string> MottakId(const Request& request) {
   return id;
 }
 
-// The stored ZIP of a large reply, read from its file as it is sent.
+// The stored ZIP of a large reply, read piece by piece (from its file, or from the database) as it
+// is sent.
 class ZipStream final : public BodyStream {
  public:
-  explicit ZipStream(std::unique_ptr<store::BlobReader> reader) : reader_(std::move(reader)) {}
+  explicit ZipStream(std::unique_ptr<store::PieceReader> reader) : reader_(std::move(reader)) {}
   uint64_t size() const override { return reader_->size(); }
   Result<std::string_view> Next() override { return reader_->Next(); }
 
  private:
-  std::unique_ptr<store::BlobReader> reader_;
+  std::unique_ptr<store::PieceReader> reader_;
 };
 
 // fraDato/tilDato (YYYY-MM-DD, Oslo days, both inclusive) -> [since, until).
