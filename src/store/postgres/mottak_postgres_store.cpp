@@ -37,6 +37,7 @@
 #include "mottak/zip.hpp"
 #include "store/blob_file.hpp"
 #include "store/mottak_store.hpp"
+#include "store/mottak_store_common.hpp"
 #include "store/postgres/pg.hpp"
 
 namespace norreg::store {
@@ -49,14 +50,17 @@ const char* MottakAvailableSql();
 
 namespace {
 
+using mottak_common::Corrupt;
+using mottak_common::FileDigests;
+using mottak_common::Intact;
+using mottak_common::Internal;
+using mottak_common::kConflictMessage;
+using mottak_common::LowerId;
+using mottak_common::NotFound;
+using mottak_common::Org;
 using pg::Connection;
 using pg::ConnectionPool;
 using pg::Params;
-
-constexpr const char* kInternalMessage = "Feil i tjenesten. Vennligst prøv igjen senere.";
-constexpr const char* kNotFoundMessage = "Fant ingen melding med denne mottakId";
-constexpr const char* kConflictMessage = "Simultaneous attempt to confirm same file";
-constexpr std::string_view kOrgPrefix = "0192:";
 
 // Advisory lock keys ("norreg", 'M' for mottak, then the purpose).
 constexpr int64_t kMigrationLockKey = 0x6e6f'7272'6567'4d01;
@@ -211,51 +215,6 @@ constexpr pg::Statement kPurge{
     "SELECT count(*) FROM gone"};
 constexpr const char* kCopyChunks =
     "COPY mottak_blob_chunks(blob_id, seq, data) FROM STDIN (FORMAT binary)";
-
-Error Internal(std::string detail) {
-  return MakeError(ErrorCode::kInternal, kInternalMessage, std::move(detail));
-}
-
-Error NotFound() { return MakeError(ErrorCode::kNotFound, kNotFoundMessage); }
-
-Error Corrupt(std::string_view what, std::string_view id) {
-  return Internal("stored content is corrupt: " + std::string(what) + " of " + std::string(id));
-}
-
-std::string_view Org(std::string_view orgnr) {
-  if (orgnr.starts_with(kOrgPrefix)) orgnr.remove_prefix(kOrgPrefix.size());
-  return orgnr;
-}
-
-// UUIDs are case-insensitive (RFC 4122); they are stored in lower case.
-std::string LowerId(std::string_view id) {
-  std::string out(id);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-bool Intact(std::string_view content, std::string_view stored) {
-  auto d = Sha256::Of(content);
-  return d.ok() && stored == DigestView(*d);
-}
-
-Result<std::vector<Sha256Digest>> FileDigests(const std::vector<MottakFile>& files) {
-  std::vector<Sha256Digest> out;
-  out.reserve(files.size());
-  for (const MottakFile& f : files) {
-    if (f.spilled) {
-      if (!f.spilled->finished()) return Internal("spill of " + f.name + " is not finished");
-      out.push_back(f.spilled->sha256());
-      continue;
-    }
-    auto d = Sha256::Of(f.content);
-    if (!d.ok()) return d.error();
-    out.push_back(*d);
-  }
-  return out;
-}
 
 int64_t ChunkCount(uint64_t size) {
   return static_cast<int64_t>((size + kChunkBytes - 1) / kChunkBytes);
@@ -538,13 +497,7 @@ class PostgresMottakStore final : public MottakStore {
     if (!digest.ok()) return digest.error();
     auto file_digests = FileDigests(reply.attachments);
     if (!file_digests.ok()) return file_digests.error();
-    OutboundInfo info;
-    info.mottak_id = ids::NewUuid();
-    info.dokument_id = ids::NewUuid();
-    info.orgnr = Org(reply.orgnr);
-    info.tjeneste = reply.tjeneste;
-    info.melding_referanse = reply.melding_referanse;
-    info.oppdatert_ms = now_ms;
+    OutboundInfo info = mottak_common::NewOutboundInfo(reply, now_ms);
     auto zip = BuildReplyZip(reply);
     if (!zip.ok()) return zip.error();
     Status s = Write([&](Connection& c) -> Status {

@@ -52,6 +52,7 @@
 #include "mottak/zip.hpp"
 #include "store/blob_file.hpp"
 #include "store/mottak_store.hpp"
+#include "store/mottak_store_common.hpp"
 #include "store/sqlite/sqlite_db.hpp"
 
 namespace norreg::store {
@@ -64,14 +65,18 @@ const char* MottakAvailableSql();
 
 namespace {
 
+using mottak_common::Corrupt;
+using mottak_common::FileDigests;
+using mottak_common::Intact;
+using mottak_common::Internal;
+using mottak_common::kConflictMessage;
+using mottak_common::LowerId;
+using mottak_common::NotFound;
+using mottak_common::Org;
 using sqlite::Connection;
 using sqlite::Statement;
 using sqlite::Transaction;
 
-constexpr const char* kInternalMessage = "Feil i tjenesten. Vennligst prøv igjen senere.";
-constexpr const char* kNotFoundMessage = "Fant ingen melding med denne mottakId";
-constexpr const char* kConflictMessage = "Simultaneous attempt to confirm same file";
-constexpr std::string_view kOrgPrefix = "0192:";
 // Jobs per group commit: bounds how long the last job of a batch waits for the ones before it.
 constexpr size_t kMaxBatch = 256;
 // No memory mapping: the file grows with every checkpoint, and each connection then remaps it
@@ -149,57 +154,9 @@ constexpr const char* kAvailableSql =
     "FROM outbound WHERE orgnr = ?1 AND confirmed = 0 AND oppdatert_ms >= ?2 AND oppdatert_ms < ?3 "
     "AND (?4 = '' OR tjeneste = ?4) ORDER BY oppdatert_ms, id LIMIT ?5";
 
-Error Internal(std::string detail) {
-  return MakeError(ErrorCode::kInternal, kInternalMessage, std::move(detail));
-}
-
-Error NotFound() { return MakeError(ErrorCode::kNotFound, kNotFoundMessage); }
-
-std::string_view Org(std::string_view orgnr) {
-  if (orgnr.starts_with(kOrgPrefix)) orgnr.remove_prefix(kOrgPrefix.size());
-  return orgnr;
-}
-
-// UUIDs are case-insensitive (RFC 4122); they are stored in lower case.
-std::string LowerId(std::string_view id) {
-  std::string out(id);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 using Digest = Sha256Digest;
 
 std::string_view View(const Digest& d) { return DigestView(d); }
-
-// True when `content` still has the digest stored beside it (false also when hashing fails).
-bool Intact(std::string_view content, std::string_view stored) {
-  auto d = Sha256::Of(content);
-  return d.ok() && stored == View(*d);
-}
-
-Error Corrupt(std::string_view what, std::string_view id) {
-  return Internal("stored content is corrupt: " + std::string(what) + " of " + std::string(id));
-}
-
-// Each file's digest: computed for content in memory, the spill's own for a spilled file (which
-// must be finished).
-Result<std::vector<Digest>> FileDigests(const std::vector<MottakFile>& files) {
-  std::vector<Digest> out;
-  out.reserve(files.size());
-  for (const MottakFile& f : files) {
-    if (f.spilled) {
-      if (!f.spilled->finished()) return Internal("spill of " + f.name + " is not finished");
-      out.push_back(f.spilled->sha256());
-      continue;
-    }
-    auto d = Sha256::Of(f.content);
-    if (!d.ok()) return d.error();
-    out.push_back(*d);
-  }
-  return out;
-}
 
 Status StepDone(Statement& st) {
   auto r = st.Step();
@@ -441,13 +398,7 @@ class SqliteMottakStore final : public MottakStore {
     if (!digest.ok()) return digest.error();
     auto file_digests = FileDigests(reply.attachments);
     if (!file_digests.ok()) return file_digests.error();
-    OutboundInfo info;
-    info.mottak_id = ids::NewUuid();
-    info.dokument_id = ids::NewUuid();
-    info.orgnr = Org(reply.orgnr);
-    info.tjeneste = reply.tjeneste;
-    info.melding_referanse = reply.melding_referanse;
-    info.oppdatert_ms = now_ms;
+    OutboundInfo info = mottak_common::NewOutboundInfo(reply, now_ms);
     auto zip = BuildReplyZip(reply, info.mottak_id);
     if (!zip.ok()) return zip.error();
     Status s = Write([&]() -> Status {
