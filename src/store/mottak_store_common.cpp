@@ -59,4 +59,35 @@ OutboundInfo NewOutboundInfo(const OutboundReply& reply, int64_t now_ms) {
   return info;
 }
 
+Result<std::optional<InlineZip>> BuildInlineReplyZip(const OutboundReply& reply) {
+  uint64_t input = reply.henvendelse_xml.size();
+  for (const MottakFile& f : reply.attachments) {
+    if (f.spilled != nullptr) return std::optional<InlineZip>();
+    input += f.size();
+  }
+  if (input > kInlineZipInput) return std::optional<InlineZip>();
+  std::vector<mottak::ZipEntry> entries;
+  entries.push_back({"henvendelse.xml", reply.henvendelse_xml});
+  for (const MottakFile& f : reply.attachments) entries.push_back({f.name, f.content});
+  auto bytes = mottak::BuildZip(entries);
+  if (!bytes.ok()) return bytes.error();
+  auto digest = Sha256::Of(*bytes);
+  if (!digest.ok()) return digest.error();
+  return std::optional<InlineZip>(InlineZip{std::move(bytes).value(), *digest});
+}
+
+Result<std::vector<mottak::ZipFileEntry>> ReplyZipFileEntries(const OutboundReply& reply) {
+  std::vector<mottak::ZipFileEntry> entries;
+  entries.push_back({"henvendelse.xml", reply.henvendelse_xml, "", true});
+  for (const MottakFile& f : reply.attachments) {
+    if (f.spilled && !f.spilled->finished()) {
+      return Internal("spill of " + f.name + " is not finished");
+    }
+    entries.push_back({f.name, f.spilled ? std::string() : f.content,
+                       f.spilled ? f.spilled->path() : std::string(),
+                       mottak::WorthDeflating(f.content_type)});
+  }
+  return entries;
+}
+
 }  // namespace norreg::store::mottak_common

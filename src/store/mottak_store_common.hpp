@@ -3,11 +3,13 @@
 // errors, how they spell organisations and ids, and the digests they keep beside stored content.
 // Only the two stores include this.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/result.hpp"
+#include "mottak/zip.hpp"
 #include "store/blob_file.hpp"
 #include "store/mottak_store.hpp"
 
@@ -36,5 +38,19 @@ Result<std::vector<Sha256Digest>> FileDigests(const std::vector<MottakFile>& fil
 // A new reply's listing entry: fresh mottakId and dokumentId, the reply's organisation (without
 // prefix), service and reference, published at `now_ms` (version 0).
 OutboundInfo NewOutboundInfo(const OutboundReply& reply, int64_t now_ms);
+
+// Replies whose ZIP inputs (henvendelse + attachments) are at most this many bytes, all in
+// memory, get their ZIP built in memory and kept inline; larger ones are built as a file.
+inline constexpr uint64_t kInlineZipInput = 256 * 1024;
+struct InlineZip {
+  std::string bytes;
+  Sha256Digest sha256{};
+};
+// The reply's ZIP built in memory, or nullopt when it is to be built as a file (an attachment
+// is spilled, or the inputs exceed kInlineZipInput).
+Result<std::optional<InlineZip>> BuildInlineReplyZip(const OutboundReply& reply);
+// The entries of the reply's ZIP for mottak::WriteZipFile (spilled attachments by path);
+// kInternal for a spill that is not finished.
+Result<std::vector<mottak::ZipFileEntry>> ReplyZipFileEntries(const OutboundReply& reply);
 
 }  // namespace norreg::store::mottak_common

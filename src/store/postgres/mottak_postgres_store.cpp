@@ -50,6 +50,7 @@ const char* MottakAvailableSql();
 
 namespace {
 
+using mottak_common::BuildInlineReplyZip;
 using mottak_common::Corrupt;
 using mottak_common::FileDigests;
 using mottak_common::Intact;
@@ -58,6 +59,7 @@ using mottak_common::kConflictMessage;
 using mottak_common::LowerId;
 using mottak_common::NotFound;
 using mottak_common::Org;
+using mottak_common::ReplyZipFileEntries;
 using pg::Connection;
 using pg::ConnectionPool;
 using pg::Params;
@@ -68,9 +70,6 @@ constexpr int64_t kPurgeLockKey = 0x6e6f'7272'6567'4d02;
 
 // The size of a blob piece: a 35 MB attachment is 70 rows; a streamed download holds one piece.
 constexpr uint64_t kChunkBytes = 512 * 1024;
-// As SQLite: replies whose ZIP inputs are in memory and at most this many bytes get their ZIP
-// built in memory and kept inline in outbound_zips; larger ones as blob pieces.
-constexpr uint64_t kInlineZipInput = 256 * 1024;
 
 // Schema migrations, applied in order; mottak_schema_version holds how many have run. Append only.
 constexpr const char* kMigrations[] = {
@@ -679,37 +678,18 @@ class PostgresMottakStore final : public MottakStore {
   };
 
   Result<BuiltZip> BuildReplyZip(const OutboundReply& reply) {
-    uint64_t input = reply.henvendelse_xml.size();
-    bool spilled = false;
-    for (const MottakFile& f : reply.attachments) {
-      input += f.size();
-      spilled = spilled || f.spilled != nullptr;
-    }
     BuiltZip out;
-    if (!spilled && input <= kInlineZipInput) {
-      std::vector<mottak::ZipEntry> entries;
-      entries.push_back({"henvendelse.xml", reply.henvendelse_xml});
-      for (const MottakFile& f : reply.attachments) entries.push_back({f.name, f.content});
-      auto bytes = mottak::BuildZip(entries);
-      if (!bytes.ok()) return bytes.error();
-      auto digest = Sha256::Of(*bytes);
-      if (!digest.ok()) return digest.error();
-      out.bytes = std::move(bytes).value();
-      out.sha256 = *digest;
+    auto inline_zip = BuildInlineReplyZip(reply);
+    if (!inline_zip.ok()) return inline_zip.error();
+    if (*inline_zip) {
+      out.bytes = std::move((*inline_zip)->bytes);
+      out.sha256 = (*inline_zip)->sha256;
       return out;
     }
-    std::vector<mottak::ZipFileEntry> entries;
-    entries.push_back({"henvendelse.xml", reply.henvendelse_xml, "", true});
-    for (const MottakFile& f : reply.attachments) {
-      if (f.spilled && !f.spilled->finished()) {
-        return Internal("spill of " + f.name + " is not finished");
-      }
-      entries.push_back({f.name, f.spilled ? std::string() : f.content,
-                         f.spilled ? f.spilled->path() : std::string(),
-                         mottak::WorthDeflating(f.content_type)});
-    }
+    auto entries = ReplyZipFileEntries(reply);
+    if (!entries.ok()) return entries.error();
     const std::string target = options_.spill_dir + "/" + ids::NewUuid() + ".zip";
-    Status written = mottak::WriteZipFile(target, entries);
+    Status written = mottak::WriteZipFile(target, *entries);
     if (!written.ok()) {
       std::error_code ec;
       std::filesystem::remove(target, ec);

@@ -65,6 +65,7 @@ const char* MottakAvailableSql();
 
 namespace {
 
+using mottak_common::BuildInlineReplyZip;
 using mottak_common::Corrupt;
 using mottak_common::FileDigests;
 using mottak_common::Intact;
@@ -73,6 +74,7 @@ using mottak_common::kConflictMessage;
 using mottak_common::LowerId;
 using mottak_common::NotFound;
 using mottak_common::Org;
+using mottak_common::ReplyZipFileEntries;
 using sqlite::Connection;
 using sqlite::Statement;
 using sqlite::Transaction;
@@ -144,10 +146,6 @@ CREATE TABLE outbound_zips(
   zip BLOB NOT NULL);
 )sql",
 };
-
-// Replies whose ZIP inputs (henvendelse + attachments) are at most this many bytes, all in
-// memory, get their ZIP built in memory and kept in the database; larger ones as a file.
-constexpr uint64_t kInlineZipInput = 256 * 1024;
 
 constexpr const char* kAvailableSql =
     "SELECT mottak_id, version, dokument_id, tjeneste, melding_referanse, oppdatert_ms "
@@ -737,38 +735,19 @@ class SqliteMottakStore final : public MottakStore {
   };
 
   Result<BuiltZip> BuildReplyZip(const OutboundReply& reply, std::string_view mottak_id) {
-    uint64_t input = reply.henvendelse_xml.size();
-    bool spilled = false;
-    for (const MottakFile& f : reply.attachments) {
-      input += f.size();
-      spilled = spilled || f.spilled != nullptr;
-    }
     BuiltZip out;
-    if (!spilled && input <= kInlineZipInput) {
-      std::vector<mottak::ZipEntry> entries;
-      entries.push_back({"henvendelse.xml", reply.henvendelse_xml});
-      for (const MottakFile& f : reply.attachments) entries.push_back({f.name, f.content});
-      auto bytes = mottak::BuildZip(entries);
-      if (!bytes.ok()) return bytes.error();
-      auto digest = Sha256::Of(*bytes);
-      if (!digest.ok()) return digest.error();
-      out.size = bytes->size();
-      out.sha256 = *digest;
-      out.bytes = std::move(bytes).value();
+    auto inline_zip = BuildInlineReplyZip(reply);
+    if (!inline_zip.ok()) return inline_zip.error();
+    if (*inline_zip) {
+      out.size = (*inline_zip)->bytes.size();
+      out.sha256 = (*inline_zip)->sha256;
+      out.bytes = std::move((*inline_zip)->bytes);
       return out;
     }
-    std::vector<mottak::ZipFileEntry> entries;
-    entries.push_back({"henvendelse.xml", reply.henvendelse_xml, "", true});
-    for (const MottakFile& f : reply.attachments) {
-      if (f.spilled && !f.spilled->finished()) {
-        return Internal("spill of " + f.name + " is not finished");
-      }
-      entries.push_back({f.name, f.spilled ? std::string() : f.content,
-                         f.spilled ? f.spilled->path() : std::string(),
-                         mottak::WorthDeflating(f.content_type)});
-    }
+    auto entries = ReplyZipFileEntries(reply);
+    if (!entries.ok()) return entries.error();
     const std::string target = tmp_ + "/" + ids::NewUuid() + ".zip";
-    if (Status s = mottak::WriteZipFile(target, entries); !s.ok()) {
+    if (Status s = mottak::WriteZipFile(target, *entries); !s.ok()) {
       std::error_code ec;
       std::filesystem::remove(target, ec);
       return s.error();
