@@ -44,8 +44,11 @@ using Clock = std::chrono::steady_clock;
 
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kReadChunk = 16 * 1024;
+// A refused request's unread body is drained for at most this long and this many bytes before the
+// close (see Linger): enough for a client that sends a whole refused upload (35 MB + slack) without
+// waiting for 100-continue to still read our 413 instead of a connection reset.
 constexpr std::chrono::milliseconds kLingerTime{2000};
-constexpr std::size_t kLingerBytes = 1024 * 1024;
+constexpr std::size_t kLingerBytes = 64 * 1024 * 1024;
 
 // "Sun, 06 Nov 1994 08:49:37 GMT", formatted once per second per thread.
 std::string_view HttpDate() {

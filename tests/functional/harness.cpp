@@ -251,7 +251,11 @@ HttpResponse ServerProcess::Request(const std::string& method, const std::string
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
   CURLcode rc = curl_easy_perform(curl);
-  if (rc == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+  if (rc == CURLE_OK) {
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+  } else if (response.body.empty()) {
+    response.body = std::string("(no answer: curl: ") + curl_easy_strerror(rc) + ")";
+  }
   curl_slist_free_all(list);
   curl_easy_cleanup(curl);
   return response;

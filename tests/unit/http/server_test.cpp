@@ -334,6 +334,22 @@ TEST_F(ServerTest, OversizedBodyGets413InTheApiShape) {
   EXPECT_TRUE(c.WaitClosed(3000ms));
 }
 
+// A client that sends the whole refused body before reading (no 100-continue) still reads the
+// 413: the server drains the body before it closes, so the close is no reset that destroys the
+// answer in flight.
+TEST_F(ServerTest, A413IsReadByAClientThatSendsTheWholeBodyFirst) {
+  Start();
+  RawClient c(port());
+  const std::size_t size = 20u << 20;
+  ASSERT_TRUE(c.Send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(size) +
+                     "\r\n\r\n"));
+  ASSERT_TRUE(c.Send(std::string(size, 'z')));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_TRUE(c.WaitClosed(3000ms));
+}
+
 TEST_F(ServerTest, OversizedChunkedBodyGets413) {
   Start();
   RawClient c(port());
