@@ -384,7 +384,7 @@ class ConsumerRestartTest : public ::testing::Test {
   // A copy of the generated register in this test's own folder.
   std::string NewDataFolder() {
     const std::string data = dir_.path() + "/data";
-    fs::copy(template_dir_->path(), data, fs::copy_options::recursive);
+    CopyDataFolder(template_dir_->path(), data);
     std::error_code ec;
     fs::remove(data + "/auth/token-cache.json", ec);
     return data;
@@ -506,11 +506,12 @@ TEST_F(ConsumerRestartTest, ServerRestartedMidExtractClientFinishes) {
   const std::string base_url = "http://127.0.0.1:" + std::to_string(port);
   // The same issuer for both runs: the signing keys persist in <data>/auth, so the client's token
   // stays valid across the restart.
-  const std::vector<std::string> serve{NORREG_BINARY,      "serve",
-                                       "--data",           data,
-                                       "--listen",         "127.0.0.1:" + std::to_string(port),
-                                       "--issuer",         base_url + "/",
-                                       "--shutdown-grace", "5"};
+  std::vector<std::string> serve{NORREG_BINARY,      "serve",
+                                 "--data",           data,
+                                 "--listen",         "127.0.0.1:" + std::to_string(port),
+                                 "--issuer",         base_url + "/",
+                                 "--shutdown-grace", "5"};
+  for (std::string& arg : StoreArgs(data)) serve.push_back(std::move(arg));
   const std::string out = dir_.path() + "/x.ndjson";
 
   auto server = std::make_unique<Child>(serve, dir_.path() + "/server1.log");

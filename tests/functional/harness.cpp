@@ -12,14 +12,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
+#include <mutex>
 #include <regex>
 #include <thread>
 
 #include "client/token_client.hpp"
+#include "store/postgres/pg.hpp"
 
 namespace norreg::testing {
 namespace {
@@ -81,11 +86,184 @@ std::string HttpResponse::Header(const std::string& name) const {
   return it == headers.end() ? std::string() : it->second;
 }
 
+// --- the store the tests run on ---
+namespace {
+
+// NORREG_TEST_PG with its database name replaced by `database`.
+std::string WithDatabase(const std::string& server, const std::string& database) {
+  const auto scheme = server.find("://");
+  const auto path = server.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  if (path == std::string::npos) return server + "/" + database;
+  const auto query = server.find('?', path);
+  return server.substr(0, path + 1) + database +
+         (query == std::string::npos ? "" : server.substr(query));
+}
+
+// The databases made for data folders, by folder; each is dropped with the TempDir holding it.
+class Databases {
+ public:
+  static Databases& Get() {
+    // Never destroyed: TempDirs of static lifetime may still drop their databases at exit.
+    static Databases* const databases = new Databases;
+    return *databases;
+  }
+  const std::string& server() const { return server_; }
+
+  // The URL of `data_dir`'s database, created on first use.
+  std::string For(const std::string& data_dir) {
+    std::lock_guard lock(mu_);
+    const std::string folder = Folder(data_dir);
+    auto it = names_.find(folder);
+    if (it == names_.end()) {
+      const std::string name = NameOf(folder);
+      if (Admin("CREATE DATABASE " + name)) it = names_.emplace(folder, name).first;
+      if (it == names_.end()) return "";
+    }
+    return WithDatabase(server_, it->second);
+  }
+
+  void Copy(const std::string& from, const std::string& to) {
+    std::lock_guard lock(mu_);
+    auto it = names_.find(Folder(from));
+    if (it == names_.end()) return;  // `from` never had a database
+    const std::string name = NameOf(Folder(to));
+    if (Admin("CREATE DATABASE " + name + " TEMPLATE " + it->second)) {
+      names_.emplace(Folder(to), name);
+    }
+  }
+
+  // Drops the databases of `root` and the folders below it.
+  void DropUnder(const std::string& root) {
+    std::lock_guard lock(mu_);
+    const std::string prefix = Folder(root);
+    for (auto it = names_.begin(); it != names_.end();) {
+      const bool below = it->first == prefix || it->first.starts_with(prefix + "/");
+      if (below) {
+        Admin("DROP DATABASE IF EXISTS " + it->second + " WITH (FORCE)");
+        it = names_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+ private:
+  Databases() {
+    const char* server = std::getenv("NORREG_TEST_PG");
+    server_ = server != nullptr ? server : "";
+  }
+  static std::string Folder(const std::string& data_dir) {
+    return std::filesystem::weakly_canonical(std::filesystem::absolute(data_dir)).string();
+  }
+  // "nft_<pid>_<hash of the folder>": unique per folder and test process.
+  static std::string NameOf(const std::string& folder) {
+    char hash[17];
+    std::snprintf(hash, sizeof hash, "%016zx", std::hash<std::string>{}(folder));
+    return "nft_" + std::to_string(getpid()) + "_" + hash;
+  }
+  bool Admin(const std::string& sql) {
+    auto admin = store::pg::Connection::Open(server_);
+    if (!admin.ok()) {
+      ADD_FAILURE() << "PostgreSQL (NORREG_TEST_PG): " << admin.error().detail;
+      return false;
+    }
+    Status done = admin->Exec(sql);
+    EXPECT_TRUE(done.ok()) << sql << ": " << done.error().detail;
+    return done.ok();
+  }
+
+  std::mutex mu_;
+  std::string server_;
+  std::map<std::string, std::string> names_;
+};
+
+// Skips every test of a PostgreSQL run when there is no server to run it on.
+class StoreEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    if (!OnPostgres()) return;
+    const std::string& server = Databases::Get().server();
+    if (server.empty()) {
+      GTEST_SKIP() << "NORREG_TEST_STORE=postgresql but NORREG_TEST_PG is unset (scripts/test.sh "
+                      "starts a throwaway cluster and sets it)";
+    }
+    ASSERT_TRUE(server.starts_with("postgresql://") || server.starts_with("postgres://"))
+        << "NORREG_TEST_PG must be a postgresql:// URI: " << server;
+  }
+};
+[[maybe_unused]] const auto* const kStoreEnvironment =
+    ::testing::AddGlobalTestEnvironment(new StoreEnvironment);
+
+// The subcommands that take the register's `--db`.
+bool TakesDb(const std::string& command) {
+  return command == "serve" || command == "generate" || command == "import" ||
+         command == "rotate-signing-key";
+}
+
+// `args` with `--db <the data folder's database>` added when they are for one of TakesDb's
+// subcommands, name a `--data` folder and no `--db` (on PostgreSQL only).
+std::vector<std::string> WithStore(std::vector<std::string> args) {
+  if (!OnPostgres()) return args;
+  auto command = std::find_if(args.begin(), args.end(), TakesDb);
+  if (command == args.end() || std::find(args.begin(), args.end(), "--db") != args.end()) {
+    return args;
+  }
+  auto data = std::find(command, args.end(), "--data");
+  if (data == args.end() || data + 1 == args.end()) return args;
+  const std::vector<std::string> store = StoreArgs(*(data + 1));
+  args.insert(args.end(), store.begin(), store.end());
+  return args;
+}
+
+}  // namespace
+
+bool OnPostgres() {
+  static const bool on = [] {
+    const char* store = std::getenv("NORREG_TEST_STORE");
+    return store != nullptr && std::string(store) == "postgresql";
+  }();
+  return on;
+}
+
+std::vector<std::string> StoreArgs(const std::string& data_dir) {
+  if (!OnPostgres()) return {};
+  return {"--db", Databases::Get().For(data_dir)};
+}
+
+void CopyDataFolder(const std::string& from, const std::string& to) {
+  std::filesystem::copy(from, to, std::filesystem::copy_options::recursive);
+  if (OnPostgres()) Databases::Get().Copy(from, to);
+}
+
+int64_t CountMottakRows(const std::string& data_dir, const std::string& sql) {
+  int64_t n = -1;
+  if (OnPostgres()) {
+    auto db = store::pg::Connection::Open(Databases::Get().For(data_dir));
+    if (!db.ok()) return n;
+    auto rows = db->Query(sql.c_str());
+    if (rows.ok() && rows->rows() > 0) n = rows->Int64(0, 0);
+    return n;
+  }
+  sqlite3* db = nullptr;
+  const std::string file = data_dir + "/mottak/mottak.db";
+  if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+      n = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(db);
+  return n;
+}
+
 namespace {
 
 int RunToCompletion(const std::vector<std::string>& args, std::string* output, bool keep_stderr) {
   std::vector<std::string> full{NORREG_BINARY};
-  full.insert(full.end(), args.begin(), args.end());
+  const std::vector<std::string> with_store = WithStore(args);
+  full.insert(full.end(), with_store.begin(), with_store.end());
   int fd = -1;
   pid_t pid = Spawn(full, &fd, keep_stderr);
   std::string out;
@@ -109,12 +287,26 @@ int RunNorregStdout(const std::vector<std::string>& args, std::string* output) {
   return RunToCompletion(args, output, false);
 }
 
+ScopedEnv::ScopedEnv(const char* name, const std::string& value) : name_(name) {
+  if (const char* old = std::getenv(name)) old_ = old;
+  setenv(name, value.c_str(), 1);
+}
+
+ScopedEnv::~ScopedEnv() {
+  if (old_) {
+    setenv(name_.c_str(), old_->c_str(), 1);
+  } else {
+    unsetenv(name_.c_str());
+  }
+}
+
 TempDir::TempDir() {
   std::string tmpl = (std::filesystem::temp_directory_path() / "norreg-test-XXXXXX").string();
   path_ = mkdtemp(tmpl.data());
 }
 
 TempDir::~TempDir() {
+  if (OnPostgres()) Databases::Get().DropUnder(path_);
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
 }
@@ -125,7 +317,7 @@ ServerProcess::ServerProcess(const std::string& data_dir, const std::vector<std:
   std::vector<std::string> args{NORREG_BINARY, "serve",    "--data",
                                 data_dir,      "--listen", "127.0.0.1:0"};
   args.insert(args.end(), extra.begin(), extra.end());
-  pid_ = Spawn(args, &out_fd_);
+  pid_ = Spawn(WithStore(std::move(args)), &out_fd_);
   fcntl(out_fd_, F_SETFL, O_NONBLOCK);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(startup_timeout_s);
   static const std::regex kAddress(R"(listening on http://127\.0\.0\.1:(\d+))");

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,12 +17,42 @@ struct HttpResponse {
   std::string Header(const std::string& name) const;
 };
 
+// The store every functional test runs on. ctest registers each functional test twice (see
+// tests/CMakeLists.txt): on SQLite in the data folder (the default), and with
+// NORREG_TEST_STORE=postgresql ("pg." before the name) on PostgreSQL: each data folder then has a
+// database of its own on the server NORREG_TEST_PG names, created on first use and dropped with its
+// TempDir. The harness adds `--db <that database>` to `serve`, `generate`, `import` and
+// `rotate-signing-key` (RunNorreg, ServerProcess) unless the arguments have a `--db` already.
+bool OnPostgres();
+// {"--db", <data_dir's database>} on PostgreSQL; {} on SQLite.
+std::vector<std::string> StoreArgs(const std::string& data_dir);
+// Copies the data folder of a stopped server to `to` (which must not exist), and on PostgreSQL its
+// database too.
+void CopyDataFolder(const std::string& from, const std::string& to);
+// The first column of the first row of `sql` on the mailbox's store of `data_dir`: its SQLite file
+// <data_dir>/mottak/mottak.db, or the data folder's database on PostgreSQL (the tables are the same).
+int64_t CountMottakRows(const std::string& data_dir, const std::string& sql);
+
 // Runs `norreg <args...>` to completion; returns exit code, stdout+stderr in `output`.
 int RunNorreg(const std::vector<std::string>& args, std::string* output = nullptr);
 // Same, with only stdout in `output` (stderr discarded).
 int RunNorregStdout(const std::vector<std::string>& args, std::string* output);
 
 inline constexpr const char* kFregScope = "folkeregister:deling/offentligmedhjemmel";
+
+// Sets an environment variable (inherited by the processes started meanwhile) and restores its
+// old value at destruction.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value);
+  ~ScopedEnv();
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::string name_;
+  std::optional<std::string> old_;
+};
 
 // A temporary folder removed at destruction.
 class TempDir {
