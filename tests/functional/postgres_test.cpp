@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
@@ -155,6 +156,77 @@ TEST_F(PostgresCliTest, GenerateTwoNodesAndImportShareOneRegister) {
     auto old = json::parse(node->Get(Api("/personer/arkiv/" + old_document + "?part=navn")).body);
     EXPECT_NE(old.at("navn").as_array()[0].at("fornavn").as_string(), "IMPORTERT");
   }
+}
+
+// Producers write the register through both nodes at once (two writers per node, each posting
+// its own persons' documents back as new versions): every write gets its own sekvensnummer, the
+// feed after them is gap-free and strictly increasing, and both nodes serve the same feed.
+TEST_F(PostgresCliTest, ConcurrentWritesOnTwoNodesGetAGapFreeFeed) {
+  TempDir a_dir, b_dir;
+  ServerProcess a(a_dir.path(), {"--db", db_, "--demo-persons", "60"});
+  ServerProcess b(b_dir.path(), {"--db", db_, "--demo-persons", "0"});
+  ASSERT_GT(a.port(), 0);
+  ASSERT_GT(b.port(), 0);
+  const uint64_t before = std::stoull(a.Get(Api("/hendelser/siste/sekvensnummer")).body);
+  ASSERT_EQ(b.Get(Api("/hendelser/siste/sekvensnummer")).body, std::to_string(before));
+
+  constexpr int kWriters = 4, kWrites = 10;
+  std::vector<std::string> fnrs, documents;
+  const json::value history = json::parse(a.Get(Api("/hendelser/feed?seq=1")).body);
+  for (const auto& event : history.as_array()) {
+    const std::string fnr(event.at("hendelse").at("folkeregisteridentifikator").as_string());
+    if (std::find(fnrs.begin(), fnrs.end(), fnr) != fnrs.end()) continue;
+    auto person = a.Get(Api("/personer/" + fnr + "?part=historikk"));
+    ASSERT_EQ(person.status, 200) << person.body;
+    fnrs.push_back(fnr);
+    documents.push_back(person.body);
+    if (fnrs.size() == kWriters * kWrites) break;
+  }
+  ASSERT_EQ(fnrs.size(), size_t{kWriters * kWrites});
+  const std::string producer_a = "Bearer " + a.Token("norreg:register");
+  const std::string producer_b = "Bearer " + b.Token("norreg:register");
+
+  std::atomic<int> written{0};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      ServerProcess& node = w % 2 == 0 ? a : b;
+      const std::string& producer = w % 2 == 0 ? producer_a : producer_b;
+      for (int i = 0; i < kWrites; ++i) {
+        auto r = node.Post("/norreg/register/v1/personer", documents[w * kWrites + i],
+                           {{"Content-Type", "application/json"}, {"Authorization", producer}});
+        if (r.status == 200) ++written;
+      }
+    });
+  }
+  for (auto& t : writers) t.join();
+  ASSERT_EQ(written.load(), kWriters * kWrites);
+
+  const uint64_t latest = std::stoull(b.Get(Api("/hendelser/siste/sekvensnummer")).body);
+  EXPECT_EQ(latest, before + kWriters * kWrites);
+  std::vector<std::string> changed;
+  for (ServerProcess* node : {&a, &b}) {
+    auto feed = node->Get(Api("/hendelser/feed?seq=" + std::to_string(before + 1)));
+    ASSERT_EQ(feed.status, 200) << feed.body;
+    uint64_t expected = before + 1;
+    std::vector<std::string> seen;
+    const json::value events = json::parse(feed.body);
+    for (const auto& event : events.as_array()) {
+      EXPECT_EQ(event.at("sekvensnummer").to_number<uint64_t>(), expected);
+      ++expected;
+      seen.emplace_back(event.at("hendelse").at("folkeregisteridentifikator").as_string());
+    }
+    EXPECT_EQ(expected, latest + 1);
+    if (changed.empty()) {
+      changed = seen;
+    } else {
+      EXPECT_EQ(seen, changed);  // the same feed on both nodes
+    }
+  }
+  std::sort(changed.begin(), changed.end());
+  std::vector<std::string> posted = fnrs;
+  std::sort(posted.begin(), posted.end());
+  EXPECT_EQ(changed, posted);  // one event per write, each for the person written
 }
 
 // Two nodes on one database with one issuer (as behind a load balancer) and the same demo
