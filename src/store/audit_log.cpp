@@ -491,7 +491,9 @@ class CpuBusyMeter {
 // node's cursor in the index is keyed by it). "" when there is none and `create` is false.
 Result<std::string> NodeId(const std::string& dir, bool create) {
   const std::string path = dir + "/node-id";
-  if (std::ifstream in(path); in) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    std::ifstream in(path);
     std::string id;
     std::getline(in, id);
     while (!id.empty() && (id.back() == '\r' || id.back() == ' ')) id.pop_back();
@@ -502,7 +504,7 @@ Result<std::string> NodeId(const std::string& dir, bool create) {
     }
     return id;
   }
-  if (errno != ENOENT) return Errno("open", path);
+  if (errno != ENOENT) return Errno("stat", path);
   if (!create) return std::string();
   const std::string id = ids::NewUuid();
   const std::string tmp = path + ".tmp";
@@ -768,7 +770,15 @@ class JournalAuditLog final : public AuditLog {
         continue;
       }
       Status s = IndexAll();
-      if (!s.ok()) spdlog::error("audit indexer: {} ({})", s.error().message, s.error().detail);
+      // A failure that lasts (the PostgreSQL server down) is logged once, not every interval; the
+      // journal keeps every disclosure meanwhile and the indexer catches up when it recovers.
+      if (!s.ok() && (failing_detail_ != s.error().detail)) {
+        spdlog::error("audit indexer: {} ({})", s.error().message, s.error().detail);
+        failing_detail_ = s.error().detail;
+      } else if (s.ok() && !failing_detail_.empty()) {
+        spdlog::info("audit indexer: indexing again");
+        failing_detail_.clear();
+      }
       lock.lock();
       last_status_ = s;
       flush_served_ = std::max(flush_served_, serving);
@@ -1007,6 +1017,7 @@ class JournalAuditLog final : public AuditLog {
   uint64_t flush_requested_ = 0;
   uint64_t flush_served_ = 0;
   Status last_status_;
+  std::string failing_detail_;  // of the failure last logged ("" while indexing succeeds)
 };
 
 }  // namespace

@@ -7,11 +7,13 @@
 //   journal. The cursor is updated in the transaction that stores the blocks it covers, as a
 //   compare-and-set on the cursor the batch started from, so a batch is never stored twice, not
 //   even by a second process that took the same node id; nodes never touch each other's rows.
-// - audit_blocks: the blocks (id from the sequence audit_block_ids, node, least time, the running
-//   max of that node's blocks, the zstd lines). Ids are allocated when a batch is stored, so one
-//   node's ids increase with its recording order; ids of different nodes interleave. The running
-//   max is per node (nodes index concurrently), so a query scans each node's blocks as a stream
-//   of its own, newest first, and stops each stream on its own.
+// - audit_blocks: the blocks (node, id from the sequence audit_block_ids, least time, the running
+//   max of that node's blocks, the zstd lines), keyed by (node, id): there is no index by id
+//   alone, so the planner cannot read one node's newest blocks by scanning all nodes' (which,
+//   for a node that stopped long ago, would be all other nodes' blocks). Ids are allocated when a
+//   batch is stored, so one node's ids increase with its recording order; ids of different nodes
+//   interleave. The running max is per node (nodes index concurrently), so a query scans each
+//   node's blocks as a stream of its own, newest first, and stops each stream on its own.
 // - audit_disclosed (person, node, block) and audit_block_orgs (org, node, block): which blocks
 //   of a node name a person or an organisation, so a node's stream for one person is one range of
 //   the primary key. Persons and orgs are bytea: the journal may hold any bytes (a hand-edited or
@@ -49,8 +51,10 @@ using pg::Params;
 
 constexpr const char* kInternalMessage = "Feil i tjenesten. Vennligst prøv igjen senere.";
 
-// Advisory lock keys: "norreg", 'A' for the audit log, then the purpose; a node's own lock is the
-// two-key form ("norA", the node's row id), which PostgreSQL keeps apart from one-key locks.
+// Advisory lock keys: "norreg", 'A' for the audit log, then the purpose. A node's own lock is the
+// two-key form, which PostgreSQL keeps apart from one-key locks: "norA" and a hash of the schema
+// and the node id (advisory locks are per database, and several deployments may share one
+// database in schemas of their own: a row id would clash across them).
 constexpr int64_t kMigrationLockKey = 0x6e6f'7272'6567'4101;
 constexpr int32_t kNodeLockClass = 0x6e6f'7241;
 
@@ -65,13 +69,13 @@ CREATE TABLE audit_nodes(
   cursor_offset bigint NOT NULL DEFAULT 0);
 CREATE SEQUENCE audit_block_ids;
 CREATE TABLE audit_blocks(
-  id bigint PRIMARY KEY,
   node integer NOT NULL,
+  id bigint NOT NULL,
   min_time_ms bigint NOT NULL,
   max_time_ms bigint NOT NULL,
-  lines bytea NOT NULL);
+  lines bytea NOT NULL,
+  PRIMARY KEY(node, id));
 ALTER TABLE audit_blocks ALTER COLUMN lines SET STORAGE EXTERNAL;
-CREATE INDEX audit_blocks_by_node ON audit_blocks(node, id);
 CREATE TABLE audit_disclosed(
   person bytea NOT NULL,
   node integer NOT NULL,
@@ -90,7 +94,8 @@ constexpr pg::Statement kRegisterNode{
     "INSERT INTO audit_nodes(node_id, created_ms) VALUES($1, $2) ON CONFLICT (node_id) DO NOTHING"};
 constexpr pg::Statement kNodeRow{
     "audit_node_row", "SELECT id, cursor_segment, cursor_offset FROM audit_nodes WHERE node_id=$1"};
-constexpr pg::Statement kLockNode{"audit_lock_node", "SELECT pg_try_advisory_lock($1, $2)"};
+constexpr pg::Statement kLockNode{
+    "audit_lock_node", "SELECT pg_try_advisory_lock($1, hashtext(current_schema() || ':' || $2))"};
 constexpr pg::Statement kLastMax{
     "audit_last_max",
     "SELECT max_time_ms FROM audit_blocks WHERE node=$1 ORDER BY id DESC LIMIT 1"};
@@ -111,14 +116,15 @@ constexpr pg::Statement kScanAll{
     "WHERE node=$1 AND id<$2 AND min_time_ms<=$3 ORDER BY id DESC LIMIT $4"};
 constexpr pg::Statement kScanPerson{
     "audit_scan_person",
-    "SELECT b.id, b.max_time_ms, b.lines FROM audit_disclosed k JOIN audit_blocks b ON "
-    "b.id=k.block "
-    "WHERE k.person=$5 AND k.node=$1 AND k.block<$2 AND b.min_time_ms<=$3 "
+    "SELECT b.id, b.max_time_ms, b.lines FROM audit_disclosed k "
+    "JOIN audit_blocks b ON b.node=k.node AND b.id=k.block WHERE k.person=$5 AND k.node=$1 AND "
+    "k.block<$2 AND b.min_time_ms<=$3 "
     "ORDER BY k.block DESC LIMIT $4"};
 constexpr pg::Statement kScanOrg{
     "audit_scan_org",
     "SELECT b.id, b.max_time_ms, b.lines FROM audit_block_orgs k JOIN audit_blocks b "
-    "ON b.id=k.block WHERE k.org=$5 AND k.node=$1 AND k.block<$2 AND b.min_time_ms<=$3 "
+    "ON b.node=k.node AND b.id=k.block WHERE k.org=$5 AND k.node=$1 AND k.block<$2 AND "
+    "b.min_time_ms<=$3 "
     "ORDER BY k.block DESC LIMIT $4"};
 
 constexpr int64_t kFirstPage = 8;
@@ -279,7 +285,7 @@ class PostgresIndex final : public IndexBackend {
     if (!row.ok()) return row.error();
     if (row->rows() != 1) return Internal("audit index: node row missing after insert");
     node_ = static_cast<int32_t>(row->Int64(0, 0));
-    auto locked = writer_.Execute(kLockNode, Params().Int32(kNodeLockClass).Int32(node_));
+    auto locked = writer_.Execute(kLockNode, Params().Int32(kNodeLockClass).Text(options_.node_id));
     if (!locked.ok()) return locked.error();
     if (locked->rows() != 1 || !locked->Bool(0, 0)) {
       return Internal("audit index: node " + options_.node_id +
@@ -326,7 +332,7 @@ class PostgresIndex final : public IndexBackend {
 
       auto blocks = CopyIn::Start(
           writer_,
-          "COPY audit_blocks(id, node, min_time_ms, max_time_ms, lines) FROM STDIN (FORMAT binary)",
+          "COPY audit_blocks(node, id, min_time_ms, max_time_ms, lines) FROM STDIN (FORMAT binary)",
           CopyFormat::kBinary);
       if (!blocks.ok()) return blocks.error();
       std::vector<std::pair<std::string_view, int64_t>> persons;
@@ -334,8 +340,8 @@ class PostgresIndex final : public IndexBackend {
       for (size_t i = 0; i < blocks_.size(); ++i) {
         const Pending& b = blocks_[i];
         blocks->BeginRow(5);
-        blocks->Int64(ids[i]);
         blocks->Int32(node_);
+        blocks->Int64(ids[i]);
         blocks->Int64(b.min_time_ms);
         blocks->Int64(b.max_time_ms);
         blocks->Bytes(b.stored);
