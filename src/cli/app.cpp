@@ -291,7 +291,8 @@ int RunServer(const Config& config) {
 
   std::unique_ptr<store::AuditLog> audit;
   if (config.audit) {
-    auto opened_audit = store::OpenAuditLog({.dir = config.data + "/audit"});
+    // On PostgreSQL the index is shared by the nodes (each keeps its journal in --data).
+    auto opened_audit = store::OpenAuditLog({.dir = config.data + "/audit", .db = config.db});
     if (!opened_audit.ok()) {
       spdlog::error("kan ikke åpne utleveringsloggen: {} {}", opened_audit.error().message,
                     opened_audit.error().detail);

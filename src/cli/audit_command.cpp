@@ -1,6 +1,9 @@
-// `norreg audit --data DIR [--org ORGNR] [--person FNR] [--since T] [--until T] [--limit N]
-// [--json]`: who was given which person data, from the disclosure audit log in <data>/audit.
-// Opens the log read-only, so it runs beside a server that is writing it.
+// `norreg audit [--data DIR] [--db postgresql://...] [--org ORGNR] [--person FNR] [--since T]
+// [--until T] [--limit N] [--json]`: who was given which person data, from the disclosure audit
+// log. Without --db: the log of one node, <data>/audit (its SQLite index and journal). With --db
+// (the servers' own): the index all nodes share in PostgreSQL, plus the journal tail of
+// <data>/audit when that folder is a node's. Opens the log read-only, so it runs beside servers
+// writing it.
 #include "cli/audit_command.hpp"
 
 #include <algorithm>
@@ -61,16 +64,21 @@ int Run(const CommandContext& context, const AuditArgs& args) {
     *target = *ms;
   }
 
-  const std::string dir = (std::filesystem::path(context.config.data) / "audit").string();
+  const std::string& db = context.config.db;
+  std::string dir = (std::filesystem::path(context.config.data) / "audit").string();
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
-    std::fprintf(stderr, "ingen utleveringer funnet (ingen revisjonslogg i %s)\n", dir.c_str());
-    return 0;
+    if (db.empty()) {
+      std::fprintf(stderr, "ingen utleveringer funnet (ingen revisjonslogg i %s)\n", dir.c_str());
+      return 0;
+    }
+    dir.clear();  // the shared index alone
   }
-  auto log = store::OpenAuditLog({.dir = dir, .read_only = true});
+  auto log = store::OpenAuditLog({.dir = dir, .db = db, .read_only = true});
   if (!log.ok()) {
-    std::fprintf(stderr, "norreg audit: kan ikke åpne revisjonsloggen %s: %s\n", dir.c_str(),
-                 log.error().detail.c_str());
+    // The detail names the folder or libpq's reason, never the connection string.
+    std::fprintf(stderr, "norreg audit: kan ikke åpne revisjonsloggen %s: %s\n",
+                 db.empty() ? dir.c_str() : "i PostgreSQL (--db)", log.error().detail.c_str());
     return kExitFailure;
   }
   auto found = (*log)->Query(query);
@@ -179,6 +187,9 @@ void AddAuditCommand(CLI::App& app, CommandContext& context) {
   CLI::App* command =
       app.add_subcommand("audit", "Show disclosures of person data from the audit log");
   AddDataOption(*command, context);
+  command->add_option("--db", context.config.db,
+                      "The index the server nodes share in PostgreSQL: their --db, a "
+                      "postgresql:// URI (default: the SQLite index in --data)");
   command->add_option("--org", args->org, "Consumer organisation (0192:NNNNNNNNN or NNNNNNNNN)");
   command->add_option("--person", args->person, "Fødselsnummer/d-nummer (or mottakId) disclosed");
   command->add_option("--since", args->since,

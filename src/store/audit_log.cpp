@@ -1,5 +1,8 @@
 // The disclosure audit log (store/audit_log.hpp): an append-only NDJSON journal in shared memory
-// mappings of its segment files, and a background indexer that moves journal lines into SQLite.
+// mappings of its segment files, and a background indexer that moves journal lines into the index:
+// SQLite in the folder, or PostgreSQL shared by the server nodes. The journal, the blocks and the
+// queries are here; what differs between the two indexes is behind audit::IndexBackend
+// (store/audit_index.hpp), so both get the same journal, exactness and crash rules.
 //
 // Why mapped: a write(2) per disclosure serialised the io threads on the file's inode lock and
 // cost a fifth of the lookups' throughput (bench/security.sh). Now a disclosure reserves its bytes
@@ -22,10 +25,10 @@
 //   last, with release order, so a reader that sees it sees the whole line; a reader of the live
 //   segment stops at the first NUL (a line still being copied, or the unused end). In a complete
 //   segment NUL runs are skipped: they are reservations a crash left unwritten.
-// - The indexer's cursor (segment, offset) is committed in the same transaction as the rows it
-//   covers. A segment is deleted only after a committed cursor lies beyond it (or, at close, when
-//   the cursor stands at its end). Query only needs the cursor's segment to stay the same while
-//   it opens the tail (see Query).
+// - The indexer's cursor (segment, offset) is committed in the same transaction as the blocks it
+//   covers (on PostgreSQL: this node's cursor, keyed by <dir>/node-id). A segment is deleted only
+//   after a committed cursor lies beyond it (or, at close, when the cursor stands at its end).
+//   Query only needs the cursor's segment to stay the same while it opens the tail (see Query).
 #include "store/audit_log.hpp"
 
 #include <dirent.h>
@@ -55,15 +58,14 @@
 
 #include "common/compress.hpp"
 #include "common/escape.hpp"
+#include "common/ids.hpp"
 #include "common/time.hpp"
-#include "store/sqlite/sqlite_db.hpp"
+#include "store/audit_index.hpp"
 
 namespace norreg::store {
 namespace {
 
-using sqlite::Connection;
-using sqlite::Statement;
-using sqlite::Transaction;
+using audit::Cursor;
 
 constexpr const char* kInternalMessage = "Feil i tjenesten. Vennligst prøv igjen senere.";
 // Lines per indexer transaction: large enough that SQLite's commit cost vanishes, small enough
@@ -82,77 +84,15 @@ Error Errno(std::string_view what, const std::string& path) {
   return Internal(std::string(what) + " " + path + ": " + std::strerror(errno));
 }
 
-// Schema migrations, applied in order; schema_version holds how many have run. Append only.
-//
-// Since migration 2 the index stores journal lines in blocks of up to kLinesPerBlock lines, as
-// recorded, and indexes blocks, not lines: `disclosed` (person, block) and `block_orgs`
-// (org, block) name the blocks holding a person's or an organisation's disclosures, and a query
-// reads those blocks newest first and filters their lines. `blocks.max_time_ms` is the greatest
-// time in this block and every earlier one, so it never decreases with the id: a newest-first scan
-// stops at the first block whose max_time_ms is older than what it still needs. Indexing a line
-// costs its share of one row plus one entry per person, where a row per disclosure with its own
-// indexes cost three times as much (bench/security_bench BM_AuditIndexOnePerson). `lines` is a
-// zstd frame (about a sixth of the bytes to write, and writing was half the cost) — or, for
-// migration 1's rows, which become one-line blocks, the plain line (it starts with '{').
-constexpr const char* kMigrations[] = {
-    R"sql(
-CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
-INSERT INTO meta VALUES('cursor_segment', 0), ('cursor_offset', 0);
-CREATE TABLE disclosures(
-  id INTEGER PRIMARY KEY,
-  time_ms INTEGER NOT NULL,
-  consumer_orgnr TEXT NOT NULL,
-  client_id TEXT NOT NULL,
-  supplier_orgnr TEXT NOT NULL,
-  endpoint TEXT NOT NULL,
-  request_id TEXT NOT NULL,
-  identifiers TEXT NOT NULL);
-CREATE TABLE disclosed(
-  person TEXT NOT NULL,
-  time_ms INTEGER NOT NULL,
-  disclosure_id INTEGER NOT NULL,
-  PRIMARY KEY(person, time_ms, disclosure_id)) WITHOUT ROWID;
-CREATE INDEX disclosures_by_org ON disclosures(consumer_orgnr, time_ms);
-CREATE INDEX disclosures_by_time ON disclosures(time_ms);
-)sql",
-    R"sql(
-CREATE TABLE blocks(
-  id INTEGER PRIMARY KEY,
-  min_time_ms INTEGER NOT NULL,
-  max_time_ms INTEGER NOT NULL,
-  lines BLOB NOT NULL);
-INSERT INTO blocks
-  SELECT id, time_ms, max(time_ms) OVER (ORDER BY id ROWS UNBOUNDED PRECEDING),
-         json_object('t', time_ms, 'org', consumer_orgnr, 'client', client_id,
-                     'supplier', supplier_orgnr, 'endpoint', endpoint, 'rid', request_id,
-                     'ids', json(identifiers)) || char(10)
-  FROM disclosures;
-CREATE TABLE block_orgs(
-  org TEXT NOT NULL,
-  block INTEGER NOT NULL,
-  PRIMARY KEY(org, block)) WITHOUT ROWID;
-INSERT INTO block_orgs SELECT consumer_orgnr, id FROM disclosures;
-CREATE TABLE disclosed_by_block(
-  person TEXT NOT NULL,
-  block INTEGER NOT NULL,
-  PRIMARY KEY(person, block)) WITHOUT ROWID;
-INSERT OR IGNORE INTO disclosed_by_block SELECT person, disclosure_id FROM disclosed;
-DROP TABLE disclosed;
-DROP TABLE disclosures;
-ALTER TABLE disclosed_by_block RENAME TO disclosed;
-)sql",
-};
-
 // A block holds at most this many journal lines, or about kBlockBytes: a query for one person
 // reads and filters whole blocks, so they stay small.
 constexpr size_t kLinesPerBlock = 64;
 constexpr size_t kBlockBytes = 64 << 10;
 constexpr int kBlockZstdLevel = 1;
-// (person, block) pairs sorted and inserted together (see WritePostings).
-constexpr size_t kMaxPostings = 1 << 18;
 constexpr std::string_view kZstdMagic = "\x28\xb5\x2f\xfd";
 
-// The lines of a block as stored (see kMigrations); kInternal when a frame is corrupt.
+// The lines of a block as stored (a zstd frame, or plain lines: see audit_sqlite_index.cpp);
+// kInternal when a frame is corrupt.
 Status BlockLines(const common::Zstd& zstd, std::string_view stored, std::string& scratch,
                   std::string_view& lines) {
   if (!stored.starts_with(kZstdMagic)) {
@@ -165,11 +105,6 @@ Status BlockLines(const common::Zstd& zstd, std::string_view stored, std::string
   lines = scratch;
   return Status::Ok();
 }
-
-struct Cursor {
-  int64_t segment = 0;
-  int64_t offset = 0;
-};
 
 // "0192:923609016" and "923609016" name the same organisation.
 std::string_view OrgDigits(std::string_view orgnr) {
@@ -459,41 +394,6 @@ Result<ScanResult> ScanLines(int fd, int64_t offset, std::string& buffer, bool l
   }
 }
 
-// A deferred read transaction: one snapshot for several SELECTs.
-class ReadSnapshot {
- public:
-  explicit ReadSnapshot(Connection& c) : c_(c) {}
-  ~ReadSnapshot() {
-    if (open_) (void)c_.Exec("ROLLBACK");
-  }
-  Status Begin() {
-    Status s = c_.Exec("BEGIN");
-    open_ = s.ok();
-    return s;
-  }
-  Status End() {
-    open_ = false;
-    return c_.Exec("COMMIT");
-  }
-
- private:
-  Connection& c_;
-  bool open_ = false;
-};
-
-Result<Cursor> ReadCursor(Connection& c) {
-  Statement st =
-      c.Prepare("SELECT key, value FROM meta WHERE key IN ('cursor_segment','cursor_offset')");
-  Cursor cursor;
-  while (true) {
-    auto row = st.Step();
-    if (!row.ok()) return row.error();
-    if (!*row) break;
-    (st.Text(0) == "cursor_segment" ? cursor.segment : cursor.offset) = st.Int(1);
-  }
-  return cursor;
-}
-
 // Newest-first accumulation of query results from the index and the journal tail, bounded to
 // about twice the limit. Order: time descending; equal times by recording order, newest first.
 class TopResults {
@@ -587,12 +487,48 @@ class CpuBusyMeter {
   std::optional<double> busy_;
 };
 
-class SqliteAuditLog final : public AuditLog {
- public:
-  explicit SqliteAuditLog(AuditOptions options)
-      : options_(std::move(options)), db_path_(options_.dir + "/audit.db") {}
+// <dir>/node-id: this node's name in a shared index (a random UUID, made once and kept: the
+// node's cursor in the index is keyed by it). "" when there is none and `create` is false.
+Result<std::string> NodeId(const std::string& dir, bool create) {
+  const std::string path = dir + "/node-id";
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    std::ifstream in(path);
+    std::string id;
+    std::getline(in, id);
+    while (!id.empty() && (id.back() == '\r' || id.back() == ' ')) id.pop_back();
+    const bool printable =
+        std::all_of(id.begin(), id.end(), [](char c) { return c > ' ' && c < 127; });
+    if (id.empty() || id.size() > 100 || !printable) {
+      return Internal("unreadable node id in " + path + " (one line, up to 100 visible ASCII)");
+    }
+    return id;
+  }
+  if (errno != ENOENT) return Errno("stat", path);
+  if (!create) return std::string();
+  const std::string id = ids::NewUuid();
+  const std::string tmp = path + ".tmp";
+  {
+    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
+    if (fd.get() < 0) return Errno("open", tmp);
+    const std::string text = id + "\n";
+    if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
+        ::fsync(fd.get()) != 0) {
+      return Errno("write", tmp);
+    }
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return Errno("rename", tmp);
+  if (Fd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)); d.get() >= 0) {
+    (void)::fsync(d.get());
+  }
+  return id;
+}
 
-  ~SqliteAuditLog() override {
+class JournalAuditLog final : public AuditLog {
+ public:
+  explicit JournalAuditLog(AuditOptions options) : options_(std::move(options)) {}
+
+  ~JournalAuditLog() override {
     if (indexer_.joinable()) {
       {
         std::lock_guard lock(mu_);
@@ -606,13 +542,28 @@ class SqliteAuditLog final : public AuditLog {
   }
 
   Status Init() {
-    if (options_.dir.empty()) return Internal("audit log folder not configured");
+    const bool shared = !options_.db.empty();
+    // Only a reader of the shared index may go without a folder (it then has no journal tail).
+    if (options_.dir.empty() && !(shared && options_.read_only)) {
+      return Internal("audit log folder not configured");
+    }
     std::error_code ec;
     if (options_.read_only) {
-      if (!std::filesystem::is_directory(options_.dir, ec)) {
+      if (!options_.dir.empty() && !std::filesystem::is_directory(options_.dir, ec)) {
         return Internal("audit log folder missing: " + options_.dir);
       }
-      return Status::Ok();
+      if (!shared) {
+        has_journal_ = true;
+        return OpenIndex("");
+      }
+      std::string node_id;
+      if (!options_.dir.empty()) {
+        auto id = NodeId(options_.dir, false);
+        if (!id.ok()) return id.error();
+        node_id = *id;
+      }
+      has_journal_ = !node_id.empty();  // a folder that never wrote to this index has no tail
+      return OpenIndex(node_id);
     }
     std::filesystem::create_directories(options_.dir, ec);
     if (ec || !std::filesystem::is_directory(options_.dir)) {
@@ -624,21 +575,19 @@ class SqliteAuditLog final : public AuditLog {
     if (::flock(lock_fd_.get(), LOCK_EX | LOCK_NB) != 0) {
       return Internal("audit log " + options_.dir + " is in use by another writer");
     }
-    auto db = Connection::Open(db_path_, false, 64 << 20, 16 << 10);
-    if (!db.ok()) return db.error();
-    db_ = std::move(db).value();
-    if (Status s = Migrate(); !s.ok()) return s;
-    insert_block_ =
-        db_.Prepare("INSERT INTO blocks(min_time_ms, max_time_ms, lines) VALUES(?,?,?)");
-    insert_disclosed_ = db_.Prepare("INSERT OR IGNORE INTO disclosed(person, block) VALUES(?,?)");
-    insert_block_org_ = db_.Prepare("INSERT OR IGNORE INTO block_orgs(org, block) VALUES(?,?)");
-    set_cursor_ = db_.Prepare("UPDATE meta SET value=? WHERE key=?");
-    Statement last_max = db_.Prepare("SELECT max_time_ms FROM blocks ORDER BY id DESC LIMIT 1");
-    auto row = last_max.Step();
-    if (!row.ok()) return row.error();
-    if (*row) block_.max_time = last_max.Int(0);
+    has_journal_ = true;
+    std::string node_id;
+    if (shared) {
+      auto id = NodeId(options_.dir, true);
+      if (!id.ok()) return id.error();
+      node_id = *id;
+    }
+    if (Status s = OpenIndex(node_id); !s.ok()) return s;
+    auto last_max = index_->LastMaxTime();
+    if (!last_max.ok()) return last_max.error();
+    block_.max_time = *last_max;
 
-    auto cursor = ReadCursor(db_);
+    auto cursor = index_->CommittedCursor();
     if (!cursor.ok()) return cursor.error();
     indexed_to_ = *cursor;
     auto segments = ListSegments(options_.dir);
@@ -688,6 +637,7 @@ class SqliteAuditLog final : public AuditLog {
       TopResults top(query.limit);
       auto cursor = QueryIndex(query, top);
       if (!cursor.ok()) return cursor.error();
+      if (!has_journal_) return top.Take();
       // Open the tail's segments before checking that the cursor still names the same segment:
       // then no segment from the cursor on has been deleted before it was opened.
       auto segments = ListSegments(options_.dir);
@@ -706,7 +656,7 @@ class SqliteAuditLog final : public AuditLog {
         tail.emplace_back(n, std::move(fd));
       }
       if (!vanished) {
-        auto now = CurrentCursor();
+        auto now = index_->CommittedCursor();
         if (!now.ok()) return now.error();
         vanished = now->segment != cursor->segment;
       }
@@ -720,12 +670,17 @@ class SqliteAuditLog final : public AuditLog {
   }
 
  private:
-  struct Reader {
-    Connection connection;
-    bool has_schema = false;
-  };
-
-  Status Migrate() { return sqlite::RunMigrations(db_, kMigrations, "revisjonsloggen"); }
+  // The index: SQLite in the folder, or the shared PostgreSQL index as node `node_id`.
+  Status OpenIndex(const std::string& node_id) {
+    auto index =
+        options_.db.empty()
+            ? audit::OpenSqliteIndex(options_.dir + "/audit.db", options_.read_only)
+            : audit::OpenPostgresIndex(
+                  {.conninfo = options_.db, .node_id = node_id, .read_only = options_.read_only});
+    if (!index.ok()) return index.error();
+    index_ = std::move(index).value();
+    return Status::Ok();
+  }
 
   // Makes segment n (capacity bytes, preallocated and mapped) the current one. Caller holds the
   // exclusive side of journal_mu_ (or runs before any writer). The previous segment is truncated
@@ -774,9 +729,7 @@ class SqliteAuditLog final : public AuditLog {
     const int64_t end = static_cast<int64_t>(DataEnd());
     CloseSegment();
     if (!last_status_.ok()) return;
-    auto cursor = ReadCursor(db_);
-    if (!cursor.ok()) return;
-    if (cursor->segment == segment_ && cursor->offset == end) {
+    if (indexed_to_.segment == segment_ && indexed_to_.offset == end) {
       (void)::unlink(SegmentPath(options_.dir, segment_).c_str());
     }
   }
@@ -817,7 +770,15 @@ class SqliteAuditLog final : public AuditLog {
         continue;
       }
       Status s = IndexAll();
-      if (!s.ok()) spdlog::error("audit indexer: {} ({})", s.error().message, s.error().detail);
+      // A failure that lasts (the PostgreSQL server down) is logged once, not every interval; the
+      // journal keeps every disclosure meanwhile and the indexer catches up when it recovers.
+      if (!s.ok() && (failing_detail_ != s.error().detail)) {
+        spdlog::error("audit indexer: {} ({})", s.error().message, s.error().detail);
+        failing_detail_ = s.error().detail;
+      } else if (s.ok() && !failing_detail_.empty()) {
+        spdlog::info("audit indexer: indexing again");
+        failing_detail_.clear();
+      }
       lock.lock();
       last_status_ = s;
       flush_served_ = std::max(flush_served_, serving);
@@ -847,14 +808,17 @@ class SqliteAuditLog final : public AuditLog {
     }
   }
 
-  // One transaction. True when the line budget ran out before the journal's end.
+  // One transaction of the index. True when the line budget ran out before the journal's end.
   Result<bool> IndexBatch() {
     StartBlock();  // drops what a failed batch left: its lines are read again
-    postings_.clear();
-    Transaction tx(db_);
-    if (Status s = tx.Begin(); !s.ok()) return s.error();
-    auto cursor = ReadCursor(db_);
+    auto cursor = index_->BeginBatch();
     if (!cursor.ok()) return cursor.error();
+    struct Abort {  // unless committed: a failure, or nothing to commit
+      audit::IndexBackend* index;
+      ~Abort() {
+        if (index != nullptr) index->AbortBatch();
+      }
+    } abort{index_.get()};
     auto segments = ListSegments(options_.dir);
     if (!segments.ok()) return segments.error();
 
@@ -900,16 +864,12 @@ class SqliteAuditLog final : public AuditLog {
       next = {(*segments)[i + 1], 0};
     }
     if (Status s = WriteBlock(); !s.ok()) return s.error();
-    if (Status s = WritePostings(); !s.ok()) return s.error();
-    set_cursor_.Bind(1, next.segment);
-    set_cursor_.Bind(2, std::string_view("cursor_segment"));
-    if (auto r = set_cursor_.Step(); !r.ok()) return r.error();
-    set_cursor_.Reset();
-    set_cursor_.Bind(1, next.offset);
-    set_cursor_.Bind(2, std::string_view("cursor_offset"));
-    if (auto r = set_cursor_.Step(); !r.ok()) return r.error();
-    set_cursor_.Reset();
-    if (Status s = tx.Commit(); !s.ok()) return s.error();
+    // An idle journal costs the index nothing (no empty transaction every index_interval, which
+    // on PostgreSQL would be a round trip per node each time).
+    if (next != *cursor) {
+      if (Status s = index_->CommitBatch(next); !s.ok()) return s.error();
+      abort.index = nullptr;
+    }
     indexed_to_ = next;
     for (int64_t n : indexed) {
       const std::string path = SegmentPath(options_.dir, n);
@@ -936,24 +896,20 @@ class SqliteAuditLog final : public AuditLog {
     return Status::Ok();
   }
 
-  // Writes the block being built (if any) in the current transaction and starts the next one.
+  // Adds the block being built (if any) to the batch and starts the next one.
   Status WriteBlock() {
     if (block_.count == 0) return Status::Ok();
-    insert_block_.Bind(1, block_.min_time);
-    insert_block_.Bind(2, block_.max_time);
     zstd_.Compress(block_.lines, compressed_);
-    insert_block_.BindBlob(3, compressed_);
-    auto r = insert_block_.Step();
-    insert_block_.Reset();
-    if (!r.ok()) return r.error();
-    const int64_t id = sqlite3_last_insert_rowid(db_.handle());
     std::sort(block_.persons.begin(), block_.persons.end());
     block_.persons.erase(std::unique(block_.persons.begin(), block_.persons.end()),
                          block_.persons.end());
-    for (std::string& person : block_.persons) postings_.emplace_back(std::move(person), id);
-    if (postings_.size() >= kMaxPostings) return WritePostings();
-    for (const std::string& org : block_.orgs) {
-      if (Status s = InsertPair(insert_block_org_, org, id); !s.ok()) return s;
+    if (Status s = index_->AddBlock({.min_time_ms = block_.min_time,
+                                     .max_time_ms = block_.max_time,
+                                     .stored = compressed_,
+                                     .persons = block_.persons,
+                                     .orgs = block_.orgs});
+        !s.ok()) {
+      return s;
     }
     StartBlock();
     return Status::Ok();
@@ -967,121 +923,36 @@ class SqliteAuditLog final : public AuditLog {
     block_.orgs.clear();
   }
 
-  // Inserts the collected (person, block) pairs in key order: the B-tree pages each insert needs
-  // are then the ones the previous insert used (indexing took 2.3 instead of 3.3 µs a line).
-  Status WritePostings() {
-    std::sort(postings_.begin(), postings_.end());
-    for (const auto& [person, block] : postings_) {
-      if (Status s = InsertPair(insert_disclosed_, person, block); !s.ok()) return s;
-    }
-    postings_.clear();
-    return Status::Ok();
-  }
-
-  static Status InsertPair(Statement& st, std::string_view key, int64_t block) {
-    st.Bind(1, key);
-    st.Bind(2, block);
-    auto r = st.Step();
-    st.Reset();
-    return r.ok() ? Status::Ok() : Status(r.error());
-  }
-
-  // Runs `fn(Reader&)` with a pooled read-only connection; a reader is nullptr while no index
-  // database exists yet (a read-only log before the first writer).
-  template <typename Fn>
-  auto WithReader(Fn&& fn) const -> decltype(fn(std::declval<Reader*>())) {
-    std::unique_ptr<Reader> reader;
-    {
-      std::lock_guard lock(readers_mu_);
-      if (!readers_.empty()) {
-        reader = std::move(readers_.back());
-        readers_.pop_back();
-      }
-    }
-    if (reader == nullptr || !reader->has_schema) {
-      struct stat st {};
-      if (::stat(db_path_.c_str(), &st) != 0) return fn(nullptr);
-      if (reader == nullptr) {
-        auto c = Connection::Open(db_path_, true, 64 << 20, 8 << 10);
-        if (!c.ok()) return c.error();
-        reader = std::make_unique<Reader>(Reader{std::move(c).value(), false});
-      }
-      // The writer creates the schema in one transaction; until then there is nothing indexed.
-      Statement st_schema = reader->connection.Prepare(
-          "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='meta'");
-      auto row = st_schema.Step();
-      if (!row.ok()) return row.error();
-      reader->has_schema = *row && st_schema.Int(0) > 0;
-      if (!reader->has_schema) return fn(nullptr);
-    }
-    auto result = fn(reader.get());
-    std::lock_guard lock(readers_mu_);
-    readers_.push_back(std::move(reader));
-    return result;
-  }
-
-  Result<Cursor> CurrentCursor() const {
-    return WithReader([](Reader* r) -> Result<Cursor> {
-      if (r == nullptr) return Cursor{};
-      return ReadCursor(r->connection);
-    });
-  }
-
   // Adds the indexed matches to `top` (order keys <= 0) and returns the cursor of that snapshot.
   Result<Cursor> QueryIndex(const AuditQuery& q, TopResults& top) const {
-    return WithReader([&](Reader* r) -> Result<Cursor> {
-      if (r == nullptr || q.limit == 0) return Cursor{};
-      Connection& c = r->connection;
-      ReadSnapshot snapshot(c);
-      if (Status s = snapshot.Begin(); !s.ok()) return s.error();
-      auto cursor = ReadCursor(c);
-      if (!cursor.ok()) return cursor.error();
-
-      if (q.since_ms > q.until_ms) return *cursor;
-      const std::string_view org = OrgDigits(q.orgnr);
-      std::string sql = "SELECT b.id, b.max_time_ms, b.lines FROM ";
-      if (!q.person.empty()) {
-        sql += "disclosed k JOIN blocks b ON b.id=k.block WHERE k.person=?3 AND ";
-      } else if (!q.orgnr.empty()) {
-        sql += "block_orgs k JOIN blocks b ON b.id=k.block WHERE k.org=?4 AND ";
-      } else {
-        sql += "blocks b WHERE ";
+    if (q.since_ms > q.until_ms) return index_->CommittedCursor();
+    const std::string_view org = OrgDigits(q.orgnr);
+    LineParser parser;
+    Disclosure d;
+    std::string scratch;
+    const audit::IndexQuery index_query{.person = q.person, .org = org, .until_ms = q.until_ms};
+    return index_->Scan(index_query, [&](const audit::StoredBlock& b) -> Result<audit::Visit> {
+      // Every line of this block and of the stream's older ones is at most max_time_ms old.
+      const std::optional<int64_t> bar = top.Bar();
+      if (b.max_time_ms < q.since_ms || (bar && b.max_time_ms < *bar)) {
+        return audit::Visit::kEndStream;
       }
-      sql += "b.min_time_ms<=?2 ORDER BY b.id DESC";
-      Statement st = c.Prepare(sql);
-      st.Bind(2, q.until_ms);
-      if (!q.person.empty()) st.Bind(3, std::string_view(q.person));
-      if (!q.orgnr.empty() && q.person.empty()) st.Bind(4, org);
-      LineParser parser;
-      Disclosure d;
-      std::string scratch;
-      while (true) {
-        auto row = st.Step();
-        if (!row.ok()) return row.error();
-        if (!*row) break;
-        // Every line of this block and all older ones is at most max_time_ms old.
-        const int64_t max_time = st.Int(1);
-        const std::optional<int64_t> bar = top.Bar();
-        if (max_time < q.since_ms || (bar && max_time < *bar)) break;
-        const int64_t block = st.Int(0);
-        std::string_view lines;
-        if (Status s = BlockLines(zstd_, st.Blob(2), scratch, lines); !s.ok()) return s.error();
-        int64_t line_number = 0;
-        for (size_t start = 0; start < lines.size();) {
-          size_t end = lines.find('\n', start);
-          if (end == std::string_view::npos) end = lines.size();
-          if (parser.Parse(lines.substr(start, end - start), d) && Matches(q, org, d)) {
-            // Order among equal times: block, then line; all below the tail's orders (> 0).
-            top.Add(block * static_cast<int64_t>(kLinesPerBlock * 2) + line_number - INT64_MAX,
-                    std::move(d));
-            d = Disclosure();
-          }
-          ++line_number;
-          start = end + 1;
+      std::string_view lines;
+      if (Status s = BlockLines(zstd_, b.stored, scratch, lines); !s.ok()) return s.error();
+      int64_t line_number = 0;
+      for (size_t start = 0; start < lines.size();) {
+        size_t end = lines.find('\n', start);
+        if (end == std::string_view::npos) end = lines.size();
+        if (parser.Parse(lines.substr(start, end - start), d) && Matches(q, org, d)) {
+          // Order among equal times: block, then line; all below the tail's orders (> 0).
+          top.Add(b.id * static_cast<int64_t>(kLinesPerBlock * 2) + line_number - INT64_MAX,
+                  std::move(d));
+          d = Disclosure();
         }
+        ++line_number;
+        start = end + 1;
       }
-      if (Status s = snapshot.End(); !s.ok()) return s.error();
-      return *cursor;
+      return audit::Visit::kMore;
     });
   }
 
@@ -1111,8 +982,9 @@ class SqliteAuditLog final : public AuditLog {
   }
 
   const AuditOptions options_;
-  const std::string db_path_;
   Fd lock_fd_;
+  bool has_journal_ = false;  // a folder whose journal tail queries read
+  std::unique_ptr<audit::IndexBackend> index_;
 
   // Journal: the shared side for each write, the exclusive side to roll.
   std::shared_mutex journal_mu_;
@@ -1122,12 +994,7 @@ class SqliteAuditLog final : public AuditLog {
   uint64_t capacity_ = 0;              // its size
   std::atomic<uint64_t> reserved_{0};  // bytes handed out (may pass capacity_ until a roll)
 
-  // Indexer state (db_ and the statements belong to the indexer thread once it runs).
-  Connection db_;
-  Statement insert_block_;
-  Statement insert_disclosed_;
-  Statement insert_block_org_;
-  Statement set_cursor_;
+  // Indexer state (index_'s writer side belongs to the indexer thread once it runs).
   Cursor indexed_to_;  // the committed cursor
   const common::Zstd zstd_ = common::Zstd::Create("", kBlockZstdLevel).value();
   std::string compressed_;
@@ -1139,7 +1006,6 @@ class SqliteAuditLog final : public AuditLog {
     std::vector<std::string> persons;  // short identifiers: no allocation each
     std::vector<std::string> orgs;
   } block_;
-  std::vector<std::pair<std::string, int64_t>> postings_;  // (person, block) not yet inserted
   LineParser parser_;
   LineView line_;
   std::string read_buffer_;
@@ -1151,15 +1017,13 @@ class SqliteAuditLog final : public AuditLog {
   uint64_t flush_requested_ = 0;
   uint64_t flush_served_ = 0;
   Status last_status_;
-
-  mutable std::mutex readers_mu_;
-  mutable std::vector<std::unique_ptr<Reader>> readers_;
+  std::string failing_detail_;  // of the failure last logged ("" while indexing succeeds)
 };
 
 }  // namespace
 
 Result<std::unique_ptr<AuditLog>> OpenAuditLog(const AuditOptions& options) {
-  auto log = std::make_unique<SqliteAuditLog>(options);
+  auto log = std::make_unique<JournalAuditLog>(options);
   if (Status s = log->Init(); !s.ok()) return s.error();
   return std::unique_ptr<AuditLog>(std::move(log));
 }

@@ -6,12 +6,22 @@
 // Design (why it does not slow lookups): Record() reserves room in a journal segment with one
 // atomic add and copies one line into a shared mapping of the segment file; once Record() returns
 // the entry is in the page cache and survives a crash of the process. A background indexer at idle
-// priority moves journal lines into an indexed SQLite database (<dir>/audit.db: by time, by
-// person, by organisation) in large transactions and records how far it got in the same
-// transaction, so nothing is indexed twice or lost; fully indexed journal segments are deleted. A
-// torn line (a crash mid-copy) is skipped. Details in audit_log.cpp.
+// priority moves journal lines into an index (by time, by person, by organisation) in large
+// transactions and records how far it got (the cursor) in the same transaction, so nothing is
+// indexed twice or lost; fully indexed journal segments are deleted. A torn line (a crash
+// mid-copy) is skipped. Details in audit_log.cpp.
 //
-// Files: <dir>/journal-<n>.ndjson (segments, rolled at `segment_bytes`), <dir>/audit.db.
+// The index is SQLite in the folder (<dir>/audit.db: this node's disclosures), or, with
+// `AuditOptions::db`, PostgreSQL shared by every server node (store/audit_index.hpp): each node
+// still records into its own journal, its indexer moves the lines to the shared tables under the
+// node's identity (<dir>/node-id, a UUID made once; the cursor is kept per node), and a query
+// answers for all nodes. Other nodes' disclosures appear once their indexer has moved them (within
+// index_interval, unless a node defers under load); this node's own journal tail is always read.
+//
+// Files: <dir>/journal-<n>.ndjson (segments, rolled at `segment_bytes`), <dir>/journal.lock,
+// <dir>/audit.db (SQLite) or <dir>/node-id (PostgreSQL). A folder keeps one index: moving a
+// node between SQLite and PostgreSQL starts a new index there (the old one stays readable with
+// its own option); let the writer close first, so that its journal is fully indexed.
 // Thread-safety: Record and Query are thread-safe.
 #include <chrono>
 #include <cstdint>
@@ -35,7 +45,11 @@ struct Disclosure {
 };
 
 struct AuditOptions {
-  std::string dir;                                // e.g. <data>/audit (created if missing)
+  std::string dir;  // e.g. <data>/audit (created if missing); may be "" for a read-only log on db
+  // "" = the index is SQLite in `dir`; else a postgresql:// URI: the index shared by the nodes
+  // (tables in its search_path, created by the first writer). A read-only log on db reads every
+  // node's indexed disclosures, plus the journal tail of `dir` when that folder has a node-id.
+  std::string db;
   bool read_only = false;                         // query only: no journal, no indexer
   std::chrono::milliseconds index_interval{200};  // indexer wakes at least this often
   uint64_t segment_bytes = 64ull << 20;           // journal segment size before rolling
@@ -64,13 +78,16 @@ class AuditLog {
   // Indexes everything recorded so far (waits for the indexer). For tests and shutdown.
   virtual Status Flush() = 0;
   // Disclosures matching the query, newest first. Includes entries still only in the journal
-  // (also for a read-only log opened while a server is writing). With `person` set, each result's
-  // identifiers list only that person; otherwise all identifiers of the disclosure.
+  // (also for a read-only log opened while a server is writing); on db, every node's indexed
+  // disclosures and this folder's journal tail. With `person` set, each result's identifiers list
+  // only that person; otherwise all identifiers of the disclosure.
   virtual Result<std::vector<Disclosure>> Query(const AuditQuery& query) const = 0;
 };
 
 // Opens (creating when missing, unless read_only) the audit log in options.dir and starts the
-// indexer. kInternal when the folder or database cannot be opened.
+// indexer. kInternal when the folder or database cannot be opened, the PostgreSQL server cannot be
+// reached, its schema is newer than this norreg, or another process indexes as the same node (a
+// copied folder). A read-only log creates nothing: before the first writer it reads as empty.
 Result<std::unique_ptr<AuditLog>> OpenAuditLog(const AuditOptions& options);
 
 }  // namespace norreg::store

@@ -2,7 +2,8 @@
 // mottak mailbox in PostgreSQL (`--db`): generate, two server nodes sharing one register, import
 // seen by both; extract jobs shared by the nodes (ordered on one, served by the other, the
 // per-organisation limit across nodes, a node killed mid-job); signing keys, jti and rate limits
-// shared; an upload, a reply and confirms spread over two nodes sharing one mailbox. Skipped when
+// shared; an upload, a reply and confirms spread over two nodes sharing one mailbox; the
+// disclosures of two nodes in one audit index (`norreg audit --db`). Skipped when
 // NORREG_TEST_PG (a postgresql:// URI; scripts/test.sh sets it) is unset. Each test gets a schema
 // of its own in that database.
 #include <gtest/gtest.h>
@@ -494,6 +495,91 @@ TEST_F(PostgresCliTest, UnreachableOrMalformedDbFailsFast) {
   EXPECT_EQ(out.find("secretpw"), std::string::npos) << out;
   EXPECT_EQ(RunNorreg({"serve", "--data", dir.path(), "--db", "dbname=norreg"}, &out), 2) << out;
   EXPECT_NE(out.find("db"), std::string::npos) << out;
+}
+
+// --- the disclosure audit log shared by the nodes ---
+
+// The NDJSON lines of `norreg audit --json` as (endpoint, identifiers) pairs.
+std::vector<std::pair<std::string, std::vector<std::string>>> AuditEntries(const std::string& out) {
+  std::vector<std::pair<std::string, std::vector<std::string>>> entries;
+  for (size_t start = 0; start < out.size();) {
+    size_t end = out.find('\n', start);
+    if (end == std::string::npos) end = out.size();
+    const json::object entry = json::parse(out.substr(start, end - start)).as_object();
+    std::vector<std::string> ids;
+    for (const auto& id : entry.at("identifiers").as_array()) ids.emplace_back(id.as_string());
+    entries.emplace_back(std::string(entry.at("endpoint").as_string()), std::move(ids));
+    start = end + 1;
+  }
+  return entries;
+}
+
+// Lookups on two nodes (data folders of their own, one database): each records into its own
+// journal and indexes into the shared tables, so `norreg audit --db` answers for both; with a
+// node's --data it adds that node's journal tail at once, while the node runs.
+TEST_F(PostgresCliTest, AuditOnTheSharedIndexShowsTheDisclosuresOfBothNodes) {
+  TempDir a_dir, b_dir, elsewhere;
+  const std::string issuer = "http://norreg-nodes.test/";
+  ServerProcess a(a_dir.path(), {"--db", db_, "--issuer", issuer, "--demo-persons", "20"});
+  ServerProcess b(b_dir.path(), {"--db", db_, "--issuer", issuer, "--demo-persons", "0"});
+  const json::array events = json::parse(a.Get(Api("/hendelser/feed?seq=1")).body).as_array();
+  auto fnr = [&](size_t i) {
+    return std::string(events.at(i).at("hendelse").at("folkeregisteridentifikator").as_string());
+  };
+  const std::string on_a = fnr(0), on_b = fnr(1);
+  ASSERT_NE(on_a, on_b);
+  const std::map<std::string, std::string> auth{{"Authorization", "Bearer " + a.Token()}};
+  ASSERT_EQ(a.Get(Api("/personer/" + on_a), auth).status, 200);
+  ASSERT_EQ(b.Get(Api("/personer/" + on_b), auth).status, 200);
+  ASSERT_EQ(b.Get(Api("/personer/" + on_b + "?part=navn"), auth).status, 200);
+
+  std::string out;
+  ASSERT_EQ(RunNorregStdout(
+                {"audit", "--db", db_, "--data", a_dir.path(), "--person", on_a, "--json"}, &out),
+            0)
+      << out;
+  EXPECT_EQ(AuditEntries(out).size(), 1u) << out;  // a's own: from its journal or the index
+
+  // Stopping a node runs its final index pass: then every disclosure is in the shared index.
+  EXPECT_EQ(a.Stop(), 0);
+  EXPECT_EQ(b.Stop(), 0);
+  for (const std::string& data : {elsewhere.path(), a_dir.path(), b_dir.path()}) {
+    ASSERT_EQ(RunNorregStdout({"audit", "--db", db_, "--data", data, "--json"}, &out), 0) << out;
+    int a_hits = 0, b_hits = 0;
+    for (const auto& [endpoint, ids] : AuditEntries(out)) {
+      EXPECT_EQ(endpoint, "freg_person");
+      a_hits += std::count(ids.begin(), ids.end(), on_a);
+      b_hits += std::count(ids.begin(), ids.end(), on_b);
+    }
+    EXPECT_EQ(a_hits, 1) << data << "\n" << out;
+    EXPECT_EQ(b_hits, 2) << data << "\n" << out;
+  }
+  // The table, as for one node's log: the person column with --person.
+  ASSERT_EQ(RunNorregStdout({"audit", "--db", db_, "--person", on_b}, &out), 0) << out;
+  EXPECT_EQ(out.find("tidspunkt"), 0u) << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 3) << out;
+  EXPECT_NE(out.find(on_b), std::string::npos) << out;
+  // Nothing went to a node's own SQLite index.
+  EXPECT_FALSE(std::filesystem::exists(a_dir.path() + "/audit/audit.db"));
+  EXPECT_TRUE(std::filesystem::exists(a_dir.path() + "/audit/node-id"));
+}
+
+// `norreg audit` with a --db that is not a postgresql:// URI, one that cannot be reached (the
+// message names PostgreSQL, never the password), or an unknown option: clear errors.
+TEST(AuditCliTest, BadDbOrOptionsAreClearErrors) {
+  TempDir dir;
+  std::string out;
+  EXPECT_EQ(RunNorreg({"audit", "--data", dir.path(), "--db", "dbname=norreg"}, &out), 2) << out;
+  EXPECT_NE(out.find("db"), std::string::npos) << out;
+  EXPECT_EQ(RunNorreg({"audit", "--data", dir.path(), "--db",
+                       "postgresql://secretuser:secretpw@/none?host=/nonexistent-norreg&port=1"},
+                      &out),
+            1)
+      << out;
+  EXPECT_NE(out.find("PostgreSQL"), std::string::npos) << out;
+  EXPECT_EQ(out.find("secretpw"), std::string::npos) << out;
+  EXPECT_EQ(RunNorreg({"audit", "--data", dir.path(), "--no-such-option"}, &out), 2) << out;
+  EXPECT_NE(out.find("no-such-option"), std::string::npos) << out;
 }
 
 // --- extract jobs shared by the nodes ---

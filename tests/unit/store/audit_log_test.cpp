@@ -10,6 +10,9 @@
 #include <thread>
 
 #include "common/compress.hpp"
+#include "common/ids.hpp"
+#include "store/postgres/pg.hpp"
+#include "unit/store/store_fixtures.hpp"
 
 namespace norreg::store {
 namespace {
@@ -45,13 +48,36 @@ Disclosure Make(int64_t t, std::string org, std::vector<std::string> ids,
   return d;
 }
 
-// A log that indexes only when flushed (for tests of the journal tail).
-AuditOptions Options(const TempFolder& dir) {
+// A log that indexes only when flushed (for tests of the journal tail); `db` as AuditOptions.
+AuditOptions Options(const TempFolder& dir, const std::string& db = "") {
   AuditOptions o;
   o.dir = dir.audit();
+  o.db = db;
   o.index_interval = std::chrono::hours(1);
   return o;
 }
+
+using testing::Backend;
+using testing::TestRegister;
+
+// The tests that hold for either index: SQLite in the folder, or PostgreSQL (a schema of its own
+// per test; skipped without NORREG_TEST_PG).
+class AuditLogTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    index_ = std::make_unique<TestRegister>(GetParam());
+    if (!index_->unavailable().empty()) GTEST_SKIP() << index_->unavailable();
+  }
+  // "" for SQLite, else the test schema's connection string.
+  std::string db() const { return GetParam() == Backend::kPostgres ? index_->conninfo() : ""; }
+  AuditOptions Options(const TempFolder& dir) const { return store::Options(dir, db()); }
+  const TestRegister& index() const { return *index_; }
+
+ private:
+  std::unique_ptr<TestRegister> index_;
+};
+
+NORREG_STORE_TEST_SUITE(AuditLogTest);
 
 std::unique_ptr<AuditLog> Open(const AuditOptions& options) {
   auto log = OpenAuditLog(options);
@@ -119,7 +145,7 @@ void ExpectSampleQueries(const AuditLog& log) {
   }
 }
 
-TEST(AuditLogTest, QueriesAfterFlush) {
+TEST_P(AuditLogTest, QueriesAfterFlush) {
   TempFolder dir;
   auto log = Open(Options(dir));
   ASSERT_NE(log, nullptr);
@@ -128,7 +154,7 @@ TEST(AuditLogTest, QueriesAfterFlush) {
   ExpectSampleQueries(*log);
 }
 
-TEST(AuditLogTest, QueriesSeeJournalTailBeforeIndexing) {
+TEST_P(AuditLogTest, QueriesSeeJournalTailBeforeIndexing) {
   TempFolder dir;
   auto log = Open(Options(dir));
   ASSERT_NE(log, nullptr);
@@ -136,7 +162,7 @@ TEST(AuditLogTest, QueriesSeeJournalTailBeforeIndexing) {
   ExpectSampleQueries(*log);
 }
 
-TEST(AuditLogTest, QueriesMergeIndexAndTail) {
+TEST_P(AuditLogTest, QueriesMergeIndexAndTail) {
   TempFolder dir;
   auto log = Open(Options(dir));
   ASSERT_NE(log, nullptr);
@@ -149,7 +175,7 @@ TEST(AuditLogTest, QueriesMergeIndexAndTail) {
   ExpectSampleQueries(*log);
 }
 
-TEST(AuditLogTest, ReturnsAllFieldsAndIdentifiers) {
+TEST_P(AuditLogTest, ReturnsAllFieldsAndIdentifiers) {
   TempFolder dir;
   auto log = Open(Options(dir));
   ASSERT_NE(log, nullptr);
@@ -191,7 +217,7 @@ TEST(AuditLogTest, ReturnsAllFieldsAndIdentifiers) {
   EXPECT_EQ(by_person[0].identifiers, std::vector<std::string>{"a"});
 }
 
-TEST(AuditLogTest, ZeroTimeMeansNow) {
+TEST_P(AuditLogTest, ZeroTimeMeansNow) {
   TempFolder dir;
   auto log = Open(Options(dir));
   ASSERT_NE(log, nullptr);
@@ -205,7 +231,7 @@ TEST(AuditLogTest, ZeroTimeMeansNow) {
   EXPECT_LT(got[0].time_ms, before + 60'000);
 }
 
-TEST(AuditLogTest, EqualTimesNewestRecordFirst) {
+TEST_P(AuditLogTest, EqualTimesNewestRecordFirst) {
   TempFolder dir;
   auto log = Open(Options(dir));
   ASSERT_NE(log, nullptr);
@@ -220,7 +246,7 @@ TEST(AuditLogTest, EqualTimesNewestRecordFirst) {
   EXPECT_EQ(got[2].identifiers[0], "first");
 }
 
-TEST(AuditLogTest, ReadOnlyLogSeesWriterEntries) {
+TEST_P(AuditLogTest, ReadOnlyLogSeesWriterEntries) {
   TempFolder dir;
   auto writer = Open(Options(dir));
   ASSERT_NE(writer, nullptr);
@@ -245,7 +271,7 @@ TEST(AuditLogTest, ReadOnlyLogSeesWriterEntries) {
   ExpectSampleQueries(*fresh);
 }
 
-TEST(AuditLogTest, ReadOnlyBeforeAnyWriterIsEmpty) {
+TEST_P(AuditLogTest, ReadOnlyBeforeAnyWriterIsEmpty) {
   TempFolder dir;
   fs::create_directories(dir.audit());
   AuditOptions ro = Options(dir);
@@ -256,7 +282,7 @@ TEST(AuditLogTest, ReadOnlyBeforeAnyWriterIsEmpty) {
   EXPECT_TRUE(fs::is_empty(dir.audit()));  // read-only creates nothing
 }
 
-TEST(AuditLogTest, ReopenLosesAndDuplicatesNothing) {
+TEST_P(AuditLogTest, ReopenLosesAndDuplicatesNothing) {
   TempFolder dir;
   {
     auto log = Open(Options(dir));
@@ -283,7 +309,7 @@ TEST(AuditLogTest, ReopenLosesAndDuplicatesNothing) {
 // The index keeps lines in blocks and stops a newest-first scan early; with lines spread over many
 // blocks, times out of recording order (a clock set back, an early line with the newest time) and
 // every kind of query, the answers equal a brute-force filter and sort of what was recorded.
-TEST(AuditLogTest, ManyBlocksAnswerExactlyAsAFullScan) {
+TEST_P(AuditLogTest, ManyBlocksAnswerExactlyAsAFullScan) {
   TempFolder dir;
   auto log = Open(Options(dir));
   ASSERT_NE(log, nullptr);
@@ -344,7 +370,7 @@ TEST(AuditLogTest, ManyBlocksAnswerExactlyAsAFullScan) {
 
 // An index written by the first schema (a row per disclosure) is migrated in place and answers
 // as before.
-TEST(AuditLogTest, FirstSchemaIndexIsMigrated) {
+TEST(AuditLogSqliteTest, FirstSchemaIndexIsMigrated) {
   TempFolder dir;
   fs::create_directories(dir.audit());
   sqlite3* db = nullptr;
@@ -389,7 +415,7 @@ INSERT INTO disclosed VALUES ('p1', 1700000000001, 1), ('p1', 1700000000002, 2),
   EXPECT_EQ(Times(Q(*log, {.person = "p1"})), (std::vector<int64_t>{5, 2, 1}));
 }
 
-TEST(AuditLogTest, SecondWriterOnSameFolderIsRefused) {
+TEST_P(AuditLogTest, SecondWriterOnSameFolderIsRefused) {
   TempFolder dir;
   auto first = Open(Options(dir));
   ASSERT_NE(first, nullptr);
@@ -403,12 +429,13 @@ void AppendRaw(const std::string& path, std::string_view bytes) {
   out << bytes;
 }
 
-TEST(AuditLogTest, TornLastLineIsSkippedAfterRestart) {
+TEST_P(AuditLogTest, TornLastLineIsSkippedAfterRestart) {
   TempFolder dir;
   std::string journal;
   {
-    // Journal lines as a writer makes them; copied before the close indexes and deletes them.
-    auto log = Open(Options(dir));
+    // Journal lines as a writer makes them; copied before the close indexes and deletes them
+    // (into a SQLite index of a scratch folder: the journal is the same whatever the index).
+    auto log = Open(store::Options(dir));
     ASSERT_NE(log, nullptr);
     ASSERT_TRUE(log->Record(Make(kT0 + 1, "910000001", {"p1"})).ok());
     ASSERT_TRUE(log->Record(Make(kT0 + 2, "910000002", {"p1", "p2"}, "freg.bulk")).ok());
@@ -437,7 +464,7 @@ TEST(AuditLogTest, TornLastLineIsSkippedAfterRestart) {
   EXPECT_EQ(Q(*log, {}).size(), 5u);
 }
 
-TEST(AuditLogTest, UnwrittenReservationsOfACrashedWriterAreSkipped) {
+TEST_P(AuditLogTest, UnwrittenReservationsOfACrashedWriterAreSkipped) {
   // A writer that crashed while copying lines into its mapped segment leaves NUL runs (bytes
   // reserved, never written) and a line torn by them, between whole lines, and its unused end.
   TempFolder dir;
@@ -466,7 +493,7 @@ TEST(AuditLogTest, UnwrittenReservationsOfACrashedWriterAreSkipped) {
   EXPECT_EQ(Times(Q(*log, {})), (std::vector<int64_t>{4, 3, 2, 1}));
 }
 
-TEST(AuditLogTest, ALineLongerThanASegmentGetsItsOwnSegment) {
+TEST_P(AuditLogTest, ALineLongerThanASegmentGetsItsOwnSegment) {
   TempFolder dir;
   AuditOptions options = Options(dir);
   options.segment_bytes = 256;
@@ -482,7 +509,7 @@ TEST(AuditLogTest, ALineLongerThanASegmentGetsItsOwnSegment) {
   EXPECT_EQ(Q(*log, {.person = "p1"}).size(), 2u);
 }
 
-TEST(AuditLogTest, GarbageLinesAreSkipped) {
+TEST_P(AuditLogTest, GarbageLinesAreSkipped) {
   TempFolder dir;
   fs::create_directories(dir.audit());
   AppendRaw(dir.audit() + "/journal-1.ndjson",
@@ -495,7 +522,7 @@ TEST(AuditLogTest, GarbageLinesAreSkipped) {
   ExpectSampleQueries(*log);
 }
 
-TEST(AuditLogTest, SegmentsRollAndAreDeletedOnceIndexed) {
+TEST_P(AuditLogTest, SegmentsRollAndAreDeletedOnceIndexed) {
   TempFolder dir;
   AuditOptions options = Options(dir);
   options.segment_bytes = 300;  // about two lines per segment
@@ -519,7 +546,7 @@ TEST(AuditLogTest, SegmentsRollAndAreDeletedOnceIndexed) {
   EXPECT_EQ(Q(*log, {.person = "p0", .limit = 1000}).size(), size_t{kCount / 5});
 }
 
-TEST(AuditLogTest, BackgroundIndexerRunsWithoutFlush) {
+TEST_P(AuditLogTest, BackgroundIndexerRunsWithoutFlush) {
   TempFolder dir;
   AuditOptions options = Options(dir);
   options.index_interval = std::chrono::milliseconds(10);
@@ -535,8 +562,23 @@ TEST(AuditLogTest, BackgroundIndexerRunsWithoutFlush) {
   EXPECT_EQ(Q(*log, {}).size(), 20u);
 }
 
-// Lines indexed so far, read from the index itself (queries cannot tell: they merge the journal).
-int64_t IndexedLines(const TempFolder& dir) {
+// Lines indexed so far, read from the index itself (queries cannot tell: they merge the journal):
+// the SQLite index in `dir`, or the PostgreSQL one at `conninfo`.
+int64_t IndexedLines(const TempFolder& dir, const std::string& conninfo = "") {
+  const auto zstd = common::Zstd::Create("").value();
+  if (!conninfo.empty()) {
+    auto c = pg::Connection::Open(conninfo);
+    if (!c.ok()) return -1;
+    auto rows = c->Query("SELECT lines FROM audit_blocks");
+    if (!rows.ok()) return -1;
+    int64_t lines = 0;
+    std::string text;
+    for (int i = 0; i < rows->rows(); ++i) {
+      if (!zstd.Decompress(rows->Bytes(i, 0), text).ok()) return -1;
+      lines += std::count(text.begin(), text.end(), '\n');
+    }
+    return lines;
+  }
   sqlite3* db = nullptr;
   int64_t lines = -1;
   if (sqlite3_open_v2((dir.audit() + "/audit.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) ==
@@ -544,7 +586,6 @@ int64_t IndexedLines(const TempFolder& dir) {
     sqlite3_stmt* st = nullptr;
     if (sqlite3_prepare_v2(db, "SELECT lines FROM blocks", -1, &st, nullptr) == SQLITE_OK) {
       lines = 0;
-      const auto zstd = common::Zstd::Create("").value();
       std::string text;
       while (sqlite3_step(st) == SQLITE_ROW) {
         const std::string_view block(static_cast<const char*>(sqlite3_column_blob(st, 0)),
@@ -560,7 +601,7 @@ int64_t IndexedLines(const TempFolder& dir) {
 }
 
 // While the machine counts as busy the indexer waits, until the unindexed journal passes its cap.
-TEST(AuditLogTest, IndexingWaitsWhileBusyUntilTheBacklogCap) {
+TEST_P(AuditLogTest, IndexingWaitsWhileBusyUntilTheBacklogCap) {
   TempFolder dir;
   AuditOptions options = Options(dir);
   options.index_interval = std::chrono::milliseconds(10);
@@ -571,20 +612,20 @@ TEST(AuditLogTest, IndexingWaitsWhileBusyUntilTheBacklogCap) {
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // a first CPU measurement
   for (int i = 1; i <= 5; ++i) ASSERT_TRUE(log->Record(Make(kT0 + i, "910000001", {"p"})).ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  EXPECT_EQ(IndexedLines(dir), 0);
+  EXPECT_EQ(IndexedLines(dir, db()), 0);
   EXPECT_EQ(Q(*log, {}).size(), 5u);
   for (int i = 6; i <= 30; ++i) ASSERT_TRUE(log->Record(Make(kT0 + i, "910000001", {"p"})).ok());
-  for (int i = 0; i < 500 && IndexedLines(dir) < 30; ++i) {
+  for (int i = 0; i < 500 && IndexedLines(dir, db()) < 30; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  EXPECT_EQ(IndexedLines(dir), 30);
+  EXPECT_EQ(IndexedLines(dir, db()), 30);
   ASSERT_TRUE(log->Record(Make(kT0 + 31, "910000001", {"p"})).ok());
   ASSERT_TRUE(log->Flush().ok());  // a flush indexes however busy
-  EXPECT_EQ(IndexedLines(dir), 31);
+  EXPECT_EQ(IndexedLines(dir, db()), 31);
   EXPECT_EQ(Q(*log, {}).size(), 31u);
 }
 
-TEST(AuditLogTest, ConcurrentRecordsAreAllIndexedOnce) {
+TEST_P(AuditLogTest, ConcurrentRecordsAreAllIndexedOnce) {
   TempFolder dir;
   AuditOptions options = Options(dir);
   options.index_interval = std::chrono::milliseconds(5);
@@ -633,7 +674,7 @@ TEST(AuditLogTest, ConcurrentRecordsAreAllIndexedOnce) {
   EXPECT_EQ(Q(*reader, {.limit = 100000}).size(), size_t{kThreads * kPerThread});
 }
 
-TEST(AuditLogTest, InvalidFolderIsAnError) {
+TEST(AuditLogSqliteTest, InvalidFolderIsAnError) {
   TempFolder dir;
   AppendRaw(dir.path() + "/file", "x");
   for (bool read_only : {false, true}) {
@@ -651,6 +692,247 @@ TEST(AuditLogTest, InvalidFolderIsAnError) {
   missing.read_only = true;
   EXPECT_FALSE(OpenAuditLog(missing).ok());
   EXPECT_FALSE(fs::exists(missing.dir));
+}
+
+// More (person, block) pairs in one batch than the SQLite index sorts at once (2^18): each line
+// still lands in one block, found by person and by organisation.
+TEST_P(AuditLogTest, ABatchWithVeryManyPersonsIsIndexedOnce) {
+  TempFolder dir;
+  auto log = Open(Options(dir));
+  ASSERT_NE(log, nullptr);
+  constexpr int kLines = 300;
+  constexpr int kIds = 1000;
+  for (int r = 0; r < kLines; ++r) {
+    std::vector<std::string> ids;
+    for (int i = 0; i < kIds; ++i) ids.push_back(std::to_string(r) + "-" + std::to_string(i));
+    Disclosure d = Make(kT0 + r, "910000001", std::move(ids), "freg.bulk");
+    d.request_id = "rid-" + std::to_string(r);
+    ASSERT_TRUE(log->Record(d).ok());
+  }
+  ASSERT_TRUE(log->Flush().ok());
+  for (const AuditQuery& q :
+       {AuditQuery{.limit = 1000}, AuditQuery{.orgnr = "910000001", .limit = 1000}}) {
+    auto all = Q(*log, q);
+    std::set<std::string> rids;
+    for (const auto& d : all) rids.insert(d.request_id);
+    EXPECT_EQ(all.size(), size_t{kLines}) << q.orgnr;
+    EXPECT_EQ(rids.size(), size_t{kLines}) << q.orgnr;
+  }
+  for (int r : {0, 150, 262, 263, 299}) {
+    const std::string person = std::to_string(r) + "-" + std::to_string(kIds - 1);
+    EXPECT_EQ(Times(Q(*log, {.person = person})), std::vector<int64_t>{r}) << person;
+  }
+}
+
+// --- the index shared by server nodes (PostgreSQL only) ---
+
+class AuditLogPostgresTest : public testing::PostgresTest {};
+
+// Lines in `dir`'s node-id file ("" when there is none).
+std::string NodeIdOf(const TempFolder& dir) {
+  std::ifstream in(dir.audit() + "/node-id");
+  std::string id;
+  std::getline(in, id);
+  return id;
+}
+
+// Two nodes (folders of their own) on one database: each sees its own journal tail at once and
+// the other's disclosures once indexed; a reader of the shared index alone sees all indexed ones.
+TEST_F(AuditLogPostgresTest, TwoNodesShareOneIndex) {
+  TempFolder a_dir, b_dir;
+  auto a = Open(Options(a_dir, conninfo()));
+  auto b = Open(Options(b_dir, conninfo()));
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  EXPECT_FALSE(NodeIdOf(a_dir).empty());
+  EXPECT_NE(NodeIdOf(a_dir), NodeIdOf(b_dir));
+  ASSERT_TRUE(a->Record(Make(kT0 + 1, "910000001", {"p1"})).ok());
+  ASSERT_TRUE(b->Record(Make(kT0 + 2, "910000002", {"p1", "p2"}, "freg.bulk")).ok());
+  ASSERT_TRUE(a->Record(Make(kT0 + 3, "0192:910000001", {"p2"})).ok());
+  ASSERT_TRUE(b->Record(Make(kT0 + 4, "910000002", {"p3"})).ok());
+  EXPECT_EQ(Times(Q(*a, {})), (std::vector<int64_t>{3, 1}));  // the other's not indexed yet
+  EXPECT_EQ(Times(Q(*b, {})), (std::vector<int64_t>{4, 2}));
+  ASSERT_TRUE(a->Flush().ok());
+  EXPECT_EQ(Times(Q(*b, {})), (std::vector<int64_t>{4, 3, 2, 1}));  // a's indexed, b's tail
+  ASSERT_TRUE(b->Flush().ok());
+  ExpectSampleQueries(*a);
+  ExpectSampleQueries(*b);
+  AuditOptions shared;
+  shared.db = conninfo();
+  shared.read_only = true;
+  auto reader = Open(shared);
+  ASSERT_NE(reader, nullptr);
+  ExpectSampleQueries(*reader);
+  // A reader on a node's folder adds that node's journal tail.
+  ASSERT_TRUE(a->Record(Make(kT0 + 5, "910000001", {"p5"})).ok());
+  AuditOptions on_a = Options(a_dir, conninfo());
+  on_a.read_only = true;
+  auto a_reader = Open(on_a);
+  ASSERT_NE(a_reader, nullptr);
+  EXPECT_EQ(Times(Q(*a_reader, {.person = "p5"})), std::vector<int64_t>{5});
+  EXPECT_TRUE(Q(*reader, {.person = "p5"}).empty());
+  // Closing indexes the rest; reopened nodes keep their identity and duplicate nothing.
+  const std::string a_id = NodeIdOf(a_dir);
+  a.reset();
+  b.reset();
+  EXPECT_EQ(Times(Q(*reader, {.person = "p5"})), std::vector<int64_t>{5});
+  a = Open(Options(a_dir, conninfo()));
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(NodeIdOf(a_dir), a_id);
+  ASSERT_TRUE(a->Flush().ok());
+  EXPECT_EQ(Q(*reader, {.limit = 100}).size(), 5u);
+  EXPECT_EQ(IndexedLines(a_dir, conninfo()), 5);
+}
+
+// Newest first and exact across nodes whose times overlap, whose blocks were indexed in another
+// order than recorded, and with one node's late block holding the oldest times: equal to a
+// brute-force filter and sort of all that was recorded.
+TEST_F(AuditLogPostgresTest, NodesTogetherAnswerExactlyAsAFullScan) {
+  TempFolder a_dir, b_dir;
+  auto a = Open(Options(a_dir, conninfo()));
+  auto b = Open(Options(b_dir, conninfo()));
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  std::vector<Disclosure> recorded;
+  for (int i = 0; i < 600; ++i) {
+    const bool on_a = (i / 50) % 2 == 0;
+    int64_t t = on_a ? kT0 + i : kT0 + 600 - i;  // a rises, b falls: they cross
+    if (i % 97 == 0) t = kT0 + 1000;             // the newest time, early
+    Disclosure d = Make(t, i % 3 == 0 ? "910000001" : "910000002", {"p" + std::to_string(i % 4)});
+    d.request_id = "rid-" + std::to_string(i);
+    recorded.push_back(d);
+    ASSERT_TRUE((on_a ? *a : *b).Record(d).ok());
+    if (i == 200) {
+      ASSERT_TRUE(b->Flush().ok());  // b's blocks get the lower ids
+    }
+    if (i == 300) {
+      ASSERT_TRUE(a->Flush().ok());
+    }
+  }
+  ASSERT_TRUE(a->Flush().ok());
+  ASSERT_TRUE(b->Flush().ok());
+  AuditOptions shared;
+  shared.db = conninfo();
+  shared.read_only = true;
+  auto reader = Open(shared);
+  ASSERT_NE(reader, nullptr);
+  for (size_t limit : {1, 5, 64, 200, 1000}) {
+    for (AuditQuery q : {AuditQuery{}, AuditQuery{.person = "p1"}, AuditQuery{.orgnr = "910000001"},
+                         AuditQuery{.since_ms = kT0 + 250, .until_ms = kT0 + 400},
+                         AuditQuery{.orgnr = "910000002", .person = "p2"}}) {
+      q.limit = limit;
+      std::vector<Disclosure> matches;
+      for (const Disclosure& d : recorded) {
+        if (d.time_ms < q.since_ms || d.time_ms > q.until_ms) continue;
+        if (!q.orgnr.empty() && d.consumer_orgnr != q.orgnr) continue;
+        if (!q.person.empty() && d.identifiers[0] != q.person) continue;
+        matches.push_back(d);
+      }
+      std::stable_sort(matches.begin(), matches.end(),
+                       [](const auto& x, const auto& y) { return x.time_ms > y.time_ms; });
+      // Equal times across nodes have no recording order: compare times, and the sets.
+      std::vector<int64_t> want;
+      for (size_t i = 0; i < matches.size() && i < limit; ++i) want.push_back(matches[i].time_ms);
+      for (const AuditLog* log : {reader.get(), a.get(), b.get()}) {
+        std::vector<int64_t> got;
+        std::set<std::string> rids;
+        for (const Disclosure& d : Q(*log, q)) {
+          got.push_back(d.time_ms);
+          rids.insert(d.request_id);
+        }
+        EXPECT_EQ(got, want) << "limit " << limit << " person " << q.person << " org " << q.orgnr;
+        EXPECT_EQ(rids.size(), got.size());
+      }
+    }
+  }
+}
+
+// The node id is made once and kept; a second process with the same node id (a copied data
+// folder) is refused while the first indexes, and it names the reason.
+TEST_F(AuditLogPostgresTest, ACopiedNodeIdIsRefused) {
+  TempFolder a_dir, copy_dir;
+  auto a = Open(Options(a_dir, conninfo()));
+  ASSERT_NE(a, nullptr);
+  const std::string id = NodeIdOf(a_dir);
+  EXPECT_TRUE(ids::IsUuid(id)) << id;
+  fs::create_directories(copy_dir.audit());
+  fs::copy_file(a_dir.audit() + "/node-id", copy_dir.audit() + "/node-id");
+  auto copy = OpenAuditLog(Options(copy_dir, conninfo()));
+  ASSERT_FALSE(copy.ok());
+  EXPECT_EQ(copy.error().code, ErrorCode::kInternal);
+  EXPECT_NE(copy.error().detail.find("node-id"), std::string::npos) << copy.error().detail;
+  a.reset();
+  auto again = Open(Options(a_dir, conninfo()));  // the lock went with the first process
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(NodeIdOf(a_dir), id);
+}
+
+// A reader before any writer finds no tables and creates none, nor a folder's node-id.
+TEST_F(AuditLogPostgresTest, AReaderBeforeAnyWriterIsEmptyAndCreatesNothing) {
+  TempFolder dir;
+  fs::create_directories(dir.audit());
+  for (const std::string& folder : {std::string(), dir.audit()}) {
+    AuditOptions ro;
+    ro.dir = folder;
+    ro.db = conninfo();
+    ro.read_only = true;
+    auto reader = Open(ro);
+    ASSERT_NE(reader, nullptr);
+    EXPECT_TRUE(Q(*reader, {}).empty());
+    EXPECT_EQ(reader->Record(Make(kT0, "910000001", {"p1"})).error().code, ErrorCode::kInternal);
+  }
+  EXPECT_TRUE(fs::is_empty(dir.audit()));
+  auto c = pg::Connection::Open(conninfo());
+  ASSERT_TRUE(c.ok());
+  auto tables = c->Query("SELECT to_regclass('audit_blocks') IS NULL");
+  ASSERT_TRUE(tables.ok());
+  EXPECT_TRUE(tables->Bool(0, 0));
+  // A writer without a folder is refused.
+  AuditOptions writer;
+  writer.db = conninfo();
+  EXPECT_FALSE(OpenAuditLog(writer).ok());
+}
+
+// A writer whose session the server dropped (a restart, a failover) reconnects, takes its node's
+// lock again and goes on where its committed cursor stands: nothing lost, nothing twice.
+TEST_F(AuditLogPostgresTest, TheIndexerReconnectsAfterTheServerDroppedIt) {
+  TempFolder dir;
+  auto log = Open(Options(dir, conninfo()));
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(log->Record(Make(kT0 + 1, "910000001", {"p1"})).ok());
+  ASSERT_TRUE(log->Flush().ok());
+  auto admin = pg::Connection::Open(conninfo());
+  ASSERT_TRUE(admin.ok());
+  // The writer's session is the one holding the node's lock.
+  const std::string kill =
+      "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype='advisory' AND "
+      "objsubid=2 AND classid=1852797505 AND objid=hashtext(current_schema() || ':' || '" +
+      NodeIdOf(dir) + "')::oid";
+  auto killed = admin->Query(kill.c_str());
+  ASSERT_TRUE(killed.ok()) << killed.error().detail;
+  ASSERT_EQ(killed->Int64(0, 0), 1);
+  ASSERT_TRUE(log->Record(Make(kT0 + 2, "910000002", {"p2"})).ok());
+  (void)log->Flush();  // may fail: the loss shows on the first command after it
+  ASSERT_TRUE(log->Record(Make(kT0 + 3, "910000001", {"p3"})).ok());
+  Status flushed = log->Flush();
+  ASSERT_TRUE(flushed.ok()) << flushed.error().detail;
+  EXPECT_EQ(IndexedLines(dir, conninfo()), 3);
+  EXPECT_EQ(Times(Q(*log, {})), (std::vector<int64_t>{3, 2, 1}));
+}
+
+// An unreachable server fails the open; the message never holds the password.
+TEST(AuditLogPostgresOpenTest, AnUnreachableServerIsAnError) {
+  TempFolder dir;
+  for (bool read_only : {false, true}) {
+    AuditOptions o = Options(dir, "postgresql://u:secretpw@/none?host=/nonexistent-norreg&port=1");
+    o.read_only = read_only;
+    if (read_only) o.dir.clear();
+    auto log = OpenAuditLog(o);
+    ASSERT_FALSE(log.ok()) << read_only;
+    EXPECT_EQ(log.error().code, ErrorCode::kInternal);
+    EXPECT_EQ(log.error().detail.find("secretpw"), std::string::npos) << log.error().detail;
+    EXPECT_EQ(log.error().message.find("secretpw"), std::string::npos);
+  }
 }
 
 }  // namespace
