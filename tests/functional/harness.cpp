@@ -197,7 +197,7 @@ class StoreEnvironment : public ::testing::Environment {
 // The subcommands that take the register's `--db`.
 bool TakesDb(const std::string& command) {
   return command == "serve" || command == "generate" || command == "import" ||
-         command == "rotate-signing-key";
+         command == "rotate-signing-key" || command == "audit";
 }
 
 // `args` with `--db <the data folder's database>` added when they are for one of TakesDb's

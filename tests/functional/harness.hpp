@@ -21,8 +21,9 @@ struct HttpResponse {
 // tests/CMakeLists.txt): on SQLite in the data folder (the default), and with
 // NORREG_TEST_STORE=postgresql ("pg." before the name) on PostgreSQL: each data folder then has a
 // database of its own on the server NORREG_TEST_PG names, created on first use and dropped with its
-// TempDir. The harness adds `--db <that database>` to `serve`, `generate`, `import` and
-// `rotate-signing-key` (RunNorreg, ServerProcess) unless the arguments have a `--db` already.
+// TempDir. The harness adds `--db <that database>` to `serve`, `generate`, `import`,
+// `rotate-signing-key` and `audit` (RunNorreg, ServerProcess) unless the arguments have a `--db`
+// already.
 bool OnPostgres();
 // {"--db", <data_dir's database>} on PostgreSQL; {} on SQLite.
 std::vector<std::string> StoreArgs(const std::string& data_dir);

@@ -212,7 +212,7 @@ TEST_F(PgTest, TransactionsAreRunAgainAfterADeadlock) {
       if (Status s = update(first); !s.ok()) return s;
       if (side.attempts == 1) {  // both hold their first row before either asks for its second
         ++locked_first;
-        for (int i = 0; i < 1000 && locked_first < 2; ++i) {
+        for (int i = 0; i < 6000 && locked_first < 2; ++i) {  // up to 60 s on a loaded machine
           std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
       }
