@@ -20,6 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/nginx.sh
+source bench/measure.sh
 ORGS=${1:-1000}
 PER_ORG=${2:-100}
 DURATION=${DURATION:-10s}
@@ -31,7 +32,6 @@ mkdir -p "$OUT"
 cmake --preset release >/dev/null
 cmake --build --preset release -j2 --target norreg mottak_bench >/dev/null
 BIN=$PWD/build/release/norreg
-TOOL=$PWD/build/release/bench/mottak_bench
 PORT=18280
 BASE=http://127.0.0.1:$PORT
 DATA=$WORK/data
@@ -55,32 +55,22 @@ kb() { awk -v k="$1:" '$1 == k {print $2}' /proc/$SERVER_PID/status; }
 
 echo "== 0. seed $ORGS organisations × $PER_ORG replies"
 serve; stop_server                      # creates the demo clients
-"$TOOL" grant "$DATA" "$ORGS" >/dev/null
+"$MOTTAK_BENCH" grant "$DATA" "$ORGS" >/dev/null
 serve
-seed=$("$TOOL" seed $BASE "$DATA" "$ORGS" "$PER_ORG" 16)
-echo "$seed"
-seed_rate=$(sed 's/.*per_second=\([0-9]*\).*/\1/' <<<"$seed")
-seed_secs=$(sed 's/.*seconds=\([0-9.]*\).*/\1/' <<<"$seed")
+measure_mottak_seed m $BASE "$DATA" "$ORGS" "$PER_ORG" 16
+seed_rate=$m_seed_rate; seed_secs=$m_seed_s
 replies=$(sqlite3 "$DATA/mottak/mottak.db" "select count(*) from outbound")
 db_mb=$(( $(stat -c %s "$DATA/mottak/mottak.db") / 1048576 ))
 
 echo "== 1. GET /outbound/available, tokens of $TOKEN_ORGS organisations"
-"$TOOL" tokens $BASE "$DATA" "$TOKEN_ORGS" > "$WORK/tokens.txt"
-TOKENS_FILE="$WORK/tokens.txt" PATH_TO_GET=/outbound/available wrk -t2 -c16 -d"$DURATION" \
-  --latency -s bench/get_tokens.lua $BASE > "$WORK/available.txt" 2>&1
+measure_available m $BASE "$DATA" "$TOKEN_ORGS" "$WORK/available.txt"
 cat "$WORK/available.txt"
-avail_rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/available.txt")
-avail_p50=$(awk '$1 == "50%" {print $2}' "$WORK/available.txt")
-avail_p99=$(awk '$1 == "99%" {print $2}' "$WORK/available.txt")
-avail_non2xx=$(awk '/Non-2xx/ {print $NF}' "$WORK/available.txt")
-avail_bytes=$(curl -s -H "Authorization: Bearer $(head -1 "$WORK/tokens.txt")" $BASE/outbound/available | wc -c)
+avail_rps=$m_avail_rps; avail_p50=$m_avail_p50; avail_p99=$m_avail_p99
+avail_non2xx=$m_avail_non2xx; avail_bytes=$m_avail_bytes
 
 echo "== 2. confirms: every reply of $CONFIRM_ORGS organisations once"
-confirm=$("$TOOL" confirm $BASE "$DATA" "$CONFIRM_ORGS" 64)
-echo "$confirm"
-confirm_rate=$(sed 's/.*per_second=\([0-9]*\).*/\1/' <<<"$confirm")
-confirm_n=$(sed 's/.*confirms=\([0-9]*\).*/\1/' <<<"$confirm")
-confirm_p99=$(sed 's/.*p99_ms=\([0-9.]*\).*/\1/' <<<"$confirm")
+measure_confirm m $BASE "$DATA" "$CONFIRM_ORGS" 64 "$WORK/confirm.cpu"
+confirm_rate=$m_confirm_rate; confirm_n=$m_confirm_n; confirm_p99=$m_confirm_p99
 confirmed=$(sqlite3 "$DATA/mottak/mottak.db" "select count(*) from outbound where confirmed = 1 and version = 1")
 
 echo "== 3. download a 10 MB reply: norreg vs nginx (the same ZIP)"
@@ -95,21 +85,13 @@ cat > "$WORK/svar.xml" <<XML
 XML
 big_id=$("$BIN" mottak publish --data "$DATA" --url $BASE --org 310000019 "$WORK/svar.xml" \
   "$WORK/vedtak.pdf" 2>/dev/null)
-TOKEN=$(head -1 "$WORK/tokens.txt")   # 310000019, the first organisation
-mkdir -p "$WORK/www"
-curl -sf -H "Authorization: Bearer $TOKEN" -o "$WORK/www/svar.zip" \
+TOKEN=$(head -1 "$WORK/available.txt.tokens")   # 310000019, the first organisation
+curl -sf -H "Authorization: Bearer $TOKEN" -o "$WORK/svar.zip" \
   "$BASE/outbound/download?mottakId=$big_id"
-zip_bytes=$(stat -c %s "$WORK/www/svar.zip")
-start_nginx "$WORK" 18281 /svar.zip
-wrk_rps() {  # url [header]
-  wrk -t2 -c8 -d"$DURATION" ${2:+-H "$2"} "$1" > "$WORK/wrk.txt" 2>&1
-  awk '/Requests\/sec/ {print $2}' "$WORK/wrk.txt"
-}
-nginx_rps=$(wrk_rps http://127.0.0.1:18281/svar.zip)
-norreg_rps=$(wrk_rps "$BASE/outbound/download?mottakId=$big_id" "Authorization: Bearer $TOKEN")
-norreg_non2xx=$(awk '/Non-2xx/ {print $NF}' "$WORK/wrk.txt")
-echo "nginx $nginx_rps req/s, norreg $norreg_rps req/s ($zip_bytes bytes each)"
-kill "$NGINX_PID"; NGINX_PID=
+measure_vs_nginx zip "$WORK" 18281 "$WORK/svar.zip" "$BASE/outbound/download?mottakId=$big_id" \
+  "Authorization: Bearer $TOKEN"
+nginx_rps=$zip_nginx_rps; norreg_rps=$zip_norreg_rps
+norreg_non2xx=$zip_non2xx
 
 echo "== 4. memory: a 34 MB upload, a 30 MB reply published and downloaded"
 head -c 34000000 /dev/urandom > "$WORK/upload.pdf"
@@ -134,7 +116,7 @@ echo "upload: +$upload_growth kB, reply: +$reply_growth kB, server peak $server_
 verdict() { [ "$(echo "$1" | bc)" = 1 ] && echo met || echo "**not met**"; }
 ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; printf "%.2f", v}' <<<"$1"; }
 p99_ms=$(ms "$avail_p99")
-ratio=$(echo "scale=2; $norreg_rps / $nginx_rps" | bc)
+ratio=$zip_ratio
 cat > "$OUT/mottak.md" <<MD
 Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -r); date $(date -u +%F); load before: $(cut -d' ' -f1-3 /proc/loadavg)
 Mailbox: $replies replies for $ORGS organisations (\`bash bench/mottak.sh $ORGS $PER_ORG\`), mottak.db $db_mb MB; server as deployed (tokens, disclosure log, synchronous=FULL)

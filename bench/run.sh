@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/nginx.sh
+source bench/measure.sh
 PERSONS=${1:-1000000}
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-64}
@@ -70,10 +71,8 @@ CONNS=$CONNS_SAVE
 rss_kb=$(awk '/VmHWM/ {print $2}' /proc/$SERVER_PID/status)
 
 echo "== token endpoint"
-token_line=$(build/release/bench/token_bench --data "$WORK/data" --endpoint http://127.0.0.1:18080/token \
-  --tokens 6000 --connections 4)
-echo "$token_line"
-tokens_per_s=$(echo "$token_line" | sed -n 's/.*tokens_per_s=\([0-9.]*\).*/\1/p')
+measure_tokens sqlite "$WORK/data" http://127.0.0.1:18080/token 6000 4
+tokens_per_s=$sqlite_tokens_per_s
 audit_rows=$(sqlite3 "$WORK/data/audit/audit.db" "select count(*) from disclosures" 2>/dev/null || echo "?")
 
 ratio=$(echo "scale=2; $norreg_same_rps / $nginx_same_rps" | bc)

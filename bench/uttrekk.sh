@@ -13,6 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/nginx.sh
+source bench/measure.sh
 PERSONS=${1:-1000000}
 DURATION=${DURATION:-10s}
 FEED_SECONDS=${FEED_SECONDS:-120}
@@ -33,8 +34,6 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-now() { date +%s.%N; }
-secs() { echo "scale=2; ($2 - $1) / 1" | bc; }
 
 echo "== generate $PERSONS persons"
 "$BIN" generate --quiet --data "$WORK/data" --persons "$PERSONS" --seed 1 >/dev/null
@@ -44,36 +43,14 @@ SERVER_PID=$!
 for _ in $(seq 100); do curl -sf $BASE/health/ready >/dev/null && break; sleep 0.1; done
 TOKEN=$("$BIN" token --data "$WORK/data" --no-cache --scope folkeregister:deling/offentligmedhjemmel)
 AUTH="Authorization: Bearer $TOKEN"
-SEQ=$(curl -sf -H "$AUTH" "$API/hendelser/siste/sekvensnummer")
 
 echo "== 1. order a complete extract until every batch is ready"
-t0=$(now)
-JOB=$(curl -sf -H "$AUTH" "$API/uttrekk/komplett?feedsekvensnr=$SEQ" | sed 's/.*"jobbId":"\([^"]*\)".*/\1/')
-n=0
-while true; do
-  code=$(curl -s -o "$WORK/batch-$n.json" -w '%{http_code}' -H "$AUTH" "$API/uttrekk/$JOB/batch/$n")
-  if [ "$code" = 404 ]; then sleep 0.01; continue; fi
-  [ "$code" = 200 ] || { echo "batch $n: HTTP $code"; exit 1; }
-  grep -q '[0-9a-f]\{32\}' "$WORK/batch-$n.json" || break
-  n=$((n + 1))
-done
-t1=$(now)
-order_s=$(secs "$t0" "$t1"); batches=$n
-echo "all $batches batches ready after $order_s s"
+measure_extract_order extract "$API" "$AUTH" "$WORK"
+SEQ=$extract_seq; JOB=$extract_job; order_s=$extract_order_s; batches=$extract_batches
 
 echo "== 2. serving a 100 000-id batch, norreg vs nginx (same bytes)"
-mkdir -p "$WORK/www"
-cp "$WORK/batch-0.json" "$WORK/www/batch.json"
-batch_bytes=$(stat -c %s "$WORK/www/batch.json")
-start_nginx "$WORK" 18181 /batch.json
-wrk_rps() {  # url [header]
-  wrk -t2 -c8 -d"$DURATION" ${2:+-H "$2"} "$1" > "$WORK/wrk.txt" 2>&1
-  awk '/Requests\/sec/ {print $2}' "$WORK/wrk.txt"
-}
-nginx_rps=$(wrk_rps http://127.0.0.1:18181/batch.json)
-norreg_rps=$(wrk_rps "$API/uttrekk/$JOB/batch/0" "$AUTH")
-echo "nginx $nginx_rps req/s, norreg $norreg_rps req/s ($batch_bytes bytes each)"
-kill "$NGINX_PID"; NGINX_PID=
+measure_vs_nginx batch "$WORK" 18181 "$WORK/batch-0.json" "$API/uttrekk/$JOB/batch/0" "$AUTH"
+nginx_rps=$batch_nginx_rps; norreg_rps=$batch_norreg_rps
 
 echo "== 3. norreg uttrekk end to end (NDJSON), then again into NDJSON + a SQLite local copy"
 t0=$(now)
@@ -144,7 +121,7 @@ Register: $PERSONS persons, $SEQ events (\`bash bench/uttrekk.sh $PERSONS\`); se
 | measure | result | target |
 |---|---|---|
 | order a complete extract until all $batches batches are ready | $order_s s | ≤ 3 s |
-| serve a 100 000-id batch ($batch_bytes bytes), wrk 8 connections | norreg $norreg_rps req/s vs nginx $nginx_rps req/s (same bytes): $(echo "scale=2; $norreg_rps / $nginx_rps" | bc) | ≥ 0.70 of nginx |
+| serve a 100 000-id batch ($batch_bytes bytes), wrk 8 connections | norreg $norreg_rps req/s vs nginx $nginx_rps req/s (same bytes): $batch_ratio | ≥ 0.70 of nginx |
 | \`norreg uttrekk\` end to end (NDJSON) | $client_persons persons in $client_s s = $(echo "$client_persons / $client_s" | bc) persons/s | ≥ 50 000 persons/s |
 | \`norreg uttrekk\` into NDJSON + the SQLite local copy | $db_persons persons in $db_s s = $(echo "$db_persons / $db_s" | bc) persons/s | (reported) |
 | same algorithm, serial shell loop of curl calls | $loop_s s ($(echo "scale=1; $loop_s / $client_s" | bc)× the client's time) | reference |
