@@ -65,7 +65,12 @@ TEST_F(PostgresStoreTest, ConcurrentOpensOfAnEmptyDatabaseMigrateOnce) {
     EXPECT_EQ((*store)->DocumentKey(), (*opened[0])->DocumentKey());
   }
   EXPECT_EQ(Count(conninfo(), "SELECT count(*) FROM schema_version"), 1);
-  EXPECT_EQ(Count(conninfo(), "SELECT version FROM schema_version"), 2);
+  EXPECT_EQ(Count(conninfo(), "SELECT version FROM schema_version"), 3);
+  // Migration 3: extract batch bodies are stored uncompressed.
+  EXPECT_EQ(Count(conninfo(),
+                  "SELECT count(*) FROM pg_attribute WHERE attrelid = 'uttrekk_batches'::regclass "
+                  "AND attname = 'body' AND attstorage = 'e'"),
+            1);
   EXPECT_EQ(Count(conninfo(), "SELECT count(*) FROM register_sequence"), 1);
   EXPECT_EQ(Count(conninfo(), "SELECT count(*) FROM meta WHERE key = 'document_key'"), 1);
   // And they share one register.
