@@ -58,6 +58,7 @@
 
 #include "common/compress.hpp"
 #include "common/escape.hpp"
+#include "common/files.hpp"
 #include "common/ids.hpp"
 #include "common/time.hpp"
 #include "store/audit_index.hpp"
@@ -491,11 +492,9 @@ class CpuBusyMeter {
 // node's cursor in the index is keyed by it). "" when there is none and `create` is false.
 Result<std::string> NodeId(const std::string& dir, bool create) {
   const std::string path = dir + "/node-id";
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0) {
-    std::ifstream in(path);
-    std::string id;
-    std::getline(in, id);
+  auto text = ReadWholeFile(path);
+  if (text.ok()) {
+    std::string id = text->substr(0, text->find('\n'));
     while (!id.empty() && (id.back() == '\r' || id.back() == ' ')) id.pop_back();
     const bool printable =
         std::all_of(id.begin(), id.end(), [](char c) { return c > ' ' && c < 127; });
@@ -504,23 +503,12 @@ Result<std::string> NodeId(const std::string& dir, bool create) {
     }
     return id;
   }
-  if (errno != ENOENT) return Errno("stat", path);
+  if (text.error().code != ErrorCode::kNotFound) {
+    return Internal("unreadable node id in " + path + ": " + text.error().detail);
+  }
   if (!create) return std::string();
   const std::string id = ids::NewUuid();
-  const std::string tmp = path + ".tmp";
-  {
-    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
-    if (fd.get() < 0) return Errno("open", tmp);
-    const std::string text = id + "\n";
-    if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
-        ::fsync(fd.get()) != 0) {
-      return Errno("write", tmp);
-    }
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return Errno("rename", tmp);
-  if (Fd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)); d.get() >= 0) {
-    (void)::fsync(d.get());
-  }
+  if (Status s = WriteFileAtomically(path, id + "\n", 0640); !s.ok()) return s.error();
   return id;
 }
 

@@ -13,7 +13,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -351,19 +350,7 @@ std::vector<RawAnswer> Burst(int port, const std::string& path, const std::strin
 // Rows committed in a local copy (0 when it cannot be read yet), read without taking any lock a
 // writer would wait for.
 int64_t CommittedRows(const std::string& db) {
-  sqlite3* handle = nullptr;
-  int64_t rows = 0;
-  if (sqlite3_open_v2(db.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(handle, "SELECT count(*) FROM persons", -1, &stmt, nullptr) ==
-            SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW) {
-      rows = sqlite3_column_int64(stmt, 0);
-    }
-    sqlite3_finalize(stmt);
-  }
-  sqlite3_close(handle);
-  return rows;
+  return std::max<int64_t>(0, SqliteCount(db, "SELECT count(*) FROM persons"));
 }
 
 class ConsumerRestartTest : public ::testing::Test {

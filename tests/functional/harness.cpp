@@ -244,8 +244,12 @@ int64_t CountMottakRows(const std::string& data_dir, const std::string& sql) {
     if (rows.ok() && rows->rows() > 0) n = rows->Int64(0, 0);
     return n;
   }
+  return SqliteCount(data_dir + "/mottak/mottak.db", sql);
+}
+
+int64_t SqliteCount(const std::string& file, const std::string& sql) {
+  int64_t n = -1;
   sqlite3* db = nullptr;
-  const std::string file = data_dir + "/mottak/mottak.db";
   if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
     sqlite3_stmt* st = nullptr;
     if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&

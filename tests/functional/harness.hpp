@@ -30,6 +30,9 @@ std::vector<std::string> StoreArgs(const std::string& data_dir);
 // Copies the data folder of a stopped server to `to` (which must not exist), and on PostgreSQL its
 // database too.
 void CopyDataFolder(const std::string& from, const std::string& to);
+// The first column of the first row of `sql` on the SQLite file `file`, opened read-only (no lock
+// a writer waits for); -1 when it cannot be read.
+int64_t SqliteCount(const std::string& file, const std::string& sql);
 // The first column of the first row of `sql` on the mailbox's store of `data_dir`: its SQLite file
 // <data_dir>/mottak/mottak.db, or the data folder's database on PostgreSQL (the tables are the same).
 int64_t CountMottakRows(const std::string& data_dir, const std::string& sql);
