@@ -30,6 +30,7 @@
 #include "http/handlers/register/register_api.hpp"
 #include "http/metrics.hpp"
 #include "http/server.hpp"
+#include "service/person_search.hpp"
 #include "service/uttrekk.hpp"
 #include "store/audit_log.hpp"
 #include "store/mottak_store.hpp"
@@ -352,8 +353,9 @@ int RunServer(const Config& config) {
                   uttrekk.error().detail);
     return kExitFailure;
   }
+  service::PersonSearch search(store);
   http::freg_api::FregContext freg{store, ids::DocumentIdCipher(store.DocumentKey()), audit.get(),
-                                   uttrekk->get()};
+                                   uttrekk->get(), &search};
   auto mottak_store = OpenMottak(config);
   if (!mottak_store.ok()) {
     spdlog::error("kan ikke åpne mottaket: {} {}", mottak_store.error().message,

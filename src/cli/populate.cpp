@@ -30,7 +30,7 @@ Result<PopulateSummary> Populate(store::RegisterStore& store, uint64_t persons, 
   // encoded and compressed here; batches are inserted strictly in order.
   struct Pending {
     std::vector<store::PersonWrite> persons;
-    std::vector<std::string> encoded;
+    store::EncodedPersons encoded;
   };
   std::future<Status> inserting;
   auto finish_previous = [&]() -> Status {
@@ -70,11 +70,14 @@ Result<PopulateSummary> Populate(store::RegisterStore& store, uint64_t persons, 
                  elapsed > 0 ? static_cast<double>(done) / elapsed : 0.0);
     std::fflush(stderr);
   };
+  if (Status begun = store.BeginBulkLoad(); !begun.ok()) return begun.error();
   Status s = gen::Generate(options, sink, report);
   Status last = finish_previous();  // always wait: the insert thread uses `store`
   if (progress) std::fprintf(stderr, "\n");
   if (!s.ok()) return s.error();
   if (!last.ok()) return last.error();
+  // The search index of everyone generated, in one sorted pass (RegisterStore::BeginBulkLoad).
+  if (Status indexed = store.EndBulkLoad(); !indexed.ok()) return indexed.error();
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return summary;
 }

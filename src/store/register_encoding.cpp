@@ -1,8 +1,10 @@
 #include "store/register_encoding.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <thread>
 
+#include "freg/person_search.hpp"
 #include "freg/record_codec.hpp"
 
 namespace norreg::store {
@@ -30,16 +32,19 @@ std::string FnrFromInt(int64_t value) {
   return std::string(digits, sizeof digits);
 }
 
-std::vector<std::string> EncodeRecords(const common::Zstd& codec,
-                                       std::span<const PersonWrite> persons) {
-  std::vector<std::string> blobs(persons.size());
+EncodedPersons EncodeRecords(const common::Zstd& codec, std::span<const PersonWrite> persons) {
+  EncodedPersons out;
+  out.blobs.resize(persons.size());
+  out.terms.resize(persons.size());
   const unsigned workers = std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
   auto encode_range = [&](size_t begin, size_t end) {
     std::string raw;
     for (size_t i = begin; i < end; ++i) {
       raw.clear();
       freg::EncodeRecord(persons[i].record, raw);
-      codec.Compress(raw, blobs[i]);
+      codec.Compress(raw, out.blobs[i]);
+      const uint64_t latest = persons[i].versions.empty() ? 0 : persons[i].versions.back().seq;
+      out.terms[i] = freg::SearchTermsOf(persons[i].record, latest);
     }
   };
   if (persons.size() < 256 || workers == 1) {
@@ -53,7 +58,29 @@ std::vector<std::string> EncodeRecords(const common::Zstd& codec,
     }
     for (auto& t : threads) t.join();
   }
-  return blobs;
+  return out;
+}
+
+std::vector<std::pair<uint32_t, int64_t>> SortedSearchRows(const EncodedPersons& encoded,
+                                                           std::span<const int64_t> person_ids) {
+  std::vector<std::pair<uint32_t, int64_t>> rows;
+  size_t total = 0;
+  for (const auto& t : encoded.terms) total += t.size();
+  rows.reserve(total);
+  for (size_t i = 0; i < encoded.terms.size() && i < person_ids.size(); ++i) {
+    for (uint32_t term : encoded.terms[i]) rows.emplace_back(term, person_ids[i]);
+  }
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
+SearchTermDiff DiffSearchTerms(std::span<const uint32_t> before, std::span<const uint32_t> after) {
+  SearchTermDiff diff;
+  std::set_difference(before.begin(), before.end(), after.begin(), after.end(),
+                      std::back_inserter(diff.removed));
+  std::set_difference(after.begin(), after.end(), before.begin(), before.end(),
+                      std::back_inserter(diff.added));
+  return diff;
 }
 
 Result<BulkRows> SortedBulkRows(std::span<const PersonWrite> persons) {

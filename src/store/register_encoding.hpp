@@ -25,10 +25,22 @@ std::string FnrFromInt(int64_t value);
 // Writes the 11 digits of `value` to out[0..10] (no allocation; for scans).
 void FormatFnr(int64_t value, char (&out)[11]);
 
-// The stored form of each person's record: EncodeRecord + codec.Compress, in parallel on up to
-// four threads for batches of 256 or more. Thread-safe; takes no lock.
-std::vector<std::string> EncodeRecords(const common::Zstd& codec,
-                                       std::span<const PersonWrite> persons);
+// The stored form of each person's record (EncodeRecord + codec.Compress) and its search terms
+// at its latest version (freg::SearchTermsOf), in parallel on up to four threads for batches of
+// 256 or more. Thread-safe; takes no lock.
+EncodedPersons EncodeRecords(const common::Zstd& codec, std::span<const PersonWrite> persons);
+
+// The (term, person_id) rows of a bulk insert's persons, sorted (the order the index is kept
+// in); person_ids[i] is persons i's id.
+std::vector<std::pair<uint32_t, int64_t>> SortedSearchRows(const EncodedPersons& encoded,
+                                                           std::span<const int64_t> person_ids);
+
+// What an index update of one person must do: terms of `before` not in `after` (to delete) and
+// terms of `after` not in `before` (to insert). Both inputs sorted and distinct.
+struct SearchTermDiff {
+  std::vector<uint32_t> removed, added;
+};
+SearchTermDiff DiffSearchTerms(std::span<const uint32_t> before, std::span<const uint32_t> after);
 
 // The rows of a BulkInsert in key order (identifiers by number, versions by sekvensnummer): far
 // fewer B-tree page splits and cache misses than the persons' order.

@@ -63,6 +63,13 @@ struct SnapshotEntry {
 
 enum class SnapshotRecords { kSkip, kInclude };
 
+// Persons prepared for BulkInsert by EncodeForBulkInsert: each one's stored form and its search
+// index terms (freg::SearchTermsOf), index for index with the persons.
+struct EncodedPersons {
+  std::vector<std::string> blobs;
+  std::vector<std::vector<uint32_t>> terms;
+};
+
 struct RegisterStats {
   uint64_t persons = 0;
   uint64_t versions = 0;
@@ -117,17 +124,36 @@ class RegisterStore {
                               const std::function<Status(const SnapshotEntry&)>& each) = 0;
 
   // --- writing ---
+  // --- person search (freg/person_search.hpp; kept current by every write below) ---
+  // The persons whose search terms include `term`, ascending person_id, at most `limit` of them,
+  // into `out` (cleared first): out.size() == limit means there may be more. Inside
+  // InReadSnapshot it reads that snapshot.
+  virtual Status SearchPosting(uint32_t term, size_t limit, std::vector<int64_t>& out) = 0;
+  // Bulk lookup by internal person id, as FindRawByFnrs (kNotFound for an unknown id).
+  virtual Status FindRawByPersonIds(std::span<const int64_t> person_ids, std::string& buffer,
+                                    const RawVisitor& each) = 0;
+
   // Appends new persons whose versions carry sekvensnummer above LatestSeq() as their caller
   // chose them (the generator assigns them round by round across its batches, so one batch may
   // leave gaps that the next fills: a loader must fill every gap before the register is served).
   // All-or-nothing. kConflict if a number or a sekvensnummer is taken.
   // `encoded` (optional) is EncodeForBulkInsert's result for the same persons; without it the
-  // records are encoded here.
+  // records are encoded here. The persons' search terms are stored in the same transaction
+  // (between BeginBulkLoad and EndBulkLoad: kept aside, and indexed by EndBulkLoad).
   virtual Status BulkInsert(std::span<const PersonWrite> persons,
-                            const std::vector<std::string>* encoded = nullptr) = 0;
-  // The stored form (encoded, compressed) of each person's record, computed in parallel and
-  // without any lock, so that a caller can prepare the next batch while one is being inserted.
-  virtual std::vector<std::string> EncodeForBulkInsert(std::span<const PersonWrite> persons) = 0;
+                            const EncodedPersons* encoded = nullptr) = 0;
+  // The stored form (encoded, compressed) of each person's record and its search terms, computed
+  // in parallel and without any lock, so that a caller can prepare the next batch while one is
+  // being inserted.
+  virtual EncodedPersons EncodeForBulkInsert(std::span<const PersonWrite> persons) = 0;
+  // A load of many BulkInserts into a register nobody searches meanwhile (the generator): between
+  // the two calls BulkInsert appends the search terms to a side table instead of the index, and
+  // EndBulkLoad moves them into the index in one sorted pass (one transaction), which is many
+  // times faster than inserting them in random order as they come. Until EndBulkLoad has
+  // committed, the index counts as out of date: a store opened after a crash in between rebuilds
+  // it from the records.
+  virtual Status BeginBulkLoad() = 0;
+  virtual Status EndBulkLoad() = 0;
   // Runs `change` once per entry of `fnrs`, in order, inside ONE write transaction: each call
   // gets the entry's index, the next free sekvensnummer and the current person (nullopt for a new
   // one) and returns the person's new record plus the versions it added. The first error aborts

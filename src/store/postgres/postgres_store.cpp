@@ -20,6 +20,7 @@
 
 #include "common/compress.hpp"
 #include "common/document_id.hpp"
+#include "freg/person_search.hpp"
 #include "freg/record_codec.hpp"
 #include "store/postgres/pg.hpp"
 #include "store/register_encoding.hpp"
@@ -94,7 +95,18 @@ CREATE TABLE uttrekk_batches(
     R"sql(
 ALTER TABLE uttrekk_batches ALTER COLUMN body SET STORAGE EXTERNAL;
 )sql",
+    // 4: person search (freg/person_search.hpp): the index of (term, person) and the side table a
+    // bulk load appends to (BeginBulkLoad/EndBulkLoad); filled by EnsureSearchIndex on open.
+    // A term is a 32-bit hash stored as a signed integer.
+    R"sql(
+CREATE TABLE search_terms(term integer NOT NULL, person_id bigint NOT NULL,
+                          PRIMARY KEY (term, person_id));
+CREATE TABLE search_terms_load(term integer NOT NULL, person_id bigint NOT NULL);
+)sql",
 };
+
+// meta key: the freg::kSearchTermsVersion the index was built with ("0" while a bulk load runs).
+constexpr std::string_view kSearchVersionKey = "search_terms_version";
 
 constexpr pg::Statement kByFnr{"by_fnr",
                                "SELECT p.person_id, p.latest_seq, p.record FROM identifiers i "
@@ -114,6 +126,25 @@ constexpr pg::Statement kBySeqs{
     "SELECT k.ord, p.person_id, p.latest_seq, p.record FROM unnest($1::bigint[]) WITH ORDINALITY "
     "AS k(seq, ord) JOIN versions v ON v.seq = k.seq JOIN persons p ON p.person_id = v.person_id "
     "ORDER BY k.ord"};
+constexpr pg::Statement kByPersons{
+    "by_persons",
+    "SELECT k.ord, p.person_id, p.latest_seq, p.record FROM unnest($1::bigint[]) WITH ORDINALITY "
+    "AS k(id, ord) JOIN persons p ON p.person_id = k.id ORDER BY k.ord"};
+constexpr pg::Statement kPosting{
+    "posting", "SELECT person_id FROM search_terms WHERE term = $1 ORDER BY person_id LIMIT $2"};
+constexpr pg::Statement kInsertTerm{
+    "insert_term",
+    "INSERT INTO search_terms(term, person_id) VALUES($1, $2) ON CONFLICT DO NOTHING"};
+constexpr pg::Statement kDeleteTerm{"delete_term",
+                                    "DELETE FROM search_terms WHERE term = $1 AND person_id = $2"};
+constexpr pg::Statement kPutMeta{
+    "put_meta",
+    "INSERT INTO meta(key, value) VALUES($1, $2) ON CONFLICT (key) DO UPDATE SET value = "
+    "excluded.value"};
+constexpr pg::Statement kPersonsAfter{
+    "persons_after",
+    "SELECT person_id, latest_seq, record FROM persons WHERE person_id > $1 ORDER BY person_id "
+    "LIMIT 2048"};
 constexpr pg::Statement kLatest{"latest", "SELECT coalesce(max(seq), 0) FROM versions"};
 constexpr pg::Statement kEvents{
     "events",
@@ -155,6 +186,10 @@ constexpr const char* kCopyPersons =
     "COPY persons(person_id, fnr, latest_seq, record) FROM STDIN (FORMAT binary)";
 constexpr const char* kCopyIdentifiers =
     "COPY identifiers(fnr, person_id) FROM STDIN (FORMAT binary)";
+constexpr const char* kCopyTerms =
+    "COPY search_terms(term, person_id) FROM STDIN (FORMAT binary)";
+constexpr const char* kCopyLoadTerms =
+    "COPY search_terms_load(term, person_id) FROM STDIN (FORMAT binary)";
 constexpr const char* kCopyVersions =
     "COPY versions(seq, person_id, fnr, type, ajourhold, superseded_seq) FROM STDIN "
     "(FORMAT binary)";
@@ -206,7 +241,58 @@ class PostgresStore final : public RegisterStore {
         !s.ok()) {
       return s;
     }
-    return LoadMeta(**writer);
+    if (Status s = LoadMeta(**writer); !s.ok()) return s;
+    return EnsureSearchIndex(**writer);
+  }
+
+  Status SearchPosting(uint32_t term, size_t limit, std::vector<int64_t>& out) override {
+    out.clear();
+    return WithReader([&](Connection& c) -> Status {
+      auto rows = c.Execute(kPosting, Params()
+                                          .Int32(static_cast<int32_t>(term))
+                                          .Int64(static_cast<int64_t>(
+                                              std::min<size_t>(limit, INT64_MAX))));
+      if (!rows.ok()) return rows.error();
+      out.reserve(static_cast<size_t>(rows->rows()));
+      for (int r = 0; r < rows->rows(); ++r) out.push_back(rows->Int64(r, 0));
+      return Status::Ok();
+    });
+  }
+
+  Status FindRawByPersonIds(std::span<const int64_t> person_ids, std::string& buffer,
+                            const RawVisitor& each) override {
+    std::vector<int64_t> keys(person_ids.begin(), person_ids.end());
+    std::vector<size_t> positions(keys.size());
+    for (size_t i = 0; i < positions.size(); ++i) positions[i] = i;
+    return ReadMany(kByPersons, keys, positions, keys.size(), buffer, each);
+  }
+
+  Status BeginBulkLoad() override {
+    std::lock_guard lock(write_mutex_);
+    auto writer = Writer();
+    if (!writer.ok()) return writer.error();
+    if (Status s = PutMeta(**writer, kSearchVersionKey, "0"); !s.ok()) return s;
+    bulk_loading_ = true;
+    return Status::Ok();
+  }
+
+  // The side table's rows go into the index sorted (appends at the B-tree's right edge).
+  Status EndBulkLoad() override {
+    std::lock_guard lock(write_mutex_);
+    auto writer = Writer();
+    if (!writer.ok()) return writer.error();
+    Connection& c = **writer;
+    Status moved = pg::RunInTransaction(c, {}, [&]() -> Status {
+      for (const char* sql :
+           {"INSERT INTO search_terms(term, person_id) SELECT term, person_id FROM "
+            "search_terms_load ORDER BY 1, 2 ON CONFLICT DO NOTHING",
+            "TRUNCATE search_terms_load"}) {
+        if (auto r = c.Query(sql); !r.ok()) return r.error();
+      }
+      return PutMeta(c, kSearchVersionKey, std::to_string(freg::kSearchTermsVersion));
+    });
+    if (moved.ok()) bulk_loading_ = false;
+    return moved;
   }
 
   Result<StoredPerson> FindByFnr(std::string_view fnr) override {
@@ -389,18 +475,19 @@ class PostgresStore final : public RegisterStore {
     return tx.Commit();
   }
 
-  std::vector<std::string> EncodeForBulkInsert(std::span<const PersonWrite> persons) override {
+  EncodedPersons EncodeForBulkInsert(std::span<const PersonWrite> persons) override {
     return EncodeRecords(*codec_.load(), persons);
   }
 
   Status BulkInsert(std::span<const PersonWrite> persons,
-                    const std::vector<std::string>* encoded) override {
-    std::vector<std::string> own;
-    if (encoded == nullptr || encoded->size() != persons.size()) {
+                    const EncodedPersons* encoded) override {
+    EncodedPersons own;
+    if (encoded == nullptr || encoded->blobs.size() != persons.size() ||
+        encoded->terms.size() != persons.size()) {
       own = EncodeForBulkInsert(persons);
       encoded = &own;
     }
-    const std::vector<std::string>& blobs = *encoded;
+    const std::vector<std::string>& blobs = encoded->blobs;
 
     auto sorted = SortedBulkRows(persons);
     if (!sorted.ok()) return sorted.error();
@@ -469,6 +556,19 @@ class PostgresStore final : public RegisterStore {
           seq_taken = c.last_error().sqlstate == pg::kUniqueViolation;
           return done.error();
         }
+      }
+      {
+        std::vector<int64_t> ids(persons.size());
+        for (size_t i = 0; i < ids.size(); ++i) ids[i] = first_id + static_cast<int64_t>(i);
+        auto copy = pg::CopyIn::Start(c, bulk_loading_ ? kCopyLoadTerms : kCopyTerms,
+                                      pg::CopyFormat::kBinary);
+        if (!copy.ok()) return copy.error();
+        for (const auto& [term, person_id] : SortedSearchRows(*encoded, ids)) {
+          copy->BeginRow(2);
+          copy->Int32(static_cast<int32_t>(term));
+          copy->Int64(person_id);
+        }
+        if (auto done = copy->Finish(); !done.ok()) return done.error();
       }
       // The caller chose the numbers (the generator's batches interleave: each holds versions of
       // every round); the sequence row only has to stay at the highest number in use, so that
@@ -545,6 +645,7 @@ class PostgresStore final : public RegisterStore {
       for (size_t v = 0; v < p.versions.size(); ++v) {
         if (Status s = InsertVersion(c, p, v, person_id, *fnr); !s.ok()) return s.error();
       }
+      if (Status s = UpdateSearchTerms(c, current, p, person_id); !s.ok()) return s.error();
       next_seq = p.versions.back().seq + 1;
     }
     if (Status s = SetSequence(c, {next_seq - 1, last_person_id}); !s.ok()) return s.error();
@@ -585,6 +686,86 @@ class PostgresStore final : public RegisterStore {
     if (!opened.ok()) return opened.error();
     writer_.emplace(std::move(opened).value());
     return &*writer_;
+  }
+
+  static Status PutMeta(Connection& c, std::string_view key, std::string_view value) {
+    auto r = c.Execute(kPutMeta, Params().Text(key).Bytes(value));
+    return r.ok() ? Status::Ok() : Status(r.error());
+  }
+
+  static Status WriteTerm(Connection& c, const pg::Statement& statement, uint32_t term,
+                          int64_t person_id) {
+    auto r = c.Execute(statement, Params().Int32(static_cast<int32_t>(term)).Int64(person_id));
+    return r.ok() ? Status::Ok() : Status(r.error());
+  }
+
+  // Brings the index of one person from its stored record (`before`, none for a new person) to
+  // the record written now, in the write transaction.
+  static Status UpdateSearchTerms(Connection& c, const std::optional<StoredPerson>& before,
+                                  const PersonWrite& after, int64_t person_id) {
+    std::vector<uint32_t> old_terms;
+    if (before) old_terms = freg::SearchTermsOf(before->record, before->latest_seq);
+    const auto diff = DiffSearchTerms(
+        old_terms, freg::SearchTermsOf(after.record, after.versions.back().seq));
+    for (uint32_t term : diff.removed) {
+      if (Status s = WriteTerm(c, kDeleteTerm, term, person_id); !s.ok()) return s;
+    }
+    for (uint32_t term : diff.added) {
+      if (Status s = WriteTerm(c, kInsertTerm, term, person_id); !s.ok()) return s;
+    }
+    return Status::Ok();
+  }
+
+  // Builds the search index from the records when it was built with another term definition,
+  // never, or not finished (a bulk load that did not end). Under the sequence row's lock, so
+  // writers and other nodes opening at the same time wait, and a node that waited finds it built.
+  Status EnsureSearchIndex(Connection& c) {
+    auto version = GetMeta(c, kSearchVersionKey);
+    if (!version.ok()) return version.error();
+    const std::string current = std::to_string(freg::kSearchTermsVersion);
+    if (*version && **version == current) return Status::Ok();
+    return pg::RunInTransaction(c, {}, [&]() -> Status {
+      if (auto state = LockSequence(c); !state.ok()) return state.error();
+      auto again = GetMeta(c, kSearchVersionKey);
+      if (!again.ok()) return again.error();
+      if (*again && **again == current) return Status::Ok();
+      for (const char* sql : {"TRUNCATE search_terms", "TRUNCATE search_terms_load"}) {
+        if (auto r = c.Query(sql); !r.ok()) return r.error();
+      }
+      std::string raw;
+      freg::RecordView view;
+      int64_t after = 0;
+      while (true) {
+        auto rows = c.Execute(kPersonsAfter, Params().Int64(after));
+        if (!rows.ok()) return rows.error();
+        if (rows->rows() == 0) break;
+        auto copy = pg::CopyIn::Start(c, kCopyLoadTerms, pg::CopyFormat::kBinary);
+        if (!copy.ok()) return copy.error();
+        for (int r = 0; r < rows->rows(); ++r) {
+          after = rows->Int64(r, 0);
+          if (Status s = Decompress(c, rows->Bytes(r, 2), raw); !s.ok()) {
+            return Corrupt("person " + std::to_string(after) + ": " + s.error().detail);
+          }
+          if (Status s = view.Parse(raw); !s.ok()) {
+            return Corrupt("person " + std::to_string(after) + ": " + s.error().message);
+          }
+          for (uint32_t term :
+               freg::SearchTermsOf(view, static_cast<uint64_t>(rows->Int64(r, 1)))) {
+            copy->BeginRow(2);
+            copy->Int32(static_cast<int32_t>(term));
+            copy->Int64(after);
+          }
+        }
+        if (auto done = copy->Finish(); !done.ok()) return done.error();
+      }
+      for (const char* sql :
+           {"INSERT INTO search_terms(term, person_id) SELECT term, person_id FROM "
+            "search_terms_load ORDER BY 1, 2 ON CONFLICT DO NOTHING",
+            "TRUNCATE search_terms_load"}) {
+        if (auto r = c.Query(sql); !r.ok()) return r.error();
+      }
+      return PutMeta(c, kSearchVersionKey, current);
+    });
   }
 
   static Result<std::optional<std::string>> GetMeta(Connection& c, std::string_view key) {
@@ -786,6 +967,7 @@ class PostgresStore final : public RegisterStore {
 
   std::mutex write_mutex_;
   std::optional<Connection> writer_;
+  bool bulk_loading_ = false;  // between BeginBulkLoad and EndBulkLoad (under write_mutex_)
   pg::ConnectionPool readers_;
 
   // The connection of the InReadSnapshot running on this thread, if any.

@@ -13,6 +13,7 @@
 
 #include "common/compress.hpp"
 #include "common/document_id.hpp"
+#include "freg/person_search.hpp"
 #include "freg/record_codec.hpp"
 #include "store/register_encoding.hpp"
 #include "store/register_store.hpp"
@@ -48,7 +49,17 @@ CREATE TABLE versions(
   ajourhold INTEGER NOT NULL,
   superseded_seq INTEGER);
 )sql",
+    // Person search (freg/person_search.hpp): the index of (term, person), and the side table a
+    // bulk load appends to (BeginBulkLoad/EndBulkLoad). Filled by EnsureSearchIndex on open.
+    R"sql(
+CREATE TABLE search_terms(term INTEGER NOT NULL, person_id INTEGER NOT NULL,
+                          PRIMARY KEY(term, person_id)) WITHOUT ROWID;
+CREATE TABLE search_terms_load(term INTEGER NOT NULL, person_id INTEGER NOT NULL);
+)sql",
 };
+
+// meta key: the freg::kSearchTermsVersion the index was built with ("0" while a bulk load runs).
+constexpr std::string_view kSearchVersionKey = "search_terms_version";
 
 Error Corrupt(std::string detail) {
   return MakeError(ErrorCode::kInternal, kInternalMessage, std::move(detail));
@@ -59,8 +70,10 @@ struct Reader {
   Connection connection;
   Statement by_fnr;
   Statement by_seq;
+  Statement by_person;
   Statement latest;
   Statement events;
+  Statement posting;
 };
 
 class SqliteStore final : public RegisterStore {
@@ -83,7 +96,38 @@ class SqliteStore final : public RegisterStore {
     if (!options_.read_only) {
       if (Status s = Migrate(); !s.ok()) return s;
     }
-    return LoadMeta();
+    if (Status s = LoadMeta(); !s.ok()) return s;
+    return options_.read_only ? Status::Ok() : EnsureSearchIndex();
+  }
+
+  Status SearchPosting(uint32_t term, size_t limit, std::vector<int64_t>& out) override {
+    out.clear();
+    return WithReader([&](Reader& r) -> Status {
+      Statement& st = r.posting;
+      st.Reset();
+      st.Bind(1, static_cast<int64_t>(term));
+      st.Bind(2, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
+      while (true) {
+        auto row = st.Step();
+        if (!row.ok()) return row.error();
+        if (!*row) break;
+        out.push_back(st.Int(0));
+      }
+      st.Reset();
+      return Status::Ok();
+    });
+  }
+
+  Status FindRawByPersonIds(std::span<const int64_t> person_ids, std::string& buffer,
+                            const RawVisitor& each) override {
+    return InReadSnapshot([&]() -> Status {
+      return WithReader([&](Reader& r) -> Status {
+        for (size_t i = 0; i < person_ids.size(); ++i) {
+          if (Status s = each(i, ReadRaw(r.by_person, person_ids[i], buffer)); !s.ok()) return s;
+        }
+        return Status::Ok();
+      });
+    });
   }
 
   Result<StoredPerson> FindByFnr(std::string_view fnr) override {
@@ -269,19 +313,50 @@ class SqliteStore final : public RegisterStore {
     return connection.Exec("COMMIT");
   }
 
-  std::vector<std::string> EncodeForBulkInsert(std::span<const PersonWrite> persons) override {
+  EncodedPersons EncodeForBulkInsert(std::span<const PersonWrite> persons) override {
     return EncodeRecords(*codec_.load(), persons);
   }
 
-  Status BulkInsert(std::span<const PersonWrite> persons,
-                    const std::vector<std::string>* encoded) override {
+  Status BeginBulkLoad() override {
     if (options_.read_only) return ReadOnly();
-    std::vector<std::string> own;
-    if (encoded == nullptr || encoded->size() != persons.size()) {
+    std::lock_guard lock(write_mutex_);
+    if (Status s = PutMeta(kSearchVersionKey, "0"); !s.ok()) return s;
+    bulk_loading_ = true;
+    return Status::Ok();
+  }
+
+  // The side table's rows are moved into the index sorted: appends at the B-tree's right edge
+  // where terms are new, and one pass over the rest.
+  Status EndBulkLoad() override {
+    if (options_.read_only) return ReadOnly();
+    std::lock_guard lock(write_mutex_);
+    Transaction tx(writer_);
+    if (Status s = tx.Begin(); !s.ok()) return s;
+    if (Status s = writer_.Exec("INSERT OR IGNORE INTO search_terms(term, person_id) "
+                                "SELECT term, person_id FROM search_terms_load ORDER BY 1, 2");
+        !s.ok()) {
+      return s;
+    }
+    if (Status s = writer_.Exec("DELETE FROM search_terms_load"); !s.ok()) return s;
+    if (Status s = PutMeta(kSearchVersionKey, std::to_string(freg::kSearchTermsVersion));
+        !s.ok()) {
+      return s;
+    }
+    if (Status s = tx.Commit(); !s.ok()) return s;
+    bulk_loading_ = false;
+    return Status::Ok();
+  }
+
+  Status BulkInsert(std::span<const PersonWrite> persons,
+                    const EncodedPersons* encoded) override {
+    if (options_.read_only) return ReadOnly();
+    EncodedPersons own;
+    if (encoded == nullptr || encoded->blobs.size() != persons.size() ||
+        encoded->terms.size() != persons.size()) {
       own = EncodeForBulkInsert(persons);
       encoded = &own;
     }
-    const std::vector<std::string>& blobs = *encoded;
+    const std::vector<std::string>& blobs = encoded->blobs;
 
     auto sorted = SortedBulkRows(persons);
     if (!sorted.ok()) return sorted.error();
@@ -316,6 +391,10 @@ class SqliteStore final : public RegisterStore {
           !s.ok()) {
         return s;
       }
+    }
+    Statement& terms = bulk_loading_ ? w_load_term_ : w_insert_term_;
+    for (const auto& [term, person_id] : SortedSearchRows(*encoded, person_ids)) {
+      if (Status s = BindTerm(terms, term, person_id); !s.ok()) return s;
     }
     return tx.Commit();
   }
@@ -376,6 +455,7 @@ class SqliteStore final : public RegisterStore {
       for (size_t v = 0; v < p.versions.size(); ++v) {
         if (Status s = InsertVersion(p, v, person_id, *fnr); !s.ok()) return s.error();
       }
+      if (Status s = UpdateSearchTerms(current, p, person_id); !s.ok()) return s.error();
       next_seq = p.versions.back().seq + 1;
     }
     if (Status s = tx.Commit(); !s.ok()) return s.error();
@@ -459,13 +539,98 @@ class SqliteStore final : public RegisterStore {
           "VALUES(?, ?, ?, ?, ?, ?)");
       w_supersede_ = writer_.Prepare("UPDATE versions SET superseded_seq=? WHERE seq=?");
       w_latest_ = writer_.Prepare("SELECT max(seq) FROM versions");
+      w_insert_term_ =
+          writer_.Prepare("INSERT OR IGNORE INTO search_terms(term, person_id) VALUES(?, ?)");
+      w_delete_term_ = writer_.Prepare("DELETE FROM search_terms WHERE term=? AND person_id=?");
+      w_load_term_ = writer_.Prepare("INSERT INTO search_terms_load(term, person_id) VALUES(?, ?)");
     }
     return Status::Ok();
+  }
+
+  static Status BindTerm(Statement& st, uint32_t term, int64_t person_id) {
+    st.Reset();
+    st.Bind(1, static_cast<int64_t>(term));
+    st.Bind(2, person_id);
+    auto r = st.Step();
+    return r.ok() ? Status::Ok() : Status(r.error());
+  }
+
+  // Brings the index of one person from its stored record (`before`, none for a new person) to
+  // the record written now, in the write transaction.
+  Status UpdateSearchTerms(const std::optional<StoredPerson>& before, const PersonWrite& after,
+                           int64_t person_id) {
+    std::vector<uint32_t> old_terms;
+    if (before) old_terms = freg::SearchTermsOf(before->record, before->latest_seq);
+    const auto diff = DiffSearchTerms(
+        old_terms, freg::SearchTermsOf(after.record, after.versions.back().seq));
+    for (uint32_t term : diff.removed) {
+      if (Status s = BindTerm(w_delete_term_, term, person_id); !s.ok()) return s;
+    }
+    for (uint32_t term : diff.added) {
+      if (Status s = BindTerm(w_insert_term_, term, person_id); !s.ok()) return s;
+    }
+    return Status::Ok();
+  }
+
+  // Builds the search index from the records when it was built with another term definition,
+  // never, or not finished (a bulk load that did not end). One transaction; terms are inserted
+  // sorted a few million at a time.
+  Status EnsureSearchIndex() {
+    auto version = GetMeta(kSearchVersionKey);
+    if (!version.ok()) return version.error();
+    if (*version && **version == std::to_string(freg::kSearchTermsVersion)) return Status::Ok();
+    std::lock_guard lock(write_mutex_);
+    Transaction tx(writer_);
+    if (Status s = tx.Begin(); !s.ok()) return s;
+    for (const char* sql : {"DELETE FROM search_terms", "DELETE FROM search_terms_load"}) {
+      if (Status s = writer_.Exec(sql); !s.ok()) return s;
+    }
+    constexpr size_t kChunk = 4'000'000;
+    std::vector<std::pair<uint32_t, int64_t>> rows;
+    auto flush = [&]() -> Status {
+      std::sort(rows.begin(), rows.end());
+      for (const auto& [term, person_id] : rows) {
+        if (Status s = BindTerm(w_insert_term_, term, person_id); !s.ok()) return s;
+      }
+      rows.clear();
+      return Status::Ok();
+    };
+    Statement st = writer_.Prepare("SELECT person_id, latest_seq, record FROM persons");
+    const std::shared_ptr<const Zstd> codec = codec_.load();
+    std::string raw;
+    freg::RecordView view;
+    while (true) {
+      auto row = st.Step();
+      if (!row.ok()) return row.error();
+      if (!*row) break;
+      const int64_t person_id = st.Int(0);
+      if (Status s = codec->Decompress(st.Blob(2), raw); !s.ok()) {
+        return Corrupt("person " + std::to_string(person_id) + ": " + s.error().detail);
+      }
+      if (Status s = view.Parse(raw); !s.ok()) {
+        return Corrupt("person " + std::to_string(person_id) + ": " + s.error().message);
+      }
+      for (uint32_t term : freg::SearchTermsOf(view, static_cast<uint64_t>(st.Int(1)))) {
+        rows.emplace_back(term, person_id);
+      }
+      if (rows.size() >= kChunk) {
+        if (Status s = flush(); !s.ok()) return s;
+      }
+    }
+    st = Statement();
+    if (Status s = flush(); !s.ok()) return s;
+    if (Status s = PutMeta(kSearchVersionKey, std::to_string(freg::kSearchTermsVersion));
+        !s.ok()) {
+      return s;
+    }
+    return tx.Commit();
   }
 
   static constexpr const char* kByFnrSql =
       "SELECT p.person_id, p.latest_seq, p.record FROM identifiers i "
       "JOIN persons p ON p.person_id = i.person_id WHERE i.fnr = ?";
+  static constexpr const char* kByPersonSql =
+      "SELECT person_id, latest_seq, record FROM persons WHERE person_id = ?";
   static constexpr const char* kBySeqSql =
       "SELECT p.person_id, p.latest_seq, p.record FROM versions v "
       "JOIN persons p ON p.person_id = v.person_id WHERE v.seq = ?";
@@ -598,6 +763,9 @@ class SqliteStore final : public RegisterStore {
       reader->connection = std::move(c).value();
       reader->by_fnr = reader->connection.Prepare(kByFnrSql);
       reader->by_seq = reader->connection.Prepare(kBySeqSql);
+      reader->by_person = reader->connection.Prepare(kByPersonSql);
+      reader->posting = reader->connection.Prepare(
+          "SELECT person_id FROM search_terms WHERE term = ? ORDER BY person_id LIMIT ?");
       reader->latest = reader->connection.Prepare("SELECT max(seq) FROM versions");
       reader->events = reader->connection.Prepare(
           "SELECT seq, person_id, fnr, type, ajourhold FROM versions WHERE seq >= ? "
@@ -617,7 +785,8 @@ class SqliteStore final : public RegisterStore {
   std::mutex write_mutex_;
   Connection writer_;
   Statement w_by_fnr_, w_insert_person_, w_update_person_, w_insert_identifier_, w_bulk_identifier_,
-      w_insert_version_, w_supersede_, w_latest_;
+      w_insert_version_, w_supersede_, w_latest_, w_insert_term_, w_delete_term_, w_load_term_;
+  bool bulk_loading_ = false;  // between BeginBulkLoad and EndBulkLoad (under write_mutex_)
 
   // The reader of the InReadSnapshot running on this thread, if any.
   struct Pinned {

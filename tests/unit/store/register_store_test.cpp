@@ -201,8 +201,9 @@ TEST_P(RegisterStoreTest, ApplyChangesAddsVersionsAndRollsBackOnError) {
 TEST_P(RegisterStoreTest, PreEncodedBatchIsStoredTheSame) {
   auto store = Open();
   std::vector<PersonWrite> persons{MakePerson(Fnr(15, 100), {1, 2}), MakePerson(Fnr(16, 100), {3})};
-  std::vector<std::string> encoded = (*store)->EncodeForBulkInsert(persons);
-  ASSERT_EQ(encoded.size(), 2u);
+  EncodedPersons encoded = (*store)->EncodeForBulkInsert(persons);
+  ASSERT_EQ(encoded.blobs.size(), 2u);
+  ASSERT_EQ(encoded.terms.size(), 2u);
   ASSERT_TRUE((*store)->BulkInsert(persons, &encoded).ok());
   auto found = (*store)->FindByFnr(Fnr(15, 100));
   ASSERT_TRUE(found.ok());

@@ -25,6 +25,8 @@ Status RegisterApi(Dispatcher& dispatcher, FregContext& context, std::vector<Bef
   };
   static constexpr Entry kEntries[] = {
       {Method::kGet, "/personer/{id}", "freg_person", &GetPerson},
+      {Method::kGet, "/personer/soek", "freg_personsoek", &GetPersonSoek},
+      {Method::kGet, "/personer/entydigsoek", "freg_entydigsoek", &GetPersonEntydigsoek},
       {Method::kGet, "/personer/arkiv/{dokumentidentifikator}", "freg_person_arkiv",
        &GetArchivedPerson},
       {Method::kPost, "/personer/bulkoppslag", "freg_bulkoppslag", &PostBulkLookup},

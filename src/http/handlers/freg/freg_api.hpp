@@ -17,6 +17,7 @@
 
 namespace norreg::service {
 class UttrekkService;  // service/uttrekk.hpp
+class PersonSearch;    // service/person_search.hpp
 }
 
 namespace norreg::http::freg_api {
@@ -31,6 +32,7 @@ struct FregContext {
   ids::DocumentIdCipher cipher;
   store::AuditLog* audit = nullptr;            // nullptr: disclosures are not recorded
   service::UttrekkService* uttrekk = nullptr;  // extract jobs; nullptr: uttrekk answers 404
+  service::PersonSearch* search = nullptr;     // person search; nullptr: soek answers 404
 };
 
 // Adds the Folkeregisteret API (prefix kBasePath, {kode, melding} errors, `before` steps such as
@@ -56,6 +58,8 @@ Status RecordDisclosure(FregContext& context, const Request& request,
                         std::vector<std::string> identifiers);
 
 Result<Response> GetPerson(FregContext& context, Request& request);
+Result<Response> GetPersonSoek(FregContext& context, Request& request);
+Result<Response> GetPersonEntydigsoek(FregContext& context, Request& request);
 Result<Response> GetArchivedPerson(FregContext& context, Request& request);
 Result<Response> PostBulkLookup(FregContext& context, Request& request);
 Result<Response> PostArchiveBulkLookup(FregContext& context, Request& request);

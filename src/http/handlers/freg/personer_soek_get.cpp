@@ -1,0 +1,112 @@
+// GET personer/soek and GET personer/entydigsoek — person search (docs/search.md). The rules are in
+// service::PersonSearch; here the query parameters are read, the answer written and the persons
+// disclosed recorded.
+#include "common/escape.hpp"
+#include "freg/record_codec.hpp"
+#include "freg/render.hpp"
+#include "http/handlers/freg/freg_api.hpp"
+#include "service/person_search.hpp"
+
+namespace norreg::http::freg_api {
+namespace {
+
+// The value of the first of `names` present (the API spells a few parameters two ways).
+std::optional<std::string> Param(const Request& request,
+                                 std::initializer_list<std::string_view> names) {
+  for (std::string_view name : names) {
+    if (auto v = request.Query(name)) return std::string(*v);
+  }
+  return std::nullopt;
+}
+
+service::SearchParams ParamsOf(const Request& r) {
+  service::SearchParams p;
+  p.navn = Param(r, {"navn"});
+  p.kjoenn = Param(r, {"kjoenn"});
+  p.foedselsdato = Param(r, {"foedselsdato"});
+  p.foedselsaar_fra_og_med = Param(r, {"foedselsaarFraOgMed"});
+  p.foedselsaar_til_og_med = Param(r, {"foedselsaarTilOgMed"});
+  p.adressenavn = Param(r, {"adressenavn"});
+  p.husnummer = Param(r, {"husnummer"});
+  p.postnummer = Param(r, {"postnummer"});
+  p.kommunenummer = Param(r, {"kommunenummer"});
+  p.fylkesnummer = Param(r, {"fylkesnummer"});
+  p.inkluder_oppholdsadresse = Param(r, {"inkluderOppholdsadresse"});
+  p.soek_fonetisk = Param(r, {"soekFonetisk", "soekfonetisk"});
+  p.inkluder_doede = Param(r, {"inkluderDoede"});
+  p.opplysningsgrunnlag = Param(r, {"opplysningsgrunnlag"});
+  p.maks_treff = Param(r, {"maksTreff"});
+  p.identifikasjonsnummer = Param(r, {"identifikasjonsnummer"});
+  p.utenlandsk_personidentifikasjon =
+      Param(r, {"utenlandskpersonidentifikasjon", "utenlandskPersonidentifikasjon"});
+  p.legitimasjonsdokument = Param(r, {"legitimasjonsdokument"});
+  p.utlendingsmyndighetenes_identifikasjonsnummer =
+      Param(r, {"utlendingsmyndighetenesidentifikasjonsnummer",
+                "utlendingsmyndighetenesIdentifikasjonsnummer"});
+  return p;
+}
+
+Error NoSearch() { return MakeError(ErrorCode::kNotFound, "Tjenesten finnes ikke"); }
+
+}  // namespace
+
+Result<Response> GetPersonSoek(FregContext& context, Request& request) {
+  if (context.search == nullptr) return NoSearch();
+  auto type = NegotiateDocument(request);
+  if (!type.ok()) return type.error();
+  auto found = context.search->Soek(ParamsOf(request));
+  if (!found.ok()) return found.error();
+  Response response;
+  std::string& out = response.body;
+  out.reserve(found->size() * 16 + 96);
+  if (*type == MediaType::kXml) {
+    out += "<personsoekResponse xmlns=\"";
+    out += freg::kPersonXmlNamespace;
+    out += "\">";
+    for (const std::string& fnr : *found) {
+      out += "<foedselsEllerDNummer>";
+      AppendXmlEscaped(out, fnr);
+      out += "</foedselsEllerDNummer>";
+    }
+    out += "</personsoekResponse>";
+  } else {
+    out += "{\"foedselsEllerDNummer\":[";
+    for (size_t i = 0; i < found->size(); ++i) {
+      if (i > 0) out += ',';
+      AppendJsonString(out, (*found)[i]);
+    }
+    out += "]}";
+  }
+  response.content_type = MediaTypeName(*type);
+  if (Status s = RecordDisclosure(context, request, std::move(found).value()); !s.ok()) {
+    return s.error();
+  }
+  return response;
+}
+
+Result<Response> GetPersonEntydigsoek(FregContext& context, Request& request) {
+  if (context.search == nullptr) return NoSearch();
+  auto type = NegotiateDocument(request);
+  if (!type.ok()) return type.error();
+  auto parts = PartsFromQuery(request);
+  if (!parts.ok()) return parts.error();
+  thread_local std::string raw;
+  thread_local freg::RecordView view;
+  auto hit = context.search->Entydig(ParamsOf(request), raw);
+  if (!hit.ok()) return hit.error();
+  if (Status s = view.Parse(raw); !s.ok()) return s.error();
+  Response response;
+  response.body.reserve(raw.size() + 512);
+  if (*type == MediaType::kXml) {
+    freg::RenderPersonXml(view, hit->person.latest_seq, *parts, response.body);
+  } else {
+    freg::RenderPersonJson(view, hit->person.latest_seq, *parts, response.body);
+  }
+  response.content_type = MediaTypeName(*type);
+  if (Status s = RecordDisclosure(context, request, {std::string(view.fnr())}); !s.ok()) {
+    return s.error();
+  }
+  return response;
+}
+
+}  // namespace norreg::http::freg_api

@@ -1,0 +1,345 @@
+#include "service/person_search.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+#include "common/ids.hpp"
+#include "common/time.hpp"
+#include "freg/record_codec.hpp"
+#include "freg/search_text.hpp"
+
+namespace norreg::service {
+namespace {
+
+using freg::SearchTerm;
+using freg::SearchTermKind;
+
+// Candidates below this many are tested on their records rather than narrowed further.
+constexpr size_t kFewCandidates = 32;
+
+Error Invalid(std::string message) {
+  return MakeError(ErrorCode::kInvalidInput, std::move(message));
+}
+
+bool AllDigits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+Result<bool> ParseBool(const std::optional<std::string>& value, std::string_view name) {
+  if (!value || value->empty()) return false;
+  if (*value == "true") return true;
+  if (*value == "false") return false;
+  return Invalid(std::string(name) + " må være true eller false");
+}
+
+Result<std::optional<int>> ParseYear(const std::optional<std::string>& value,
+                                     std::string_view name) {
+  if (!value || value->empty()) return std::optional<int>();
+  if (value->size() != 4 || !AllDigits(*value)) {
+    return Invalid(std::string(name) + " må være et årstall med 4 siffer");
+  }
+  return std::optional<int>(std::stoi(*value));
+}
+
+// "YYYYMMDD" (the API's form) or "YYYY-MM-DD" -> "YYYY-MM-DD".
+Result<std::string> ParseDate(const std::string& value) {
+  std::string date = value;
+  if (value.size() == 8 && AllDigits(value)) {
+    date = value.substr(0, 4) + "-" + value.substr(4, 2) + "-" + value.substr(6, 2);
+  }
+  if (!timefmt::IsValidDate(date)) {
+    return Invalid("foedselsdato må være en gyldig dato på formen ÅÅÅÅMMDD");
+  }
+  return date;
+}
+
+Status CheckDigits(const std::optional<std::string>& value, size_t n, std::string_view name) {
+  if (!value || value->empty()) return Status::Ok();
+  if (value->size() != n || !AllDigits(*value)) {
+    return Invalid(std::string(name) + " må være " + std::to_string(n) + " siffer");
+  }
+  return Status::Ok();
+}
+
+const std::string& Or(const std::optional<std::string>& value) {
+  static const std::string kEmpty;
+  return value ? *value : kEmpty;
+}
+
+bool Given(const std::optional<std::string>& value) { return value && !value->empty(); }
+
+// The index terms of `c` in the order they are read (most selective first).
+std::vector<uint32_t> PlanTerms(const freg::SearchCriteria& c) {
+  std::vector<uint32_t> terms;
+  if (!c.duf.empty()) terms.push_back(SearchTerm(SearchTermKind::kDuf, c.duf));
+  if (!c.utenlandsk_id.empty()) {
+    terms.push_back(SearchTerm(SearchTermKind::kUtenlandskId, c.utenlandsk_id));
+  }
+  if (!c.legitimasjonsdokument.empty()) {
+    terms.push_back(SearchTerm(SearchTermKind::kLegitimasjon, c.legitimasjonsdokument));
+  }
+  if (!c.foedselsdato.empty()) {
+    terms.push_back(SearchTerm(SearchTermKind::kBirthDate, c.foedselsdato));
+  }
+  std::vector<std::string> keys;
+  for (const std::string& w : c.navn) keys.push_back(freg::PhoneticKey(w));
+  if (keys.size() >= 2) {
+    const auto& [a, b] = std::minmax(keys.front(), keys.back());
+    terms.push_back(SearchTerm(SearchTermKind::kNamePair, a + "|" + b));
+  }
+  const std::string street = freg::StreetPrefix(c.adressenavn);
+  if (!street.empty() && !c.postnummer.empty()) {
+    terms.push_back(SearchTerm(SearchTermKind::kPostStreet, c.postnummer + "|" + street));
+  }
+  for (const std::string& key : keys) terms.push_back(SearchTerm(SearchTermKind::kNameWord, key));
+  if (!street.empty()) terms.push_back(SearchTerm(SearchTermKind::kStreet, street));
+  if (!c.postnummer.empty()) terms.push_back(SearchTerm(SearchTermKind::kPostnummer, c.postnummer));
+  if (!c.kommunenummer.empty()) {
+    terms.push_back(SearchTerm(SearchTermKind::kKommune, c.kommunenummer));
+  }
+  return terms;
+}
+
+void Intersect(std::vector<int64_t>& into, const std::vector<int64_t>& other) {
+  std::vector<int64_t> out;
+  std::set_intersection(into.begin(), into.end(), other.begin(), other.end(),
+                        std::back_inserter(out));
+  into.swap(out);
+}
+
+// Stops a scan once it has found more than the limit (not an error of the search).
+constexpr std::string_view kEnoughHits = "enough hits";
+
+}  // namespace
+
+Result<freg::SearchCriteria> ParseCriteria(const SearchParams& p, bool entydig) {
+  for (const auto* v :
+       {&p.navn, &p.kjoenn, &p.foedselsdato, &p.foedselsaar_fra_og_med, &p.foedselsaar_til_og_med,
+        &p.adressenavn, &p.husnummer, &p.postnummer, &p.kommunenummer, &p.fylkesnummer,
+        &p.inkluder_oppholdsadresse, &p.soek_fonetisk, &p.inkluder_doede, &p.opplysningsgrunnlag,
+        &p.maks_treff, &p.identifikasjonsnummer, &p.utenlandsk_personidentifikasjon,
+        &p.legitimasjonsdokument, &p.utlendingsmyndighetenes_identifikasjonsnummer}) {
+    if (v->has_value() && (*v)->size() > kMaxParamBytes) {
+      return Invalid("en parameter er lengre enn " + std::to_string(kMaxParamBytes) + " tegn");
+    }
+  }
+  freg::SearchCriteria c;
+  c.navn_ordered = entydig;
+  c.husbokstav_exact = entydig;
+  if (Given(p.navn)) {
+    c.navn = freg::SearchWords(*p.navn);
+    if (c.navn.empty()) return Invalid("navn må inneholde minst ett ord");
+  }
+  auto fonetisk = ParseBool(p.soek_fonetisk, "soekFonetisk");
+  if (!fonetisk.ok()) return fonetisk.error();
+  c.fonetisk = *fonetisk;
+  const std::string& grunnlag = Or(p.opplysningsgrunnlag);
+  if (grunnlag == "historisk") {
+    c.historisk = true;
+  } else if (!grunnlag.empty() && grunnlag != "gjeldende") {
+    return Invalid("opplysningsgrunnlag må være gjeldende eller historisk");
+  }
+  if (Given(p.foedselsdato)) {
+    auto date = ParseDate(*p.foedselsdato);
+    if (!date.ok()) return date.error();
+    c.foedselsdato = *date;
+  }
+  if (Given(p.adressenavn)) {
+    c.adressenavn = freg::NormalizeStreet(*p.adressenavn);
+    if (freg::StreetPrefix(c.adressenavn).empty()) {
+      return Invalid("adressenavn må ha minst 3 tegn fra begynnelsen av gatenavnet");
+    }
+  }
+  if (Given(p.husnummer)) {
+    std::string_view h = *p.husnummer;
+    size_t digits = 0;
+    while (digits < h.size() && h[digits] >= '0' && h[digits] <= '9') ++digits;
+    uint32_t number = 0;
+    if (digits == 0 || digits > 5 ||
+        std::from_chars(h.data(), h.data() + digits, number).ec != std::errc()) {
+      return Invalid("husnummer må være et tall, eventuelt med bokstav (f.eks. 10B)");
+    }
+    c.husnummer = number;
+    c.husbokstav = freg::NormalizeSearchWord(h.substr(digits));
+    if (c.husbokstav.size() > 4 || c.husbokstav.size() != h.size() - digits) {
+      return Invalid("husnummer må være et tall, eventuelt med bokstav (f.eks. 10B)");
+    }
+  }
+  if (Status s = CheckDigits(p.postnummer, 4, "postnummer"); !s.ok()) return s.error();
+  c.postnummer = Or(p.postnummer);
+  if (entydig) {
+    if (Given(p.identifikasjonsnummer)) {
+      if (std::string problem = ids::FnrProblem(*p.identifikasjonsnummer); !problem.empty()) {
+        return Invalid("identifikasjonsnummer: " + problem);
+      }
+    }
+    c.utenlandsk_id = freg::NormalizeForeignId(Or(p.utenlandsk_personidentifikasjon));
+    c.legitimasjonsdokument = freg::NormalizeForeignId(Or(p.legitimasjonsdokument));
+    c.duf = freg::NormalizeForeignId(Or(p.utlendingsmyndighetenes_identifikasjonsnummer));
+    c.inkluder_doede = true;  // an identified person is found dead or alive
+    return c;
+  }
+  const std::string& kjoenn = Or(p.kjoenn);
+  if (!kjoenn.empty() && kjoenn != "mann" && kjoenn != "kvinne") {
+    return Invalid("kjoenn må være mann eller kvinne");
+  }
+  c.kjoenn = kjoenn;
+  auto fra = ParseYear(p.foedselsaar_fra_og_med, "foedselsaarFraOgMed");
+  if (!fra.ok()) return fra.error();
+  auto til = ParseYear(p.foedselsaar_til_og_med, "foedselsaarTilOgMed");
+  if (!til.ok()) return til.error();
+  c.foedselsaar_fra = *fra;
+  c.foedselsaar_til = *til;
+  if (Status s = CheckDigits(p.kommunenummer, 4, "kommunenummer"); !s.ok()) return s.error();
+  if (Status s = CheckDigits(p.fylkesnummer, 2, "fylkesnummer"); !s.ok()) return s.error();
+  c.kommunenummer = Or(p.kommunenummer);
+  c.fylkesnummer = Or(p.fylkesnummer);
+  auto opphold = ParseBool(p.inkluder_oppholdsadresse, "inkluderOppholdsadresse");
+  if (!opphold.ok()) return opphold.error();
+  c.inkluder_oppholdsadresse = *opphold;
+  auto doede = ParseBool(p.inkluder_doede, "inkluderDoede");
+  if (!doede.ok()) return doede.error();
+  c.inkluder_doede = *doede;
+  return c;
+}
+
+Status PersonSearch::Find(const freg::SearchCriteria& criteria, size_t limit,
+                          const std::optional<int64_t>& only_person,
+                          bool need_address_without_number, std::vector<std::string>& fnrs,
+                          std::vector<int64_t>& person_ids) {
+  fnrs.clear();
+  person_ids.clear();
+  thread_local std::string raw;
+  thread_local freg::RecordView view;
+  auto test = [&](int64_t person_id, uint64_t seq) -> Status {
+    if (Status s = view.Parse(raw); !s.ok()) return s;
+    const freg::SearchMatch m = freg::Matches(view, seq, criteria);
+    if (!m.matched || (need_address_without_number && !m.address_without_husnummer)) {
+      return Status::Ok();
+    }
+    fnrs.emplace_back(view.fnr());
+    person_ids.push_back(person_id);
+    return fnrs.size() > limit ? Status(MakeError(ErrorCode::kConflict, std::string(kEnoughHits)))
+                               : Status::Ok();
+  };
+  auto enough = [](const Status& s) {
+    return !s.ok() && s.error().code == ErrorCode::kConflict && s.error().message == kEnoughHits;
+  };
+
+  std::optional<std::vector<int64_t>> candidates;
+  if (only_person) candidates = std::vector<int64_t>{*only_person};
+  Status searched = store_.InReadSnapshot([&]() -> Status {
+    if (!candidates) {
+      std::vector<int64_t> posting;
+      for (uint32_t term : PlanTerms(criteria)) {
+        if (Status s = store_.SearchPosting(term, kMaxPosting + 1, posting); !s.ok()) return s;
+        if (posting.size() > kMaxPosting) continue;  // too broad to narrow by
+        if (candidates) {
+          Intersect(*candidates, posting);
+        } else {
+          candidates = std::move(posting);
+        }
+        if (candidates->size() <= kFewCandidates) break;
+      }
+    }
+    if (!candidates) return Status::Ok();  // scanned below
+    return store_.FindRawByPersonIds(
+        *candidates, raw, [&](size_t i, const Result<store::RawPerson>& person) -> Status {
+          if (!person.ok()) {
+            return person.error().code == ErrorCode::kNotFound ? Status::Ok()
+                                                               : Status(person.error());
+          }
+          return test((*candidates)[i], person->latest_seq);
+        });
+  });
+  if (enough(searched)) return Status::Ok();
+  if (!searched.ok() || candidates) return searched;
+  // Nothing to narrow by: every person once, in one snapshot.
+  Status scanned = store_.SnapshotScan(
+      store_.LatestSeq(), store::SnapshotRecords::kInclude,
+      [&](const store::SnapshotEntry& entry) -> Status {
+        raw.assign(entry.record);
+        return test(entry.person_id, entry.version_seq);
+      });
+  return enough(scanned) ? Status::Ok() : scanned;
+}
+
+Result<std::vector<std::string>> PersonSearch::Soek(const SearchParams& params) {
+  auto criteria = ParseCriteria(params, false);
+  if (!criteria.ok()) return criteria.error();
+  size_t maks = kMaxSearchHits;
+  if (Given(params.maks_treff)) {
+    const std::string& v = *params.maks_treff;
+    size_t n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc() || end != v.data() + v.size() || n < 1 || n > kMaxSearchHits) {
+      return Invalid("maksTreff må være et heltall fra 1 til " + std::to_string(kMaxSearchHits));
+    }
+    maks = n;
+  }
+  std::vector<std::string> fnrs;
+  std::vector<int64_t> person_ids;
+  if (Status s = Find(*criteria, kMaxSearchHits, std::nullopt, false, fnrs, person_ids); !s.ok()) {
+    return s.error();
+  }
+  if (fnrs.size() > kMaxSearchHits) {
+    return Invalid("Søket gir flere enn " + std::to_string(kMaxSearchHits) +
+                   " treff og må konkretiseres med flere kriterier (eller bruk uttrekk/tilpasset)");
+  }
+  std::sort(fnrs.begin(), fnrs.end());
+  if (fnrs.size() > maks) fnrs.resize(maks);
+  return fnrs;
+}
+
+Result<EntydigHit> PersonSearch::Entydig(const SearchParams& params, std::string& buffer) {
+  auto criteria = ParseCriteria(params, true);
+  if (!criteria.ok()) return criteria.error();
+  const freg::SearchCriteria& c = *criteria;
+  const bool full_name = c.navn.size() >= 2;
+  const bool id = Given(params.identifikasjonsnummer);
+  const bool foreign = !c.utenlandsk_id.empty() || !c.legitimasjonsdokument.empty();
+  const bool by_name = full_name && (id || !c.foedselsdato.empty() || !c.postnummer.empty() ||
+                                     !c.adressenavn.empty() || foreign || !c.duf.empty());
+  const bool by_birth = !c.foedselsdato.empty() && foreign;
+  if (!by_name && !by_birth) {
+    return Invalid(
+        "Kriteriene gir ikke rett til treff: oppgi navn (minst fornavn og etternavn) sammen med "
+        "identifikasjonsnummer, foedselsdato, adressenavn eller postnummer (eller fødselsdato "
+        "sammen med utenlandsk personidentifikasjon eller legitimasjonsdokument)");
+  }
+  // navn + adressenavn alone: without a house number only an address without one identifies.
+  const bool address_only = by_name && !by_birth && !id && c.foedselsdato.empty() &&
+                            c.postnummer.empty() && !foreign && c.duf.empty();
+  const bool need_no_number = address_only && !c.husnummer;
+
+  std::optional<int64_t> only_person;
+  if (id) {
+    auto person = store_.FindRawByFnr(*params.identifikasjonsnummer, buffer);
+    if (!person.ok()) {
+      if (person.error().code == ErrorCode::kNotFound) {
+        return MakeError(ErrorCode::kNotFound, "Fant ingen entydig treff på søkekriteriene");
+      }
+      return person.error();
+    }
+    only_person = person->person_id;
+  }
+  std::vector<std::string> fnrs;
+  std::vector<int64_t> person_ids;
+  if (Status s = Find(c, 1, only_person, need_no_number, fnrs, person_ids); !s.ok()) {
+    return s.error();
+  }
+  if (person_ids.size() != 1) {
+    return MakeError(ErrorCode::kNotFound, "Fant ingen entydig treff på søkekriteriene");
+  }
+  // The one match, read again into the caller's buffer (the search read it into its own).
+  Result<EntydigHit> hit = MakeError(ErrorCode::kNotFound, "Fant ingen entydig treff");
+  Status read = store_.FindRawByPersonIds(
+      person_ids, buffer, [&](size_t, const Result<store::RawPerson>& person) -> Status {
+        if (person.ok()) hit = EntydigHit{*person};
+        return Status::Ok();
+      });
+  if (!read.ok()) return read.error();
+  return hit;
+}
+
+}  // namespace norreg::service

@@ -1,0 +1,75 @@
+#pragma once
+// Person search of Folkeregisteret (docs/search.md): `personer/soek` (a list of numbers) and
+// `personer/entydigsoek` (exactly one person), over the store's search index.
+//
+// How a search runs: the query's parameters are validated into freg::SearchCriteria; the index
+// terms the criteria imply are read in order of expected selectivity (identifiers, birth date,
+// name pair, postnummer + street, name word, street, postnummer, kommune) and intersected until
+// few candidates remain (a term with more than kMaxPosting persons is skipped: it narrows too
+// little); every candidate is then tested exactly on its record (freg::Matches) — all inside one
+// read snapshot. A query no term can narrow (only kjoenn, years or fylke, say) reads every person
+// once (SnapshotScan) and stops as soon as it has more hits than the limit.
+//
+// Thread-safe: holds only a reference to the store.
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "freg/person_search.hpp"
+#include "store/register_store.hpp"
+
+namespace norreg::service {
+
+inline constexpr size_t kMaxSearchHits = 10'000;  // more hits: the search must be narrowed
+inline constexpr size_t kMaxPosting = 50'000;     // longer postings are not read as candidates
+inline constexpr size_t kMaxParamBytes = 200;     // any longer parameter value is refused
+
+// The query parameters as given (nullopt: absent). Both searches take the same names; entydig
+// søk ignores those it does not define (kjoenn, years, kommune, fylke, maksTreff, …) and soek the
+// identifiers.
+struct SearchParams {
+  std::optional<std::string> navn, kjoenn, foedselsdato, foedselsaar_fra_og_med,
+      foedselsaar_til_og_med, adressenavn, husnummer, postnummer, kommunenummer, fylkesnummer,
+      inkluder_oppholdsadresse, soek_fonetisk, inkluder_doede, opplysningsgrunnlag, maks_treff;
+  std::optional<std::string> identifikasjonsnummer, utenlandsk_personidentifikasjon,
+      legitimasjonsdokument, utlendingsmyndighetenes_identifikasjonsnummer;
+};
+
+// The person entydig søk found: its record is in the caller's buffer.
+struct EntydigHit {
+  store::RawPerson person;
+};
+
+class PersonSearch {
+ public:
+  explicit PersonSearch(store::RegisterStore& store) : store_(store) {}
+
+  // personer/soek: the numbers (foedselsEllerDNummer) of every person matching, ascending, at
+  // most maksTreff of them (default and maximum kMaxSearchHits). Errors: kInvalidInput for a bad
+  // parameter (the message names it) and for a search matching more than kMaxSearchHits persons
+  // (the message tells the consumer to narrow it); kInternal from the store.
+  Result<std::vector<std::string>> Soek(const SearchParams& params);
+
+  // personer/entydigsoek: the one person the criteria identify, its record decompressed into
+  // `buffer`. Errors: kInvalidInput for a bad parameter or criteria short of every combination
+  // that gives a right to a hit; kNotFound when no person or more than one matches.
+  Result<EntydigHit> Entydig(const SearchParams& params, std::string& buffer);
+
+ private:
+  // Persons matching `criteria` (at most `limit` + 1, so the caller sees "more than limit"), with
+  // the numbers in `fnrs`; `candidates_from` (optional) replaces the index with a given candidate.
+  Status Find(const freg::SearchCriteria& criteria, size_t limit,
+              const std::optional<int64_t>& only_person, bool need_address_without_number,
+              std::vector<std::string>& fnrs, std::vector<int64_t>& person_ids);
+
+  store::RegisterStore& store_;
+};
+
+// Validates `params` into criteria (exposed for tests). `entydig` selects entydig søk's rules
+// (navn in order: first word in fornavn, last in etternavn; exact house letter).
+Result<freg::SearchCriteria> ParseCriteria(const SearchParams& params, bool entydig);
+
+}  // namespace norreg::service
