@@ -1,8 +1,10 @@
 #include "freg/event_document.hpp"
 
+#include <boost/json.hpp>
 #include <span>
 
 #include "common/escape.hpp"
+#include "freg/event_xsd.hpp"
 #include "freg/render.hpp"
 
 namespace norreg::freg {
@@ -12,6 +14,28 @@ std::span<const Row> RowsOf(const PersonRecord& r) { return r.rows; }
 std::span<const RowView> RowsOf(const RecordView& r) { return r.rows(); }
 
 bool IsObject(std::string_view json) { return !json.empty() && json.front() == '{'; }
+
+// The row as the event schemas name its fields. Person documents call the identitetsgrunnlag's
+// status `identitetsgrunnlagstatus`; the event schemas (the OpenAPI's
+// hendelse.v1.Identitetsgrunnlag and the event XSD) require it as `legitimasjonskontroll`, same
+// values. Every other row is the stored one. Returns `json` itself or a view of `scratch`.
+std::string_view EventRow(Property p, std::string_view json, std::string& scratch) {
+  constexpr std::string_view kPersonKey = "identitetsgrunnlagstatus";
+  if (p != Property::kIdentitetsgrunnlag || json.find(kPersonKey) == std::string_view::npos) {
+    return json;
+  }
+  boost::system::error_code ec;
+  boost::json::value value = boost::json::parse(json, ec);
+  if (ec || !value.is_object()) return json;
+  boost::json::object renamed;
+  for (const auto& member : value.get_object()) {
+    renamed.emplace(member.key() == kPersonKey ? std::string_view("legitimasjonskontroll")
+                                               : std::string_view(member.key()),
+                    member.value());
+  }
+  scratch = boost::json::serialize(renamed);
+  return scratch;
+}
 
 template <typename RecordT>
 void Collect(const RecordT& record, uint64_t seq, std::vector<Egenskapshendelse>& out) {
@@ -61,6 +85,7 @@ void RenderJson(const RecordT& record, uint64_t seq, const EventHeader& header, 
   thread_local std::vector<Egenskapshendelse> entries;
   Collect(record, seq, entries);
   AppendHeaderJson(header, out);
+  std::string scratch;
   bool first = true;
   for (const Egenskapshendelse& e : entries) {
     if (!first) out.push_back(',');
@@ -74,7 +99,7 @@ void RenderJson(const RecordT& record, uint64_t seq, const EventHeader& header, 
       out.append(",\"");
       out.append(PropertyName(e.property));
       out.append("\":");
-      out.append(e.json);
+      out.append(EventRow(e.property, e.json, scratch));
     }
     out.push_back('}');
   }
@@ -112,17 +137,27 @@ void RenderXml(const RecordT& record, uint64_t seq, const EventHeader& header, s
   out.append("<ajourholdstidspunkt>");
   timefmt::AppendOslo(out, header.ajourholdstidspunkt);
   out.append("</ajourholdstidspunkt>");
+  const EventXsd& xsd = EventXsd::Get();
+  std::string scratch;
   for (const Egenskapshendelse& e : entries) {
+    // The event XSD's Registerdata: the row's element first, then entitet and entitetsendring.
+    // Entries the schema has no place for (an entitet outside its enumeration, a row element
+    // outside its choice) are left out.
+    const std::string_view entitet = EntitetName(e.property);
+    if (!xsd.IsEntitetsnavn(entitet)) continue;
     const size_t mark = out.size();
     out.append("<egenskapshendelse>");
-    Element(out, "entitet", EntitetName(e.property));
-    Element(out, "entitetsendring", EntitetsendringName(e.endring));
     if (!e.json.empty()) {
       const std::string_view name = PropertyName(e.property);
+      const EventXsd::Type* type = xsd.RowType(name);
+      if (type == nullptr) {
+        out.resize(mark);
+        continue;
+      }
       out.push_back('<');
       out.append(name);
       out.push_back('>');
-      if (!AppendJsonObjectAsXml(out, e.json)) {
+      if (!AppendJsonAsEventXml(out, EventRow(e.property, e.json, scratch), *type)) {
         out.resize(mark);  // malformed row: the entry is left out rather than half-written
         continue;
       }
@@ -130,6 +165,8 @@ void RenderXml(const RecordT& record, uint64_t seq, const EventHeader& header, s
       out.append(name);
       out.push_back('>');
     }
+    Element(out, "entitet", entitet);
+    Element(out, "entitetsendring", EntitetsendringName(e.endring));
     out.append("</egenskapshendelse>");
   }
   out.append("</hendelse></");

@@ -15,6 +15,8 @@
 //     row replaces the i-th removed one), `registrereNy` otherwise;
 //   - one `annullere` entry per removed row left unpaired. As in Skatteetaten's published
 //     examples, an annullere entry names the entity only (no row).
+// The identitetsgrunnlag row's `identitetsgrunnlagstatus` is named `legitimasjonskontroll`, as the
+// event schemas (OpenAPI hendelse.v1.Identitetsgrunnlag and the event XSD) require.
 // Rows that merely became history at `seq` (current_until == seq) are no entries: the new row that
 // ended them is. Rows are written as stored (the schema's hendelse.v1 rows have no erGjeldende);
 // a row that is not a JSON object is left out, as in person documents.
@@ -85,12 +87,16 @@ void RenderEventDocumentJson(const PersonRecord& record, uint64_t seq, const Eve
 void RenderEventDocumentJson(const RecordView& record, uint64_t seq, const EventHeader& header,
                              std::string& out);
 
-// Appends `<hendelsesdokument xmlns="folkeregisteret:tilgjengeliggjoering:hendelse:v1">` with the
-// same content as elements in the JSON order (no XML declaration); rows are transcoded with
-// AppendJsonObjectAsXml, an entry whose row cannot be transcoded is left out. With
-// root_namespace=false the xmlns attribute is left out (for a wrapper declaring it); `root` names
-// the root element (a wrapper may name it after its own field).
-inline constexpr std::string_view kEventXmlRoot = "hendelsesdokument";
+// Appends `<dokumentForHendelse xmlns="folkeregisteret:tilgjengeliggjoering:hendelse:v1">`, the
+// root element of the event XSD (Hendelsedokument v1.4, embedded; see freg/event_xsd.hpp), with
+// the same content as the JSON in the XSD's order (no XML declaration): in each
+// egenskapshendelse the row's element first, then entitet and entitetsendring; each row's fields
+// in the order of its event-XSD type, fields that type lacks left out. Entries the XSD has no
+// place for (entitet outside Entitetsnavn, row element outside Registerdata) and rows that cannot
+// be transcoded are left out, so the document always validates (docs/xml.md). With
+// root_namespace=false the xmlns attribute is left out (for a wrapper declaring it); `root`
+// names the root element (a wrapper may name it after its own field).
+inline constexpr std::string_view kEventXmlRoot = "dokumentForHendelse";
 void RenderEventDocumentXml(const PersonRecord& record, uint64_t seq, const EventHeader& header,
                             std::string& out, bool root_namespace = true,
                             std::string_view root = kEventXmlRoot);

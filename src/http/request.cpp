@@ -188,6 +188,7 @@ void Request::Reset() {
   query.clear();
   body.clear();
   remote.clear();
+  local.clear();
   request_id.clear();
   route = nullptr;
   route_slot = 0;

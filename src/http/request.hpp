@@ -48,7 +48,10 @@ class Request {
   Params path_params;       // `{name}` captures of the matched route, in pattern order
   Params query;             // decoded ('+' = space), repeatable, in order of appearance
   std::string body;
-  std::string remote;      // "ip:port" of the peer ("" in unit tests)
+  std::string remote;  // "ip:port" of the peer ("" in unit tests)
+  // The listening address the request came in on, as a URL authority ("127.0.0.1:8080",
+  // "[::1]:8080"; "" in unit tests): the fallback for absolute links when Host is missing.
+  std::string local;
   std::string request_id;  // X-Request-Id from the client when sane, else generated
   // Set by the dispatcher when a route matched (nullptr otherwise).
   const RouteInfo* route = nullptr;

@@ -423,6 +423,12 @@ asio::awaitable<void> Server::Impl::Session(Worker& w, tcp::socket socket) {
   if (auto ep = socket.remote_endpoint(ec); !ec) {
     remote = ep.address().to_string() + ":" + std::to_string(ep.port());
   }
+  std::string local;
+  if (auto ep = socket.local_endpoint(ec); !ec) {
+    const std::string address = ep.address().to_string();
+    local =
+        (ep.address().is_v6() ? "[" + address + "]" : address) + ":" + std::to_string(ep.port());
+  }
   beast::tcp_stream stream(std::move(socket));
   Conn conn{&stream, false};
   w.conns.push_back(&conn);
@@ -497,6 +503,7 @@ asio::awaitable<void> Server::Impl::Session(Worker& w, tcp::socket socket) {
     auto& msg = parser->get();
     req.Reset();
     req.remote = remote;
+    req.local = local;
     req.method_name.assign(msg.method_string());
     req.method = ParseMethod(req.method_name);
     for (const auto& f : msg) req.AddHeader(f.name_string(), f.value());

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "freg/event_xsd.hpp"
 #include "freg/record_codec.hpp"
 #include "resources/embedded.hpp"
 
@@ -210,15 +211,16 @@ TEST(EventDocumentTest, XmlDocument) {
   std::string xml;
   RenderEventDocumentXml(record, 4, Header(Hendelsetype::kEndringINavn), xml);
   EXPECT_EQ(xml,
-            R"(<hendelsesdokument xmlns="folkeregisteret:tilgjengeliggjoering:hendelse:v1">)"
+            R"(<dokumentForHendelse xmlns="folkeregisteret:tilgjengeliggjoering:hendelse:v1">)"
             "<dokumentidentifikator>0123456789abcdef0123456789abcdef</dokumentidentifikator>"
             "<skjemaversjon>1.0</skjemaversjon><hendelse>"
             "<folkeregisteridentifikator>01818012345</folkeregisteridentifikator>"
             "<hendelsestype>endringINavn</hendelsestype>"
             "<ajourholdstidspunkt>2017-06-20T09:26:03.689+02:00</ajourholdstidspunkt>"
-            "<egenskapshendelse><entitet>navn</entitet><entitetsendring>korrigere</entitetsendring>"
+            "<egenskapshendelse>"
             "<navn><kilde>skatteetaten</kilde><fornavn>ROLIG</fornavn><etternavn>ELVE</etternavn>"
-            "</navn></egenskapshendelse></hendelse></hendelsesdokument>");
+            "</navn><entitet>navn</entitet><entitetsendring>korrigere</entitetsendring>"
+            "</egenskapshendelse></hendelse></dokumentForHendelse>");
 
   // Every version parses, nested objects become elements, text is escaped.
   PersonRecord with_post = record;
@@ -242,6 +244,101 @@ TEST(EventDocumentTest, XmlDocument) {
                "X & Y");
 }
 
+// Rows follow the event XSD's types, not the person XSD's: oppholdsadresse puts
+// utenlandskAdresse before vegadresse, bostedsadresse ukjentBosted after matrikkeladresse;
+// identitetsgrunnlag's status is legitimasjonskontroll (in JSON too, as the OpenAPI's hendelse.v1
+// requires); fields the event XSD lacks and entities it has no place for are left out of XML.
+TEST(EventDocumentTest, XmlFollowsTheEventXsd) {
+  PersonRecord record;
+  record.fnr = "01818012345";
+  record.rows = {
+      MakeRow(Property::kIdentitetsgrunnlag, 1, kOpen, kOpen,
+              R"({"kilde":"Synutopia","identitetsgrunnlagstatus":"kontrollert"})"),
+      MakeRow(Property::kBostedsadresse, 1, kOpen, kOpen,
+              R"({"kilde":"K","ukjentBosted":{"bostedskommune":"0301"},)"
+              R"("vegadresse":{"adressenavn":"A"},"grunnkrets":1})"),
+      MakeRow(Property::kOppholdsadresse, 1, kOpen, kOpen,
+              R"({"kilde":"K","vegadresse":{"adressenavn":"B"},"adressenErUkjent":false,)"
+              R"("nyttFelt":"x"})"),
+      MakeRow(Property::kForholdTilSametingetsValgmanntall, 1, kOpen, kOpen,
+              R"({"kilde":"K","forhold":"innmeldt"})"),
+  };
+  SortRows(record.rows);
+  std::string xml;
+  RenderEventDocumentXml(record, 1, Header(Hendelsetype::kPersonErOpprettet), xml);
+  EXPECT_NE(xml.find("<egenskapshendelse><identitetsgrunnlag><kilde>Synutopia</kilde>"
+                     "<legitimasjonskontroll>kontrollert</legitimasjonskontroll>"
+                     "</identitetsgrunnlag><entitet>identitetsgrunnlag</entitet>"),
+            std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("<bostedsadresse><kilde>K</kilde><vegadresse><adressenavn>A</adressenavn>"
+                     "</vegadresse><ukjentBosted><bostedskommune>0301</bostedskommune>"
+                     "</ukjentBosted><grunnkrets>1</grunnkrets></bostedsadresse>"),
+            std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("<oppholdsadresse><kilde>K</kilde><adressenErUkjent>false</adressenErUkjent>"
+                     "<vegadresse><adressenavn>B</adressenavn></vegadresse></oppholdsadresse>"),
+            std::string::npos)
+      << xml;
+  EXPECT_EQ(xml.find("nyttFelt"), std::string::npos);
+  EXPECT_EQ(xml.find("forhold"), std::string::npos);
+
+  const std::string json = Json(record, 1, Hendelsetype::kPersonErOpprettet);
+  EXPECT_NE(json.find(R"("identitetsgrunnlag":{"kilde":"Synutopia",)"
+                      R"("legitimasjonskontroll":"kontrollert"})"),
+            std::string::npos)
+      << json;
+  EXPECT_EQ(json.find("identitetsgrunnlagstatus"), std::string::npos);
+  // JSON keeps every entity the OpenAPI's Registerdata has.
+  EXPECT_NE(json.find(R"("entitet":"forholdTilSametingetsValgmanntall")"), std::string::npos);
+}
+
+TEST(EventXsdTest, ReadsTheEmbeddedSchema) {
+  const EventXsd& xsd = EventXsd::Get();
+  const EventXsd::Type* navn = xsd.RowType("navn");
+  ASSERT_NE(navn, nullptr);
+  EXPECT_EQ(navn->name, "Folkeregisterpersonnavn");
+  std::vector<std::string> names;
+  for (const auto& e : navn->elements) names.push_back(e.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"ajourholdstidspunkt", "kilde", "aarsak",
+                                             "gyldighetstidspunkt", "opphoerstidspunkt", "fornavn",
+                                             "mellomnavn", "etternavn", "forkortetNavn",
+                                             "originaltNavn"}));
+  EXPECT_EQ(xsd.RowType("postadresse"), xsd.Find("Kontaktadresse"));
+  EXPECT_EQ(xsd.RowType("forholdTilSametingetsValgmanntall"), nullptr);
+  EXPECT_EQ(xsd.RowType("entitet"), nullptr);  // simple content
+  EXPECT_TRUE(xsd.IsEntitetsnavn("kontaktadresse"));
+  EXPECT_FALSE(xsd.IsEntitetsnavn("postadresse"));
+  const EventXsd::Type* bosted = xsd.RowType("bostedsadresse");
+  ASSERT_NE(bosted, nullptr);
+  const EventXsd::Element* vegadresse = bosted->Find("vegadresse");
+  ASSERT_NE(vegadresse, nullptr);
+  ASSERT_NE(vegadresse->type, nullptr);
+  EXPECT_NE(vegadresse->type->Find("adressenummer"), nullptr);
+  // Every hendelsestype norreg writes in an event document is in the XSD's enumeration.
+  const std::string text(resources::freg_event_xsd());
+  for (int t = 0; t <= static_cast<int>(Hendelsetype::kEndringIPreferertKontaktadresse); ++t) {
+    const auto type = static_cast<Hendelsetype>(t);
+    if (!HasEventDocument(type)) continue;
+    const std::string value = "value=\"" + std::string(HendelsestypeName(type)) + "\"";
+    EXPECT_NE(text.find(value), std::string::npos) << value;
+  }
+}
+
+TEST(EventXsdTest, BuildRejectsWhatIsNotTheSchema) {
+  EXPECT_FALSE(EventXsd::Build("<not xml").ok());
+  EXPECT_FALSE(
+      EventXsd::Build("<xsd:schema xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\"/>").ok());
+  std::string out = "x";
+  const EventXsd::Type* navn = EventXsd::Get().RowType("navn");
+  EXPECT_FALSE(AppendJsonAsEventXml(out, "[1]", *navn));
+  EXPECT_FALSE(AppendJsonAsEventXml(out, "{\"a\":", *navn));
+  EXPECT_EQ(out, "x");
+  EXPECT_TRUE(
+      AppendJsonAsEventXml(out, R"({"fornavn":"A & B","kilde":{"x":1},"etternavn":[1,2]})", *navn));
+  EXPECT_EQ(out, "x<fornavn>A &amp; B</fornavn><etternavn>1</etternavn><etternavn>2</etternavn>");
+}
+
 TEST(EventDocumentTest, MalformedRowsAreLeftOut) {
   PersonRecord record;
   record.fnr = "01818012345";
@@ -260,7 +357,7 @@ TEST(EventDocumentTest, MalformedRowsAreLeftOut) {
   ASSERT_TRUE(doc.load_string(xml.c_str())) << xml;
   size_t entries = 0;
   for (pugi::xml_node n :
-       doc.child("hendelsesdokument").child("hendelse").children("egenskapshendelse")) {
+       doc.child("dokumentForHendelse").child("hendelse").children("egenskapshendelse")) {
     ++entries;
     EXPECT_STREQ(n.child_value("entitet"), "kjoenn");
   }

@@ -65,7 +65,7 @@ TEST_F(PostgresStoreTest, ConcurrentOpensOfAnEmptyDatabaseMigrateOnce) {
     EXPECT_EQ((*store)->DocumentKey(), (*opened[0])->DocumentKey());
   }
   EXPECT_EQ(Count(conninfo(), "SELECT count(*) FROM schema_version"), 1);
-  EXPECT_EQ(Count(conninfo(), "SELECT version FROM schema_version"), 3);
+  EXPECT_EQ(Count(conninfo(), "SELECT version FROM schema_version"), 4);
   // Migration 3: extract batch bodies are stored uncompressed.
   EXPECT_EQ(Count(conninfo(),
                   "SELECT count(*) FROM pg_attribute WHERE attrelid = 'uttrekk_batches'::regclass "

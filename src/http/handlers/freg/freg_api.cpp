@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <cctype>
 #include <chrono>
 #include <pugixml.hpp>
 
@@ -27,6 +28,11 @@ Status RegisterApi(Dispatcher& dispatcher, FregContext& context, std::vector<Bef
       {Method::kGet, "/personer/{id}", "freg_person", &GetPerson},
       {Method::kGet, "/personer/soek", "freg_personsoek", &GetPersonSoek},
       {Method::kGet, "/personer/entydigsoek", "freg_entydigsoek", &GetPersonEntydigsoek},
+      {Method::kGet, "/personer/xsd", "freg_person_xsd", &GetPersonXsd},
+      {Method::kGet, "/hendelser/xsd", "freg_hendelse_xsd", &GetEventXsd},
+      {Method::kGet, "/hendelser/feedxsd", "freg_feed_xsd", &GetFeedXsd},
+      {Method::kGet, "/hendelser/feedxsd/lagretHendelse.xsd", "freg_feed_lagret_hendelse_xsd",
+       &GetFeedLagretHendelseXsd},
       {Method::kGet, "/personer/arkiv/{dokumentidentifikator}", "freg_person_arkiv",
        &GetArchivedPerson},
       {Method::kPost, "/personer/bulkoppslag", "freg_bulkoppslag", &PostBulkLookup},
@@ -63,6 +69,77 @@ Result<MediaType> NegotiateDocument(const Request& request) {
 Result<freg::PartSelection> PartsFromQuery(const Request& request) {
   std::vector<std::string_view> values = request.QueryAll("part");
   return freg::ParseParts(values);
+}
+
+namespace {
+
+std::string_view TrimSpace(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The proto= of the first element of a Forwarded header (RFC 7239), unquoted; "" when absent.
+std::string_view ForwardedProto(std::string_view header) {
+  header = header.substr(0, header.find(','));
+  while (!header.empty()) {
+    const size_t semicolon = header.find(';');
+    std::string_view pair = TrimSpace(header.substr(0, semicolon));
+    const size_t eq = pair.find('=');
+    if (eq != std::string_view::npos && EqualsIgnoreCase(TrimSpace(pair.substr(0, eq)), "proto")) {
+      std::string_view value = TrimSpace(pair.substr(eq + 1));
+      if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+        value = value.substr(1, value.size() - 2);
+      }
+      return value;
+    }
+    if (semicolon == std::string_view::npos) break;
+    header.remove_prefix(semicolon + 1);
+  }
+  return {};
+}
+
+bool PlausibleAuthority(std::string_view host) {
+  if (host.empty() || host.size() > 255) return false;
+  for (char c : host) {
+    const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' ||
+                    c == '_' || c == '~' || c == ':' || c == '[' || c == ']';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string ApiBaseUrl(const Request& request) {
+  std::string_view proto;
+  if (auto xfp = request.Header("x-forwarded-proto")) {
+    proto = TrimSpace(xfp->substr(0, xfp->find(',')));
+  } else if (auto forwarded = request.Header("forwarded")) {
+    proto = ForwardedProto(*forwarded);
+  }
+  std::string url = EqualsIgnoreCase(proto, "https") ? "https://" : "http://";
+  const std::string_view host = TrimSpace(request.Header("host").value_or(""));
+  if (PlausibleAuthority(host)) {
+    url += host;
+  } else if (!request.local.empty()) {
+    url += request.local;
+  } else {
+    url += "localhost";
+  }
+  url += kBasePath;
+  return url;
 }
 
 Status CheckFnr(std::string_view fnr) {

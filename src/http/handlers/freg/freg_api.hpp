@@ -49,6 +49,12 @@ Result<freg::PartSelection> PartsFromQuery(const Request& request);
 // Content-Type must be JSON or XML (kUnsupportedMedia), the body well-formed (kInvalidInput), the
 // list at most kMaxBulkIds entries of strings (kInvalidInput).
 Result<std::vector<std::string>> ReadIdList(const Request& request, std::string_view field);
+// The absolute URL of kBasePath as the client addressed it, for links in answers (the Atom feed):
+// "<scheme>://<authority>" + kBasePath. Scheme: "https" when X-Forwarded-Proto (its first value)
+// or the first element of Forwarded (its proto=) says https, else "http". Authority: the Host
+// header when it is a plausible authority (at most 255 characters of letters, digits and
+// "-._~:[]"), else the listening address (Request::local), else "localhost".
+std::string ApiBaseUrl(const Request& request);
 // kInvalidInput when `fnr` is not a valid fødselsnummer/d-nummer (the message says why).
 Status CheckFnr(std::string_view fnr);
 // Records the disclosure of `identifiers` (the persons' fødselsnumre) to the caller in the audit
@@ -64,6 +70,12 @@ Result<Response> GetArchivedPerson(FregContext& context, Request& request);
 Result<Response> PostBulkLookup(FregContext& context, Request& request);
 Result<Response> PostArchiveBulkLookup(FregContext& context, Request& request);
 Result<Response> GetFeed(FregContext& context, Request& request);
+// The schemas (application/xml): personer/xsd, hendelser/xsd, hendelser/feedxsd and the schema
+// the feed schema imports, hendelser/feedxsd/lagretHendelse.xsd.
+Result<Response> GetPersonXsd(FregContext& context, Request& request);
+Result<Response> GetEventXsd(FregContext& context, Request& request);
+Result<Response> GetFeedXsd(FregContext& context, Request& request);
+Result<Response> GetFeedLagretHendelseXsd(FregContext& context, Request& request);
 Result<Response> GetLatestSeq(FregContext& context, Request& request);
 // Appends the event document of event `seq` (id `id`) as JSON or XML (`xml_root` names the XML
 // root; `root_namespace` adds the hendelse namespace to it) and returns the person's number for

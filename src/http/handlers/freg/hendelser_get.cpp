@@ -17,24 +17,34 @@ namespace {
 
 constexpr size_t kFeedPageSize = 1000;
 constexpr std::string_view kAtomNamespace = "http://www.w3.org/2005/Atom";
-constexpr std::string_view kFeedPath = "/hendelser/feed?seq=";
-// Atom ids must be absolute IRIs: tag URIs (RFC 4151), as Skatteetaten's own feed uses.
-constexpr std::string_view kFeedId = "tag:norreg,2024:folkeregisteret:offentlig-med-hjemmel:feed";
+constexpr std::string_view kFeedPath = "/hendelser/feed";
+// Entry ids are tag URIs (RFC 4151), as Skatteetaten's own entries use.
 constexpr std::string_view kEntryIdPrefix =
     "tag:norreg,2024:folkeregisteret:tilgjengeliggjoering:hendelse:v1:";
 
 // The page's validator. A page is fully determined by the register (its key), the seq asked, the
 // representation and the events on it; events are immutable and appended in seq order, so the
 // last sekvensnummer and the count identify the events. Strong: bytes are equal when it is.
+// An Atom page also depends on the links' base URL (a hash of it is in the tag) and, past the
+// end, on the time of the answer: its tag is weak (W/), the events it names being the same.
 std::string FeedEtag(const FregContext& context, uint64_t seq, uint64_t last, size_t count,
-                     bool atom) {
+                     bool atom, std::string_view base_url) {
   // 8 hex characters of the register's key schedule tell registers apart (a regenerated data
   // folder has a new key) without revealing anything about the sequence.
   std::string register_tag = context.cipher.Encode(ids::DocumentKind::kEvent, 0).substr(0, 8);
-  char buf[128];
-  const int n = std::snprintf(buf, sizeof buf, "\"%s-%llu-%llu-%zu-%c\"", register_tag.c_str(),
-                              static_cast<unsigned long long>(seq),
-                              static_cast<unsigned long long>(last), count, atom ? 'a' : 'j');
+  uint32_t base_hash = 2166136261u;  // FNV-1a: stable across nodes and restarts
+  for (unsigned char c : base_url) base_hash = (base_hash ^ c) * 16777619u;
+  char buf[160];
+  int n = 0;
+  if (atom) {
+    n = std::snprintf(buf, sizeof buf, "W/\"%s-%llu-%llu-%zu-a%08x\"", register_tag.c_str(),
+                      static_cast<unsigned long long>(seq), static_cast<unsigned long long>(last),
+                      count, static_cast<unsigned>(base_hash));
+  } else {
+    n = std::snprintf(buf, sizeof buf, "\"%s-%llu-%llu-%zu-j\"", register_tag.c_str(),
+                      static_cast<unsigned long long>(seq), static_cast<unsigned long long>(last),
+                      count);
+  }
   return std::string(buf, static_cast<size_t>(n));
 }
 
@@ -46,6 +56,7 @@ std::string_view TrimOws(std::string_view s) {
 
 // RFC 9110 13.1.2: If-None-Match is "*" or a list of entity tags compared weakly.
 bool IfNoneMatchHits(std::string_view header, std::string_view etag) {
+  if (etag.starts_with("W/")) etag.remove_prefix(2);
   header = TrimOws(header);
   if (header == "*") return true;
   while (!header.empty()) {
@@ -83,12 +94,12 @@ void AppendJsonPage(const FregContext& context, const std::vector<store::EventRo
   out += ']';
 }
 
-void AppendLink(std::string& out, std::string_view rel, uint64_t seq) {
+void AppendLink(std::string& out, std::string_view feed_url, std::string_view rel, uint64_t seq) {
   out += "<link rel=\"";
   out += rel;
   out += "\" type=\"application/atom+xml\" href=\"";
-  out += kBasePath;
-  out += kFeedPath;
+  AppendXmlEscaped(out, feed_url);
+  out += "?seq=";
   out += std::to_string(seq);
   out += "\"/>";
 }
@@ -103,30 +114,32 @@ void AppendElement(std::string& out, std::string_view name, std::string_view tex
   out += '>';
 }
 
-void AppendAtomPage(const FregContext& context, uint64_t seq,
+// The page as on the real service: the feed's id is its URL, links are absolute, `first` is
+// seq=0, and `updated` is the newest change on the page (past the end: the time of the answer).
+void AppendAtomPage(const FregContext& context, std::string_view base_url, uint64_t seq,
                     const std::vector<store::EventRow>& events, std::string& out) {
+  const std::string feed_url = std::string(base_url) + std::string(kFeedPath);
   out.reserve(events.size() * 900 + 1024);
   out += "<?xml version=\"1.0\" encoding=\"UTF-8\"?><feed xmlns=\"";
   out += kAtomNamespace;
   out += "\"><id>";
-  out += kFeedId;
+  AppendXmlEscaped(out, feed_url);
   out += "</id><title>Offentlig hendelsesliste</title><author><name>norreg</name></author>";
-  // The newest change on the page (a page without events: the epoch, so that the body stays a
-  // function of what the ETag covers).
+  AppendLink(out, feed_url, "self", seq);
+  AppendLink(out, feed_url, "first", 0);
+  if (events.size() >= kFeedPageSize) AppendLink(out, feed_url, "next", events.back().seq + 1);
   timefmt::EpochMs updated = 0;
   for (const store::EventRow& e : events) updated = std::max(updated, e.ajourholdstidspunkt);
+  if (events.empty()) updated = timefmt::NowMs();
   out += "<updated>";
   timefmt::AppendOslo(out, updated);
   out += "</updated>";
-  AppendLink(out, "self", seq);
-  AppendLink(out, "first", 1);
-  if (events.size() >= kFeedPageSize) AppendLink(out, "next", events.back().seq + 1);
   for (const store::EventRow& e : events) {
     const std::string digits = std::to_string(e.seq);
-    out += "<entry><id>";
+    out += "<entry><title>Hendelse</title><id>";
     out += kEntryIdPrefix;
     out += digits;
-    out += "</id><title>Hendelse</title><updated>";
+    out += "</id><updated>";
     timefmt::AppendOslo(out, e.ajourholdstidspunkt);
     out += "</updated><content type=\"application/xml\"><lagretHendelse xmlns=\"";
     out += freg::kEventXmlNamespace;
@@ -162,18 +175,20 @@ Result<Response> GetFeed(FregContext& context, Request& request) {
   if (valid) {
     const char* end = seq_text->data() + seq_text->size();
     auto [ptr, ec] = std::from_chars(seq_text->data(), end, seq);
-    valid = ec == std::errc() && ptr == end && seq > 0;
+    valid = ec == std::errc() && ptr == end;
   }
   if (!valid) {
+    // seq=0 is valid: the real service's `first` link is seq=0, which pages from the first event.
     return MakeError(ErrorCode::kInvalidInput,
-                     "seq må være et positivt heltall (sekvensnummer fra og med 1)");
+                     "seq må være et heltall fra og med 0 (sekvensnummer)");
   }
   auto events = context.store.Events(seq, kFeedPageSize);
   if (!events.ok()) return events.error();
 
   const bool atom = *type != MediaType::kJson;
   const uint64_t last = events->empty() ? 0 : events->back().seq;
-  std::string etag = FeedEtag(context, seq, last, events->size(), atom);
+  const std::string base_url = atom ? ApiBaseUrl(request) : std::string();
+  std::string etag = FeedEtag(context, seq, last, events->size(), atom, base_url);
   Response response;
   if (auto match = request.Header("if-none-match"); match && IfNoneMatchHits(*match, etag)) {
     response.status = 304;
@@ -181,7 +196,7 @@ Result<Response> GetFeed(FregContext& context, Request& request) {
     return response;
   }
   if (atom) {
-    AppendAtomPage(context, seq, *events, response.body);
+    AppendAtomPage(context, base_url, seq, *events, response.body);
   } else {
     AppendJsonPage(context, *events, response.body);
   }
