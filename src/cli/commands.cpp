@@ -48,6 +48,7 @@ int Main(int argc, char** argv) {
   AddFeedCommand(app, context);
   AddMottakCommand(app, context);
   AddCopyCommand(app, context);
+  AddSoekCommand(app, context);
 
   // Two passes: find --config first, apply file + environment, then let flags override.
   {

@@ -38,6 +38,7 @@ void AddUttrekkCommand(CLI::App& app, CommandContext& context);
 void AddFeedCommand(CLI::App& app, CommandContext& context);
 void AddMottakCommand(CLI::App& app, CommandContext& context);
 void AddCopyCommand(CLI::App& app, CommandContext& context);
+void AddSoekCommand(CLI::App& app, CommandContext& context);
 
 // Parses the command line and runs the chosen subcommand; returns the exit code.
 int Main(int argc, char** argv);
