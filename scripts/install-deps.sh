@@ -11,7 +11,7 @@ packages=(
   libcli11-dev libspdlog-dev libfmt-dev libcurl4-openssl-dev
   libzip-dev zipcmp zipmerge ziptool libjemalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  curl wrk nginx-light bc libxml2-utils
+  curl wrk nginx-light bc libxml2-utils python3
 )
 
 missing=()
