@@ -44,7 +44,7 @@ Error BadNumber(size_t index, std::string_view number) {
 }
 
 // Event types by significance when several properties changed (status handled before).
-constexpr std::array<std::pair<Property, Hendelsetype>, 25> kChangeEvents = {{
+constexpr std::array<std::pair<Property, Hendelsetype>, 27> kChangeEvents = {{
     {Property::kIdentifikasjonsnummer, Hendelsetype::kEndringIIdentifikasjonsnummer},
     {Property::kDoedsfall, Hendelsetype::kEndringIDoedsfall},
     {Property::kFalskIdentitet, Hendelsetype::kEndringIFalskIdentitet},
@@ -61,6 +61,8 @@ constexpr std::array<std::pair<Property, Hendelsetype>, 25> kChangeEvents = {{
     {Property::kFoedsel, Hendelsetype::kEndringIFoedsel},
     {Property::kForeldreansvar, Hendelsetype::kEndringIForeldreansvar},
     {Property::kVergemaalEllerFremtidsfullmakt, Hendelsetype::kEndringIVergemaal},
+    {Property::kFratattRettsligHandleevne, Hendelsetype::kEndringIFratattRettsligHandleevne},
+    {Property::kBegrensningIRettsligHandleevne, Hendelsetype::kEndringIRettsligHandleevne},
     {Property::kOppholdsadresse, Hendelsetype::kEndringIOppholdsadresse},
     {Property::kDeltBosted, Hendelsetype::kEndringIDeltBosted},
     {Property::kPostadresse, Hendelsetype::kEndringIPostadresse},

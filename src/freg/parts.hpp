@@ -37,6 +37,9 @@ struct PartSelection {
 //   `innflytting`, ...). The API's
 //                               `oppholdPaaSvalbard` is accepted and selects nothing (norreg keeps
 //                               no such rows).
+// begrensningIRettsligHandleevne and fratattRettsligHandleevne (OpenAPI 1.6) belong to no group,
+// person-basis included: only their own names select them (docs/design.md, "Fields added since
+// OAS 1.5").
 // When no part names a property or group (no parts, or only `historikk`), the result is
 // person-basis: `part=historikk` alone is person-basis with history. identifikasjonsnummer is
 // always included.

@@ -39,11 +39,13 @@ constexpr std::array<std::string_view, kPropertyCount> kPropertyNames = {
     "opphold",
     "bibehold",
     "brukAvSamiskSpraak",
+    "begrensningIRettsligHandleevne",
+    "fratattRettsligHandleevne",
 };
-static_assert(static_cast<int>(Property::kBrukAvSamiskSpraak) + 1 == kPropertyCount);
+static_assert(static_cast<int>(Property::kFratattRettsligHandleevne) + 1 == kPropertyCount);
 
 constexpr int kHendelsetypeCount =
-    static_cast<int>(Hendelsetype::kEndringIPreferertKontaktadresse) + 1;
+    static_cast<int>(Hendelsetype::kEndringIFratattRettsligHandleevne) + 1;
 
 constexpr std::array<std::string_view, kHendelsetypeCount> kHendelsetypeNames = {
     "personErOpprettet",
@@ -78,6 +80,8 @@ constexpr std::array<std::string_view, kHendelsetypeCount> kHendelsetypeNames = 
     "endringIOpphold",
     "endringIUtenlandskPersonidentifikasjon",
     "endringIPreferertKontaktadresse",
+    "endringIRettsligHandleevne",
+    "endringIFratattRettsligHandleevne",
 };
 
 // (name, value) pairs sorted by name, built once at compile time for binary search.

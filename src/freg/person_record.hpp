@@ -16,7 +16,9 @@
 
 namespace norreg::freg {
 
-// Top-level properties of Folkeregisterperson, in XSD sequence order (the order of output).
+// Top-level properties of Folkeregisterperson, in XSD sequence order (the order of output). The
+// two legal-capacity properties came with OpenAPI 1.6; norreg's XSD appends them at the end of the
+// sequence (docs/design.md, "Fields added since OAS 1.5"), so the enum only ever grows at the end.
 enum class Property : uint8_t {
   kFalskIdentitet,
   kIdentifikasjonsnummer,
@@ -49,8 +51,10 @@ enum class Property : uint8_t {
   kOpphold,
   kBibehold,
   kBrukAvSamiskSpraak,
+  kBegrensningIRettsligHandleevne,
+  kFratattRettsligHandleevne,
 };
-inline constexpr int kPropertyCount = 31;
+inline constexpr int kPropertyCount = 33;
 
 // JSON/XML name of the property ("bostedsadresse").
 std::string_view PropertyName(Property p);
@@ -110,6 +114,8 @@ enum class Hendelsetype : uint8_t {
   kEndringIOpphold,
   kEndringIUtenlandskPersonidentifikasjon,
   kEndringIPreferertKontaktadresse,
+  kEndringIRettsligHandleevne,         // begrensningIRettsligHandleevne changed
+  kEndringIFratattRettsligHandleevne,  // fratattRettsligHandleevne changed
 };
 std::string_view HendelsetypeName(Hendelsetype t);
 std::optional<Hendelsetype> HendelsetypeFromName(std::string_view name);

@@ -6,6 +6,7 @@ namespace norreg::freg {
 namespace {
 
 constexpr uint8_t kPropertyMask = 0x1f;
+constexpr uint8_t kExtendedProperty = 0x1f;  // bits 0-4 all set: the property byte follows
 constexpr uint8_t kCurrentOpen = 0x20;
 constexpr uint8_t kRemovedOpen = 0x40;
 constexpr uint8_t kRemovedAtCurrent = 0x80;
@@ -89,9 +90,10 @@ Status ParseEncoded(std::string_view data, OnFnr on_fnr, OnIdCount on_id_count, 
   Reader r(data);
   uint8_t version = 0;
   if (!r.Byte(version)) return Corrupt("tom");
-  if (version != kRecordFormatVersion) {
+  if (version != kRecordFormatVersion && version != kRecordFormatVersionBasic) {
     return Corrupt("ukjent formatversjon " + std::to_string(version));
   }
+  bool extended_seen = false;
   std::string_view s;
   if (!r.String(s)) return Corrupt("fnr avkortet");
   on_fnr(s);
@@ -112,8 +114,15 @@ Status ParseEncoded(std::string_view data, OnFnr on_fnr, OnIdCount on_id_count, 
     uint8_t flags = 0;
     uint64_t v = 0;
     if (!r.Byte(flags)) return Corrupt("rad avkortet");
-    const uint8_t property = flags & kPropertyMask;
-    if (property >= kPropertyCount) return Corrupt("ukjent egenskap");
+    unsigned property = flags & kPropertyMask;
+    if (property == kExtendedProperty) {
+      uint8_t extra = 0;
+      if (version == kRecordFormatVersionBasic) return Corrupt("ukjent egenskap");
+      if (!r.Byte(extra)) return Corrupt("rad avkortet");
+      property = kExtendedProperty + extra;
+      extended_seen = true;
+    }
+    if (property >= static_cast<unsigned>(kPropertyCount)) return Corrupt("ukjent egenskap");
     if ((flags & kRemovedAtCurrent) && (flags & (kCurrentOpen | kRemovedOpen))) {
       return Corrupt("ugyldige flagg");
     }
@@ -144,6 +153,8 @@ Status ParseEncoded(std::string_view data, OnFnr on_fnr, OnIdCount on_id_count, 
     on_row(row);
   }
   if (!r.AtEnd()) return Corrupt("bytes etter siste rad");
+  // Version 2 is written only when a row needs it; anything else would not be canonical.
+  if (version == kRecordFormatVersion && !extended_seen) return Corrupt("unødvendig formatversjon 2");
   return Status::Ok();
 }
 
@@ -154,14 +165,19 @@ void EncodeRecord(const PersonRecord& record, std::string& out) {
   for (const Row& row : record.rows) json_bytes += row.json.size();
   out.reserve(out.size() + json_bytes + 24 * record.rows.size() + record.fnr.size() + 16);
 
-  out.push_back(static_cast<char>(kRecordFormatVersion));
+  bool extended = false;
+  for (const Row& row : record.rows) {
+    extended = extended || static_cast<uint8_t>(row.property) >= kExtendedProperty;
+  }
+  out.push_back(static_cast<char>(extended ? kRecordFormatVersion : kRecordFormatVersionBasic));
   PutString(out, record.fnr);
   PutVarint(out, record.other_ids.size());
   for (const std::string& id : record.other_ids) PutString(out, id);
   PutVarint(out, record.rows.size());
   uint64_t prev = 0;
   for (const Row& row : record.rows) {
-    uint8_t flags = static_cast<uint8_t>(row.property) & kPropertyMask;
+    const auto property = static_cast<uint8_t>(row.property);
+    uint8_t flags = property < kExtendedProperty ? property : kExtendedProperty;
     const bool current_open = row.current_until == kOpen;
     const bool removed_open = row.removed_at == kOpen;
     if (current_open) flags |= kCurrentOpen;
@@ -170,6 +186,7 @@ void EncodeRecord(const PersonRecord& record, std::string& out) {
         !current_open && !removed_open && row.removed_at == row.current_until;
     if (removed_at_current) flags |= kRemovedAtCurrent;
     out.push_back(static_cast<char>(flags));
+    if (property >= kExtendedProperty) out.push_back(static_cast<char>(property - kExtendedProperty));
     PutVarint(out, ZigZag(row.from_seq - prev));
     prev = row.from_seq;
     if (!current_open) PutVarint(out, ZigZag(row.current_until - row.from_seq));

@@ -2,17 +2,24 @@
 // Compact binary form of a PersonRecord (what the store compresses and keeps per person), and a
 // zero-copy reader over it for the rendering hot path.
 //
-// Format (version 1), all integers LEB128 varints unless noted:
-//   byte    format version (1)
+// Format (versions 1 and 2), all integers LEB128 varints unless noted:
+//   byte    format version (1 or 2)
 //   string  fnr                                  (varint length + bytes)
 //   varint  count, then count strings            (other_ids)
 //   varint  row count, then per row:
-//     byte    flags: bits 0-4 property (0..30); bit 5 current_until is kOpen; bit 6 removed_at is
-//             kOpen; bit 7 removed_at == current_until (only with bits 5 and 6 clear)
+//     byte    flags: bits 0-4 property (0..30), or 31 = "extended"; bit 5 current_until is kOpen;
+//             bit 6 removed_at is kOpen; bit 7 removed_at == current_until (only with bits 5 and
+//             6 clear)
+//     byte    only when bits 0-4 are 31 (version 2 only): property - 31 (the properties from 31
+//             on, added after version 1; at most kPropertyCount - 32)
 //     varint  zigzag(from_seq - previous row's from_seq)         (first row: previous = 0)
 //     varint  zigzag(current_until - from_seq)   unless bit 5
 //     varint  zigzag(removed_at - from_seq)      unless bit 5, 6 or 7 says otherwise
 //     string  json
+// Version 1 is what every record had before properties 31.. existed (5 bits, 31 properties);
+// version 2 adds only the extended property byte. The encoder writes version 1 when no row needs
+// the extension, so records without the new properties keep their bytes and older binaries still
+// read them, and version 2 otherwise; a version 2 record without an extended row is rejected.
 // Differences are taken modulo 2^64, so every uint64 value round-trips exactly. Nothing follows
 // the last row. Encoding is canonical: decoding then encoding gives the same bytes.
 //
@@ -28,7 +35,8 @@
 
 namespace norreg::freg {
 
-inline constexpr uint8_t kRecordFormatVersion = 1;
+inline constexpr uint8_t kRecordFormatVersion = 2;      // the newest format read and written
+inline constexpr uint8_t kRecordFormatVersionBasic = 1;  // written when no row needs version 2
 
 // Appends the encoding of `record` to `out` (does not clear it).
 void EncodeRecord(const PersonRecord& record, std::string& out);

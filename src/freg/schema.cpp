@@ -487,13 +487,42 @@ struct PersonSchema::Builder {
   static Error Problem(std::string message) {
     return MakeError(ErrorCode::kInvalidInput, "personskjema: " + std::move(message));
   }
+
+  // Adds the person components of `newer` that `components` lacks, and the properties of shared
+  // person components that `components` lacks (with the newer schema of each). Everything already
+  // in `components` stays as it is. Each addition is listed in Notes().
+  void MergeNewer(const YAML::Node& newer) {
+    for (auto it = newer.begin(); it != newer.end(); ++it) {
+      const std::string name = it->first.as<std::string>();
+      if (name.rfind(kComponentPrefix, 0) != 0) continue;
+      const std::string suffix = name.substr(kComponentPrefix.size());
+      const YAML::Node& all = components;  // const lookups add nothing to the map
+      YAML::Node existing = all[name];
+      if (!existing || existing.IsNull()) {
+        components[name] = it->second;
+        schema.notes_.push_back(suffix + ": fra nyere OpenAPI");
+        continue;
+      }
+      const YAML::Node newer_properties = it->second["properties"];
+      if (!newer_properties || !newer_properties.IsMap() || !existing.IsMap()) continue;
+      YAML::Node properties = existing["properties"];
+      for (auto p = newer_properties.begin(); p != newer_properties.end(); ++p) {
+        const std::string property = p->first.as<std::string>();
+        const YAML::Node& present = properties;
+        if (present[property]) continue;
+        properties[property] = p->second;
+        schema.notes_.push_back(suffix + "." + property + ": fra nyere OpenAPI");
+      }
+    }
+  }
 };
 
 PersonSchema::PersonSchema() = default;
 PersonSchema::~PersonSchema() = default;
 
 Result<std::unique_ptr<PersonSchema>> PersonSchema::Build(std::string_view openapi_yaml,
-                                                          std::string_view xsd) {
+                                                          std::string_view xsd,
+                                                          std::string_view newer_openapi) {
   std::unique_ptr<PersonSchema> schema(new PersonSchema());
   Builder builder{*schema, {}, {}, {}, {}};
   std::string problem;
@@ -503,6 +532,14 @@ Result<std::unique_ptr<PersonSchema>> PersonSchema::Build(std::string_view opena
     builder.components = root["components"]["schemas"];
     if (!builder.components || !builder.components.IsMap()) {
       return Builder::Problem("OpenAPI-filen mangler components.schemas");
+    }
+    if (!newer_openapi.empty()) {
+      YAML::Node newer = YAML::Load(std::string(newer_openapi));
+      const YAML::Node newer_components = newer["components"]["schemas"];
+      if (!newer_components || !newer_components.IsMap()) {
+        return Builder::Problem("den nyere OpenAPI-filen mangler components.schemas");
+      }
+      builder.MergeNewer(newer_components);
     }
     auto root_node = builder.Component(std::string(kComponentPrefix) + "Folkeregisterperson");
     if (!root_node.ok()) return root_node.error();
@@ -531,7 +568,8 @@ Result<std::unique_ptr<PersonSchema>> PersonSchema::Build(std::string_view opena
 
 const PersonSchema& PersonSchema::Get() {
   static const std::unique_ptr<PersonSchema> schema = [] {
-    auto built = Build(resources::freg_openapi(), resources::freg_person_xsd());
+    auto built = Build(resources::freg_openapi(), resources::freg_person_xsd(),
+                       resources::freg_openapi_1_6());
     if (!built.ok()) throw std::runtime_error("embedded person schema: " + built.error().message);
     return std::move(built).value();
   }();

@@ -71,10 +71,13 @@ class PersonSchema {
   // std::runtime_error only if the embedded files cannot be read as schemas (a build defect).
   static const PersonSchema& Get();
 
-  // Builds a schema from the texts of an OpenAPI YAML file and the person XSD. kInvalidInput
-  // (message says what) when either cannot be parsed or lacks the Folkeregisterperson schema.
+  // Builds a schema from the texts of an OpenAPI YAML file and the person XSD, plus (optional) a
+  // newer OpenAPI file (YAML or JSON) whose person components and properties missing from the
+  // first are merged in. kInvalidInput (message says what) when any cannot be parsed or the first
+  // lacks the Folkeregisterperson schema.
   static Result<std::unique_ptr<PersonSchema>> Build(std::string_view openapi_yaml,
-                                                     std::string_view xsd);
+                                                     std::string_view xsd,
+                                                     std::string_view newer_openapi = {});
 
   // Validates a whole Folkeregisterperson JSON text: JSON syntax (nesting at most 1024 deep),
   // the root is an object, every property known, types, enums, required properties, formats

@@ -68,6 +68,76 @@ std::string_view SivilName(Sivil s) {
 
 constexpr std::string_view kGradering[] = {"ugradert", "fortrolig", "strengtFortrolig"};
 
+// The (vergeTjenestevirksomhet, vergeTjenesteoppgave) pairs the real register uses for the
+// services a guardian may act in (docs/design.md, "Generated guardianships").
+struct Tjeneste {
+  std::string_view virksomhet, oppgave;
+};
+constexpr Tjeneste kTjenester[] = {
+    {"bank", "representasjonDagligbank"},
+    {"bank", "selgeAksjerOgVerdipapirer"},
+    {"bank", "taOppLaanKreditter"},
+    {"forsikringsselskap", "forvalteForsikringsavtaler"},
+    {"helfo", "fastlege"},
+    {"helfo", "refusjonForPrivatpersoner"},
+    {"husbanken", "bostoette"},
+    {"inkassoselskap", "forhandleOgInngaaInkassoavtaler"},
+    {"kartverket", "arvPrivatSkifteOgUskifte"},
+    {"kartverket", "avtalerOgRettigheter"},
+    {"kartverket", "endringAvEiendom"},
+    {"kartverket", "kjoepAvEiendom"},
+    {"kartverket", "laaneopptak"},
+    {"kartverket", "salgAvFastEiendomBorettslagsandel"},
+    {"kommune", "byggOgEiendom"},
+    {"kommune", "helseOgOmsorg"},
+    {"kommune", "skattOgAvgift"},
+    {"kredittvurderingsselskap", "kredittsperre"},
+    {"namsmannen", "gjeldsordning"},
+    {"nav", "arbeid"},
+    {"nav", "familie"},
+    {"nav", "hjelpemidler"},
+    {"nav", "pensjon"},
+    {"oevrige", "avslutningAvHusleiekontrakter"},
+    {"oevrige", "disponereInntekterTilAaDekkeUtgifter"},
+    {"oevrige", "inngaaelseAvHusleiekontrakter"},
+    {"oevrige", "kjoepLeieAvVarerOgTjenester"},
+    {"oevrige", "salgAvLoesoereAvStoerreVerdi"},
+    {"pasientreiser", "refusjonAvPasientreiser"},
+    {"skatteetaten", "endrePostadresse"},
+    {"skatteetaten", "innkreving"},
+    {"skatteetaten", "innkrevingOgTvangsfullbyrdelse"},
+    {"skatteetaten", "meldeFlytting"},
+    {"skatteetaten", "skatt"},
+    {"statensInnkrevingssentral", "gjeldsordningOgBetalingsavtaler"},
+    {"tingretten", "begjaereSkifteAvUskiftebo"},
+    {"tingretten", "begjaereUskifte"},
+    {"tingretten", "privatSkifteAvDoedsbo"},
+};
+constexpr uint32_t kTjenesteCount = sizeof kTjenester / sizeof kTjenester[0];
+
+// Shares of the load population (bosatt, fødselsnummer) with a guardianship or future power of
+// attorney, and among adult guardianships (vergemaaltype voksen) those whose legal capacity is
+// restricted or removed.
+constexpr double kAdultGuardianship = 0.015;
+constexpr double kMinorGuardianship = 0.004;
+constexpr double kLegalCapacityOfVoksen = 0.15;
+constexpr double kForeignGuardian = 0.08;
+
+// The statsforvalter (embete) of a kommune, by the county part of its number.
+std::string_view EmbeteOf(std::string_view kommunenummer) {
+  const std::string_view fylke = kommunenummer.substr(0, 2);
+  if (fylke == "11") return "Statsforvalteren i Rogaland";
+  if (fylke == "15") return "Statsforvalteren i Møre og Romsdal";
+  if (fylke == "18") return "Statsforvalteren i Nordland";
+  if (fylke == "34") return "Statsforvalteren i Innlandet";
+  if (fylke == "39" || fylke == "40") return "Statsforvalteren i Vestfold og Telemark";
+  if (fylke == "42") return "Statsforvalteren i Agder";
+  if (fylke == "46") return "Statsforvalteren i Vestland";
+  if (fylke == "50") return "Statsforvalteren i Trøndelag";
+  if (fylke == "55" || fylke == "56") return "Statsforvalteren i Troms og Finnmark";
+  return "Statsforvalteren i Østfold, Buskerud, Oslo og Akershus";
+}
+
 struct Addr {
   uint16_t kommune = 0;
   uint16_t post = 0;
@@ -1126,8 +1196,126 @@ class ChunkSim {
     if (!render_) return;
     const Household& hh = households_[persons_[p].household];
     const Addr addr = WithFlyttedato(hh.addr, persons_[p].birth);
-    PersonRows(p, seq, Meta("Synutopia", "Grunnbefolkning"), has_address ? &addr : nullptr,
-               hh.gradering);
+    const RowWriter::Meta meta = Meta("Synutopia", "Grunnbefolkning");
+    PersonRows(p, seq, meta, has_address ? &addr : nullptr, hh.gradering);
+    if (has_address) GuardianshipRows(p, seq, meta, hh.addr);
+  }
+
+  // Guardianship (vergemaalEllerFremtidsfullmakt) and legal capacity rows of a person at the
+  // load. A stateless hash of the person decides and its own stream draws, so the chunk's random
+  // stream (and with it everything else generated) is the same as without these rows.
+  void GuardianshipRows(int32_t p, uint64_t seq, const RowWriter::Meta& meta, const Addr& addr) {
+    const Person& pp = persons_[p];
+    if (pp.life != Life::kBosatt || pp.dnr) return;
+    const uint64_t hash =
+        Mix(ctx_.options.seed ^ 0x7e77e, (chunk_ << 24) ^ static_cast<uint64_t>(p));
+    const double u = static_cast<double>(hash >> 11) * 0x1.0p-53;
+    const bool adult = AgeYears(pp, ctx_.load_day) >= 18;
+    if (u >= (adult ? kAdultGuardianship : kMinorGuardianship)) return;
+    Rng local(hash);
+    std::string_view type = "mindreaarig";
+    std::string_view omfang = "personligeOgOekonomiskeInteresser";
+    if (adult) {
+      const double t = local.Unit();
+      type = t < 0.68 ? "voksen" : t < 0.80 ? "midlertidigForVoksen" : "stadfestetFremtidsfullmakt";
+      const double o = local.Unit();
+      omfang = type == "midlertidigForVoksen" ? "oekonomiskeInteresser"
+               : o < 0.5                      ? "personligeOgOekonomiskeInteresser"
+               : o < 0.85                     ? "oekonomiskeInteresser"
+                                              : "personligeInteresser";
+    }
+    // The guardian: another adult resident of the register where one is found, otherwise (and
+    // for some adults anyway) a person without a Norwegian number.
+    int32_t guardian = -1;
+    if (!(adult && local.Chance(kForeignGuardian))) {
+      for (int attempt = 0; attempt < 32 && guardian < 0; ++attempt) {
+        const auto g = static_cast<int32_t>(local.Below(static_cast<uint32_t>(persons_.size())));
+        const Person& pg = persons_[g];
+        if (g != p && pg.life == Life::kBosatt && !pg.dnr && AgeYears(pg, ctx_.load_day) >= 20) {
+          guardian = g;
+        }
+      }
+    }
+    // 1-15 service areas, distinct, in table order (selection sampling).
+    std::array<uint8_t, 15> areas{};
+    uint32_t area_count = 0;
+    uint32_t need = 1 + local.Below(15);
+    for (uint32_t i = 0; i < kTjenesteCount && need > 0; ++i) {
+      if (local.Below(kTjenesteCount - i) < need) {
+        areas[area_count++] = static_cast<uint8_t>(i);
+        --need;
+      }
+    }
+    const std::string_view embete = EmbeteOf(geo_.kommuner()[addr.kommune].nummer);
+    // The foreign guardian's identity (drawn whether used or not: a fixed number of draws).
+    const Sex foreign_sex = local.Chance(0.5) ? Sex::kMann : Sex::kKvinne;
+    const std::span<const std::string_view> given =
+        foreign_sex == Sex::kMann ? MaleGivenNames() : FemaleGivenNames();
+    const std::string_view foreign_fornavn = given[local.Below(static_cast<uint32_t>(given.size()))];
+    const std::string_view foreign_etternavn =
+        OrdinarySurnames()[local.Below(static_cast<uint32_t>(OrdinarySurnames().size()))];
+    const int32_t foreign_birth = ctx_.load_day - 365 * 30 - static_cast<int32_t>(local.Below(365 * 45));
+    const std::span<const Country> countries = ForeignCountries();
+    const std::string_view foreign_country =
+        countries[local.Below(static_cast<uint32_t>(countries.size()))].alpha3;
+
+    auto row = [&](std::string_view vergemaaltype, std::string_view row_omfang, uint32_t areas_shown,
+                   bool current) {
+      writer_.Begin(meta);
+      writer_.Str("vergemaaltype", vergemaaltype);
+      writer_.Str("embete", embete);
+      writer_.Open("verge");
+      if (guardian >= 0) {
+        const Person& pg = persons_[guardian];
+        writer_.Open("navn");
+        writer_.Str("fornavn", pg.fornavn);
+        if (!pg.mellomnavn.empty()) writer_.Str("mellomnavn", pg.mellomnavn);
+        writer_.Str("etternavn", pg.etternavn);
+        writer_.Close();
+        writer_.Str("foedselsEllerDNummer", fnr_[static_cast<size_t>(guardian)]);
+      } else {
+        writer_.Open("navnFoedselsdato");
+        writer_.Open("personnavn");
+        writer_.Str("fornavn", foreign_fornavn);
+        writer_.Str("etternavn", foreign_etternavn);
+        writer_.Close();
+        writer_.Date("foedselsdato", foreign_birth);
+        writer_.Key("statsborgerskap");
+        std::string& raw = writer_.raw();
+        raw.append("[\"").append(foreign_country).append("\"]");
+        writer_.Str("kjoenn", foreign_sex == Sex::kMann ? "mann" : "kvinne");
+        writer_.Close();
+      }
+      writer_.Str("omfang", row_omfang);
+      writer_.Key("omfangetErInnenPersonligOmraade");
+      writer_.raw().append(row_omfang == "oekonomiskeInteresser" ? "false" : "true");
+      writer_.Key("tjenesteomraade");
+      std::string& raw = writer_.raw();
+      raw.push_back('[');
+      for (uint32_t i = 0; i < areas_shown; ++i) {
+        if (i > 0) raw.push_back(',');
+        const Tjeneste& t = kTjenester[areas[i]];
+        raw.append("{\"vergeTjenestevirksomhet\":\"").append(t.virksomhet);
+        raw.append("\",\"vergeTjenesteoppgave\":\"").append(t.oppgave).append("\"}");
+      }
+      raw.push_back(']');
+      writer_.Close();
+      AddRow(p, Property::kVergemaalEllerFremtidsfullmakt, seq, current);
+    };
+    row(type, omfang, area_count, true);
+    // Some permanent guardianships were temporary first: that row is history.
+    const bool was_temporary = local.Chance(0.2);
+    if (type == "voksen" && was_temporary) {
+      row("midlertidigForVoksen", "oekonomiskeInteresser", std::min<uint32_t>(area_count, 2), false);
+    }
+    const double capacity = local.Unit();
+    if (type == "voksen" && capacity < kLegalCapacityOfVoksen) {
+      writer_.Begin(meta);
+      AddRow(p,
+             capacity < kLegalCapacityOfVoksen / 4 ? Property::kFratattRettsligHandleevne
+                                                   : Property::kBegrensningIRettsligHandleevne,
+             seq);
+    }
   }
 
   // All rows of a new person (load or birth). `addr` is the bosted (or, for d-nummer holders,

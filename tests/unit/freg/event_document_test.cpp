@@ -398,7 +398,8 @@ TEST(EventDocumentTest, NamesAreInTheOpenApiEnums) {
   for (int p = 0; p < kPropertyCount; ++p) {
     const auto property = static_cast<Property>(p);
     const std::string entitet(EntitetName(property));
-    if (entitet.empty()) continue;
+    // The legal-capacity properties came after the 1.5 hendelse.v1 schema (docs/design.md).
+    if (entitet.empty() || property >= Property::kBegrensningIRettsligHandleevne) continue;
     EXPECT_TRUE(entiteter.count(entitet)) << entitet;
     EXPECT_TRUE(registerdata[std::string(PropertyName(property))].IsDefined())
         << PropertyName(property);

@@ -115,5 +115,26 @@ TEST(PartSelectionTest, Presets) {
   EXPECT_TRUE(PartSelection::All().historikk);
 }
 
+// The legal-capacity properties (OpenAPI 1.6) are parts of their own, in no group: person-basis
+// holds current, non-confidential basics, and these are confidential court decisions
+// (docs/design.md, "Fields added since OAS 1.5").
+TEST(PartSelectionTest, LegalCapacityIsNamedOnly) {
+  for (Property p : {Property::kBegrensningIRettsligHandleevne,
+                     Property::kFratattRettsligHandleevne}) {
+    EXPECT_FALSE(PartSelection::PersonBasis().Has(p));
+    for (std::string_view group : {"person-basis", "relasjon-utvidet", "identitetsgrunnlag-utvidet"}) {
+      auto sel = ParseParts(std::span<const std::string_view>(&group, 1));
+      ASSERT_TRUE(sel.ok());
+      EXPECT_FALSE(sel->Has(p)) << group;
+    }
+    const std::string_view name = PropertyName(p);
+    auto sel = ParseParts(std::span<const std::string_view>(&name, 1));
+    ASSERT_TRUE(sel.ok());
+    EXPECT_TRUE(sel->Has(p));
+    EXPECT_TRUE(sel->Has(Property::kIdentifikasjonsnummer));
+    EXPECT_EQ(sel->properties.count(), 2u);
+  }
+}
+
 }  // namespace
 }  // namespace norreg::freg

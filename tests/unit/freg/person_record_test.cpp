@@ -53,7 +53,7 @@ TEST(PropertyTest, SingleObjectsAndAddresses) {
 
 TEST(HendelsetypeTest, NamesRoundTrip) {
   std::set<std::string_view> seen;
-  const int count = static_cast<int>(Hendelsetype::kEndringIPreferertKontaktadresse) + 1;
+  const int count = static_cast<int>(Hendelsetype::kEndringIFratattRettsligHandleevne) + 1;
   for (int i = 0; i < count; ++i) {
     const auto t = static_cast<Hendelsetype>(i);
     const std::string_view name = HendelsetypeName(t);
@@ -69,6 +69,10 @@ TEST(HendelsetypeTest, NamesRoundTrip) {
             "personErOpphoertSomDublett");
   EXPECT_EQ(HendelsetypeName(Hendelsetype::kEndringIPreferertKontaktadresse),
             "endringIPreferertKontaktadresse");
+  EXPECT_EQ(HendelsetypeName(Hendelsetype::kEndringIRettsligHandleevne),
+            "endringIRettsligHandleevne");
+  EXPECT_EQ(HendelsetypeName(Hendelsetype::kEndringIFratattRettsligHandleevne),
+            "endringIFratattRettsligHandleevne");
   EXPECT_FALSE(HendelsetypeFromName("EndringINavn").has_value());
   EXPECT_FALSE(HendelsetypeFromName("").has_value());
   EXPECT_TRUE(HendelsetypeName(static_cast<Hendelsetype>(count)).empty());

@@ -143,7 +143,11 @@ TEST(RecordCodecTest, CorruptInputIsRejected) {
   };
   const std::vector<Case> cases = {
       {"empty", ""},
-      {"unknown version", std::string("\x02\x00\x00\x00", 4)},
+      {"unknown version", std::string("\x03\x00\x00\x00", 4)},
+      {"version 2 without an extended row", std::string("\x02\x00\x00\x01\x60\x02\x02{}", 9)},
+      {"extended property in version 1", std::string("\x01\x00\x00\x01\x7f\x00\x02\x02{}", 10)},
+      {"extended property out of range", std::string("\x02\x00\x00\x01\x7f\x02\x02\x02{}", 10)},
+      {"extended property byte missing", std::string("\x02\x00\x00\x01\x7f", 5)},
       {"trailing byte", enc + "x"},
       {"id count too large", std::string("\x01\x00\xff\xff\xff\xff\x0f", 7)},
       {"row count too large", std::string("\x01\x00\x00\x7f", 4)},
@@ -169,6 +173,61 @@ TEST(RecordCodecTest, CorruptInputIsRejected) {
   ASSERT_TRUE(ok.ok()) << ok.error().message;
   EXPECT_EQ(ok->rows[0].from_seq, 1u);
   EXPECT_EQ(ok->rows[0].property, Property::kFalskIdentitet);
+}
+
+// Records written before the legal-capacity properties existed (format version 1, the property in
+// 5 bits) still decode, and re-encode to the very same bytes.
+TEST(RecordCodecTest, OldFormatRecordDecodes) {
+  // Version 1, fnr "01818012345", no other ids, two rows: identifikasjonsnummer (1) open from 5,
+  // navn (25) from 3, history from 5.
+  const std::string v1 =
+      std::string("\x01\x0b"
+                  "01818012345"
+                  "\x00\x02",
+                  15) +
+      std::string("\x61\x0a\x02{}", 5) + std::string("\x59\x03\x04\x09{\"a\":\"b\"}", 13);
+  auto dec = DecodeRecord(v1);
+  ASSERT_TRUE(dec.ok()) << dec.error().message;
+  EXPECT_EQ(dec->fnr, "01818012345");
+  ASSERT_EQ(dec->rows.size(), 2u);
+  EXPECT_EQ(dec->rows[0].property, Property::kIdentifikasjonsnummer);
+  EXPECT_EQ(dec->rows[0].from_seq, 5u);
+  EXPECT_EQ(dec->rows[0].current_until, kOpen);
+  EXPECT_EQ(dec->rows[1].property, Property::kNavn);
+  EXPECT_EQ(dec->rows[1].from_seq, 3u);
+  EXPECT_EQ(dec->rows[1].current_until, 5u);
+  EXPECT_EQ(dec->rows[1].removed_at, kOpen);
+  EXPECT_EQ(dec->rows[1].json, R"({"a":"b"})");
+  std::string again;
+  EncodeRecord(*dec, again);
+  EXPECT_EQ(again, v1);  // without new properties the encoder keeps writing version 1
+  RecordView view;
+  ASSERT_TRUE(view.Parse(v1).ok());
+  EXPECT_EQ(view.rows()[1].property, Property::kNavn);
+}
+
+TEST(RecordCodecTest, NewPropertiesUseVersion2) {
+  PersonRecord rec = SampleRecord();
+  rec.rows.push_back(MakeRow(Property::kBegrensningIRettsligHandleevne, 40, kOpen, kOpen,
+                             R"({"kilde":"x"})"));
+  rec.rows.push_back(MakeRow(Property::kFratattRettsligHandleevne, 30, 40, kOpen, "{}"));
+  std::string enc;
+  EncodeRecord(rec, enc);
+  EXPECT_EQ(static_cast<uint8_t>(enc[0]), kRecordFormatVersion);
+  auto dec = DecodeRecord(enc);
+  ASSERT_TRUE(dec.ok()) << dec.error().message;
+  ExpectSame(rec, *dec);
+  std::string again;
+  EncodeRecord(*dec, again);
+  EXPECT_EQ(again, enc);
+  RecordView view;
+  ASSERT_TRUE(view.Parse(enc).ok());
+  EXPECT_EQ(view.rows()[view.rows().size() - 1].property, Property::kFratattRettsligHandleevne);
+  // Old properties cost no extra byte in version 2: only the two new rows grew by one.
+  PersonRecord old = SampleRecord();
+  std::string old_enc;
+  EncodeRecord(old, old_enc);
+  EXPECT_EQ(static_cast<uint8_t>(old_enc[0]), kRecordFormatVersionBasic);
 }
 
 TEST(RecordCodecTest, BitFlipsNeverCrash) {

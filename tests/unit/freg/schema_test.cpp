@@ -86,8 +86,13 @@ TEST(PersonSchemaTest, ElementOrderComesFromXsd) {
       // OpenAPI-only properties come last, alphabetically.
       {"UtflyttingFraNorge",
        WithMetadata({"tilflyttingsland", "tilflyttingsstedIUtlandet", "utflyttingsdato"})},
+      // norreg's XSD: the 1.6 fields and omfangetErInnenPersonligOmraade in place.
       {"VergeRepresentantEllerFullmektig",
-       {"navn", "foedselsEllerDNummer", "omfang", "omfangetErInnenPersonligOmraade"}},
+       {"navn", "foedselsEllerDNummer", "navnFoedselsdato", "omfang",
+        "omfangetErInnenPersonligOmraade", "tjenesteomraade"}},
+      {"VergeTjenesteomraade", {"vergeTjenestevirksomhet", "vergeTjenesteoppgave"}},
+      {"BegrensningIRettsligHandleevne", kMetadata},
+      {"FratattRettsligHandleevne", kMetadata},
   };
   for (const Case& c : cases) {
     const SchemaNode* node = schema.Find(c.type);
@@ -288,9 +293,14 @@ std::string ReadFile(const std::string& path) {
 TEST(PersonSchemaTest, BuildsFromTheReferenceFilesAsEmbedded) {
   const std::string dir = std::string(NORREG_SHARED_DIR) + "/reference/freg/";
   const std::string yaml = ReadFile(dir + "freg-omh-1.5.yaml");
-  const std::string xsd = ReadFile(dir + "PersondokumentMedHistorikk_v1BETA2.xsd");
-  if (yaml.empty() || xsd.empty()) GTEST_SKIP() << "reference files not found in " << dir;
-  auto built = PersonSchema::Build(yaml, xsd);
+  const std::string json_1_6 = ReadFile(dir + "freg-offentlig-uten-hjemmel-1.6.json");
+  // The XSD is norreg's extended copy (the reference one lacks the 1.6 fields).
+  const std::string xsd = ReadFile(std::string(NORREG_SOURCE_DIR) +
+                                   "/resources/PersondokumentMedHistorikk_v1BETA2.xsd");
+  if (yaml.empty() || xsd.empty() || json_1_6.empty()) {
+    GTEST_SKIP() << "reference files not found in " << dir;
+  }
+  auto built = PersonSchema::Build(yaml, xsd, json_1_6);
   ASSERT_TRUE(built.ok()) << built.error().message;
   const PersonSchema& embedded = PersonSchema::Get();
   for (int p = 0; p < kPropertyCount; ++p) {

@@ -372,5 +372,124 @@ TEST(GeneratorTest, RowsAreCanonical) {
   }
 }
 
+// Guardianships, future powers of attorney and legal capacity (the fields added since OAS 1.5):
+// realistic shares, real service-area pairs, guardians that are persons of the register (or have
+// no Norwegian number), and every such document valid and canonical.
+TEST(GeneratorTest, GuardianshipsAndLegalCapacity) {
+  const std::set<std::pair<std::string, std::string>> pairs = {
+      {"bank", "representasjonDagligbank"}, {"bank", "selgeAksjerOgVerdipapirer"},
+      {"bank", "taOppLaanKreditter"}, {"forsikringsselskap", "forvalteForsikringsavtaler"},
+      {"helfo", "fastlege"}, {"helfo", "refusjonForPrivatpersoner"}, {"husbanken", "bostoette"},
+      {"inkassoselskap", "forhandleOgInngaaInkassoavtaler"},
+      {"kartverket", "arvPrivatSkifteOgUskifte"}, {"kartverket", "avtalerOgRettigheter"},
+      {"kartverket", "endringAvEiendom"}, {"kartverket", "kjoepAvEiendom"},
+      {"kartverket", "laaneopptak"}, {"kartverket", "salgAvFastEiendomBorettslagsandel"},
+      {"kommune", "byggOgEiendom"}, {"kommune", "helseOgOmsorg"}, {"kommune", "skattOgAvgift"},
+      {"kredittvurderingsselskap", "kredittsperre"}, {"namsmannen", "gjeldsordning"},
+      {"nav", "arbeid"}, {"nav", "familie"}, {"nav", "hjelpemidler"}, {"nav", "pensjon"},
+      {"oevrige", "avslutningAvHusleiekontrakter"},
+      {"oevrige", "disponereInntekterTilAaDekkeUtgifter"},
+      {"oevrige", "inngaaelseAvHusleiekontrakter"}, {"oevrige", "kjoepLeieAvVarerOgTjenester"},
+      {"oevrige", "salgAvLoesoereAvStoerreVerdi"}, {"pasientreiser", "refusjonAvPasientreiser"},
+      {"skatteetaten", "endrePostadresse"}, {"skatteetaten", "innkreving"},
+      {"skatteetaten", "innkrevingOgTvangsfullbyrdelse"}, {"skatteetaten", "meldeFlytting"},
+      {"skatteetaten", "skatt"}, {"statensInnkrevingssentral", "gjeldsordningOgBetalingsavtaler"},
+      {"tingretten", "begjaereSkifteAvUskiftebo"}, {"tingretten", "begjaereUskifte"},
+      {"tingretten", "privatSkifteAvDoedsbo"}};
+  const auto& persons = Shared();
+  std::unordered_set<std::string> numbers;
+  for (const auto& p : persons) numbers.insert(p.record.fnr);
+  const auto& schema = freg::PersonSchema::Get();
+  const auto all = freg::PartSelection::All();
+  std::map<std::string, size_t> types;
+  size_t adults = 0, minors = 0, adult_verge = 0, minor_verge = 0, capacity = 0, fratatt = 0;
+  size_t foreign = 0, history = 0;
+  std::string out;
+  for (const auto& p : persons) {
+    const auto status = CurrentRows(p, Property::kStatus);
+    const auto foedsel = CurrentRows(p, Property::kFoedsel);
+    if (status.empty() || Str(status[0], "status") != "bosatt" || foedsel.empty()) continue;
+    // Age at the load (2017-10): born before 1999-10 is an adult.
+    const bool adult = Str(foedsel[0], "foedselsdato") < "1999-10-01";
+    (adult ? adults : minors) += 1;
+    bool has_verge = false, has_capacity = false;
+    for (const freg::Row& row : p.record.rows) {
+      if (row.property == Property::kBegrensningIRettsligHandleevne ||
+          row.property == Property::kFratattRettsligHandleevne) {
+        has_capacity = true;
+        fratatt += row.property == Property::kFratattRettsligHandleevne;
+        EXPECT_EQ(row.from_seq, p.versions.front().seq);
+      }
+      if (row.property != Property::kVergemaalEllerFremtidsfullmakt) continue;
+      if (row.current_until != freg::kOpen) {
+        ++history;
+        continue;
+      }
+      has_verge = true;
+      const auto v = Parse(row.json);
+      const std::string type = Str(v, "vergemaaltype");
+      ++types[type];
+      EXPECT_EQ(type == "mindreaarig", !adult) << row.json;
+      EXPECT_EQ(Str(v, "embete").rfind("Statsforvalteren i ", 0), 0u) << row.json;
+      const auto& verge = v.at("verge").as_object();
+      if (verge.contains("navnFoedselsdato")) {
+        ++foreign;
+        EXPECT_FALSE(verge.contains("foedselsEllerDNummer"));
+      } else {
+        const std::string g = Str(verge, "foedselsEllerDNummer");
+        EXPECT_TRUE(numbers.count(g)) << g;
+        EXPECT_NE(g, p.record.fnr);
+        EXPECT_TRUE(verge.contains("navn"));
+      }
+      const auto& areas = verge.at("tjenesteomraade").as_array();
+      EXPECT_GE(areas.size(), 1u);
+      EXPECT_LE(areas.size(), 15u);
+      std::set<std::pair<std::string, std::string>> seen;
+      for (const auto& a : areas) {
+        std::pair<std::string, std::string> pair{Str(a.as_object(), "vergeTjenestevirksomhet"),
+                                                 Str(a.as_object(), "vergeTjenesteoppgave")};
+        EXPECT_TRUE(pairs.count(pair)) << pair.first << " " << pair.second;
+        EXPECT_TRUE(seen.insert(pair).second);
+      }
+    }
+    if (has_capacity) {
+      ++capacity;
+      EXPECT_TRUE(has_verge) << p.record.fnr;
+    }
+    if (has_verge) {
+      (adult ? adult_verge : minor_verge) += 1;
+      for (const auto& version : p.versions) {
+        out.clear();
+        freg::RenderPersonJson(p.record, version.seq, all, out);
+        Status s = schema.ValidatePerson(out);
+        ASSERT_TRUE(s.ok()) << s.error().message << "\n" << out;
+      }
+      for (const freg::Row& row : p.record.rows) {
+        auto canonical = schema.CanonicalRow(row.property, row.json);
+        ASSERT_TRUE(canonical.ok()) << canonical.error().message;
+        EXPECT_EQ(*canonical, row.json);
+      }
+    }
+  }
+  ASSERT_GT(adults, 10000u);
+  const double adult_share = static_cast<double>(adult_verge) / static_cast<double>(adults);
+  const double minor_share = static_cast<double>(minor_verge) / static_cast<double>(minors);
+  const double capacity_share = static_cast<double>(capacity) / static_cast<double>(adults);
+  EXPECT_GT(adult_share, 0.01);
+  EXPECT_LT(adult_share, 0.02);
+  EXPECT_GT(minor_share, 0.001);
+  EXPECT_LT(minor_share, 0.008);
+  EXPECT_GT(capacity_share, 0.0008);
+  EXPECT_LT(capacity_share, 0.0035);
+  EXPECT_GT(fratatt, 0u);
+  EXPECT_LT(fratatt, capacity);
+  EXPECT_GT(foreign, 0u);
+  EXPECT_GT(history, 0u);
+  for (const char* type : {"voksen", "midlertidigForVoksen", "mindreaarig",
+                           "stadfestetFremtidsfullmakt"}) {
+    EXPECT_GT(types[type], 0u) << type;
+  }
+}
+
 }  // namespace
 }  // namespace norreg::gen
