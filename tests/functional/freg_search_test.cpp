@@ -205,6 +205,8 @@ std::vector<Spec> Register() {
                   {{"Storgata", "9", "", "0155", "0301"}}};
   renumbered.old_dnummer = true;
   r.push_back(renumbered);
+  r.push_back({"hyphen", {"ANNE-LISE", "", "O'NEILL"}, {}, false, "1965-06-15",
+               {{"St. Olavs gate", "4", "", "4005", "1103"}}});
   return r;
 }
 
@@ -323,6 +325,25 @@ TEST_F(FregSearchTest, SoekByWholeNameWords) {
   ExpectFound({{"navn", "Åse"}}, {"aase1"});
   ExpectFound({{"navn", "Aase"}}, {"aase2"});
   ExpectFound({{"navn", "åse nilsen"}}, {"aase1"});
+}
+
+TEST_F(FregSearchTest, SoekNameWordsSplitAtHyphensButNotApostrophes) {
+  ExpectFound({{"navn", "Anne-Lise"}}, {"hyphen"});
+  ExpectFound({{"navn", "Lise"}}, {"hyphen"});
+  ExpectFound({{"navn", "lise anne"}}, {"hyphen"});
+  ExpectFound({{"navn", "O'Neill"}}, {"hyphen"});
+  ExpectFound({{"navn", "oneill"}}, {"hyphen"});
+  ExpectFound({{"navn", "Neill"}}, {});
+  ExpectFound({{"adressenavn", "St. Olavs"}}, {"hyphen"});
+  ExpectFound({{"adressenavn", "st olavs gate"}, {"husnummer", "4"}}, {"hyphen"});
+  ExpectEntydig({{"navn", "Anne-Lise O'Neill"}, {"foedselsdato", "19650615"}}, "hyphen");
+  ExpectEntydig({{"navn", "Lise Oneill"}, {"postnummer", "4005"}}, "hyphen");
+}
+
+// A word given twice is still a word of the name.
+TEST_F(FregSearchTest, SoekRepeatedWord) {
+  ExpectFound({{"navn", "Hansen Hansen"}}, {"kristine", "kristine2", "christine"});
+  ExpectFound({{"navn", "Petersen Pettersen"}, {"soekFonetisk", "true"}}, {"thomas", "tomas"});
 }
 
 TEST_F(FregSearchTest, SoekFonetiskFindsSpellingVariants) {
