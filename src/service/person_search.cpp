@@ -83,7 +83,9 @@ std::vector<uint32_t> PlanTerms(const freg::SearchCriteria& c) {
   }
   std::vector<std::string> keys;
   for (const std::string& w : c.navn) keys.push_back(freg::PhoneticKey(w));
-  if (keys.size() >= 2) {
+  // A pair is indexed for two words of a name; a query whose first and last words share a key
+  // (a word given twice) may be met by one word, so it has no pair term.
+  if (keys.size() >= 2 && keys.front() != keys.back()) {
     const auto& [a, b] = std::minmax(keys.front(), keys.back());
     terms.push_back(SearchTerm(SearchTermKind::kNamePair, a + "|" + b));
   }
