@@ -230,7 +230,10 @@ Status PersonSearch::Find(const freg::SearchCriteria& criteria, size_t limit,
 
   std::optional<std::vector<int64_t>> candidates;
   if (only_person) candidates = std::vector<int64_t>{*only_person};
-  Status searched = store_.InReadSnapshot([&]() -> Status {
+  // Postings and records are read without a common snapshot: each candidate is tested on the
+  // record as read, so a person changed in between is judged by its newer state (on PostgreSQL a
+  // snapshot would cost two more round trips per search).
+  Status searched = [&]() -> Status {
     if (!candidates) {
       std::vector<int64_t> posting;
       for (uint32_t term : PlanTerms(criteria)) {
@@ -253,7 +256,7 @@ Status PersonSearch::Find(const freg::SearchCriteria& criteria, size_t limit,
           }
           return test((*candidates)[i], person->latest_seq);
         });
-  });
+  }();
   if (enough(searched)) return Status::Ok();
   if (!searched.ok() || candidates) return searched;
   // Nothing to narrow by: every person once, in one snapshot.

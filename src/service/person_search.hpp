@@ -6,8 +6,9 @@
 // terms the criteria imply are read in order of expected selectivity (identifiers, birth date,
 // name pair, postnummer + street, name word, street, postnummer, kommune) and intersected until
 // few candidates remain (a term with more than kMaxPosting persons is skipped: it narrows too
-// little); every candidate is then tested exactly on its record (freg::Matches) — all inside one
-// read snapshot. A query no term can narrow (only kjoenn, years or fylke, say) reads every person
+// little); every candidate is then tested exactly on its record (freg::Matches), as it is when
+// read (postings and records are not read in one snapshot: a person written meanwhile is judged
+// by its newer record). A query no term can narrow (only kjoenn, years or fylke, say) reads every person
 // once (SnapshotScan) and stops as soon as it has more hits than the limit.
 //
 // Thread-safe: holds only a reference to the store.
@@ -59,8 +60,9 @@ class PersonSearch {
   Result<EntydigHit> Entydig(const SearchParams& params, std::string& buffer);
 
  private:
-  // Persons matching `criteria` (at most `limit` + 1, so the caller sees "more than limit"), with
-  // the numbers in `fnrs`; `candidates_from` (optional) replaces the index with a given candidate.
+  // Persons matching `criteria` into `fnrs` and `person_ids` (at most `limit` + 1, so the caller
+  // sees "more than limit"). `only_person` replaces the index with that one candidate;
+  // `need_address_without_number` keeps only persons matched by an address without a number.
   Status Find(const freg::SearchCriteria& criteria, size_t limit,
               const std::optional<int64_t>& only_person, bool need_address_without_number,
               std::vector<std::string>& fnrs, std::vector<int64_t>& person_ids);
