@@ -325,6 +325,8 @@ TEST_F(FregSearchTest, SoekByWholeNameWords) {
   ExpectFound({{"navn", "Åse"}}, {"aase1"});
   ExpectFound({{"navn", "Aase"}}, {"aase2"});
   ExpectFound({{"navn", "åse nilsen"}}, {"aase1"});
+  ExpectFound({{"navn", "A\xCC\x8Ase"}}, {"aase1"});  // Å written as A + combining ring
+  ExpectFound({{"navn", "Kristine+Hansen"}}, {"kristine", "kristine2"});
 }
 
 TEST_F(FregSearchTest, SoekNameWordsSplitAtHyphensButNotApostrophes) {
@@ -655,6 +657,8 @@ TEST_F(FregSearchTest, EntydigShortOfAMinimumIs400) {
       {{"postnummer", "5089"}},
       {{"foedselsdato", "19700707"}, {"utlendingsmyndighetenesIdentifikasjonsnummer", "87676437682"}},
       {{"identifikasjonsnummer", fnr_.at("kristine")}},
+      {{"navn", "Kristine"}, {"identifikasjonsnummer", fnr_.at("kristine")}},
+      {{"navn", "Kristine"}, {"postnummer", "5089"}, {"adressenavn", "Adolph"}},
       {{"navn", "Kristine Hansen"}, {"husnummer", "14B"}},
       {{"navn", "Kristine Hansen"}, {"kjoenn", "kvinne"}},
   };
@@ -693,6 +697,12 @@ TEST_F(FregSearchTest, EntydigAnswerIsThePersonDocumentWithParts) {
                           {{"Accept", "application/xml"}});
   ASSERT_EQ(xml.status, 200) << xml.body;
   EXPECT_EQ(xml.body, server_->Get(Api("/personer/" + fnr), {{"Accept", "application/xml"}}).body);
+}
+
+TEST_F(FregSearchTest, EntydigProtectedPersonNotByAddress) {
+  ExpectNoEntydig({{"navn", "Kari Skjult"}, {"postnummer", "0155"}});
+  ExpectNoEntydig({{"navn", "Kari Skjult"}, {"adressenavn", "Hemmeligveien"}, {"husnummer", "2"}});
+  ExpectEntydig({{"navn", "Kari Skjult"}, {"foedselsdato", "19900909"}}, "hidden");
 }
 
 TEST_F(FregSearchTest, EntydigIsRecordedInTheDisclosureLog) {
@@ -734,6 +744,49 @@ TEST_F(FregSearchTest, ProducerWritesAreFoundAtOnce) {
                               {"postnummer", "1337"},
                               {"opplysningsgrunnlag", "historisk"}})),
             fnr);
+
+  // Protected: her addresses are no longer searchable.
+  s.strengt_fortrolig = true;
+  ASSERT_EQ(Produce(json::serialize(Document(s, fnr, ""))).status, 200);
+  EXPECT_TRUE(Numbers(Soek({{"adressenavn", "Gamleveien"}})).empty());
+  EXPECT_TRUE(Numbers(Soek({{"kommunenummer", "3201"}})).empty());
+  EXPECT_EQ(Numbers(Soek({{"navn", "Solveig Etterkommer"}})), std::vector<std::string>{fnr});
+  // Dead: found only with inkluderDoede.
+  s.strengt_fortrolig = false;
+  s.dead = true;
+  ASSERT_EQ(Produce(json::serialize(Document(s, fnr, ""))).status, 200);
+  EXPECT_TRUE(Numbers(Soek({{"navn", "Solveig Etterkommer"}})).empty());
+  EXPECT_EQ(Numbers(Soek({{"adressenavn", "Gamleveien"}, {"inkluderDoede", "true"}})),
+            std::vector<std::string>{fnr});
+}
+
+// The index is kept with the register: after a restart a search finds what was written before.
+TEST(FregSearchRestartTest, WrittenPersonsAreFoundAfterARestart) {
+  TempDir dir;
+  Spec s{"r", {"RAGNHILD", "", "VARIG"}, {}, false, "1977-07-17",
+         {{"Lagret vei", "3", "A", "5003", "4601"}}};
+  const std::string fnr = MakeNumber(s.foedselsdato, false, ids::FnrKind::kFoedselsnummer, 1);
+  const std::string query =
+      Api("/personer/soek" + Query({{"navn", "Ragnhild Varig"}, {"husnummer", "3A"}}));
+  {
+    ServerProcess server(dir.path(), {"--demo-persons", "20"});
+    auto written = server.Post("/norreg/register/v1/personer",
+                               json::serialize(Document(s, fnr, "")),
+                               {{"Content-Type", "application/json"},
+                                {"Authorization", "Bearer " + server.Token("norreg:register")}});
+    ASSERT_EQ(written.status, 200) << written.body;
+    auto found = server.Get(query);
+    ASSERT_EQ(found.status, 200) << found.body;
+    EXPECT_EQ(found.body, R"({"foedselsEllerDNummer":[")" + fnr + R"("]})");
+    EXPECT_EQ(server.Stop(), 0);
+  }
+  ServerProcess again(dir.path(), {"--demo-persons", "20"});
+  auto found = again.Get(query);
+  ASSERT_EQ(found.status, 200) << found.body;
+  EXPECT_EQ(found.body, R"({"foedselsEllerDNummer":[")" + fnr + R"("]})");
+  auto entydig = again.Get(Api("/personer/entydigsoek" +
+                               Query({{"navn", "Ragnhild Varig"}, {"foedselsdato", "19770717"}})));
+  EXPECT_EQ(entydig.status, 200) << entydig.body;
 }
 
 // --- the 10 000 limit, on a generated population ---
