@@ -154,7 +154,8 @@ Status ParseEncoded(std::string_view data, OnFnr on_fnr, OnIdCount on_id_count, 
   }
   if (!r.AtEnd()) return Corrupt("bytes etter siste rad");
   // Version 2 is written only when a row needs it; anything else would not be canonical.
-  if (version == kRecordFormatVersion && !extended_seen) return Corrupt("unødvendig formatversjon 2");
+  if (version == kRecordFormatVersion && !extended_seen)
+    return Corrupt("unødvendig formatversjon 2");
   return Status::Ok();
 }
 
@@ -186,7 +187,8 @@ void EncodeRecord(const PersonRecord& record, std::string& out) {
         !current_open && !removed_open && row.removed_at == row.current_until;
     if (removed_at_current) flags |= kRemovedAtCurrent;
     out.push_back(static_cast<char>(flags));
-    if (property >= kExtendedProperty) out.push_back(static_cast<char>(property - kExtendedProperty));
+    if (property >= kExtendedProperty)
+      out.push_back(static_cast<char>(property - kExtendedProperty));
     PutVarint(out, ZigZag(row.from_seq - prev));
     prev = row.from_seq;
     if (!current_open) PutVarint(out, ZigZag(row.current_until - row.from_seq));

@@ -35,7 +35,7 @@
 
 namespace norreg::freg {
 
-inline constexpr uint8_t kRecordFormatVersion = 2;      // the newest format read and written
+inline constexpr uint8_t kRecordFormatVersion = 2;       // the newest format read and written
 inline constexpr uint8_t kRecordFormatVersionBasic = 1;  // written when no row needs version 2
 
 // Appends the encoding of `record` to `out` (does not clear it).

@@ -1251,16 +1251,18 @@ class ChunkSim {
     const Sex foreign_sex = local.Chance(0.5) ? Sex::kMann : Sex::kKvinne;
     const std::span<const std::string_view> given =
         foreign_sex == Sex::kMann ? MaleGivenNames() : FemaleGivenNames();
-    const std::string_view foreign_fornavn = given[local.Below(static_cast<uint32_t>(given.size()))];
+    const std::string_view foreign_fornavn =
+        given[local.Below(static_cast<uint32_t>(given.size()))];
     const std::string_view foreign_etternavn =
         OrdinarySurnames()[local.Below(static_cast<uint32_t>(OrdinarySurnames().size()))];
-    const int32_t foreign_birth = ctx_.load_day - 365 * 30 - static_cast<int32_t>(local.Below(365 * 45));
+    const int32_t foreign_birth =
+        ctx_.load_day - 365 * 30 - static_cast<int32_t>(local.Below(365 * 45));
     const std::span<const Country> countries = ForeignCountries();
     const std::string_view foreign_country =
         countries[local.Below(static_cast<uint32_t>(countries.size()))].alpha3;
 
-    auto row = [&](std::string_view vergemaaltype, std::string_view row_omfang, uint32_t areas_shown,
-                   bool current) {
+    auto row = [&](std::string_view vergemaaltype, std::string_view row_omfang,
+                   uint32_t areas_shown, bool current) {
       writer_.Begin(meta);
       writer_.Str("vergemaaltype", vergemaaltype);
       writer_.Str("embete", embete);
@@ -1306,7 +1308,8 @@ class ChunkSim {
     // Some permanent guardianships were temporary first: that row is history.
     const bool was_temporary = local.Chance(0.2);
     if (type == "voksen" && was_temporary) {
-      row("midlertidigForVoksen", "oekonomiskeInteresser", std::min<uint32_t>(area_count, 2), false);
+      row("midlertidigForVoksen", "oekonomiskeInteresser", std::min<uint32_t>(area_count, 2),
+          false);
     }
     const double capacity = local.Unit();
     if (type == "voksen" && capacity < kLegalCapacityOfVoksen) {

@@ -21,7 +21,9 @@ constexpr const char* kAllParts =
     "?part=person-basis&part=relasjon-utvidet&part=begrensningIRettsligHandleevne"
     "&part=fratattRettsligHandleevne&part=historikk";
 
-std::string Fixture(const std::string& name) { return std::string(NORREG_SOURCE_DIR) + "/tests/fixtures/" + name; }
+std::string Fixture(const std::string& name) {
+  return std::string(NORREG_SOURCE_DIR) + "/tests/fixtures/" + name;
+}
 
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -52,22 +54,21 @@ TEST(FregFieldsTest, ImportedDocumentComesBackIdenticalInJsonAndXml) {
 
   // By part: tjenesteomraade and navnFoedselsdato come with relasjon-utvidet (current row only
   // without historikk); the legal-capacity rows only when named.
-  auto relasjon = json::parse(server.Get(person + "?part=relasjon-utvidet&part=historikk").body)
-                      .as_object();
+  auto relasjon =
+      json::parse(server.Get(person + "?part=relasjon-utvidet&part=historikk").body).as_object();
   ASSERT_TRUE(relasjon.contains("vergemaalEllerFremtidsfullmakt"));
   EXPECT_FALSE(relasjon.contains("begrensningIRettsligHandleevne"));
   const auto& verge = relasjon.at("vergemaalEllerFremtidsfullmakt").as_array();
   ASSERT_EQ(verge.size(), 2u);
   EXPECT_EQ(verge[0].at("verge").at("tjenesteomraade").as_array().size(), 11u);
-  EXPECT_EQ(verge[1].at("verge").at("navnFoedselsdato").at("statsborgerskap").as_array()[0],
-            "SWE");
+  EXPECT_EQ(verge[1].at("verge").at("navnFoedselsdato").at("statsborgerskap").as_array()[0], "SWE");
 
   auto begrensning =
       json::parse(server.Get(person + "?part=begrensningIRettsligHandleevne").body).as_object();
   EXPECT_EQ(begrensning.size(), 2u);  // identifikasjonsnummer is always there
   EXPECT_EQ(begrensning.at("begrensningIRettsligHandleevne").as_array().size(), 1u);
-  auto fratatt =
-      json::parse(server.Get(person + "?part=fratattRettsligHandleevne,historikk").body).as_object();
+  auto fratatt = json::parse(server.Get(person + "?part=fratattRettsligHandleevne,historikk").body)
+                     .as_object();
   EXPECT_EQ(fratatt.at("fratattRettsligHandleevne").as_array()[0].at("erGjeldende"), false);
   auto fratatt_xml = server.Get(person + "?part=fratattRettsligHandleevne&part=historikk",
                                 {{"Accept", "application/xml"}});

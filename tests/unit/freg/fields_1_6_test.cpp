@@ -61,8 +61,7 @@ TEST(Fields16Test, FixtureValidatesAndEveryNewFieldIsKnown) {
   ASSERT_NE(verge, nullptr);
   EXPECT_GE(verge->FindField("tjenesteomraade"), 0);
   EXPECT_GE(verge->FindField("navnFoedselsdato"), 0);
-  const SchemaNode& omraade =
-      *verge->fields[verge->FindField("tjenesteomraade")].node->items;
+  const SchemaNode& omraade = *verge->fields[verge->FindField("tjenesteomraade")].node->items;
   EXPECT_EQ(omraade.name, "VergeTjenesteomraade");
   EXPECT_EQ(omraade.required_mask, 0b11u);
 }
@@ -90,19 +89,21 @@ TEST(Fields16Test, NewFieldsAreCheckedLikeTheOldOnes) {
   EXPECT_NE(no_name.error().message.find("navnFoedselsdato.personnavn: mangler påkrevd felt"),
             std::string::npos);
   // Canonical order: XSD order within the guardian and within each service area.
-  auto canonical = verge(R"({"tjenesteomraade":[{"vergeTjenesteoppgave":"skatt",)"
-                         R"("vergeTjenestevirksomhet":"skatteetaten"}],"omfang":"oekonomiskeInteresser",)"
-                         R"("foedselsEllerDNummer":"03897940190"})");
+  auto canonical =
+      verge(R"({"tjenesteomraade":[{"vergeTjenesteoppgave":"skatt",)"
+            R"("vergeTjenestevirksomhet":"skatteetaten"}],"omfang":"oekonomiskeInteresser",)"
+            R"("foedselsEllerDNummer":"03897940190"})");
   ASSERT_TRUE(canonical.ok()) << canonical.error().message;
   EXPECT_EQ(*canonical,
             R"({"vergemaaltype":"voksen","verge":{"foedselsEllerDNummer":"03897940190",)"
             R"("omfang":"oekonomiskeInteresser","tjenesteomraade":[{"vergeTjenestevirksomhet":)"
             R"("skatteetaten","vergeTjenesteoppgave":"skatt"}]}})");
-  EXPECT_TRUE(schema.CanonicalRow(Property::kFratattRettsligHandleevne,
-                                  R"({"kilde":"x","erGjeldende":true})")
-                  .ok());
-  EXPECT_FALSE(schema.CanonicalRow(Property::kBegrensningIRettsligHandleevne, R"({"omfang":"x"})")
-                   .ok());
+  EXPECT_TRUE(
+      schema
+          .CanonicalRow(Property::kFratattRettsligHandleevne, R"({"kilde":"x","erGjeldende":true})")
+          .ok());
+  EXPECT_FALSE(
+      schema.CanonicalRow(Property::kBegrensningIRettsligHandleevne, R"({"omfang":"x"})").ok());
   bool noted = false;
   for (const std::string& note : schema.Notes()) {
     noted = noted || note == "VergeRepresentantEllerFullmektig.tjenesteomraade: fra nyere OpenAPI";

@@ -119,10 +119,11 @@ TEST(PartSelectionTest, Presets) {
 // holds current, non-confidential basics, and these are confidential court decisions
 // (docs/design.md, "Fields added since OAS 1.5").
 TEST(PartSelectionTest, LegalCapacityIsNamedOnly) {
-  for (Property p : {Property::kBegrensningIRettsligHandleevne,
-                     Property::kFratattRettsligHandleevne}) {
+  for (Property p :
+       {Property::kBegrensningIRettsligHandleevne, Property::kFratattRettsligHandleevne}) {
     EXPECT_FALSE(PartSelection::PersonBasis().Has(p));
-    for (std::string_view group : {"person-basis", "relasjon-utvidet", "identitetsgrunnlag-utvidet"}) {
+    for (std::string_view group :
+         {"person-basis", "relasjon-utvidet", "identitetsgrunnlag-utvidet"}) {
       auto sel = ParseParts(std::span<const std::string_view>(&group, 1));
       ASSERT_TRUE(sel.ok());
       EXPECT_FALSE(sel->Has(p)) << group;

@@ -180,12 +180,13 @@ TEST(RecordCodecTest, CorruptInputIsRejected) {
 TEST(RecordCodecTest, OldFormatRecordDecodes) {
   // Version 1, fnr "01818012345", no other ids, two rows: identifikasjonsnummer (1) open from 5,
   // navn (25) from 3, history from 5.
-  const std::string v1 =
-      std::string("\x01\x0b"
-                  "01818012345"
-                  "\x00\x02",
-                  15) +
-      std::string("\x61\x0a\x02{}", 5) + std::string("\x59\x03\x04\x09{\"a\":\"b\"}", 13);
+  const std::string v1 = std::string(
+                             "\x01\x0b"
+                             "01818012345"
+                             "\x00\x02",
+                             15) +
+                         std::string("\x61\x0a\x02{}", 5) +
+                         std::string("\x59\x03\x04\x09{\"a\":\"b\"}", 13);
   auto dec = DecodeRecord(v1);
   ASSERT_TRUE(dec.ok()) << dec.error().message;
   EXPECT_EQ(dec->fnr, "01818012345");
@@ -208,8 +209,8 @@ TEST(RecordCodecTest, OldFormatRecordDecodes) {
 
 TEST(RecordCodecTest, NewPropertiesUseVersion2) {
   PersonRecord rec = SampleRecord();
-  rec.rows.push_back(MakeRow(Property::kBegrensningIRettsligHandleevne, 40, kOpen, kOpen,
-                             R"({"kilde":"x"})"));
+  rec.rows.push_back(
+      MakeRow(Property::kBegrensningIRettsligHandleevne, 40, kOpen, kOpen, R"({"kilde":"x"})"));
   rec.rows.push_back(MakeRow(Property::kFratattRettsligHandleevne, 30, 40, kOpen, "{}"));
   std::string enc;
   EncodeRecord(rec, enc);

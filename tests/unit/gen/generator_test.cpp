@@ -377,24 +377,43 @@ TEST(GeneratorTest, RowsAreCanonical) {
 // no Norwegian number), and every such document valid and canonical.
 TEST(GeneratorTest, GuardianshipsAndLegalCapacity) {
   const std::set<std::pair<std::string, std::string>> pairs = {
-      {"bank", "representasjonDagligbank"}, {"bank", "selgeAksjerOgVerdipapirer"},
-      {"bank", "taOppLaanKreditter"}, {"forsikringsselskap", "forvalteForsikringsavtaler"},
-      {"helfo", "fastlege"}, {"helfo", "refusjonForPrivatpersoner"}, {"husbanken", "bostoette"},
+      {"bank", "representasjonDagligbank"},
+      {"bank", "selgeAksjerOgVerdipapirer"},
+      {"bank", "taOppLaanKreditter"},
+      {"forsikringsselskap", "forvalteForsikringsavtaler"},
+      {"helfo", "fastlege"},
+      {"helfo", "refusjonForPrivatpersoner"},
+      {"husbanken", "bostoette"},
       {"inkassoselskap", "forhandleOgInngaaInkassoavtaler"},
-      {"kartverket", "arvPrivatSkifteOgUskifte"}, {"kartverket", "avtalerOgRettigheter"},
-      {"kartverket", "endringAvEiendom"}, {"kartverket", "kjoepAvEiendom"},
-      {"kartverket", "laaneopptak"}, {"kartverket", "salgAvFastEiendomBorettslagsandel"},
-      {"kommune", "byggOgEiendom"}, {"kommune", "helseOgOmsorg"}, {"kommune", "skattOgAvgift"},
-      {"kredittvurderingsselskap", "kredittsperre"}, {"namsmannen", "gjeldsordning"},
-      {"nav", "arbeid"}, {"nav", "familie"}, {"nav", "hjelpemidler"}, {"nav", "pensjon"},
+      {"kartverket", "arvPrivatSkifteOgUskifte"},
+      {"kartverket", "avtalerOgRettigheter"},
+      {"kartverket", "endringAvEiendom"},
+      {"kartverket", "kjoepAvEiendom"},
+      {"kartverket", "laaneopptak"},
+      {"kartverket", "salgAvFastEiendomBorettslagsandel"},
+      {"kommune", "byggOgEiendom"},
+      {"kommune", "helseOgOmsorg"},
+      {"kommune", "skattOgAvgift"},
+      {"kredittvurderingsselskap", "kredittsperre"},
+      {"namsmannen", "gjeldsordning"},
+      {"nav", "arbeid"},
+      {"nav", "familie"},
+      {"nav", "hjelpemidler"},
+      {"nav", "pensjon"},
       {"oevrige", "avslutningAvHusleiekontrakter"},
       {"oevrige", "disponereInntekterTilAaDekkeUtgifter"},
-      {"oevrige", "inngaaelseAvHusleiekontrakter"}, {"oevrige", "kjoepLeieAvVarerOgTjenester"},
-      {"oevrige", "salgAvLoesoereAvStoerreVerdi"}, {"pasientreiser", "refusjonAvPasientreiser"},
-      {"skatteetaten", "endrePostadresse"}, {"skatteetaten", "innkreving"},
-      {"skatteetaten", "innkrevingOgTvangsfullbyrdelse"}, {"skatteetaten", "meldeFlytting"},
-      {"skatteetaten", "skatt"}, {"statensInnkrevingssentral", "gjeldsordningOgBetalingsavtaler"},
-      {"tingretten", "begjaereSkifteAvUskiftebo"}, {"tingretten", "begjaereUskifte"},
+      {"oevrige", "inngaaelseAvHusleiekontrakter"},
+      {"oevrige", "kjoepLeieAvVarerOgTjenester"},
+      {"oevrige", "salgAvLoesoereAvStoerreVerdi"},
+      {"pasientreiser", "refusjonAvPasientreiser"},
+      {"skatteetaten", "endrePostadresse"},
+      {"skatteetaten", "innkreving"},
+      {"skatteetaten", "innkrevingOgTvangsfullbyrdelse"},
+      {"skatteetaten", "meldeFlytting"},
+      {"skatteetaten", "skatt"},
+      {"statensInnkrevingssentral", "gjeldsordningOgBetalingsavtaler"},
+      {"tingretten", "begjaereSkifteAvUskiftebo"},
+      {"tingretten", "begjaereUskifte"},
       {"tingretten", "privatSkifteAvDoedsbo"}};
   const auto& persons = Shared();
   std::unordered_set<std::string> numbers;
@@ -485,8 +504,8 @@ TEST(GeneratorTest, GuardianshipsAndLegalCapacity) {
   EXPECT_LT(fratatt, capacity);
   EXPECT_GT(foreign, 0u);
   EXPECT_GT(history, 0u);
-  for (const char* type : {"voksen", "midlertidigForVoksen", "mindreaarig",
-                           "stadfestetFremtidsfullmakt"}) {
+  for (const char* type :
+       {"voksen", "midlertidigForVoksen", "mindreaarig", "stadfestetFremtidsfullmakt"}) {
     EXPECT_GT(types[type], 0u) << type;
   }
 }
