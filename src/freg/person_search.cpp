@@ -77,8 +77,16 @@ AddressFields AddressOf(std::string_view row) {
   return a;
 }
 
-bool IsSearchAddress(Property p, bool opphold) {
-  return p == Property::kBostedsadresse || (opphold && p == Property::kOppholdsadresse);
+// The normalised foreign identifier of a row of one of the three identifier properties:
+// "<UTSTEDERLAND>-<NUMMER>" (utlendingsmyndighetenes number: the number alone).
+std::string ForeignIdOf(Property p, std::string_view row) {
+  if (p == Property::kUtlendingsmyndighetenesIdentifikasjonsnummer) {
+    return NormalizeForeignId(Member(row, "identifikasjonsnummer"));
+  }
+  const std::string_view number = Member(row, p == Property::kLegitimasjonsdokument
+                                                  ? "identifikasjonsdokumentnummer"
+                                                  : "identifikasjonsnummer");
+  return NormalizeForeignId(std::string(Member(row, "utstederland")) + "-" + std::string(number));
 }
 
 // `rows`: a PersonRecord's rows or a RecordView's; `protect`: the person is strengtFortrolig.
@@ -98,8 +106,7 @@ std::vector<uint32_t> TermsOf(const Rows& rows, bool protect, uint64_t seq) {
         for (size_t i = 0; i < keys.size(); ++i) {
           terms.push_back(SearchTerm(SearchTermKind::kNameWord, keys[i]));
           for (size_t j = i + 1; j < keys.size(); ++j) {
-            const auto& [a, b] = std::minmax(keys[i], keys[j]);
-            terms.push_back(SearchTerm(SearchTermKind::kNamePair, a + "|" + b));
+            terms.push_back(NamePairTerm(keys[i], keys[j]));
           }
         }
         break;
@@ -117,8 +124,7 @@ std::vector<uint32_t> TermsOf(const Rows& rows, bool protect, uint64_t seq) {
         if (!prefix.empty()) {
           terms.push_back(SearchTerm(SearchTermKind::kStreet, prefix));
           if (!a.postnummer.empty()) {
-            terms.push_back(
-                SearchTerm(SearchTermKind::kPostStreet, std::string(a.postnummer) + "|" + prefix));
+            terms.push_back(PostStreetTerm(a.postnummer, prefix));
           }
         }
         if (!a.postnummer.empty()) {
@@ -130,20 +136,15 @@ std::vector<uint32_t> TermsOf(const Rows& rows, bool protect, uint64_t seq) {
         break;
       }
       case Property::kUtenlandskPersonidentifikasjon:
-        terms.push_back(SearchTerm(
-            SearchTermKind::kUtenlandskId,
-            NormalizeForeignId(std::string(Member(json, "utstederland")) + "-" +
-                               std::string(Member(json, "identifikasjonsnummer")))));
+        terms.push_back(
+            SearchTerm(SearchTermKind::kUtenlandskId, ForeignIdOf(row.property, json)));
         break;
       case Property::kLegitimasjonsdokument:
-        terms.push_back(SearchTerm(
-            SearchTermKind::kLegitimasjon,
-            NormalizeForeignId(std::string(Member(json, "utstederland")) + "-" +
-                               std::string(Member(json, "identifikasjonsdokumentnummer")))));
+        terms.push_back(
+            SearchTerm(SearchTermKind::kLegitimasjon, ForeignIdOf(row.property, json)));
         break;
       case Property::kUtlendingsmyndighetenesIdentifikasjonsnummer:
-        terms.push_back(SearchTerm(SearchTermKind::kDuf,
-                                   NormalizeForeignId(Member(json, "identifikasjonsnummer"))));
+        terms.push_back(SearchTerm(SearchTermKind::kDuf, ForeignIdOf(row.property, json)));
         break;
       default:
         break;
@@ -230,6 +231,17 @@ uint32_t SearchTerm(SearchTermKind kind, std::string_view value) {
   return static_cast<uint32_t>(h ^ (h >> 32));
 }
 
+uint32_t NamePairTerm(std::string_view key_a, std::string_view key_b) {
+  if (key_b < key_a) std::swap(key_a, key_b);
+  return SearchTerm(SearchTermKind::kNamePair,
+                    std::string(key_a) + "|" + std::string(key_b));
+}
+
+uint32_t PostStreetTerm(std::string_view postnummer, std::string_view street_prefix) {
+  return SearchTerm(SearchTermKind::kPostStreet,
+                    std::string(postnummer) + "|" + std::string(street_prefix));
+}
+
 std::vector<uint32_t> SearchTermsOf(const PersonRecord& record, uint64_t seq) {
   return TermsOf(record.rows, IsStrengtFortroligAt(record, seq), seq);
 }
@@ -313,34 +325,28 @@ SearchMatch Matches(const RecordView& record, uint64_t seq, const SearchCriteria
         }
         break;
       case Property::kUtenlandskPersonidentifikasjon:
-        if (current && NormalizeForeignId(std::string(Member(json, "utstederland")) + "-" +
-                                          std::string(Member(json, "identifikasjonsnummer"))) ==
-                           c.utenlandsk_id) {
-          utenlandsk_ok = true;
-        }
+        if (current && ForeignIdOf(row.property, json) == c.utenlandsk_id) utenlandsk_ok = true;
         break;
       case Property::kLegitimasjonsdokument:
-        if (current &&
-            NormalizeForeignId(std::string(Member(json, "utstederland")) + "-" +
-                               std::string(Member(json, "identifikasjonsdokumentnummer"))) ==
-                c.legitimasjonsdokument) {
+        if (current && ForeignIdOf(row.property, json) == c.legitimasjonsdokument) {
           legitimasjon_ok = true;
         }
         break;
       case Property::kUtlendingsmyndighetenesIdentifikasjonsnummer:
-        if (current && NormalizeForeignId(Member(json, "identifikasjonsnummer")) == c.duf) {
-          duf_ok = true;
+        if (current && ForeignIdOf(row.property, json) == c.duf) duf_ok = true;
+        break;
+      case Property::kOppholdsadresse:
+      case Property::kBostedsadresse: {
+        const bool searched =
+            row.property == Property::kBostedsadresse || c.inkluder_oppholdsadresse;
+        bool has_husnummer = false;
+        if (searched && (current || c.historisk) && AddressMatches(json, c, has_husnummer)) {
+          address_ok = true;
+          if (!has_husnummer) result.address_without_husnummer = true;
         }
         break;
+      }
       default:
-        if (IsSearchAddress(row.property, c.inkluder_oppholdsadresse) &&
-            (current || c.historisk)) {
-          bool has_husnummer = false;
-          if (AddressMatches(json, c, has_husnummer)) {
-            address_ok = true;
-            if (!has_husnummer) result.address_without_husnummer = true;
-          }
-        }
         break;
     }
   }

@@ -41,6 +41,10 @@ enum class SearchTermKind : uint8_t {
 
 // The term of one (kind, value); values are as SearchTermsOf derives them (normalised text).
 uint32_t SearchTerm(SearchTermKind kind, std::string_view value);
+// The kNamePair term of two phonetic keys (in either order) and the kPostStreet term of a
+// postnummer and a StreetPrefix: the one place their values are spelt.
+uint32_t NamePairTerm(std::string_view key_a, std::string_view key_b);
+uint32_t PostStreetTerm(std::string_view postnummer, std::string_view street_prefix);
 
 // The distinct terms of a person at `seq` (normally the latest version), ascending. Addresses of a
 // person who is strengtFortrolig at `seq` are not indexed (and never match, see Matches).

@@ -86,12 +86,11 @@ std::vector<uint32_t> PlanTerms(const freg::SearchCriteria& c) {
   // A pair is indexed for two words of a name; a query whose first and last words share a key
   // (a word given twice) may be met by one word, so it has no pair term.
   if (keys.size() >= 2 && keys.front() != keys.back()) {
-    const auto& [a, b] = std::minmax(keys.front(), keys.back());
-    terms.push_back(SearchTerm(SearchTermKind::kNamePair, a + "|" + b));
+    terms.push_back(freg::NamePairTerm(keys.front(), keys.back()));
   }
   const std::string street = freg::StreetPrefix(c.adressenavn);
   if (!street.empty() && !c.postnummer.empty()) {
-    terms.push_back(SearchTerm(SearchTermKind::kPostStreet, c.postnummer + "|" + street));
+    terms.push_back(freg::PostStreetTerm(c.postnummer, street));
   }
   for (const std::string& key : keys) terms.push_back(SearchTerm(SearchTermKind::kNameWord, key));
   if (!street.empty()) terms.push_back(SearchTerm(SearchTermKind::kStreet, street));
@@ -109,8 +108,6 @@ void Intersect(std::vector<int64_t>& into, const std::vector<int64_t>& other) {
   into.swap(out);
 }
 
-// Stops a scan once it has found more than the limit (not an error of the search).
-constexpr std::string_view kEnoughHits = "enough hits";
 
 }  // namespace
 
@@ -206,49 +203,43 @@ Result<freg::SearchCriteria> ParseCriteria(const SearchParams& p, bool entydig) 
 }
 
 Status PersonSearch::Find(const freg::SearchCriteria& criteria, size_t limit,
-                          const std::optional<int64_t>& only_person,
                           bool need_address_without_number, std::vector<std::string>& fnrs,
-                          std::vector<int64_t>& person_ids) {
+                          std::string* first_record, store::RawPerson* first) {
   fnrs.clear();
-  person_ids.clear();
   thread_local std::string raw;
   thread_local freg::RecordView view;
+  bool stopped = false;  // more than `limit` found: the search stops (not an error)
   auto test = [&](int64_t person_id, uint64_t seq) -> Status {
     if (Status s = view.Parse(raw); !s.ok()) return s;
-    const freg::SearchMatch m = freg::Matches(view, seq, criteria);
-    if (!m.matched || (need_address_without_number && !m.address_without_husnummer)) {
-      return Status::Ok();
-    }
+    if (!Accepts(view, seq, criteria, need_address_without_number)) return Status::Ok();
     fnrs.emplace_back(view.fnr());
-    person_ids.push_back(person_id);
-    return fnrs.size() > limit ? Status(MakeError(ErrorCode::kConflict, std::string(kEnoughHits)))
-                               : Status::Ok();
-  };
-  auto enough = [](const Status& s) {
-    return !s.ok() && s.error().code == ErrorCode::kConflict && s.error().message == kEnoughHits;
+    if (fnrs.size() == 1 && first_record != nullptr) {
+      *first_record = raw;
+      *first = store::RawPerson{person_id, seq};
+    }
+    if (fnrs.size() <= limit) return Status::Ok();
+    stopped = true;
+    return MakeError(ErrorCode::kConflict, "enough hits");
   };
 
-  std::optional<std::vector<int64_t>> candidates;
-  if (only_person) candidates = std::vector<int64_t>{*only_person};
   // Postings and records are read without a common snapshot: each candidate is tested on the
   // record as read, so a person changed in between is judged by its newer state (on PostgreSQL a
   // snapshot would cost two more round trips per search).
-  Status searched = [&]() -> Status {
-    if (!candidates) {
-      std::vector<int64_t> posting;
-      for (uint32_t term : PlanTerms(criteria)) {
-        if (Status s = store_.SearchPosting(term, kMaxPosting + 1, posting); !s.ok()) return s;
-        if (posting.size() > kMaxPosting) continue;  // too broad to narrow by
-        if (candidates) {
-          Intersect(*candidates, posting);
-        } else {
-          candidates = std::move(posting);
-        }
-        if (candidates->size() <= kFewCandidates) break;
-      }
+  std::optional<std::vector<int64_t>> candidates;
+  std::vector<int64_t> posting;
+  for (uint32_t term : PlanTerms(criteria)) {
+    if (Status s = store_.SearchPosting(term, kMaxPosting + 1, posting); !s.ok()) return s;
+    if (posting.size() > kMaxPosting) continue;  // too broad to narrow by
+    if (candidates) {
+      Intersect(*candidates, posting);
+    } else {
+      candidates = std::move(posting);
     }
-    if (!candidates) return Status::Ok();  // scanned below
-    return store_.FindRawByPersonIds(
+    if (candidates->size() <= kFewCandidates) break;
+  }
+  Status searched;
+  if (candidates) {
+    searched = store_.FindRawByPersonIds(
         *candidates, raw, [&](size_t i, const Result<store::RawPerson>& person) -> Status {
           if (!person.ok()) {
             return person.error().code == ErrorCode::kNotFound ? Status::Ok()
@@ -256,17 +247,22 @@ Status PersonSearch::Find(const freg::SearchCriteria& criteria, size_t limit,
           }
           return test((*candidates)[i], person->latest_seq);
         });
-  }();
-  if (enough(searched)) return Status::Ok();
-  if (!searched.ok() || candidates) return searched;
-  // Nothing to narrow by: every person once, in one snapshot.
-  Status scanned = store_.SnapshotScan(
-      store_.LatestSeq(), store::SnapshotRecords::kInclude,
-      [&](const store::SnapshotEntry& entry) -> Status {
-        raw.assign(entry.record);
-        return test(entry.person_id, entry.version_seq);
-      });
-  return enough(scanned) ? Status::Ok() : scanned;
+  } else {
+    // Nothing to narrow by: every person once, in one snapshot.
+    searched = store_.SnapshotScan(store_.LatestSeq(), store::SnapshotRecords::kInclude,
+                                   [&](const store::SnapshotEntry& entry) -> Status {
+                                     raw.assign(entry.record);
+                                     return test(entry.person_id, entry.version_seq);
+                                   });
+  }
+  return stopped ? Status::Ok() : searched;
+}
+
+bool PersonSearch::Accepts(const freg::RecordView& record, uint64_t seq,
+                           const freg::SearchCriteria& criteria,
+                           bool need_address_without_number) {
+  const freg::SearchMatch m = freg::Matches(record, seq, criteria);
+  return m.matched && (!need_address_without_number || m.address_without_husnummer);
 }
 
 Result<std::vector<std::string>> PersonSearch::Soek(const SearchParams& params) {
@@ -283,10 +279,7 @@ Result<std::vector<std::string>> PersonSearch::Soek(const SearchParams& params) 
     maks = n;
   }
   std::vector<std::string> fnrs;
-  std::vector<int64_t> person_ids;
-  if (Status s = Find(*criteria, kMaxSearchHits, std::nullopt, false, fnrs, person_ids); !s.ok()) {
-    return s.error();
-  }
+  if (Status s = Find(*criteria, kMaxSearchHits, false, fnrs); !s.ok()) return s.error();
   if (fnrs.size() > kMaxSearchHits) {
     return Invalid("Søket gir flere enn " + std::to_string(kMaxSearchHits) +
                    " treff og må konkretiseres med flere kriterier (eller bruk uttrekk/tilpasset)");
@@ -317,33 +310,22 @@ Result<EntydigHit> PersonSearch::Entydig(const SearchParams& params, std::string
                             c.postnummer.empty() && !foreign && c.duf.empty();
   const bool need_no_number = address_only && !c.husnummer;
 
-  std::optional<int64_t> only_person;
+  const Error none = MakeError(ErrorCode::kNotFound, "Fant ingen entydig treff på søkekriteriene");
   if (id) {
+    // The number (current or earlier) names the one candidate: test it, no index needed.
     auto person = store_.FindRawByFnr(*params.identifikasjonsnummer, buffer);
-    if (!person.ok()) {
-      if (person.error().code == ErrorCode::kNotFound) {
-        return MakeError(ErrorCode::kNotFound, "Fant ingen entydig treff på søkekriteriene");
-      }
-      return person.error();
-    }
-    only_person = person->person_id;
+    if (!person.ok()) return person.error().code == ErrorCode::kNotFound ? none : person.error();
+    thread_local freg::RecordView view;
+    if (Status s = view.Parse(buffer); !s.ok()) return s.error();
+    if (!Accepts(view, person->latest_seq, c, need_no_number)) return none;
+    return EntydigHit{*person};
   }
   std::vector<std::string> fnrs;
-  std::vector<int64_t> person_ids;
-  if (Status s = Find(c, 1, only_person, need_no_number, fnrs, person_ids); !s.ok()) {
+  EntydigHit hit;
+  if (Status s = Find(c, 1, need_no_number, fnrs, &buffer, &hit.person); !s.ok()) {
     return s.error();
   }
-  if (person_ids.size() != 1) {
-    return MakeError(ErrorCode::kNotFound, "Fant ingen entydig treff på søkekriteriene");
-  }
-  // The one match, read again into the caller's buffer (the search read it into its own).
-  Result<EntydigHit> hit = MakeError(ErrorCode::kNotFound, "Fant ingen entydig treff");
-  Status read = store_.FindRawByPersonIds(
-      person_ids, buffer, [&](size_t, const Result<store::RawPerson>& person) -> Status {
-        if (person.ok()) hit = EntydigHit{*person};
-        return Status::Ok();
-      });
-  if (!read.ok()) return read.error();
+  if (fnrs.size() != 1) return none;
   return hit;
 }
 

@@ -20,6 +20,7 @@
 
 #include "common/result.hpp"
 #include "freg/person_search.hpp"
+#include "freg/record_codec.hpp"
 #include "store/register_store.hpp"
 
 namespace norreg::service {
@@ -60,12 +61,17 @@ class PersonSearch {
   Result<EntydigHit> Entydig(const SearchParams& params, std::string& buffer);
 
  private:
-  // Persons matching `criteria` into `fnrs` and `person_ids` (at most `limit` + 1, so the caller
-  // sees "more than limit"). `only_person` replaces the index with that one candidate;
-  // `need_address_without_number` keeps only persons matched by an address without a number.
+  // The numbers of the persons matching `criteria` into `fnrs`, at most `limit` + 1 (so the
+  // caller sees "more than limit"). With `first_record`, the first match's record and its
+  // RawPerson are kept in `*first_record` and `*first`. `need_address_without_number` keeps only
+  // persons matched by an address without a number (see Accepts).
   Status Find(const freg::SearchCriteria& criteria, size_t limit,
-              const std::optional<int64_t>& only_person, bool need_address_without_number,
-              std::vector<std::string>& fnrs, std::vector<int64_t>& person_ids);
+              bool need_address_without_number, std::vector<std::string>& fnrs,
+              std::string* first_record = nullptr, store::RawPerson* first = nullptr);
+  // The exact test of one record, with entydig søk's rule that navn + adressenavn alone
+  // (`need_address_without_number`) identifies only through an address without a number.
+  static bool Accepts(const freg::RecordView& record, uint64_t seq,
+                      const freg::SearchCriteria& criteria, bool need_address_without_number);
 
   store::RegisterStore& store_;
 };

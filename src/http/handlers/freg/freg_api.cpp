@@ -79,17 +79,6 @@ std::string_view TrimSpace(std::string_view s) {
   return s;
 }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 // The proto= of the first element of a Forwarded header (RFC 7239), unquoted; "" when absent.
 std::string_view ForwardedProto(std::string_view header) {
   header = header.substr(0, header.find(','));
