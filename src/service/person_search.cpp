@@ -14,9 +14,6 @@ namespace {
 using freg::SearchTerm;
 using freg::SearchTermKind;
 
-// Candidates below this many are tested on their records rather than narrowed further.
-constexpr size_t kFewCandidates = 32;
-
 Error Invalid(std::string message) {
   return MakeError(ErrorCode::kInvalidInput, std::move(message));
 }
@@ -68,7 +65,8 @@ const std::string& Or(const std::optional<std::string>& value) {
 
 bool Given(const std::optional<std::string>& value) { return value && !value->empty(); }
 
-// The index terms of `c` in the order they are read (most selective first).
+// The index terms every person matching `c` has, most selective first. A term another implies is
+// left out: the name pairs imply their words, postnummer + street implies both.
 std::vector<uint32_t> PlanTerms(const freg::SearchCriteria& c) {
   std::vector<uint32_t> terms;
   if (!c.duf.empty()) terms.push_back(SearchTerm(SearchTermKind::kDuf, c.duf));
@@ -81,33 +79,34 @@ std::vector<uint32_t> PlanTerms(const freg::SearchCriteria& c) {
   if (!c.foedselsdato.empty()) {
     terms.push_back(SearchTerm(SearchTermKind::kBirthDate, c.foedselsdato));
   }
+  // The words' keys as given, each once: a pair is indexed for two different words of one name,
+  // so every two keys of the query make a pair term (first and last first: names' two ends are
+  // the rarest pair), and only a query of one key needs a word term.
   std::vector<std::string> keys;
-  for (const std::string& w : c.navn) keys.push_back(freg::PhoneticKey(w));
-  // A pair is indexed for two words of a name; a query whose first and last words share a key
-  // (a word given twice) may be met by one word, so it has no pair term.
-  if (keys.size() >= 2 && keys.front() != keys.back()) {
-    terms.push_back(freg::NamePairTerm(keys.front(), keys.back()));
+  for (const std::string& w : c.navn) {
+    std::string key = freg::PhoneticKey(w);
+    if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(std::move(key));
+  }
+  if (keys.size() == 1) terms.push_back(SearchTerm(SearchTermKind::kNameWord, keys.front()));
+  if (keys.size() >= 2) terms.push_back(freg::NamePairTerm(keys.front(), keys.back()));
+  for (size_t i = 0; i < keys.size(); ++i) {
+    for (size_t j = i + 1; j < keys.size(); ++j) {
+      if (i != 0 || j != keys.size() - 1) terms.push_back(freg::NamePairTerm(keys[i], keys[j]));
+    }
   }
   const std::string street = freg::StreetPrefix(c.adressenavn);
   if (!street.empty() && !c.postnummer.empty()) {
     terms.push_back(freg::PostStreetTerm(c.postnummer, street));
+  } else if (!street.empty()) {
+    terms.push_back(SearchTerm(SearchTermKind::kStreet, street));
+  } else if (!c.postnummer.empty()) {
+    terms.push_back(SearchTerm(SearchTermKind::kPostnummer, c.postnummer));
   }
-  for (const std::string& key : keys) terms.push_back(SearchTerm(SearchTermKind::kNameWord, key));
-  if (!street.empty()) terms.push_back(SearchTerm(SearchTermKind::kStreet, street));
-  if (!c.postnummer.empty()) terms.push_back(SearchTerm(SearchTermKind::kPostnummer, c.postnummer));
   if (!c.kommunenummer.empty()) {
     terms.push_back(SearchTerm(SearchTermKind::kKommune, c.kommunenummer));
   }
   return terms;
 }
-
-void Intersect(std::vector<int64_t>& into, const std::vector<int64_t>& other) {
-  std::vector<int64_t> out;
-  std::set_intersection(into.begin(), into.end(), other.begin(), other.end(),
-                        std::back_inserter(out));
-  into.swap(out);
-}
-
 
 }  // namespace
 
@@ -222,33 +221,19 @@ Status PersonSearch::Find(const freg::SearchCriteria& criteria, size_t limit,
     return MakeError(ErrorCode::kConflict, "enough hits");
   };
 
-  // Postings and records are read without a common snapshot: each candidate is tested on the
-  // record as read, so a person changed in between is judged by its newer state (on PostgreSQL a
-  // snapshot would cost two more round trips per search).
-  std::optional<std::vector<int64_t>> candidates;
-  std::vector<int64_t> posting;
-  for (uint32_t term : PlanTerms(criteria)) {
-    if (Status s = store_.SearchPosting(term, kMaxPosting + 1, posting); !s.ok()) return s;
-    if (posting.size() > kMaxPosting) continue;  // too broad to narrow by
-    if (candidates) {
-      Intersect(*candidates, posting);
-    } else {
-      candidates = std::move(posting);
-    }
-    if (candidates->size() <= kFewCandidates) break;
+  // The index narrows to candidates, read in one snapshot; with no term that narrows, every
+  // person is read once, in one snapshot.
+  const std::vector<uint32_t> terms = PlanTerms(criteria);
+  Result<bool> narrowed = false;
+  if (!terms.empty()) {
+    narrowed = store_.FindRawBySearchTerms(terms, raw, [&](const store::RawPerson& person) {
+      return test(person.person_id, person.latest_seq);
+    });
   }
   Status searched;
-  if (candidates) {
-    searched = store_.FindRawByPersonIds(
-        *candidates, raw, [&](size_t i, const Result<store::RawPerson>& person) -> Status {
-          if (!person.ok()) {
-            return person.error().code == ErrorCode::kNotFound ? Status::Ok()
-                                                               : Status(person.error());
-          }
-          return test((*candidates)[i], person->latest_seq);
-        });
-  } else {
-    // Nothing to narrow by: every person once, in one snapshot.
+  if (!narrowed.ok()) {
+    searched = narrowed.error();
+  } else if (!*narrowed) {
     searched = store_.SnapshotScan(store_.LatestSeq(), store::SnapshotRecords::kInclude,
                                    [&](const store::SnapshotEntry& entry) -> Status {
                                      raw.assign(entry.record);

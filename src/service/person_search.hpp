@@ -3,13 +3,11 @@
 // `personer/entydigsoek` (exactly one person), over the store's search index.
 //
 // How a search runs: the query's parameters are validated into freg::SearchCriteria; the index
-// terms the criteria imply are read in order of expected selectivity (identifiers, birth date,
-// name pair, postnummer + street, name word, street, postnummer, kommune) and intersected until
-// few candidates remain (a term with more than kMaxPosting persons is skipped: it narrows too
-// little); every candidate is then tested exactly on its record (freg::Matches), as it is when
-// read (postings and records are not read in one snapshot: a person written meanwhile is judged
-// by its newer record). A query no term can narrow (only kjoenn, years or fylke, say) reads every person
-// once (SnapshotScan) and stops as soon as it has more hits than the limit.
+// terms every matching person has are listed most selective first (identifiers, birth date, name
+// pairs, postnummer + street, kommune) and the store reads the persons that have them
+// (RegisterStore::FindRawBySearchTerms, in one snapshot); each is then tested exactly on its
+// record (freg::Matches). A query no term can narrow (only kjoenn, years or fylke, say) reads
+// every person once (SnapshotScan). Both stop as soon as there are more hits than the limit.
 //
 // Thread-safe: holds only a reference to the store.
 #include <cstddef>
@@ -26,8 +24,7 @@
 namespace norreg::service {
 
 inline constexpr size_t kMaxSearchHits = 10'000;  // more hits: the search must be narrowed
-inline constexpr size_t kMaxPosting = 50'000;     // longer postings are not read as candidates
-inline constexpr size_t kMaxParamBytes = 200;     // any longer parameter value is refused
+inline constexpr size_t kMaxParamBytes = 200;      // any longer parameter value is refused
 
 // The query parameters as given (nullopt: absent). Both searches take the same names; entydig
 // søk ignores those it does not define (kjoenn, years, kommune, fylke, maksTreff, …) and soek the

@@ -129,9 +129,14 @@ class RegisterStore {
   // into `out` (cleared first): out.size() == limit means there may be more. Inside
   // InReadSnapshot it reads that snapshot.
   virtual Status SearchPosting(uint32_t term, size_t limit, std::vector<int64_t>& out) = 0;
-  // Bulk lookup by internal person id, as FindRawByFnrs (kNotFound for an unknown id).
-  virtual Status FindRawByPersonIds(std::span<const int64_t> person_ids, std::string& buffer,
-                                    const RawVisitor& each) = 0;
+  // Visits, each with its record in `buffer`, the persons whose search terms include every one of
+  // `terms` (given most selective first), in one read snapshot, until `each` returns non-OK (that
+  // status is returned). It may also visit persons lacking a term — a store may leave out a term
+  // too common to narrow by; the caller tests every person exactly — and answers false, having
+  // visited nobody, when no term narrows enough to be worth reading: the caller then scans.
+  virtual Result<bool> FindRawBySearchTerms(
+      std::span<const uint32_t> terms, std::string& buffer,
+      const std::function<Status(const RawPerson&)>& each) = 0;
 
   // Appends new persons whose versions carry sekvensnummer above LatestSeq() as their caller
   // chose them (the generator assigns them round by round across its batches, so one batch may
@@ -147,9 +152,9 @@ class RegisterStore {
   // being inserted.
   virtual EncodedPersons EncodeForBulkInsert(std::span<const PersonWrite> persons) = 0;
   // A load of many BulkInserts into a register nobody searches meanwhile (the generator): between
-  // the two calls BulkInsert appends the search terms to a side table instead of the index, and
-  // EndBulkLoad moves them into the index in one sorted pass (one transaction), which is many
-  // times faster than inserting them in random order as they come. Until EndBulkLoad has
+  // the two calls the search terms are kept aside (SQLite: a side table; PostgreSQL: the rows,
+  // without their index) and EndBulkLoad indexes them in one sorted pass (one transaction), which
+  // is many times faster than inserting them in random order as they come. Until EndBulkLoad has
   // committed, the index counts as out of date: a store opened after a crash in between rebuilds
   // it from the records.
   virtual Status BeginBulkLoad() = 0;

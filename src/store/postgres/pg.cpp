@@ -8,6 +8,7 @@
 #include <random>
 #include <stdexcept>
 #include <thread>
+#include <type_traits>
 #include <utility>
 
 namespace norreg::store::pg {
@@ -95,23 +96,43 @@ Params& Params::Int64Array(std::string_view encoded) {
 
 Params& Params::Null(Type type) { return Add(type, nullptr, 0); }
 
-std::string EncodeInt64Array(std::span<const int64_t> values) {
-  // Dimensions, has-NULLs flag, element type; then size and lower bound of the one dimension,
-  // then each element as its length and bytes (array_send's layout).
-  std::string out(20 + 12 * values.size(), '\0');
+Params& Params::Int32Array(std::string_view encoded) {
+  return Add(Type::kInt4Array, encoded.data(), static_cast<int>(encoded.size()));
+}
+
+namespace {
+
+// array_send's layout of a one-dimensional array without NULLs: dimensions, has-NULLs flag,
+// element type; then size and lower bound of the dimension, then each element as its length and
+// bytes. An empty array has no dimension.
+template <typename T>
+std::string EncodeArray(std::span<const T> values, Type element) {
+  const size_t header = values.empty() ? 12 : 20;
+  std::string out(header + (4 + sizeof(T)) * values.size(), '\0');
   char* p = out.data();
-  PutBigEndian(p, 1, 4);
+  PutBigEndian(p, values.empty() ? 0 : 1, 4);
   PutBigEndian(p + 4, 0, 4);
-  PutBigEndian(p + 8, static_cast<uint32_t>(Type::kInt8), 4);
+  PutBigEndian(p + 8, static_cast<uint32_t>(element), 4);
+  if (values.empty()) return out;
   PutBigEndian(p + 12, static_cast<uint32_t>(values.size()), 4);
   PutBigEndian(p + 16, 1, 4);
   p += 20;
-  for (int64_t v : values) {
-    PutBigEndian(p, 8, 4);
-    PutBigEndian(p + 4, static_cast<uint64_t>(v), 8);
-    p += 12;
+  for (T v : values) {
+    PutBigEndian(p, sizeof(T), 4);
+    PutBigEndian(p + 4, static_cast<std::make_unsigned_t<T>>(v), sizeof(T));
+    p += 4 + sizeof(T);
   }
   return out;
+}
+
+}  // namespace
+
+std::string EncodeInt64Array(std::span<const int64_t> values) {
+  return EncodeArray(values, Type::kInt8);
+}
+
+std::string EncodeInt32Array(std::span<const int32_t> values) {
+  return EncodeArray(values, Type::kInt4);
 }
 
 // --- QueryResult ---

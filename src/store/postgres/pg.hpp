@@ -44,11 +44,14 @@ enum class Type : Oid {
   kInt2 = 21,
   kInt4 = 23,
   kText = 25,
+  kInt4Array = 1007,
   kInt8Array = 1016,
 };
 
 // The binary form of a one-dimensional bigint[] without NULLs (for Params::Int64Array).
 std::string EncodeInt64Array(std::span<const int64_t> values);
+// The same for integer[] (Params::Int32Array, or a COPY field through CopyIn::Bytes).
+std::string EncodeInt32Array(std::span<const int32_t> values);
 
 // The parameters of one statement, all sent in binary format (integers in network byte order,
 // bytea and text as their bytes), each with its type so that the server never has to guess.
@@ -69,6 +72,7 @@ class Params {
   Params& Bytes(std::string_view bytes);         // bytea
   Params& Text(std::string_view text);           // text (the connection's encoding, UTF-8)
   Params& Int64Array(std::string_view encoded);  // bigint[] made by EncodeInt64Array
+  Params& Int32Array(std::string_view encoded);  // integer[] made by EncodeInt32Array
   Params& Null(Type type);
 
   int size() const { return n_; }

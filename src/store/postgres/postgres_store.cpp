@@ -103,7 +103,23 @@ CREATE TABLE search_terms(term integer NOT NULL, person_id bigint NOT NULL,
                           PRIMARY KEY (term, person_id));
 CREATE TABLE search_terms_load(term integer NOT NULL, person_id bigint NOT NULL);
 )sql",
+    // 5: the search terms move into the person's row, indexed by GIN: its compressed posting
+    // lists take a tenth of the (term, person) table's bytes, and one query intersects the terms
+    // and reads the records (docs/search.md). No fast-update list: every search would scan it.
+    // Filled by EnsureSearchIndex on open.
+    R"sql(
+DROP TABLE search_terms;
+DROP TABLE search_terms_load;
+ALTER TABLE persons ADD COLUMN search_terms integer[] NOT NULL DEFAULT '{}';
+CREATE INDEX persons_search ON persons USING gin (search_terms) WITH (fastupdate = off);
+DELETE FROM meta WHERE key = 'search_terms_version';
+)sql",
 };
+
+constexpr const char* kCreateSearchIndex =
+    "CREATE INDEX IF NOT EXISTS persons_search ON persons USING gin (search_terms) "
+    "WITH (fastupdate = off)";
+constexpr const char* kDropSearchIndex = "DROP INDEX IF EXISTS persons_search";
 
 // meta key: the freg::kSearchTermsVersion the index was built with ("0" while a bulk load runs).
 constexpr std::string_view kSearchVersionKey = "search_terms_version";
@@ -126,17 +142,15 @@ constexpr pg::Statement kBySeqs{
     "SELECT k.ord, p.person_id, p.latest_seq, p.record FROM unnest($1::bigint[]) WITH ORDINALITY "
     "AS k(seq, ord) JOIN versions v ON v.seq = k.seq JOIN persons p ON p.person_id = v.person_id "
     "ORDER BY k.ord"};
-constexpr pg::Statement kByPersons{
-    "by_persons",
-    "SELECT k.ord, p.person_id, p.latest_seq, p.record FROM unnest($1::bigint[]) WITH ORDINALITY "
-    "AS k(id, ord) JOIN persons p ON p.person_id = k.id ORDER BY k.ord"};
+// The persons whose search terms include every one of $1, at most $2 of them.
+constexpr pg::Statement kBySearchTerms{
+    "by_search_terms",
+    "SELECT person_id, latest_seq, record FROM persons WHERE search_terms @> $1::integer[] "
+    "LIMIT $2"};
 constexpr pg::Statement kPosting{
-    "posting", "SELECT person_id FROM search_terms WHERE term = $1 ORDER BY person_id LIMIT $2"};
-constexpr pg::Statement kInsertTerm{
-    "insert_term",
-    "INSERT INTO search_terms(term, person_id) VALUES($1, $2) ON CONFLICT DO NOTHING"};
-constexpr pg::Statement kDeleteTerm{"delete_term",
-                                    "DELETE FROM search_terms WHERE term = $1 AND person_id = $2"};
+    "posting",
+    "SELECT person_id FROM persons WHERE search_terms @> ARRAY[$1::integer] ORDER BY person_id "
+    "LIMIT $2"};
 constexpr pg::Statement kPutMeta{
     "put_meta",
     "INSERT INTO meta(key, value) VALUES($1, $2) ON CONFLICT (key) DO UPDATE SET value = "
@@ -167,10 +181,12 @@ constexpr pg::Statement kSetSequence{
     "set_sequence", "UPDATE register_sequence SET last_seq = $1, last_person_id = $2 WHERE id = 1"};
 constexpr pg::Statement kInsertPerson{
     "insert_person",
-    "INSERT INTO persons(person_id, fnr, latest_seq, record) VALUES($1, $2, $3, $4)"};
+    "INSERT INTO persons(person_id, fnr, latest_seq, record, search_terms) "
+    "VALUES($1, $2, $3, $4, $5)"};
 constexpr pg::Statement kUpdatePerson{
     "update_person",
-    "UPDATE persons SET fnr = $1, latest_seq = $2, record = $3 WHERE person_id = $4"};
+    "UPDATE persons SET fnr = $1, latest_seq = $2, record = $3, search_terms = $5 "
+    "WHERE person_id = $4"};
 constexpr pg::Statement kUpsertIdentifier{
     "upsert_identifier",
     "INSERT INTO identifiers(fnr, person_id) VALUES($1, $2) "
@@ -183,13 +199,9 @@ constexpr pg::Statement kSupersede{"supersede",
                                    "UPDATE versions SET superseded_seq = $1 WHERE seq = $2"};
 
 constexpr const char* kCopyPersons =
-    "COPY persons(person_id, fnr, latest_seq, record) FROM STDIN (FORMAT binary)";
+    "COPY persons(person_id, fnr, latest_seq, record, search_terms) FROM STDIN (FORMAT binary)";
 constexpr const char* kCopyIdentifiers =
     "COPY identifiers(fnr, person_id) FROM STDIN (FORMAT binary)";
-constexpr const char* kCopyTerms =
-    "COPY search_terms(term, person_id) FROM STDIN (FORMAT binary)";
-constexpr const char* kCopyLoadTerms =
-    "COPY search_terms_load(term, person_id) FROM STDIN (FORMAT binary)";
 constexpr const char* kCopyVersions =
     "COPY versions(seq, person_id, fnr, type, ajourhold, superseded_seq) FROM STDIN "
     "(FORMAT binary)";
@@ -259,12 +271,48 @@ class PostgresStore final : public RegisterStore {
     });
   }
 
-  Status FindRawByPersonIds(std::span<const int64_t> person_ids, std::string& buffer,
-                            const RawVisitor& each) override {
-    std::vector<int64_t> keys(person_ids.begin(), person_ids.end());
-    std::vector<size_t> positions(keys.size());
-    for (size_t i = 0; i < positions.size(); ++i) positions[i] = i;
-    return ReadMany(kByPersons, keys, positions, keys.size(), buffer, each);
+  // One query: the GIN index intersects the terms' posting lists and the rows come back with
+  // their records. A search of more than kSearchRows candidates (a broad one, which usually ends
+  // past the hit limit) reads them again through a cursor, kScanChunkRecords at a time.
+  Result<bool> FindRawBySearchTerms(std::span<const uint32_t> terms, std::string& buffer,
+                                    const std::function<Status(const RawPerson&)>& each) override {
+    constexpr int kSearchRows = 1024;
+    if (terms.empty()) return false;
+    const std::string array = TermArray(terms);
+    auto visit = [&](Connection& c, const pg::QueryResult& rows) -> Status {
+      for (int r = 0; r < rows.rows(); ++r) {
+        RawPerson person{rows.Int64(r, 0), static_cast<uint64_t>(rows.Int64(r, 1))};
+        if (Status s = Decompress(c, rows.Bytes(r, 2), buffer); !s.ok()) {
+          return Corrupt("person " + std::to_string(person.person_id) + ": " + s.error().detail);
+        }
+        if (Status s = each(person); !s.ok()) return s;
+      }
+      return Status::Ok();
+    };
+    Status searched = WithReader([&](Connection& c) -> Status {
+      auto rows = c.Execute(kBySearchTerms, Params().Int32Array(array).Int64(kSearchRows + 1));
+      if (!rows.ok()) return rows.error();
+      if (rows->rows() <= kSearchRows) return visit(c, *rows);
+      pg::Transaction tx(c);
+      if (Status s = tx.Begin(pg::Isolation::kRepeatableRead, true); !s.ok()) return s;
+      if (auto declared = c.Query("DECLARE search NO SCROLL CURSOR FOR SELECT person_id, "
+                                  "latest_seq, record FROM persons WHERE search_terms @> "
+                                  "$1::integer[]",
+                                  Params().Int32Array(array));
+          !declared.ok()) {
+        return declared.error();
+      }
+      const std::string fetch = "FETCH FORWARD " + std::to_string(kScanChunkRecords) + " FROM search";
+      while (true) {
+        auto chunk = c.Query(fetch.c_str());
+        if (!chunk.ok()) return chunk.error();
+        if (chunk->rows() == 0) break;
+        if (Status s = visit(c, *chunk); !s.ok()) return s;
+      }
+      return tx.Commit();
+    });
+    if (!searched.ok()) return searched.error();
+    return true;
   }
 
   Status BeginBulkLoad() override {
@@ -272,27 +320,17 @@ class PostgresStore final : public RegisterStore {
     auto writer = Writer();
     if (!writer.ok()) return writer.error();
     if (Status s = PutMeta(**writer, kSearchVersionKey, "0"); !s.ok()) return s;
-    bulk_loading_ = true;
-    return Status::Ok();
+    auto dropped = (*writer)->Query(kDropSearchIndex);
+    return dropped.ok() ? Status::Ok() : Status(dropped.error());
   }
 
-  // The side table's rows go into the index sorted (appends at the B-tree's right edge).
+  // The terms are in the rows already; the index is built from them in one pass.
   Status EndBulkLoad() override {
     std::lock_guard lock(write_mutex_);
     auto writer = Writer();
     if (!writer.ok()) return writer.error();
     Connection& c = **writer;
-    Status moved = pg::RunInTransaction(c, {}, [&]() -> Status {
-      for (const char* sql :
-           {"INSERT INTO search_terms(term, person_id) SELECT term, person_id FROM "
-            "search_terms_load ORDER BY 1, 2 ON CONFLICT DO NOTHING",
-            "TRUNCATE search_terms_load"}) {
-        if (auto r = c.Query(sql); !r.ok()) return r.error();
-      }
-      return PutMeta(c, kSearchVersionKey, std::to_string(freg::kSearchTermsVersion));
-    });
-    if (moved.ok()) bulk_loading_ = false;
-    return moved;
+    return pg::RunInTransaction(c, {}, [&]() { return BuildSearchIndex(c); });
   }
 
   Result<StoredPerson> FindByFnr(std::string_view fnr) override {
@@ -509,11 +547,12 @@ class PostgresStore final : public RegisterStore {
         auto copy = pg::CopyIn::Start(c, kCopyPersons, pg::CopyFormat::kBinary);
         if (!copy.ok()) return copy.error();
         for (size_t i = 0; i < persons.size(); ++i) {
-          copy->BeginRow(4);
+          copy->BeginRow(5);
           copy->Int64(first_id + static_cast<int64_t>(i));
           copy->Int64(numbers[i]);
           copy->Int64(static_cast<int64_t>(persons[i].versions.back().seq));
           copy->Bytes(blobs[i]);
+          copy->Bytes(TermArray(encoded->terms[i]));
         }
         if (auto done = copy->Finish(); !done.ok()) return done.error();
       }
@@ -556,19 +595,6 @@ class PostgresStore final : public RegisterStore {
           seq_taken = c.last_error().sqlstate == pg::kUniqueViolation;
           return done.error();
         }
-      }
-      {
-        std::vector<int64_t> ids(persons.size());
-        for (size_t i = 0; i < ids.size(); ++i) ids[i] = first_id + static_cast<int64_t>(i);
-        auto copy = pg::CopyIn::Start(c, bulk_loading_ ? kCopyLoadTerms : kCopyTerms,
-                                      pg::CopyFormat::kBinary);
-        if (!copy.ok()) return copy.error();
-        for (const auto& [term, person_id] : SortedSearchRows(*encoded, ids)) {
-          copy->BeginRow(2);
-          copy->Int32(static_cast<int32_t>(term));
-          copy->Int64(person_id);
-        }
-        if (auto done = copy->Finish(); !done.ok()) return done.error();
       }
       // The caller chose the numbers (the generator's batches interleave: each holds versions of
       // every round); the sequence row only has to stay at the highest number in use, so that
@@ -626,10 +652,12 @@ class PostgresStore final : public RegisterStore {
       codec_.load()->Compress(raw, blob);
       const auto latest = static_cast<int64_t>(p.versions.back().seq);
       int64_t person_id = 0;
+      const std::string terms = TermArray(freg::SearchTermsOf(p.record, p.versions.back().seq));
       if (current) {
         person_id = current->person_id;
-        auto up = c.Execute(kUpdatePerson,
-                            Params().Int64(*fnr).Int64(latest).Bytes(blob).Int64(person_id));
+        auto up = c.Execute(
+            kUpdatePerson,
+            Params().Int64(*fnr).Int64(latest).Bytes(blob).Int64(person_id).Int32Array(terms));
         if (!up.ok()) return up.error();
         auto sup = c.Execute(kSupersede, Params()
                                              .Int64(static_cast<int64_t>(p.versions.front().seq))
@@ -637,15 +665,15 @@ class PostgresStore final : public RegisterStore {
         if (!sup.ok()) return sup.error();
       } else {
         person_id = ++last_person_id;
-        auto in = c.Execute(kInsertPerson,
-                            Params().Int64(person_id).Int64(*fnr).Int64(latest).Bytes(blob));
+        auto in = c.Execute(
+            kInsertPerson,
+            Params().Int64(person_id).Int64(*fnr).Int64(latest).Bytes(blob).Int32Array(terms));
         if (!in.ok()) return in.error();
       }
       if (Status s = UpsertIdentifiers(c, p.record, person_id); !s.ok()) return s.error();
       for (size_t v = 0; v < p.versions.size(); ++v) {
         if (Status s = InsertVersion(c, p, v, person_id, *fnr); !s.ok()) return s.error();
       }
-      if (Status s = UpdateSearchTerms(c, current, p, person_id); !s.ok()) return s.error();
       next_seq = p.versions.back().seq + 1;
     }
     if (Status s = SetSequence(c, {next_seq - 1, last_person_id}); !s.ok()) return s.error();
@@ -693,32 +721,27 @@ class PostgresStore final : public RegisterStore {
     return r.ok() ? Status::Ok() : Status(r.error());
   }
 
-  static Status WriteTerm(Connection& c, const pg::Statement& statement, uint32_t term,
-                          int64_t person_id) {
-    auto r = c.Execute(statement, Params().Int32(static_cast<int32_t>(term)).Int64(person_id));
-    return r.ok() ? Status::Ok() : Status(r.error());
+  // A person's search terms as stored: integer[] of the hashes' bits as signed integers.
+  static std::string TermArray(std::span<const uint32_t> terms) {
+    thread_local std::vector<int32_t> stored;
+    stored.assign(terms.begin(), terms.end());
+    return pg::EncodeInt32Array(stored);
   }
 
-  // Brings the index of one person from its stored record (`before`, none for a new person) to
-  // the record written now, in the write transaction.
-  static Status UpdateSearchTerms(Connection& c, const std::optional<StoredPerson>& before,
-                                  const PersonWrite& after, int64_t person_id) {
-    std::vector<uint32_t> old_terms;
-    if (before) old_terms = freg::SearchTermsOf(before->record, before->latest_seq);
-    const auto diff = DiffSearchTerms(
-        old_terms, freg::SearchTermsOf(after.record, after.versions.back().seq));
-    for (uint32_t term : diff.removed) {
-      if (Status s = WriteTerm(c, kDeleteTerm, term, person_id); !s.ok()) return s;
+  // The GIN index over the rows' terms, built in one pass, and the meta row that says so. Inside
+  // the caller's transaction.
+  static Status BuildSearchIndex(Connection& c) {
+    for (const char* sql : {"SET LOCAL maintenance_work_mem = '256MB'", kCreateSearchIndex}) {
+      if (auto r = c.Query(sql); !r.ok()) return r.error();
     }
-    for (uint32_t term : diff.added) {
-      if (Status s = WriteTerm(c, kInsertTerm, term, person_id); !s.ok()) return s;
-    }
-    return Status::Ok();
+    return PutMeta(c, kSearchVersionKey, std::to_string(freg::kSearchTermsVersion));
   }
 
   // Builds the search index from the records when it was built with another term definition,
-  // never, or not finished (a bulk load that did not end). Under the sequence row's lock, so
-  // writers and other nodes opening at the same time wait, and a node that waited finds it built.
+  // never, or not finished (a bulk load that did not end): every row's terms are computed again
+  // (into a side table, then one UPDATE) and the index built afresh. Under the sequence row's
+  // lock, so writers and other nodes opening at the same time wait, and a node that waited finds
+  // it built.
   Status EnsureSearchIndex(Connection& c) {
     auto version = GetMeta(c, kSearchVersionKey);
     if (!version.ok()) return version.error();
@@ -729,7 +752,9 @@ class PostgresStore final : public RegisterStore {
       auto again = GetMeta(c, kSearchVersionKey);
       if (!again.ok()) return again.error();
       if (*again && **again == current) return Status::Ok();
-      for (const char* sql : {"TRUNCATE search_terms", "TRUNCATE search_terms_load"}) {
+      for (const char* sql :
+           {kDropSearchIndex,
+            "CREATE TEMP TABLE search_rebuild(person_id bigint, terms integer[]) ON COMMIT DROP"}) {
         if (auto r = c.Query(sql); !r.ok()) return r.error();
       }
       std::string raw;
@@ -739,7 +764,9 @@ class PostgresStore final : public RegisterStore {
         auto rows = c.Execute(kPersonsAfter, Params().Int64(after));
         if (!rows.ok()) return rows.error();
         if (rows->rows() == 0) break;
-        auto copy = pg::CopyIn::Start(c, kCopyLoadTerms, pg::CopyFormat::kBinary);
+        auto copy = pg::CopyIn::Start(c, "COPY search_rebuild(person_id, terms) FROM STDIN "
+                                         "(FORMAT binary)",
+                                      pg::CopyFormat::kBinary);
         if (!copy.ok()) return copy.error();
         for (int r = 0; r < rows->rows(); ++r) {
           after = rows->Int64(r, 0);
@@ -749,22 +776,19 @@ class PostgresStore final : public RegisterStore {
           if (Status s = view.Parse(raw); !s.ok()) {
             return Corrupt("person " + std::to_string(after) + ": " + s.error().message);
           }
-          for (uint32_t term :
-               freg::SearchTermsOf(view, static_cast<uint64_t>(rows->Int64(r, 1)))) {
-            copy->BeginRow(2);
-            copy->Int32(static_cast<int32_t>(term));
-            copy->Int64(after);
-          }
+          copy->BeginRow(2);
+          copy->Int64(after);
+          copy->Bytes(
+              TermArray(freg::SearchTermsOf(view, static_cast<uint64_t>(rows->Int64(r, 1)))));
         }
         if (auto done = copy->Finish(); !done.ok()) return done.error();
       }
-      for (const char* sql :
-           {"INSERT INTO search_terms(term, person_id) SELECT term, person_id FROM "
-            "search_terms_load ORDER BY 1, 2 ON CONFLICT DO NOTHING",
-            "TRUNCATE search_terms_load"}) {
-        if (auto r = c.Query(sql); !r.ok()) return r.error();
+      if (auto r = c.Query("UPDATE persons p SET search_terms = s.terms FROM search_rebuild s "
+                           "WHERE p.person_id = s.person_id");
+          !r.ok()) {
+        return r.error();
       }
-      return PutMeta(c, kSearchVersionKey, current);
+      return BuildSearchIndex(c);
     });
   }
 
@@ -967,7 +991,6 @@ class PostgresStore final : public RegisterStore {
 
   std::mutex write_mutex_;
   std::optional<Connection> writer_;
-  bool bulk_loading_ = false;  // between BeginBulkLoad and EndBulkLoad (under write_mutex_)
   pg::ConnectionPool readers_;
 
   // The connection of the InReadSnapshot running on this thread, if any.

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <iterator>
 #include <mutex>
 
 #include "common/compress.hpp"
@@ -56,7 +57,17 @@ CREATE TABLE search_terms(term INTEGER NOT NULL, person_id INTEGER NOT NULL,
                           PRIMARY KEY(term, person_id)) WITHOUT ROWID;
 CREATE TABLE search_terms_load(term INTEGER NOT NULL, person_id INTEGER NOT NULL);
 )sql",
+    // Terms are stored as signed 32-bit values (StoredTerm: 4 bytes in a record, not 6): the index
+    // is emptied and rebuilt on open.
+    R"sql(
+DELETE FROM search_terms;
+DELETE FROM search_terms_load;
+DELETE FROM meta WHERE key = 'search_terms_version';
+)sql",
 };
+
+// A term as the index stores it: its bits as a signed 32-bit integer.
+int64_t StoredTerm(uint32_t term) { return static_cast<int32_t>(term); }
 
 // meta key: the freg::kSearchTermsVersion the index was built with ("0" while a bulk load runs).
 constexpr std::string_view kSearchVersionKey = "search_terms_version";
@@ -74,6 +85,7 @@ struct Reader {
   Statement latest;
   Statement events;
   Statement posting;
+  Statement has_term;
 };
 
 class SqliteStore final : public RegisterStore {
@@ -101,33 +113,62 @@ class SqliteStore final : public RegisterStore {
   }
 
   Status SearchPosting(uint32_t term, size_t limit, std::vector<int64_t>& out) override {
-    out.clear();
-    return WithReader([&](Reader& r) -> Status {
-      Statement& st = r.posting;
-      st.Reset();
-      st.Bind(1, static_cast<int64_t>(term));
-      st.Bind(2, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
-      while (true) {
-        auto row = st.Step();
-        if (!row.ok()) return row.error();
-        if (!*row) break;
-        out.push_back(st.Int(0));
-      }
-      st.Reset();
-      return Status::Ok();
-    });
+    return WithReader([&](Reader& r) { return ReadPosting(r.posting, term, limit, out); });
   }
 
-  Status FindRawByPersonIds(std::span<const int64_t> person_ids, std::string& buffer,
-                            const RawVisitor& each) override {
-    return InReadSnapshot([&]() -> Status {
+  // The first posting of at most kMaxDriverPosting persons gives the candidates; while more than
+  // kProbeBelow remain, a next posting is intersected if at most kPostingPerCandidate times the
+  // candidates (a longer one costs more to read than to check); the terms left are checked per
+  // candidate, one index seek each, before its record is read (docs/search.md).
+  Result<bool> FindRawBySearchTerms(std::span<const uint32_t> terms, std::string& buffer,
+                                    const std::function<Status(const RawPerson&)>& each) override {
+    constexpr size_t kMaxDriverPosting = 50'000;
+    constexpr size_t kProbeBelow = 64;
+    constexpr size_t kPostingPerCandidate = 4;
+    bool narrowed = false;
+    Status searched = InReadSnapshot([&]() -> Status {
       return WithReader([&](Reader& r) -> Status {
-        for (size_t i = 0; i < person_ids.size(); ++i) {
-          if (Status s = each(i, ReadRaw(r.by_person, person_ids[i], buffer)); !s.ok()) return s;
+        std::optional<std::vector<int64_t>> candidates;
+        std::vector<uint32_t> probes;
+        std::vector<int64_t> posting;
+        for (uint32_t term : terms) {
+          if (!candidates) {
+            Status s = ReadPosting(r.posting, term, kMaxDriverPosting + 1, posting);
+            if (!s.ok()) return s;
+            if (posting.size() <= kMaxDriverPosting) candidates = std::move(posting);
+          } else if (candidates->size() <= kProbeBelow) {
+            probes.push_back(term);
+          } else {
+            const size_t cap = candidates->size() * kPostingPerCandidate;
+            if (Status s = ReadPosting(r.posting, term, cap + 1, posting); !s.ok()) return s;
+            if (posting.size() > cap) {
+              probes.push_back(term);
+            } else {
+              std::vector<int64_t> both;
+              std::set_intersection(candidates->begin(), candidates->end(), posting.begin(),
+                                    posting.end(), std::back_inserter(both));
+              candidates->swap(both);
+            }
+          }
+        }
+        if (!candidates) return Status::Ok();
+        narrowed = true;
+        for (int64_t person_id : *candidates) {
+          auto has_terms = HasTerms(r.has_term, person_id, probes);
+          if (!has_terms.ok()) return has_terms.error();
+          if (!*has_terms) continue;
+          auto person = ReadRaw(r.by_person, person_id, buffer);
+          if (!person.ok()) {
+            if (person.error().code == ErrorCode::kNotFound) continue;
+            return person.error();
+          }
+          if (Status s = each(*person); !s.ok()) return s;
         }
         return Status::Ok();
       });
     });
+    if (!searched.ok()) return searched.error();
+    return narrowed;
   }
 
   Result<StoredPerson> FindByFnr(std::string_view fnr) override {
@@ -549,7 +590,7 @@ class SqliteStore final : public RegisterStore {
 
   static Status BindTerm(Statement& st, uint32_t term, int64_t person_id) {
     st.Reset();
-    st.Bind(1, static_cast<int64_t>(term));
+    st.Bind(1, StoredTerm(term));
     st.Bind(2, person_id);
     auto r = st.Step();
     return r.ok() ? Status::Ok() : Status(r.error());
@@ -634,6 +675,36 @@ class SqliteStore final : public RegisterStore {
   static constexpr const char* kBySeqSql =
       "SELECT p.person_id, p.latest_seq, p.record FROM versions v "
       "JOIN persons p ON p.person_id = v.person_id WHERE v.seq = ?";
+
+  // The persons with `term`, ascending, at most `limit`, into `out` (cleared first).
+  static Status ReadPosting(Statement& st, uint32_t term, size_t limit, std::vector<int64_t>& out) {
+    out.clear();
+    st.Reset();
+    st.Bind(1, StoredTerm(term));
+    st.Bind(2, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
+    while (true) {
+      auto row = st.Step();
+      if (!row.ok()) return row.error();
+      if (!*row) break;
+      out.push_back(st.Int(0));
+    }
+    st.Reset();
+    return Status::Ok();
+  }
+
+  // Whether person `person_id`'s search terms include every one of `terms` (one index seek each).
+  static Result<bool> HasTerms(Statement& st, int64_t person_id, std::span<const uint32_t> terms) {
+    for (uint32_t term : terms) {
+      st.Reset();
+      st.Bind(1, StoredTerm(term));
+      st.Bind(2, person_id);
+      auto row = st.Step();
+      st.Reset();
+      if (!row.ok()) return row.error();
+      if (!*row) return false;
+    }
+    return true;
+  }
 
   Result<RawPerson> ReadRaw(Statement& st, int64_t key, std::string& buffer) {
     st.Reset();
@@ -766,6 +837,8 @@ class SqliteStore final : public RegisterStore {
       reader->by_person = reader->connection.Prepare(kByPersonSql);
       reader->posting = reader->connection.Prepare(
           "SELECT person_id FROM search_terms WHERE term = ? ORDER BY person_id LIMIT ?");
+      reader->has_term = reader->connection.Prepare(
+          "SELECT 1 FROM search_terms WHERE term = ? AND person_id = ?");
       reader->latest = reader->connection.Prepare("SELECT max(seq) FROM versions");
       reader->events = reader->connection.Prepare(
           "SELECT seq, person_id, fnr, type, ajourhold FROM versions WHERE seq >= ? "

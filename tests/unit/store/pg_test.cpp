@@ -80,6 +80,15 @@ TEST_F(PgTest, ParametersAndResultsRoundTripInBinary) {
   ASSERT_TRUE(unnested.ok()) << unnested.error().detail;
   ASSERT_EQ(unnested->rows(), 3);
   for (int i = 0; i < 3; ++i) EXPECT_EQ(unnested->Int64(i, 0), values[static_cast<size_t>(i)]);
+  // integer[]: the server reads back what was sent, the empty array included.
+  const std::vector<int32_t> small{7, -1, std::numeric_limits<int32_t>::min()};
+  const std::string int4 = EncodeInt32Array(small);
+  const std::string empty = EncodeInt32Array({});
+  auto arrays = c.Query("SELECT $1::integer[]::text, cardinality($2::integer[])",
+                        Params().Int32Array(int4).Int32Array(empty));
+  ASSERT_TRUE(arrays.ok()) << arrays.error().detail;
+  EXPECT_EQ(arrays->Text(0, 0), "{7,-1,-2147483648}");
+  EXPECT_EQ(arrays->Int64(0, 1), 0);
   // Text-format results (simple queries) read as integers too.
   auto text = c.Query("SELECT '42'::text::bigint");
   ASSERT_TRUE(text.ok());

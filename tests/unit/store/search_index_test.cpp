@@ -1,7 +1,10 @@
 // The person search index on both stores: kept by BulkInsert and ApplyChanges in the write's
 // transaction, loaded in one pass between BeginBulkLoad and EndBulkLoad, rebuilt on open when a
-// bulk load did not end, and read back by term and by person id.
+// bulk load did not end, and read back by term and by terms with the records.
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
 
 #include "common/ids.hpp"
 #include "freg/person_search.hpp"
@@ -105,7 +108,6 @@ TEST_P(SearchIndexTest, BulkLoadIsIndexedAtItsEnd) {
   std::vector<PersonWrite> second{Named(Fnr(6), "KARI", "NORDMANN", 2)};
   ASSERT_TRUE((*store)->BulkInsert(first).ok());
   ASSERT_TRUE((*store)->BulkInsert(second).ok());
-  EXPECT_TRUE(Posting(**store, Word("NORDMANN")).empty());  // kept aside meanwhile
   ASSERT_TRUE((*store)->EndBulkLoad().ok());
   EXPECT_EQ(Posting(**store, Word("NORDMANN")).size(), 2u);
   // Writes after the load index at once again.
@@ -127,28 +129,114 @@ TEST_P(SearchIndexTest, ABulkLoadThatDidNotEndIsRebuiltOnOpen) {
   EXPECT_EQ(Posting(**store, Word("KARI")).size(), 1u);
 }
 
-TEST_P(SearchIndexTest, FindRawByPersonIdsAnswersInOrder) {
+TEST_P(SearchIndexTest, FindRawBySearchTermsVisitsThePersonsWithEveryTerm) {
   auto store = Open();
   std::vector<PersonWrite> persons{Named(Fnr(10), "OLA", "NORDMANN", 1),
-                                   Named(Fnr(11), "KARI", "NORDMANN", 2)};
+                                   Named(Fnr(11), "KARI", "NORDMANN", 2),
+                                   Named(Fnr(12), "KARI", "OLSEN", 3)};
   ASSERT_TRUE((*store)->BulkInsert(persons).ok());
-  const auto ids = Posting(**store, Word("NORDMANN"));
-  ASSERT_EQ(ids.size(), 2u);
-  std::vector<int64_t> asked{ids[1], 999999, ids[0]};
+  auto find = [&](std::vector<uint32_t> terms) {
+    std::string buffer;
+    std::vector<std::string> seen;
+    auto narrowed = (*store)->FindRawBySearchTerms(terms, buffer, [&](const RawPerson&) {
+      auto record = freg::DecodeRecord(buffer);
+      seen.push_back(record.ok() ? record->fnr : "?");
+      return Status::Ok();
+    });
+    EXPECT_TRUE(narrowed.ok() && *narrowed) << (narrowed.ok() ? "" : narrowed.error().detail);
+    std::sort(seen.begin(), seen.end());
+    return seen;
+  };
+  EXPECT_EQ(find({Word("NORDMANN")}), (std::vector<std::string>{Fnr(10), Fnr(11)}));
+  EXPECT_EQ(find({Word("KARI"), Word("NORDMANN")}), (std::vector<std::string>{Fnr(11)}));
+  EXPECT_EQ(find({Word("NORDMANN"), Word("OLSEN")}), (std::vector<std::string>{}));
+  EXPECT_EQ(find({Word("PER")}), (std::vector<std::string>{}));
+  const uint32_t pair = freg::NamePairTerm(freg::PhoneticKey("KARI"), freg::PhoneticKey("OLSEN"));
+  EXPECT_EQ(find({pair, Word("KARI")}), (std::vector<std::string>{Fnr(12)}));
+
+  // The first non-OK status of the visitor stops the search and is returned.
   std::string buffer;
-  std::vector<std::string> seen;
-  Status s = (*store)->FindRawByPersonIds(
-      asked, buffer, [&](size_t, const Result<RawPerson>& person) -> Status {
-        if (!person.ok()) {
-          seen.push_back(person.error().code == ErrorCode::kNotFound ? "-" : "?");
-          return Status::Ok();
-        }
-        auto record = freg::DecodeRecord(buffer);
-        seen.push_back(record.ok() ? record->fnr : "?");
-        return Status::Ok();
+  int visits = 0;
+  auto stopped = (*store)->FindRawBySearchTerms(
+      std::vector<uint32_t>{Word("NORDMANN")}, buffer, [&](const RawPerson&) -> Status {
+        ++visits;
+        return MakeError(ErrorCode::kConflict, "nok");
       });
-  ASSERT_TRUE(s.ok()) << s.error().detail;
-  EXPECT_EQ(seen, (std::vector<std::string>{Fnr(11), "-", Fnr(10)}));
+  ASSERT_FALSE(stopped.ok());
+  EXPECT_EQ(stopped.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(visits, 1);
+}
+
+// Many persons sharing a term and few sharing another: the store narrows either way (posting
+// intersection or checks per candidate) to exactly the persons with both.
+TEST_P(SearchIndexTest, FindRawBySearchTermsNarrowsABroadTermByARareOne) {
+  auto store = Open();
+  std::vector<PersonWrite> persons;
+  for (int day = 1; day <= 28; ++day) {
+    for (int i = 200; i < 210; ++i) {
+      auto fnr = ids::MakeSyntheticFnr(1980, 3, day, i, ids::FnrKind::kFoedselsnummer);
+      if (!fnr) continue;
+      const bool rare = persons.size() % 37 == 0;
+      persons.push_back(Named(*fnr, rare ? "SIGVALD" : "OLA", "HANSEN", persons.size() + 1));
+    }
+  }
+  ASSERT_GT(persons.size(), 200u);
+  ASSERT_TRUE((*store)->BulkInsert(persons).ok());
+  size_t rare = 0;
+  for (const auto& p : persons) rare += p.record.rows[0].json.find("SIGVALD") != std::string::npos;
+  for (const auto& terms : {std::vector<uint32_t>{Word("HANSEN"), Word("SIGVALD")},
+                            std::vector<uint32_t>{Word("SIGVALD"), Word("HANSEN")}}) {
+    std::string buffer;
+    size_t seen = 0;
+    auto narrowed = (*store)->FindRawBySearchTerms(terms, buffer, [&](const RawPerson&) {
+      auto record = freg::DecodeRecord(buffer);
+      EXPECT_TRUE(record.ok() && record->rows[0].json.find("SIGVALD") != std::string::npos);
+      ++seen;
+      return Status::Ok();
+    });
+    ASSERT_TRUE(narrowed.ok());
+    EXPECT_EQ(seen, rare);
+  }
+}
+
+// More candidates than a store answers in one piece (PostgreSQL reads them through a cursor past
+// 1 024): every one is visited once, and stopping midway stops the search.
+TEST_P(SearchIndexTest, FindRawBySearchTermsVisitsAManyPersonTermOnce) {
+  auto store = Open();
+  std::vector<PersonWrite> persons;
+  for (int year = 1940; year < 2000 && persons.size() < 1500; ++year) {
+    for (int day = 1; day <= 28 && persons.size() < 1500; ++day) {
+      for (int i = 300; i < 310; ++i) {
+        auto fnr = ids::MakeSyntheticFnr(year, 5, day, i, ids::FnrKind::kFoedselsnummer);
+        if (!fnr) continue;
+        persons.push_back(Named(*fnr, "OLA", "HANSEN", persons.size() + 1));
+        break;
+      }
+    }
+  }
+  ASSERT_EQ(persons.size(), 1500u);
+  ASSERT_TRUE((*store)->BulkInsert(persons).ok());
+  std::string buffer;
+  std::set<int64_t> seen;
+  size_t visits = 0;
+  auto all = (*store)->FindRawBySearchTerms(std::vector<uint32_t>{Word("HANSEN")}, buffer,
+                                            [&](const RawPerson& person) {
+                                              seen.insert(person.person_id);
+                                              ++visits;
+                                              return Status::Ok();
+                                            });
+  ASSERT_TRUE(all.ok()) << all.error().detail;
+  EXPECT_EQ(visits, 1500u);
+  EXPECT_EQ(seen.size(), 1500u);
+  visits = 0;
+  auto stopped = (*store)->FindRawBySearchTerms(
+      std::vector<uint32_t>{Word("HANSEN")}, buffer, [&](const RawPerson&) -> Status {
+        return ++visits == 1200 ? Status(MakeError(ErrorCode::kConflict, "nok")) : Status::Ok();
+      });
+  ASSERT_FALSE(stopped.ok());
+  EXPECT_EQ(visits, 1200u);
+  // The store is still usable afterwards (the cursor's transaction did not stay open).
+  EXPECT_EQ(Posting(**store, Word("OLA"), 2000).size(), 1500u);
 }
 
 }  // namespace
