@@ -52,13 +52,15 @@ generate() {  # name [--db DB]
 echo "== 1. generate"
 generate sqlite
 generate pg --db "$DB"
-# Index bytes beside the register's: SQLite's dbstat, PostgreSQL's relation sizes.
+# Index bytes beside the register's. SQLite: dbstat of the index tables and of the register's.
+# PostgreSQL: the GIN index and the terms column, beside the register's tables without them.
 sq_index=$(sqlite3 "$WORK/sqlite/register.db" \
-  "SELECT sum(pgsize) FROM dbstat WHERE name IN ('search_terms','search_terms_load')")
+  "SELECT sum(pgsize) FROM dbstat WHERE name IN ('search_postings','search_terms_load')")
 sq_register=$(sqlite3 "$WORK/sqlite/register.db" \
   "SELECT sum(pgsize) FROM dbstat WHERE name IN ('persons','identifiers','versions','meta')")
-pg_index=$(psql_q "SELECT pg_total_relation_size('search_terms') + pg_total_relation_size('search_terms_load')")
-pg_register=$(psql_q "SELECT pg_total_relation_size('persons') + pg_total_relation_size('identifiers') + pg_total_relation_size('versions') + pg_total_relation_size('meta')")
+psql_q "VACUUM ANALYZE persons" >/dev/null
+pg_index=$(psql_q "SELECT pg_relation_size('persons_search') + (SELECT sum(pg_column_size(search_terms)) FROM persons)")
+pg_register=$(psql_q "SELECT pg_total_relation_size('persons') + pg_total_relation_size('identifiers') + pg_total_relation_size('versions') + pg_total_relation_size('meta') - ($pg_index)")
 pct() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.0f", 100 * a / b}'; }
 mb() { awk -v a="$1" 'BEGIN {printf "%.0f", a / 1048576}'; }
 echo "index: SQLite $(mb "$sq_index") MB of $(mb "$sq_register") MB ($(pct "$sq_index" "$sq_register") %)," \

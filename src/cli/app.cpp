@@ -48,6 +48,11 @@ http::ServerOptions ServerOptionsFrom(const Config& config) {
   }
   options.port = static_cast<uint16_t>(std::stoi(config.listen.substr(colon + 1)));
   options.threads = config.threads;
+  if (options.threads <= 0 && !config.db.empty()) {
+    // A handler waits on the io thread for PostgreSQL's answer (a round trip per read): twice as
+    // many threads as cores keep the cores busy meanwhile (docs/deployment.md).
+    options.threads = 2 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
   options.header_timeout = std::chrono::seconds(config.read_timeout_s);
   options.body_timeout = std::chrono::seconds(config.read_timeout_s);
   options.idle_timeout = std::chrono::seconds(config.idle_timeout_s);

@@ -14,7 +14,7 @@ void AddServeCommand(CLI::App& app, CommandContext& context) {
   command->add_option("--demo-persons", c.demo_persons,
                       "Demo population generated into an empty data folder (default 10000)");
   command->add_option("--seed", c.seed, "Seed of the demo population");
-  command->add_option("--threads", c.threads, "io threads (0 = cores)");
+  command->add_option("--threads", c.threads, "io threads (0 = cores; twice the cores with --db)");
   command->add_option("--read-timeout", c.read_timeout_s, "Seconds for a request to arrive");
   command->add_option("--idle-timeout", c.idle_timeout_s, "Seconds an idle connection is kept");
   command->add_option("--max-body-bytes", c.max_body_bytes, "Largest request body");

@@ -61,19 +61,6 @@ EncodedPersons EncodeRecords(const common::Zstd& codec, std::span<const PersonWr
   return out;
 }
 
-std::vector<std::pair<uint32_t, int64_t>> SortedSearchRows(const EncodedPersons& encoded,
-                                                           std::span<const int64_t> person_ids) {
-  std::vector<std::pair<uint32_t, int64_t>> rows;
-  size_t total = 0;
-  for (const auto& t : encoded.terms) total += t.size();
-  rows.reserve(total);
-  for (size_t i = 0; i < encoded.terms.size() && i < person_ids.size(); ++i) {
-    for (uint32_t term : encoded.terms[i]) rows.emplace_back(term, person_ids[i]);
-  }
-  std::sort(rows.begin(), rows.end());
-  return rows;
-}
-
 SearchTermDiff DiffSearchTerms(std::span<const uint32_t> before, std::span<const uint32_t> after) {
   SearchTermDiff diff;
   std::set_difference(before.begin(), before.end(), after.begin(), after.end(),

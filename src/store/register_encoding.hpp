@@ -30,11 +30,6 @@ void FormatFnr(int64_t value, char (&out)[11]);
 // 256 or more. Thread-safe; takes no lock.
 EncodedPersons EncodeRecords(const common::Zstd& codec, std::span<const PersonWrite> persons);
 
-// The (term, person_id) rows of a bulk insert's persons, sorted (the order the index is kept
-// in); person_ids[i] is persons i's id.
-std::vector<std::pair<uint32_t, int64_t>> SortedSearchRows(const EncodedPersons& encoded,
-                                                           std::span<const int64_t> person_ids);
-
 // What an index update of one person must do: terms of `before` not in `after` (to delete) and
 // terms of `after` not in `before` (to insert). Both inputs sorted and distinct.
 struct SearchTermDiff {

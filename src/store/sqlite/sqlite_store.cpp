@@ -19,6 +19,7 @@
 #include "store/register_encoding.hpp"
 #include "store/register_store.hpp"
 #include "store/sqlite/sqlite_db.hpp"
+#include "store/sqlite/sqlite_postings.hpp"
 
 namespace norreg::store {
 namespace {
@@ -57,17 +58,19 @@ CREATE TABLE search_terms(term INTEGER NOT NULL, person_id INTEGER NOT NULL,
                           PRIMARY KEY(term, person_id)) WITHOUT ROWID;
 CREATE TABLE search_terms_load(term INTEGER NOT NULL, person_id INTEGER NOT NULL);
 )sql",
-    // Terms are stored as signed 32-bit values (StoredTerm: 4 bytes in a record, not 6): the index
-    // is emptied and rebuilt on open.
+    // Person search in posting blocks (store/sqlite/sqlite_postings.hpp): a row per block of a
+    // term's persons instead of a row per (term, person), a sixth of the bytes; a bulk load keeps
+    // sorted runs aside. The index is rebuilt on open.
     R"sql(
-DELETE FROM search_terms;
-DELETE FROM search_terms_load;
+DROP TABLE search_terms;
+DROP TABLE search_terms_load;
+CREATE TABLE search_postings(term INTEGER NOT NULL, last_id INTEGER NOT NULL, ids BLOB NOT NULL,
+                             PRIMARY KEY(term, last_id)) WITHOUT ROWID;
+CREATE TABLE search_terms_load(run INTEGER NOT NULL, chunk INTEGER NOT NULL, pairs BLOB NOT NULL,
+                               PRIMARY KEY(run, chunk)) WITHOUT ROWID;
 DELETE FROM meta WHERE key = 'search_terms_version';
 )sql",
 };
-
-// A term as the index stores it: its bits as a signed 32-bit integer.
-int64_t StoredTerm(uint32_t term) { return static_cast<int32_t>(term); }
 
 // meta key: the freg::kSearchTermsVersion the index was built with ("0" while a bulk load runs).
 constexpr std::string_view kSearchVersionKey = "search_terms_version";
@@ -113,7 +116,7 @@ class SqliteStore final : public RegisterStore {
   }
 
   Status SearchPosting(uint32_t term, size_t limit, std::vector<int64_t>& out) override {
-    return WithReader([&](Reader& r) { return ReadPosting(r.posting, term, limit, out); });
+    return WithReader([&](Reader& r) { return sqlite::ReadPosting(r.posting, term, limit, out); });
   }
 
   // The first posting of at most kMaxDriverPosting persons gives the candidates; while more than
@@ -133,14 +136,16 @@ class SqliteStore final : public RegisterStore {
         std::vector<int64_t> posting;
         for (uint32_t term : terms) {
           if (!candidates) {
-            Status s = ReadPosting(r.posting, term, kMaxDriverPosting + 1, posting);
+            Status s = sqlite::ReadPosting(r.posting, term, kMaxDriverPosting + 1, posting);
             if (!s.ok()) return s;
             if (posting.size() <= kMaxDriverPosting) candidates = std::move(posting);
           } else if (candidates->size() <= kProbeBelow) {
             probes.push_back(term);
           } else {
             const size_t cap = candidates->size() * kPostingPerCandidate;
-            if (Status s = ReadPosting(r.posting, term, cap + 1, posting); !s.ok()) return s;
+            if (Status s = sqlite::ReadPosting(r.posting, term, cap + 1, posting); !s.ok()) {
+              return s;
+            }
             if (posting.size() > cap) {
               probes.push_back(term);
             } else {
@@ -366,19 +371,13 @@ class SqliteStore final : public RegisterStore {
     return Status::Ok();
   }
 
-  // The side table's rows are moved into the index sorted: appends at the B-tree's right edge
-  // where terms are new, and one pass over the rest.
+  // The load's sorted runs are merged into the index in one ordered pass.
   Status EndBulkLoad() override {
     if (options_.read_only) return ReadOnly();
     std::lock_guard lock(write_mutex_);
     Transaction tx(writer_);
     if (Status s = tx.Begin(); !s.ok()) return s;
-    if (Status s = writer_.Exec("INSERT OR IGNORE INTO search_terms(term, person_id) "
-                                "SELECT term, person_id FROM search_terms_load ORDER BY 1, 2");
-        !s.ok()) {
-      return s;
-    }
-    if (Status s = writer_.Exec("DELETE FROM search_terms_load"); !s.ok()) return s;
+    if (Status s = postings_.MergeRuns(); !s.ok()) return s;
     if (Status s = PutMeta(kSearchVersionKey, std::to_string(freg::kSearchTermsVersion));
         !s.ok()) {
       return s;
@@ -433,10 +432,13 @@ class SqliteStore final : public RegisterStore {
         return s;
       }
     }
-    Statement& terms = bulk_loading_ ? w_load_term_ : w_insert_term_;
-    for (const auto& [term, person_id] : SortedSearchRows(*encoded, person_ids)) {
-      if (Status s = BindTerm(terms, term, person_id); !s.ok()) return s;
+    std::vector<sqlite::TermPair> pairs;
+    for (size_t i = 0; i < persons.size(); ++i) {
+      for (uint32_t term : encoded->terms[i]) pairs.push_back({term, person_ids[i]});
     }
+    Status indexed = bulk_loading_ ? postings_.AddRun(std::move(pairs))
+                                   : postings_.AddNew(std::move(pairs));
+    if (!indexed.ok()) return indexed;
     return tx.Commit();
   }
 
@@ -580,20 +582,9 @@ class SqliteStore final : public RegisterStore {
           "VALUES(?, ?, ?, ?, ?, ?)");
       w_supersede_ = writer_.Prepare("UPDATE versions SET superseded_seq=? WHERE seq=?");
       w_latest_ = writer_.Prepare("SELECT max(seq) FROM versions");
-      w_insert_term_ =
-          writer_.Prepare("INSERT OR IGNORE INTO search_terms(term, person_id) VALUES(?, ?)");
-      w_delete_term_ = writer_.Prepare("DELETE FROM search_terms WHERE term=? AND person_id=?");
-      w_load_term_ = writer_.Prepare("INSERT INTO search_terms_load(term, person_id) VALUES(?, ?)");
+      postings_ = sqlite::PostingWriter(writer_);
     }
     return Status::Ok();
-  }
-
-  static Status BindTerm(Statement& st, uint32_t term, int64_t person_id) {
-    st.Reset();
-    st.Bind(1, StoredTerm(term));
-    st.Bind(2, person_id);
-    auto r = st.Step();
-    return r.ok() ? Status::Ok() : Status(r.error());
   }
 
   // Brings the index of one person from its stored record (`before`, none for a new person) to
@@ -605,17 +596,17 @@ class SqliteStore final : public RegisterStore {
     const auto diff = DiffSearchTerms(
         old_terms, freg::SearchTermsOf(after.record, after.versions.back().seq));
     for (uint32_t term : diff.removed) {
-      if (Status s = BindTerm(w_delete_term_, term, person_id); !s.ok()) return s;
+      if (Status s = postings_.Remove(term, person_id); !s.ok()) return s;
     }
     for (uint32_t term : diff.added) {
-      if (Status s = BindTerm(w_insert_term_, term, person_id); !s.ok()) return s;
+      if (Status s = postings_.Add(term, person_id); !s.ok()) return s;
     }
     return Status::Ok();
   }
 
   // Builds the search index from the records when it was built with another term definition,
-  // never, or not finished (a bulk load that did not end). One transaction; terms are inserted
-  // sorted a few million at a time.
+  // never, or not finished (a bulk load that did not end). One transaction: the records' terms
+  // are set aside as sorted runs of a few million, then merged into the index.
   Status EnsureSearchIndex() {
     auto version = GetMeta(kSearchVersionKey);
     if (!version.ok()) return version.error();
@@ -623,19 +614,9 @@ class SqliteStore final : public RegisterStore {
     std::lock_guard lock(write_mutex_);
     Transaction tx(writer_);
     if (Status s = tx.Begin(); !s.ok()) return s;
-    for (const char* sql : {"DELETE FROM search_terms", "DELETE FROM search_terms_load"}) {
-      if (Status s = writer_.Exec(sql); !s.ok()) return s;
-    }
-    constexpr size_t kChunk = 4'000'000;
-    std::vector<std::pair<uint32_t, int64_t>> rows;
-    auto flush = [&]() -> Status {
-      std::sort(rows.begin(), rows.end());
-      for (const auto& [term, person_id] : rows) {
-        if (Status s = BindTerm(w_insert_term_, term, person_id); !s.ok()) return s;
-      }
-      rows.clear();
-      return Status::Ok();
-    };
+    if (Status s = postings_.Clear(); !s.ok()) return s;
+    constexpr size_t kRunPairs = 4'000'000;
+    std::vector<sqlite::TermPair> pairs;
     Statement st = writer_.Prepare("SELECT person_id, latest_seq, record FROM persons");
     const std::shared_ptr<const Zstd> codec = codec_.load();
     std::string raw;
@@ -652,14 +633,15 @@ class SqliteStore final : public RegisterStore {
         return Corrupt("person " + std::to_string(person_id) + ": " + s.error().message);
       }
       for (uint32_t term : freg::SearchTermsOf(view, static_cast<uint64_t>(st.Int(1)))) {
-        rows.emplace_back(term, person_id);
+        pairs.push_back({term, person_id});
       }
-      if (rows.size() >= kChunk) {
-        if (Status s = flush(); !s.ok()) return s;
+      if (pairs.size() >= kRunPairs) {
+        if (Status s = postings_.AddRun(std::exchange(pairs, {})); !s.ok()) return s;
       }
     }
     st = Statement();
-    if (Status s = flush(); !s.ok()) return s;
+    if (Status s = postings_.AddRun(std::move(pairs)); !s.ok()) return s;
+    if (Status s = postings_.MergeRuns(); !s.ok()) return s;
     if (Status s = PutMeta(kSearchVersionKey, std::to_string(freg::kSearchTermsVersion));
         !s.ok()) {
       return s;
@@ -676,32 +658,11 @@ class SqliteStore final : public RegisterStore {
       "SELECT p.person_id, p.latest_seq, p.record FROM versions v "
       "JOIN persons p ON p.person_id = v.person_id WHERE v.seq = ?";
 
-  // The persons with `term`, ascending, at most `limit`, into `out` (cleared first).
-  static Status ReadPosting(Statement& st, uint32_t term, size_t limit, std::vector<int64_t>& out) {
-    out.clear();
-    st.Reset();
-    st.Bind(1, StoredTerm(term));
-    st.Bind(2, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
-    while (true) {
-      auto row = st.Step();
-      if (!row.ok()) return row.error();
-      if (!*row) break;
-      out.push_back(st.Int(0));
-    }
-    st.Reset();
-    return Status::Ok();
-  }
-
   // Whether person `person_id`'s search terms include every one of `terms` (one index seek each).
   static Result<bool> HasTerms(Statement& st, int64_t person_id, std::span<const uint32_t> terms) {
     for (uint32_t term : terms) {
-      st.Reset();
-      st.Bind(1, StoredTerm(term));
-      st.Bind(2, person_id);
-      auto row = st.Step();
-      st.Reset();
-      if (!row.ok()) return row.error();
-      if (!*row) return false;
+      auto has = sqlite::Contains(st, term, person_id);
+      if (!has.ok() || !*has) return has;
     }
     return true;
   }
@@ -835,10 +796,8 @@ class SqliteStore final : public RegisterStore {
       reader->by_fnr = reader->connection.Prepare(kByFnrSql);
       reader->by_seq = reader->connection.Prepare(kBySeqSql);
       reader->by_person = reader->connection.Prepare(kByPersonSql);
-      reader->posting = reader->connection.Prepare(
-          "SELECT person_id FROM search_terms WHERE term = ? ORDER BY person_id LIMIT ?");
-      reader->has_term = reader->connection.Prepare(
-          "SELECT 1 FROM search_terms WHERE term = ? AND person_id = ?");
+      reader->posting = reader->connection.Prepare(sqlite::kPostingSql);
+      reader->has_term = reader->connection.Prepare(sqlite::kContainsSql);
       reader->latest = reader->connection.Prepare("SELECT max(seq) FROM versions");
       reader->events = reader->connection.Prepare(
           "SELECT seq, person_id, fnr, type, ajourhold FROM versions WHERE seq >= ? "
@@ -858,7 +817,8 @@ class SqliteStore final : public RegisterStore {
   std::mutex write_mutex_;
   Connection writer_;
   Statement w_by_fnr_, w_insert_person_, w_update_person_, w_insert_identifier_, w_bulk_identifier_,
-      w_insert_version_, w_supersede_, w_latest_, w_insert_term_, w_delete_term_, w_load_term_;
+      w_insert_version_, w_supersede_, w_latest_;
+  sqlite::PostingWriter postings_;  // the search index's writer (on writer_)
   bool bulk_loading_ = false;  // between BeginBulkLoad and EndBulkLoad (under write_mutex_)
 
   // The reader of the InReadSnapshot running on this thread, if any.

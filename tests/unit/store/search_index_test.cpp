@@ -129,6 +129,36 @@ TEST_P(SearchIndexTest, ABulkLoadThatDidNotEndIsRebuiltOnOpen) {
   EXPECT_EQ(Posting(**store, Word("KARI")).size(), 1u);
 }
 
+// A register from before the current index layout (SQLite: a row per (term, person), schema 2;
+// PostgreSQL: the same as a table, schema 4) is migrated and indexed again when it opens.
+TEST_P(SearchIndexTest, ARegisterWithTheOldIndexLayoutIsIndexedAgainOnOpen) {
+  {
+    auto store = Open();
+    std::vector<PersonWrite> persons{Named(Fnr(13), "OLA", "NORDMANN", 1),
+                                     Named(Fnr(14), "KARI", "NORDMANN", 2)};
+    ASSERT_TRUE((*store)->BulkInsert(persons).ok());
+  }
+  if (GetParam() == testing::Backend::kSqlite) {
+    test_register().ExecSql(
+        "DROP TABLE search_postings; DROP TABLE search_terms_load;"
+        "CREATE TABLE search_terms(term INTEGER NOT NULL, person_id INTEGER NOT NULL,"
+        " PRIMARY KEY(term, person_id)) WITHOUT ROWID;"
+        "CREATE TABLE search_terms_load(term INTEGER NOT NULL, person_id INTEGER NOT NULL);"
+        "UPDATE schema_version SET version = 2");
+  } else {
+    test_register().ExecSql(
+        "DROP INDEX persons_search; ALTER TABLE persons DROP COLUMN search_terms;"
+        "CREATE TABLE search_terms(term integer NOT NULL, person_id bigint NOT NULL,"
+        " PRIMARY KEY (term, person_id));"
+        "CREATE TABLE search_terms_load(term integer NOT NULL, person_id bigint NOT NULL);"
+        "UPDATE schema_version SET version = 4");
+  }
+  auto store = Open();
+  ASSERT_TRUE(store.ok()) << store.error().detail;
+  EXPECT_EQ(Posting(**store, Word("NORDMANN")).size(), 2u);
+  EXPECT_EQ(Posting(**store, Word("KARI")).size(), 1u);
+}
+
 TEST_P(SearchIndexTest, FindRawBySearchTermsVisitsThePersonsWithEveryTerm) {
   auto store = Open();
   std::vector<PersonWrite> persons{Named(Fnr(10), "OLA", "NORDMANN", 1),
