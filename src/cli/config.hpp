@@ -21,7 +21,7 @@ struct Config {
   std::string listen = "127.0.0.1:8080";  // HOST:PORT the server listens on (`--listen`)
   uint64_t demo_persons = 10000;          // demo population generated into an empty data folder
   uint64_t seed = 1;                      // generator seed for the demo population
-  int threads = 0;  // server io threads; 0 = number of cores (twice that with PostgreSQL)
+  int threads = 0;                        // server io threads; 0 = cores (2 × cores with db)
   int read_timeout_s = 30;                // a request's headers and body must arrive within this
   int idle_timeout_s = 60;                // keep-alive connections idle longer are closed
   uint64_t max_body_bytes = 8u << 20;     // larger request bodies -> 413

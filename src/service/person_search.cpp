@@ -244,8 +244,7 @@ Status PersonSearch::Find(const freg::SearchCriteria& criteria, size_t limit,
 }
 
 bool PersonSearch::Accepts(const freg::RecordView& record, uint64_t seq,
-                           const freg::SearchCriteria& criteria,
-                           bool need_address_without_number) {
+                           const freg::SearchCriteria& criteria, bool need_address_without_number) {
   const freg::SearchMatch m = freg::Matches(record, seq, criteria);
   return m.matched && (!need_address_without_number || m.address_without_husnummer);
 }

@@ -24,7 +24,7 @@
 namespace norreg::service {
 
 inline constexpr size_t kMaxSearchHits = 10'000;  // more hits: the search must be narrowed
-inline constexpr size_t kMaxParamBytes = 200;      // any longer parameter value is refused
+inline constexpr size_t kMaxParamBytes = 200;     // any longer parameter value is refused
 
 // The query parameters as given (nullopt: absent). Both searches take the same names; entydig
 // søk ignores those it does not define (kjoenn, years, kommune, fylke, maksTreff, …) and soek the
@@ -62,9 +62,9 @@ class PersonSearch {
   // caller sees "more than limit"). With `first_record`, the first match's record and its
   // RawPerson are kept in `*first_record` and `*first`. `need_address_without_number` keeps only
   // persons matched by an address without a number (see Accepts).
-  Status Find(const freg::SearchCriteria& criteria, size_t limit,
-              bool need_address_without_number, std::vector<std::string>& fnrs,
-              std::string* first_record = nullptr, store::RawPerson* first = nullptr);
+  Status Find(const freg::SearchCriteria& criteria, size_t limit, bool need_address_without_number,
+              std::vector<std::string>& fnrs, std::string* first_record = nullptr,
+              store::RawPerson* first = nullptr);
   // The exact test of one record, with entydig søk's rule that navn + adressenavn alone
   // (`need_address_without_number`) identifies only through an address without a number.
   static bool Accepts(const freg::RecordView& record, uint64_t seq,

@@ -14,7 +14,8 @@ void PutVarint(uint64_t v, std::string& out) {
 }
 
 Error Damaged(std::string detail) {
-  return MakeError(ErrorCode::kInternal, kStoreInternalMessage, "posting block: " + std::move(detail));
+  return MakeError(ErrorCode::kInternal, kStoreInternalMessage,
+                   "posting block: " + std::move(detail));
 }
 
 }  // namespace

@@ -260,10 +260,10 @@ class PostgresStore final : public RegisterStore {
   Status SearchPosting(uint32_t term, size_t limit, std::vector<int64_t>& out) override {
     out.clear();
     return WithReader([&](Connection& c) -> Status {
-      auto rows = c.Execute(kPosting, Params()
-                                          .Int32(static_cast<int32_t>(term))
-                                          .Int64(static_cast<int64_t>(
-                                              std::min<size_t>(limit, INT64_MAX))));
+      auto rows =
+          c.Execute(kPosting, Params()
+                                  .Int32(static_cast<int32_t>(term))
+                                  .Int64(static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX))));
       if (!rows.ok()) return rows.error();
       out.reserve(static_cast<size_t>(rows->rows()));
       for (int r = 0; r < rows->rows(); ++r) out.push_back(rows->Int64(r, 0));
@@ -302,7 +302,8 @@ class PostgresStore final : public RegisterStore {
           !declared.ok()) {
         return declared.error();
       }
-      const std::string fetch = "FETCH FORWARD " + std::to_string(kScanChunkRecords) + " FROM search";
+      const std::string fetch =
+          "FETCH FORWARD " + std::to_string(kScanChunkRecords) + " FROM search";
       while (true) {
         auto chunk = c.Query(fetch.c_str());
         if (!chunk.ok()) return chunk.error();
@@ -517,8 +518,7 @@ class PostgresStore final : public RegisterStore {
     return EncodeRecords(*codec_.load(), persons);
   }
 
-  Status BulkInsert(std::span<const PersonWrite> persons,
-                    const EncodedPersons* encoded) override {
+  Status BulkInsert(std::span<const PersonWrite> persons, const EncodedPersons* encoded) override {
     EncodedPersons own;
     if (encoded == nullptr || encoded->blobs.size() != persons.size() ||
         encoded->terms.size() != persons.size()) {
@@ -731,9 +731,7 @@ class PostgresStore final : public RegisterStore {
   // The GIN index over the rows' terms, built in one pass, and the meta row that says so. Inside
   // the caller's transaction.
   static Status BuildSearchIndex(Connection& c) {
-    for (const char* sql : {"SET LOCAL maintenance_work_mem = '256MB'", kCreateSearchIndex}) {
-      if (auto r = c.Query(sql); !r.ok()) return r.error();
-    }
+    if (auto r = c.Query(kCreateSearchIndex); !r.ok()) return r.error();
     return PutMeta(c, kSearchVersionKey, std::to_string(freg::kSearchTermsVersion));
   }
 
@@ -764,8 +762,9 @@ class PostgresStore final : public RegisterStore {
         auto rows = c.Execute(kPersonsAfter, Params().Int64(after));
         if (!rows.ok()) return rows.error();
         if (rows->rows() == 0) break;
-        auto copy = pg::CopyIn::Start(c, "COPY search_rebuild(person_id, terms) FROM STDIN "
-                                         "(FORMAT binary)",
+        auto copy = pg::CopyIn::Start(c,
+                                      "COPY search_rebuild(person_id, terms) FROM STDIN "
+                                      "(FORMAT binary)",
                                       pg::CopyFormat::kBinary);
         if (!copy.ok()) return copy.error();
         for (int r = 0; r < rows->rows(); ++r) {

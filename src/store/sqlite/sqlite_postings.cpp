@@ -103,8 +103,8 @@ PostingWriter::PostingWriter(Connection& writer)
       put_(writer.Prepare(
           "INSERT OR REPLACE INTO search_postings(term, last_id, ids) VALUES(?, ?, ?)")),
       delete_(writer.Prepare("DELETE FROM search_postings WHERE term = ? AND last_id = ?")),
-      put_run_(
-          writer.Prepare("INSERT INTO search_terms_load(run, chunk, pairs) VALUES(?, ?, ?)")) {}
+      put_run_(writer.Prepare("INSERT INTO search_terms_load(run, chunk, pairs) VALUES(?, ?, ?)")) {
+}
 
 Result<std::optional<PostingWriter::Block>> PostingWriter::Find(uint32_t term, int64_t person_id,
                                                                 bool* past_end) {
@@ -240,9 +240,9 @@ Status PostingWriter::AddRun(std::vector<TermPair> pairs) {
   const int64_t run = next.Int(0);
   std::string bytes;
   for (size_t i = 0, chunk = 0; i < pairs.size(); i += kRunChunkPairs, ++chunk) {
-    EncodeChunk(std::span<const TermPair>(pairs).subspan(
-                    i, std::min(kRunChunkPairs, pairs.size() - i)),
-                bytes);
+    EncodeChunk(
+        std::span<const TermPair>(pairs).subspan(i, std::min(kRunChunkPairs, pairs.size() - i)),
+        bytes);
     put_run_.Reset();
     put_run_.Bind(1, run);
     put_run_.Bind(2, static_cast<int64_t>(chunk));

@@ -378,8 +378,7 @@ class SqliteStore final : public RegisterStore {
     Transaction tx(writer_);
     if (Status s = tx.Begin(); !s.ok()) return s;
     if (Status s = postings_.MergeRuns(); !s.ok()) return s;
-    if (Status s = PutMeta(kSearchVersionKey, std::to_string(freg::kSearchTermsVersion));
-        !s.ok()) {
+    if (Status s = PutMeta(kSearchVersionKey, std::to_string(freg::kSearchTermsVersion)); !s.ok()) {
       return s;
     }
     if (Status s = tx.Commit(); !s.ok()) return s;
@@ -387,8 +386,7 @@ class SqliteStore final : public RegisterStore {
     return Status::Ok();
   }
 
-  Status BulkInsert(std::span<const PersonWrite> persons,
-                    const EncodedPersons* encoded) override {
+  Status BulkInsert(std::span<const PersonWrite> persons, const EncodedPersons* encoded) override {
     if (options_.read_only) return ReadOnly();
     EncodedPersons own;
     if (encoded == nullptr || encoded->blobs.size() != persons.size() ||
@@ -436,8 +434,8 @@ class SqliteStore final : public RegisterStore {
     for (size_t i = 0; i < persons.size(); ++i) {
       for (uint32_t term : encoded->terms[i]) pairs.push_back({term, person_ids[i]});
     }
-    Status indexed = bulk_loading_ ? postings_.AddRun(std::move(pairs))
-                                   : postings_.AddNew(std::move(pairs));
+    Status indexed =
+        bulk_loading_ ? postings_.AddRun(std::move(pairs)) : postings_.AddNew(std::move(pairs));
     if (!indexed.ok()) return indexed;
     return tx.Commit();
   }
@@ -593,8 +591,8 @@ class SqliteStore final : public RegisterStore {
                            int64_t person_id) {
     std::vector<uint32_t> old_terms;
     if (before) old_terms = freg::SearchTermsOf(before->record, before->latest_seq);
-    const auto diff = DiffSearchTerms(
-        old_terms, freg::SearchTermsOf(after.record, after.versions.back().seq));
+    const auto diff =
+        DiffSearchTerms(old_terms, freg::SearchTermsOf(after.record, after.versions.back().seq));
     for (uint32_t term : diff.removed) {
       if (Status s = postings_.Remove(term, person_id); !s.ok()) return s;
     }
@@ -642,8 +640,7 @@ class SqliteStore final : public RegisterStore {
     st = Statement();
     if (Status s = postings_.AddRun(std::move(pairs)); !s.ok()) return s;
     if (Status s = postings_.MergeRuns(); !s.ok()) return s;
-    if (Status s = PutMeta(kSearchVersionKey, std::to_string(freg::kSearchTermsVersion));
-        !s.ok()) {
+    if (Status s = PutMeta(kSearchVersionKey, std::to_string(freg::kSearchTermsVersion)); !s.ok()) {
       return s;
     }
     return tx.Commit();
@@ -819,7 +816,7 @@ class SqliteStore final : public RegisterStore {
   Statement w_by_fnr_, w_insert_person_, w_update_person_, w_insert_identifier_, w_bulk_identifier_,
       w_insert_version_, w_supersede_, w_latest_;
   sqlite::PostingWriter postings_;  // the search index's writer (on writer_)
-  bool bulk_loading_ = false;  // between BeginBulkLoad and EndBulkLoad (under write_mutex_)
+  bool bulk_loading_ = false;       // between BeginBulkLoad and EndBulkLoad (under write_mutex_)
 
   // The reader of the InReadSnapshot running on this thread, if any.
   struct Pinned {

@@ -67,8 +67,9 @@ TEST_F(PostgresStoreTest, ConcurrentOpensOfAnEmptyDatabaseMigrateOnce) {
   EXPECT_EQ(Count(conninfo(), "SELECT count(*) FROM schema_version"), 1);
   EXPECT_EQ(Count(conninfo(), "SELECT version FROM schema_version"), 5);
   // Migration 5: the search terms are in the person rows, under a GIN index.
-  EXPECT_EQ(Count(conninfo(), "SELECT count(*) FROM pg_indexes WHERE indexname = 'persons_search' "
-                              "AND indexdef LIKE '%USING gin (search_terms)%'"),
+  EXPECT_EQ(Count(conninfo(),
+                  "SELECT count(*) FROM pg_indexes WHERE indexname = 'persons_search' "
+                  "AND indexdef LIKE '%USING gin (search_terms)%'"),
             1);
   EXPECT_EQ(Count(conninfo(), "SELECT count(*) FROM pg_tables WHERE tablename = 'search_terms'"),
             0);

@@ -37,10 +37,10 @@ TEST(PostingBlock, RoundTripsAscendingIds) {
 
 TEST(PostingBlock, DamagedBytesAreErrors) {
   for (std::string_view damaged :
-       {std::string_view("\x80", 1),                   // truncated number
-        std::string_view("\x05\x00", 2),               // an id repeated
+       {std::string_view("\x80", 1),                                           // truncated number
+        std::string_view("\x05\x00", 2),                                       // an id repeated
         std::string_view("\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01", 11),  // too long
-        std::string_view("\xff\xff\xff\xff\xff\xff\xff\xff\x7f\x01", 10)}) {  // past int64
+        std::string_view("\xff\xff\xff\xff\xff\xff\xff\xff\x7f\x01", 10)}) {   // past int64
     bool ok = true;
     Decoded(damaged, &ok);
     EXPECT_FALSE(ok) << damaged.size();

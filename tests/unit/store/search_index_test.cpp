@@ -76,8 +76,9 @@ TEST_P(SearchIndexTest, ApplyChangesMovesThePersonsTerms) {
   // A correction: the old name row disappears, a new one takes its place.
   std::vector<std::string> numbers{a};
   auto written = (*store)->ApplyChanges(
-      numbers, [&](size_t, uint64_t next, const std::optional<StoredPerson>& current)
-                   -> Result<PersonWrite> {
+      numbers,
+      [&](size_t, uint64_t next,
+          const std::optional<StoredPerson>& current) -> Result<PersonWrite> {
         PersonWrite w{current->record, {{next, freg::Hendelsetype::kEndringINavn, 2}}};
         w.record.rows[0].removed_at = next;
         w.record.rows[0].current_until = next;
@@ -187,11 +188,11 @@ TEST_P(SearchIndexTest, FindRawBySearchTermsVisitsThePersonsWithEveryTerm) {
   // The first non-OK status of the visitor stops the search and is returned.
   std::string buffer;
   int visits = 0;
-  auto stopped = (*store)->FindRawBySearchTerms(
-      std::vector<uint32_t>{Word("NORDMANN")}, buffer, [&](const RawPerson&) -> Status {
-        ++visits;
-        return MakeError(ErrorCode::kConflict, "nok");
-      });
+  auto stopped = (*store)->FindRawBySearchTerms(std::vector<uint32_t>{Word("NORDMANN")}, buffer,
+                                                [&](const RawPerson&) -> Status {
+                                                  ++visits;
+                                                  return MakeError(ErrorCode::kConflict, "nok");
+                                                });
   ASSERT_FALSE(stopped.ok());
   EXPECT_EQ(stopped.error().code, ErrorCode::kConflict);
   EXPECT_EQ(visits, 1);
