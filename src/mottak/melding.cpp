@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <pugixml.hpp>
+#include <unordered_set>
 #include <utility>
 
 #include "common/escape.hpp"
@@ -22,6 +23,10 @@ constexpr std::string_view kXmlNamespace = "http://www.w3.org/XML/1998/namespace
 constexpr std::string_view kXsiNamespace = "http://www.w3.org/2001/XMLSchema-instance";
 // The scanner refuses deeper nesting, which bounds the recursion of the Signatur walker.
 constexpr int kMaxDepth = 256;
+// Attributes (namespace declarations included) per element, and namespace bindings in scope: a
+// message needs a handful; the caps keep the checks below linear (docs/design.md, src/mottak/).
+constexpr size_t kMaxAttributes = 256;
+constexpr size_t kMaxBindings = 256;
 constexpr std::string_view kDeclaration = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
 
 Error Invalid(std::string message) {
@@ -306,10 +311,19 @@ class NsScope {
   // pop back to through `mark`.
   Status Push(pugi::xml_node element, std::string_view path, size_t* mark) {
     *mark = bindings_.size();
+    names_.clear();
     for (pugi::xml_attribute a = element.first_attribute(); a; a = a.next_attribute()) {
       const std::string_view name = a.name();
-      for (pugi::xml_attribute b = element.first_attribute(); b != a; b = b.next_attribute()) {
-        if (name == b.name()) return Invalid(AttrPath(path, name) + ": duplicate attribute");
+      if (names_.size() == kMaxAttributes) {
+        return Invalid(std::string(path) + ": more than " + std::to_string(kMaxAttributes) +
+                       " attributes");
+      }
+      if (!names_.insert(name).second) {
+        return Invalid(AttrPath(path, name) + ": duplicate attribute");
+      }
+      if ((name == "xmlns" || name.starts_with("xmlns:")) && bindings_.size() == kMaxBindings) {
+        return Invalid(AttrPath(path, name) + ": more than " + std::to_string(kMaxBindings) +
+                       " namespace declarations in scope");
       }
       if (name == "xmlns") {
         bindings_.emplace_back(std::string_view{}, a.value());
@@ -346,6 +360,7 @@ class NsScope {
 
  private:
   std::vector<std::pair<std::string_view, std::string_view>> bindings_;
+  std::unordered_set<std::string_view> names_;  // the attributes of the element being pushed
 };
 
 bool IsWhitespace(std::string_view s) {

@@ -345,6 +345,41 @@ TEST(MeldingTest, RefusesBillionLaughsCheaply) {
   EXPECT_NE(r2.error().message.find("undefined entity reference '&lol9;'"), std::string::npos);
 }
 
+// Hostile attribute lists are refused at the cap, in time linear in the payload: 300 000
+// distinct attributes (what the 4 MB limit allows) once took minutes of pairwise comparison.
+TEST(MeldingTest, RefusesAttributeFloodsAtTheCap) {
+  std::string many;
+  for (int i = 0; i < 300'000; ++i) many += " a" + std::to_string(i) + "=\"\"";
+  Result<Melding> r = ParseMelding(Replace(kFull, " versjon=\"1.0\"", many + " versjon=\"1.0\""));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidInput);
+  EXPECT_NE(r.error().message.find("Melding: more than 256 attributes"), std::string::npos)
+      << r.error().message;
+  // Up to the cap an element's attributes are only checked, then judged by the schema.
+  std::string allowed;
+  for (int i = 0; i < 250; ++i) allowed += " a" + std::to_string(i) + "=\"\"";
+  r = ParseMelding(Replace(kFull, " versjon=\"1.0\"", allowed + " versjon=\"1.0\""));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message.find("more than"), std::string::npos) << r.error().message;
+  // A duplicate far down a long list is still found.
+  r = ParseMelding(Replace(kFull, " versjon=\"1.0\"", allowed + " versjon=\"1.0\" a3=\"x\""));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("Melding/@a3: duplicate attribute"), std::string::npos)
+      << r.error().message;
+  // Namespace declarations in scope are capped across nested elements as well.
+  std::string outer, inner;
+  for (int i = 0; i < 200; ++i)
+    outer += " xmlns:p" + std::to_string(i) + "=\"urn:p" + std::to_string(i) + "\"";
+  for (int i = 200; i < 300; ++i)
+    inner += " xmlns:p" + std::to_string(i) + "=\"urn:p" + std::to_string(i) + "\"";
+  r = ParseMelding(Replace(Replace(kFull, " versjon=\"1.0\"", outer + " versjon=\"1.0\""),
+                           "<Innhold>", "<Innhold" + inner + ">"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("more than 256 namespace declarations in scope"),
+            std::string::npos)
+      << r.error().message;
+}
+
 Melding SampleMelding() {
   Melding m;
   m.versjon = "1.0";
