@@ -141,7 +141,7 @@ const ApiSpec* Dispatcher::ApiOf(const Request& request) const {
                                                                 : FindApi(request.route->api);
 }
 
-std::variant<const Route*, Response> Dispatcher::Enter(Request& request) const {
+std::variant<const Route*, Response> Dispatcher::Admit(Request& request) const {
   Router::Match m = router_.Find(request.method, request);
   if (m.outcome == Router::Outcome::kNotFound) {
     return Render(ApiForPath(request.path), MakeError(ErrorCode::kNotFound, {}), request);
@@ -181,9 +181,12 @@ std::variant<const Route*, Response> Dispatcher::Enter(Request& request) const {
 }
 
 Response Dispatcher::Dispatch(Request& request) const {
-  auto entered = Enter(request);
-  if (Response* answer = std::get_if<Response>(&entered)) return std::move(*answer);
-  const Route& route = *std::get<const Route*>(entered);
+  auto admitted = Admit(request);
+  if (Response* answer = std::get_if<Response>(&admitted)) return std::move(*answer);
+  return DispatchAdmitted(request, *std::get<const Route*>(admitted));
+}
+
+Response Dispatcher::DispatchAdmitted(Request& request, const Route& route) const {
   const ApiSpec* api = ApiOf(request);
   if (route.stream) {
     // A streaming route whose body was read whole: the same three steps at once.
@@ -210,14 +213,8 @@ const Route* Dispatcher::FindRoute(const Request& request) const {
   return m.outcome == Router::Outcome::kFound ? m.route : nullptr;
 }
 
-Dispatcher::Stream Dispatcher::BeginStream(Request& request) const {
+Dispatcher::Stream Dispatcher::BeginStream(Request& request, const Route& route) const {
   Stream out;
-  auto entered = Enter(request);
-  if (Response* answer = std::get_if<Response>(&entered)) {
-    out.answer = std::move(*answer);
-    return out;
-  }
-  const Route& route = *std::get<const Route*>(entered);
   const ApiSpec* api = ApiOf(request);
   out.answer = Catching(api, request, [&]() -> Response {
     if (!route.stream) {

@@ -62,8 +62,19 @@ class Dispatcher {
   Status AddStreaming(Method method, std::string_view pattern, RouteInfo info,
                       StreamHandler handler);
 
-  // Never throws. Sets request.route, route_slot and path_params when a route matched.
+  // Never throws. Sets request.route, route_slot and path_params when a route matched. Admit,
+  // then DispatchAdmitted, at once.
   Response Dispatch(Request& request) const;
+
+  // For a server that has a request's headers but not yet its body, so that nothing is read for
+  // a request that will be refused: routes the request (sets route, route_slot, path_params) and
+  // runs its API's before-steps (authentication, rate limits: they read headers only). The route
+  // to run once the body is in, or the answer (404, 405, a before-step's 401/403/429 …) to give
+  // without reading the body. Never throws.
+  std::variant<const Route*, Response> Admit(Request& request) const;
+  // The handler of a route Admit() let `request` in to (a streaming route: the body written to
+  // its sink at once). Never throws.
+  Response DispatchAdmitted(Request& request, const Route& route) const;
 
   // The answer for an error found outside the handler (e.g. the server's 413), shaped by the API
   // that owns the request's path (matched route first, then prefix). Sets request.route and
@@ -74,17 +85,16 @@ class Dispatcher {
   // body (Route::stream) or blocks (RouteInfo::blocking).
   const Route* FindRoute(const Request& request) const;
 
-  // A streaming request, in three steps, each never throwing (the same catch site and error
-  // rendering as Dispatch):
-  // - BeginStream: routes the request (sets route, route_slot, path_params), runs the before-steps
-  //   and the route's StreamHandler; `sink` to write the body to, or else `answer`;
+  // A streaming request Admit() let in, in three steps, each never throwing (the same catch site
+  // and error rendering as Dispatch):
+  // - BeginStream: the route's StreamHandler; `sink` to write the body to, or else `answer`;
   // - StreamBody: the next piece of the body; an answer (the sink's error) ends the request;
   // - FinishStream: the body is complete; the handler's answer.
   struct Stream {
     std::unique_ptr<BodySink> sink;
     Response answer;  // when sink is null
   };
-  Stream BeginStream(Request& request) const;
+  Stream BeginStream(Request& request, const Route& route) const;
   std::optional<Response> StreamBody(Request& request, BodySink& sink,
                                      std::string_view bytes) const;
   Response FinishStream(Request& request, BodySink& sink) const;
@@ -97,9 +107,6 @@ class Dispatcher {
  private:
   Response Render(const ApiSpec* api, const Error& error, Request& request) const;
   Response Finish(Response response, const Request& request) const;
-  // Routes the request and runs its API's before-steps: the route, or the answer (404, 405, a
-  // before-step's error).
-  std::variant<const Route*, Response> Enter(Request& request) const;
   const ApiSpec* ApiOf(const Request& request) const;
   // fn() -> Response inside the one catch site: an exception is logged and answered 500.
   template <typename Fn>

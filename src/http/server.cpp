@@ -29,6 +29,8 @@
 #include <optional>
 #include <random>
 #include <thread>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "http/error_mapping.hpp"
@@ -170,11 +172,11 @@ struct Server::Impl {
   void AccessLog(const Request& req, int status, std::size_t bytes, Clock::duration dur,
                  std::chrono::system_clock::time_point start);
   void AssignRequestId(Worker& w, Request& req);
-  // Runs fn() (-> Response) on the blocking pool; the session resumes on its own thread.
-  template <typename Fn>
-  asio::awaitable<Response> OnPool(Fn fn) {
+  // Runs fn() on the blocking pool; the session resumes on its own thread.
+  template <typename Fn, typename R = std::invoke_result_t<Fn>>
+  asio::awaitable<R> OnPool(Fn fn) {
     co_return co_await asio::co_spawn(
-        blocking_pool, [fn = std::move(fn)]() -> asio::awaitable<Response> { co_return fn(); },
+        blocking_pool, [fn = std::move(fn)]() -> asio::awaitable<R> { co_return fn(); },
         asio::use_awaitable);
   }
 
@@ -519,8 +521,26 @@ asio::awaitable<void> Server::Impl::Session(Worker& w, tcp::socket socket) {
       have_response = true;
       keep_alive = keep_alive && parser->is_done();
     }
-    const Route* route = have_response ? nullptr : dispatcher.FindRoute(req);
-    const bool blocking = route != nullptr && route->info.blocking;
+    // Routing and the before-steps (authentication, rate limits) come before a byte of the body
+    // is read: a request that will be refused costs its headers only, whatever it announces.
+    const Route* found = have_response ? nullptr : dispatcher.FindRoute(req);
+    const bool blocking = found != nullptr && found->info.blocking;
+    const Route* route = nullptr;
+    if (!have_response) {
+      std::variant<const Route*, Response> admitted;
+      if (blocking) {
+        admitted = co_await OnPool([&] { return dispatcher.Admit(req); });
+      } else {
+        admitted = dispatcher.Admit(req);
+      }
+      if (Response* answer = std::get_if<Response>(&admitted)) {
+        res = std::move(*answer);
+        have_response = true;
+        keep_alive = keep_alive && parser->is_done();  // else the body stays unread
+      } else {
+        route = std::get<const Route*>(admitted);
+      }
+    }
     bool body_done = parser->is_done();
     if (!have_response && !body_done) {
       const ApiSpec* api = dispatcher.ApiForPath(req.path);
@@ -537,7 +557,7 @@ asio::awaitable<void> Server::Impl::Session(Worker& w, tcp::socket socket) {
         too_large(fmt::format("content-length {} > limit {}", *len, body_limit));
       } else if (route != nullptr && route->stream) {
         // The body goes to the route's sink as it arrives (see server.hpp).
-        Dispatcher::Stream begun = dispatcher.BeginStream(req);
+        Dispatcher::Stream begun = dispatcher.BeginStream(req, *route);
         if (!begun.sink) {
           res = std::move(begun.answer);
           have_response = true;
@@ -624,9 +644,9 @@ asio::awaitable<void> Server::Impl::Session(Worker& w, tcp::socket socket) {
     if (!have_response) {
       req.body = std::move(parser->get().body());
       if (blocking) {
-        res = co_await OnPool([&] { return dispatcher.Dispatch(req); });
+        res = co_await OnPool([&] { return dispatcher.DispatchAdmitted(req, *route); });
       } else {
-        res = dispatcher.Dispatch(req);
+        res = dispatcher.DispatchAdmitted(req, *route);
       }
     }
 
