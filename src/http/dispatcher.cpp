@@ -5,6 +5,8 @@
 #include <exception>
 #include <utility>
 
+#include "common/escape.hpp"
+
 namespace norreg::http {
 namespace {
 
@@ -104,10 +106,14 @@ Response Dispatcher::Render(const ApiSpec* api, const Error& error, Request& req
   int status = HttpStatusFor(error.code);
   if (status >= 500 || !error.detail.empty()) {
     auto level = status >= 500 ? spdlog::level::err : spdlog::level::info;
-    spdlog::log(level,
-                "request_error rid={} route={} code={} status={} message=\"{}\" detail=\"{}\"",
+    // Message and detail may quote what a client sent (a token's iss or kid, say): written as
+    // JSON strings, so no value can break the line or forge another.
+    std::string message, detail;
+    AppendJsonString(message, error.message);
+    AppendJsonString(detail, error.detail);
+    spdlog::log(level, "request_error rid={} route={} code={} status={} message={} detail={}",
                 request.request_id, request.route ? request.route->name : "unmatched",
-                CodeName(error.code), status, error.message, error.detail);
+                CodeName(error.code), status, message, detail);
   }
   try {
     Response r = api && api->render_error ? api->render_error(error, request)

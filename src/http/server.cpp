@@ -84,6 +84,43 @@ void AppendIsoUtc(std::string& out, std::chrono::system_clock::time_point tp) {
   fmt::format_to(std::back_inserter(out), ".{:03}Z", ms % 1000);
 }
 
+// A request target as the access log writes it: every run of exactly 11 digits (a fødsels- or
+// d-nummer, in a path or anywhere else) becomes 11 '*', and the query keeps its parameter names
+// only — its values are search criteria (names, birth dates, addresses).
+void AppendLoggedTarget(std::string& out, std::string_view target) {
+  const size_t question = target.find('?');
+  const std::string_view path = target.substr(0, question);
+  for (size_t i = 0; i < path.size();) {
+    size_t run = i;
+    while (run < path.size() && path[run] >= '0' && path[run] <= '9') ++run;
+    if (run > i) {
+      if (run - i == 11) {
+        out.append(11, '*');
+      } else {
+        out.append(path.substr(i, run - i));
+      }
+      i = run;
+    } else {
+      out.push_back(path[i++]);
+    }
+  }
+  if (question == std::string_view::npos) return;
+  out.push_back('?');
+  std::string_view query = target.substr(question + 1);
+  bool first = true;
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    if (!first) out.push_back('&');
+    first = false;
+    const size_t eq = pair.find('=');
+    out.append(pair.substr(0, eq));
+    if (eq != std::string_view::npos) out.append("=*");
+  }
+}
+
 bool SaneRequestId(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
   for (char c : id) {
@@ -392,10 +429,14 @@ void Server::Impl::AccessLog(const Request& req, int status, std::size_t bytes, 
   line.clear();
   line += "access ts=";
   AppendIsoUtc(line, start);
-  fmt::format_to(std::back_inserter(line),
-                 " rid={} remote={} method={} path={} status={} bytes={} duration_us={}",
-                 req.request_id, req.remote, req.method_name.empty() ? "-" : req.method_name,
-                 req.target.empty() ? "-" : req.target, status, bytes,
+  fmt::format_to(std::back_inserter(line), " rid={} remote={} method={} path=", req.request_id,
+                 req.remote, req.method_name.empty() ? "-" : req.method_name);
+  if (req.target.empty()) {
+    line += '-';
+  } else {
+    AppendLoggedTarget(line, req.target);
+  }
+  fmt::format_to(std::back_inserter(line), " status={} bytes={} duration_us={}", status, bytes,
                  std::chrono::duration_cast<std::chrono::microseconds>(dur).count());
   spdlog::logger* logger =
       opt.access_logger ? opt.access_logger.get() : spdlog::default_logger_raw();
@@ -521,10 +562,24 @@ asio::awaitable<void> Server::Impl::Session(Worker& w, tcp::socket socket) {
       have_response = true;
       keep_alive = keep_alive && parser->is_done();
     }
-    // Routing and the before-steps (authentication, rate limits) come before a byte of the body
-    // is read: a request that will be refused costs its headers only, whatever it announces.
+    // Everything that can refuse a request is decided from its headers, before a byte of the
+    // body is read — an announced size past the limit (413), then the route and its API's
+    // before-steps (404, 405, authentication, rate limits) — so a refused request costs its
+    // headers only, whatever it announces.
     const Route* found = have_response ? nullptr : dispatcher.FindRoute(req);
     const bool blocking = found != nullptr && found->info.blocking;
+    const ApiSpec* body_api = dispatcher.ApiForPath(req.path);
+    const std::uint64_t body_limit =
+        body_api != nullptr && body_api->body_limit ? *body_api->body_limit : opt.body_limit;
+    auto too_large = [&](std::string detail) {
+      res = dispatcher.RenderError(
+          req, MakeError(ErrorCode::kTooLarge, "Forespørselen er for stor.", std::move(detail)));
+      have_response = true;
+      keep_alive = false;  // the body stays unread
+    };
+    if (auto len = parser->content_length(); !have_response && len && *len > body_limit) {
+      too_large(fmt::format("content-length {} > limit {}", *len, body_limit));
+    }
     const Route* route = nullptr;
     if (!have_response) {
       std::variant<const Route*, Response> admitted;
@@ -543,19 +598,7 @@ asio::awaitable<void> Server::Impl::Session(Worker& w, tcp::socket socket) {
     }
     bool body_done = parser->is_done();
     if (!have_response && !body_done) {
-      const ApiSpec* api = dispatcher.ApiForPath(req.path);
-      const std::uint64_t body_limit =
-          api != nullptr && api->body_limit ? *api->body_limit : opt.body_limit;
-      auto len = parser->content_length();
-      auto too_large = [&](std::string detail) {
-        res = dispatcher.RenderError(
-            req, MakeError(ErrorCode::kTooLarge, "Forespørselen er for stor.", std::move(detail)));
-        have_response = true;
-        keep_alive = false;  // the body stays unread
-      };
-      if (len && *len > body_limit) {
-        too_large(fmt::format("content-length {} > limit {}", *len, body_limit));
-      } else if (route != nullptr && route->stream) {
+      if (route->stream) {
         // The body goes to the route's sink as it arrives (see server.hpp).
         Dispatcher::Stream begun = dispatcher.BeginStream(req, *route);
         if (!begun.sink) {

@@ -1,8 +1,12 @@
 #include "http/error_mapping.hpp"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -146,6 +150,10 @@ class DispatcherTest : public ::testing::Test {
                                             "row missing in table persons");
                          }
                          if (r.Param("id") == "boom") throw std::runtime_error("secret stack");
+                         if (r.Param("id") == "inject") {
+                           return MakeError(ErrorCode::kNotFound, "Fant ikke personen",
+                                            "kid \"a\nrequest_error rid=forged\"");
+                         }
                          return Response::Json("{\"id\":\"" + std::string(r.Param("id")) +
                                                "\",\"org\":\"" + p->orgnr + "\"}");
                        })
@@ -200,6 +208,22 @@ TEST_F(DispatcherTest, HandlerErrorUsesApiShapeWithoutDetail) {
   EXPECT_EQ(r.content_type, "application/xml");
   EXPECT_NE(r.body.find("<melding>Fant ikke personen</melding>"), std::string::npos);
   EXPECT_EQ(r.body.find("row missing"), std::string::npos);
+}
+
+// A detail quoting what a client sent cannot break the log line or forge another.
+TEST_F(DispatcherTest, LoggedDetailsStayOnOneLine) {
+  std::ostringstream captured;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(captured);
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
+  spdlog::set_level(spdlog::level::info);
+  Response r = Do(Method::kGet, std::string(kPrefix) + "/v1/personer/inject");
+  spdlog::default_logger()->flush();
+  spdlog::set_default_logger(previous);
+  EXPECT_EQ(r.status, 404);
+  const std::string log = captured.str();
+  EXPECT_NE(log.find(R"(detail="kid \"a\nrequest_error rid=forged\"")"), std::string::npos) << log;
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 1) << log;
 }
 
 TEST_F(DispatcherTest, ExceptionBecomesGeneric500) {

@@ -572,9 +572,33 @@ TEST_F(ServerTest, AccessLogHasOneLinePerRequest) {
   std::string log = log_.str();
   EXPECT_NE(log.find("access ts="), std::string::npos) << log;
   EXPECT_NE(log.find("rid=rid-1 remote=127.0.0.1:"), std::string::npos) << log;
-  EXPECT_NE(log.find("method=GET path=/hello?fnr=123 status=200 bytes=5 duration_us="),
+  EXPECT_NE(log.find("method=GET path=/hello?fnr=* status=200 bytes=5 duration_us="),
             std::string::npos)
       << log;
+}
+
+// Identity numbers and search criteria never reach the access log: an 11-digit run in the path
+// is starred out, query values are dropped (the names stay).
+TEST_F(ServerTest, AccessLogRedactsNumbersAndQueryValues) {
+  Start();
+  {
+    RawClient c(port());
+    ASSERT_TRUE(c.Send(Get("/freg/x/14838540024")));
+    ASSERT_TRUE(c.Read());
+    ASSERT_TRUE(c.Send(Get("/freg/x/1483854002412?navn=Kari%20Nordmann&foedselsdato=19811013&x")));
+    ASSERT_TRUE(c.Read());
+  }
+  server_->Stop();
+  thread_.join();
+  log_sink_->flush();
+  const std::string log = log_.str();
+  EXPECT_NE(log.find("path=/freg/x/*********** status=200"), std::string::npos) << log;
+  EXPECT_NE(log.find("path=/freg/x/1483854002412?navn=*&foedselsdato=*&x status="),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(log.find("14838540024 "), std::string::npos) << log;
+  EXPECT_EQ(log.find("Nordmann"), std::string::npos) << log;
+  EXPECT_EQ(log.find("19811013"), std::string::npos) << log;
 }
 
 TEST(ServerListenTest, PortInUseFails) {
