@@ -1,5 +1,6 @@
 #include "auth/jwks.hpp"
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <cerrno>
 #include <cstring>
@@ -68,6 +69,7 @@ Result<std::vector<std::pair<std::string, RsaKey>>> ParseJwks(std::string_view t
 struct JwksCache::Impl {
   JwksFetcher fetch;
   std::chrono::milliseconds min_refresh_interval;
+  std::chrono::milliseconds max_age;
 
   // Readers copy the snapshot pointer under a short lock (a refcount increment); the map itself
   // is immutable once published.
@@ -78,6 +80,18 @@ struct JwksCache::Impl {
   std::mutex refresh_mu;
   bool attempted = false;
   std::chrono::steady_clock::time_point last_attempt;
+  // When the published keys were fetched (a failed refresh keeps both).
+  std::atomic<std::chrono::steady_clock::rep> loaded_at{0};
+
+  bool Stale() const {
+    const auto loaded = std::chrono::steady_clock::time_point(
+        std::chrono::steady_clock::duration(loaded_at.load()));
+    return std::chrono::steady_clock::now() - loaded > max_age;
+  }
+  // Requires refresh_mu.
+  bool MayAttempt() const {
+    return !attempted || std::chrono::steady_clock::now() - last_attempt >= min_refresh_interval;
+  }
 
   std::shared_ptr<const KeyMap> Load() const {
     std::lock_guard lock(snapshot_mu);
@@ -103,14 +117,17 @@ struct JwksCache::Impl {
     std::shared_ptr<const KeyMap> published = std::move(map);
     std::lock_guard lock(snapshot_mu);
     snapshot.swap(published);
+    loaded_at = last_attempt.time_since_epoch().count();
     return Status::Ok();
   }
 };
 
-JwksCache::JwksCache(JwksFetcher fetch, std::chrono::milliseconds min_refresh_interval)
+JwksCache::JwksCache(JwksFetcher fetch, std::chrono::milliseconds min_refresh_interval,
+                     std::chrono::milliseconds max_age)
     : impl_(std::make_shared<Impl>()) {
   impl_->fetch = std::move(fetch);
   impl_->min_refresh_interval = min_refresh_interval;
+  impl_->max_age = max_age;
 }
 
 JwksFetcher JwksCache::FileFetcher(std::string path) {
@@ -132,7 +149,17 @@ JwksFetcher JwksCache::FileFetcher(std::string path) {
 std::shared_ptr<const RsaKey> JwksCache::Find(std::string_view kid) {
   {
     auto snap = impl_->Load();
-    if (auto it = snap->find(kid); it != snap->end()) return it->second;
+    if (auto it = snap->find(kid); it != snap->end()) {
+      if (!impl_->Stale()) return it->second;
+      // Known but old: one caller refreshes, the others go on with what they have. A failed
+      // refresh keeps the keys (and is tried again after the interval).
+      std::unique_lock lock(impl_->refresh_mu, std::try_to_lock);
+      if (!lock.owns_lock()) return it->second;
+      if (impl_->Stale() && impl_->MayAttempt()) (void)impl_->RefreshLocked();
+      snap = impl_->Load();
+      it = snap->find(kid);
+      return it == snap->end() ? nullptr : it->second;  // withdrawn by the issuer: unknown now
+    }
   }
   std::lock_guard lock(impl_->refresh_mu);
   // Another thread may have refreshed while this one waited.
@@ -140,10 +167,7 @@ std::shared_ptr<const RsaKey> JwksCache::Find(std::string_view kid) {
     auto snap = impl_->Load();
     if (auto it = snap->find(kid); it != snap->end()) return it->second;
   }
-  if (impl_->attempted &&
-      std::chrono::steady_clock::now() - impl_->last_attempt < impl_->min_refresh_interval) {
-    return nullptr;
-  }
+  if (!impl_->MayAttempt()) return nullptr;
   // A failed refresh keeps the previous keys; the lookup below then simply misses.
   (void)impl_->RefreshLocked();
   auto snap = impl_->Load();

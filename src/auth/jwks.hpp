@@ -1,7 +1,9 @@
 #pragma once
 // A JWKS (RFC 7517 key set) of one issuer, cached by `kid`, loaded from a file, a URL or an
 // in-process provider, and refreshed when a token names an unknown `kid` — at most once per
-// `min_refresh_interval`, so garbage kids cannot make the server hammer the issuer.
+// `min_refresh_interval`, so garbage kids cannot make the server hammer the issuer — and when the
+// keys are older than `max_age`, so that a key the issuer withdrew stops being trusted: the first
+// lookup past it refreshes (the others meanwhile go on with the keys they have).
 //
 // Only RSA keys ("kty":"RSA" with n/e, `use` absent or "sig") of >= 2048 bits are kept; others are
 // skipped. A refresh that fails keeps the previous keys.
@@ -29,9 +31,11 @@ Result<std::vector<std::pair<std::string, RsaKey>>> ParseJwks(std::string_view j
 
 class JwksCache {
  public:
-  // `fetch` is called on first use and on refresh. Default interval: 60 s.
+  // `fetch` is called on first use and on refresh. Defaults: 60 s between refreshes at most,
+  // keys refreshed when older than 5 minutes.
   explicit JwksCache(JwksFetcher fetch,
-                     std::chrono::milliseconds min_refresh_interval = std::chrono::seconds(60));
+                     std::chrono::milliseconds min_refresh_interval = std::chrono::seconds(60),
+                     std::chrono::milliseconds max_age = std::chrono::minutes(5));
   // A fetcher reading a JWKS file (re-read on refresh).
   static JwksFetcher FileFetcher(std::string path);
 

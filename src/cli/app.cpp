@@ -212,13 +212,14 @@ Result<Security> MakeSecurity(const Config& config, const std::string& base_url)
     auto trusted = ParseTrustedIssuer(entry);
     if (!trusted.ok()) return trusted.error();
     const std::string source = trusted->jwks;
-    auth::JwksFetcher fetch =
-        source.starts_with("http://") || source.starts_with("https://")
-            ? auth::JwksFetcher([source] {
-                client::HttpClient http({.timeout = std::chrono::seconds(10)});
-                return http.FetchUrl(source);
-              })
-            : auth::JwksCache::FileFetcher(source);
+    auth::JwksFetcher fetch = source.starts_with("http://") || source.starts_with("https://")
+                                  ? auth::JwksFetcher([source] {
+                                      // A key set is a few KB: a longer answer is not one.
+                                      client::HttpClient http({.timeout = std::chrono::seconds(10),
+                                                               .max_body_bytes = 1 << 20});
+                                      return http.FetchUrl(source);
+                                    })
+                                  : auth::JwksCache::FileFetcher(source);
     security.validator->AddIssuer(trusted->issuer,
                                   std::make_shared<auth::JwksCache>(std::move(fetch), refresh));
   }

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <sstream>
+#include <string_view>
 
 namespace norreg::cli {
 namespace {
@@ -183,6 +184,21 @@ Result<TrustedIssuer> ParseTrustedIssuer(const std::string& text) {
   if (issuer.issuer.back() != '/') {
     return Invalid("trusted_issuers: issuer må slutte med '/' (eksakt som i token), fikk '" +
                    issuer.issuer + "'");
+  }
+  // Keys fetched over plain HTTP could be swapped on the way: only from this machine.
+  if (std::string_view jwks = issuer.jwks; jwks.starts_with("http://")) {
+    std::string_view host = jwks.substr(7, jwks.find_first_of("/?#", 7) - 7);
+    if (host.starts_with("[")) {
+      host = host.substr(0, host.find(']') + 1);
+    } else {
+      host = host.substr(0, host.find(':'));
+    }
+    if (host != "127.0.0.1" && host != "localhost" && host != "[::1]") {
+      return Invalid(
+          "trusted_issuers: JWKS må hentes med https:// (http:// bare fra denne "
+          "maskinen), fikk '" +
+          issuer.jwks + "'");
+    }
   }
   return issuer;
 }

@@ -49,6 +49,8 @@ std::string_view Trim(std::string_view s) {
 struct BodySink {
   CURL* curl;
   std::string* body;
+  std::uint64_t max_bytes = 0;  // 0 = no limit
+  bool too_large = false;
 };
 constexpr curl_off_t kMaxReserve = curl_off_t{1} << 30;
 constexpr size_t kParserPadding = 64;
@@ -61,6 +63,10 @@ size_t WriteBody(char* data, size_t size, size_t count, void* user) {
         length > 0 && length < kMaxReserve) {
       sink->body->reserve(static_cast<size_t>(length) + kParserPadding);
     }
+  }
+  if (sink->max_bytes != 0 && sink->body->size() + size * count > sink->max_bytes) {
+    sink->too_large = true;
+    return 0;  // curl ends the transfer (CURLE_WRITE_ERROR)
   }
   sink->body->append(data, size * count);
   return size * count;
@@ -185,7 +191,7 @@ Result<HttpResponse> HttpClient::Request(std::string_view method, const std::str
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout.count()));
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &WriteBody);
-  BodySink sink{curl, &response.body};
+  BodySink sink{curl, &response.body, options_.max_body_bytes};
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &WriteHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
@@ -209,6 +215,11 @@ Result<HttpResponse> HttpClient::Request(std::string_view method, const std::str
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
   CURLcode code = curl_easy_perform(curl);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr);
+  if (sink.too_large) {
+    return MakeError(ErrorCode::kInternal, method_text + " " + url +
+                                               ": the answer is longer than " +
+                                               std::to_string(sink.max_bytes) + " bytes");
+  }
   if (code != CURLE_OK) {
     std::string what = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
     return MakeTransportError(method_text + " " + url + " failed: " + what,

@@ -35,6 +35,8 @@ struct HttpClientOptions {
   std::chrono::milliseconds timeout{std::chrono::seconds(120)};
   // Sent as User-Agent. Default "norreg/0.1".
   std::string user_agent = "norreg/0.1";
+  // An answer body longer than this ends the transfer with an error; 0 = no limit.
+  std::uint64_t max_body_bytes = 0;
 };
 
 struct HttpResponse {

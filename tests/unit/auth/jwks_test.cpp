@@ -127,6 +127,29 @@ TEST(JwksCacheTest, UnknownKidRefreshesAfterTheInterval) {
   EXPECT_EQ(src.calls, 3);
 }
 
+// Keys older than max_age are fetched again on the next lookup, so a key the issuer withdrew
+// stops being trusted; a failed refresh keeps the keys it has.
+TEST(JwksCacheTest, KeysPastTheirAgeAreFetchedAgainAndAWithdrawnKeyStopsWorking) {
+  using std::chrono::milliseconds;
+  CountingSource src;
+  src.text = Jwks({Key(0).PublicJwkJson("a"), Key(1).PublicJwkJson("b")});
+  JwksCache cache(src.Fetcher(), milliseconds(0), milliseconds(300));
+  ASSERT_NE(cache.Find("a"), nullptr);
+  EXPECT_EQ(src.calls, 1);
+  src.text = Jwks({Key(1).PublicJwkJson("b")});  // the issuer withdraws "a"
+  EXPECT_NE(cache.Find("a"), nullptr);           // young keys are not fetched again
+  EXPECT_EQ(src.calls, 1);
+  std::this_thread::sleep_for(milliseconds(500));
+  EXPECT_EQ(cache.Find("a"), nullptr);
+  EXPECT_EQ(src.calls, 2);
+  EXPECT_NE(cache.Find("b"), nullptr);
+  EXPECT_EQ(src.calls, 2);
+  std::this_thread::sleep_for(milliseconds(500));
+  src.fail = true;
+  EXPECT_NE(cache.Find("b"), nullptr);
+  EXPECT_EQ(src.calls, 3);
+}
+
 TEST(JwksCacheTest, FailedRefreshKeepsPreviousKeys) {
   CountingSource src;
   src.text = Jwks({Key(0).PublicJwkJson("a")});

@@ -161,6 +161,18 @@ TEST(ConfigTest, TrustedIssuersFromFileAndEnvironment) {
   EXPECT_EQ(first->issuer, "https://test.maskinporten.no/");
   EXPECT_EQ(first->jwks, "https://test.maskinporten.no/jwk");
   EXPECT_EQ(ParseTrustedIssuer(config.trusted_issuers[1])->jwks, "/etc/norreg/other-jwks.json");
+  // Keys over plain HTTP only from this machine.
+  EXPECT_TRUE(ParseTrustedIssuer("https://a.test/=http://127.0.0.1:8080/jwk").ok());
+  EXPECT_TRUE(ParseTrustedIssuer("https://a.test/=http://localhost/jwk").ok());
+  EXPECT_TRUE(ParseTrustedIssuer("https://a.test/=http://[::1]:9/jwk").ok());
+  for (const char* remote :
+       {"https://a.test/=http://a.test/jwk", "https://a.test/=http://10.0.0.1/jwk",
+        "https://a.test/=http://127.0.0.1.evil.test/jwk",
+        "https://a.test/=http://localhost.evil.test:80/jwk"}) {
+    auto refused = ParseTrustedIssuer(remote);
+    ASSERT_FALSE(refused.ok()) << remote;
+    EXPECT_NE(refused.error().message.find("https://"), std::string::npos) << remote;
+  }
   EXPECT_EQ(config.rate_limit_per_s, 10);
   EXPECT_FALSE(config.audit);
 

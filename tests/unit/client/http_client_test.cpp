@@ -159,6 +159,26 @@ TEST(HttpClientTest, FetchUrlRequires200) {
   EXPECT_NE(missing.error().message.find("404"), std::string::npos);
 }
 
+// An answer longer than max_body_bytes ends the transfer with an error (not a transport error:
+// asking again would give the same), whatever it announces.
+TEST(HttpClientTest, AnswersPastTheBodyCapAreErrors) {
+  FakeHttpServer server([](const FakeRequest& request) {
+    FakeResponse response;
+    response.body = std::string(request.target == "/big" ? 300000 : 1000, 'k');
+    return response;
+  });
+  HttpClient client({.max_body_bytes = 100000});
+  auto small = client.FetchUrl(server.Url("/small"));
+  ASSERT_TRUE(small.ok()) << small.error().message;
+  EXPECT_EQ(small->size(), 1000u);
+  auto big = client.FetchUrl(server.Url("/big"));
+  ASSERT_FALSE(big.ok());
+  EXPECT_FALSE(IsTransportError(big.error()));
+  EXPECT_NE(big.error().message.find("longer than 100000 bytes"), std::string::npos)
+      << big.error().message;
+  EXPECT_TRUE(client.FetchUrl(server.Url("/small")).ok());  // the client keeps working
+}
+
 TEST(HttpClientTest, MovedClientKeepsWorking) {
   FakeHttpServer server(Echo);
   HttpClient first;
