@@ -76,7 +76,7 @@ void PrintHowToCall(const std::string& base, const Config& config, store::Regist
   std::string auth;
   if (config.insecure_no_auth) {
     std::printf("ADVARSEL: --insecure-no-auth: API-ene svarer uten tilgangstoken.\n");
-  } else if (config.auth_server) {
+  } else if (AuthServerOn(config)) {
     auth = " -H \"Authorization: Bearer $T\"";
     std::printf(
         "norreg listening on %s\n"
@@ -172,9 +172,9 @@ Result<Security> MakeSecurity(const Config& config, const std::string& base_url)
   security.validator = std::make_unique<auth::TokenValidator>(
       auth::ValidatorOptions{.leeway = std::chrono::seconds(config.token_leeway_s)});
   const auto refresh = std::chrono::seconds(config.jwks_refresh_s);
-  auto state = OpenAuthState(config, config.auth_server);
+  auto state = OpenAuthState(config, AuthServerOn(config));
   if (!state.ok()) return state.error();
-  if (config.auth_server) {
+  if (AuthServerOn(config)) {
     const std::string dir = config.data + "/auth";
     auto clients = auth::EnsureDemoClients(dir);
     if (!clients.ok()) return clients.error();

@@ -49,6 +49,14 @@ Setter Bool(bool Config::*field) {
   };
 }
 
+Setter OptionalBool(std::optional<bool> Config::*field) {
+  return [field](Config& c, const json::value& v) -> Status {
+    if (!v.is_bool()) return Invalid("må være true eller false");
+    c.*field = v.as_bool();
+    return Status::Ok();
+  };
+}
+
 Setter StringList(std::vector<std::string> Config::*field) {
   return [field](Config& c, const json::value& v) -> Status {
     std::vector<std::string> items;
@@ -81,7 +89,7 @@ const std::map<std::string, Setter>& Setters() {
       {"shutdown_grace_s", Number(&Config::shutdown_grace_s, 0, 3600)},
       {"log_level", String(&Config::log_level)},
       {"access_log", Bool(&Config::access_log)},
-      {"auth_server", Bool(&Config::auth_server)},
+      {"auth_server", OptionalBool(&Config::auth_server)},
       {"issuer", String(&Config::issuer)},
       {"trusted_issuers", StringList(&Config::trusted_issuers)},
       {"token_leeway_s", Number(&Config::token_leeway_s, 0, 300)},
@@ -168,7 +176,7 @@ Status Validate(const Config& config) {
   if (!config.issuer.empty() && config.issuer.back() != '/') {
     return Invalid("issuer må slutte med '/', fikk '" + config.issuer + "'");
   }
-  if (!config.auth_server && config.trusted_issuers.empty() && !config.insecure_no_auth) {
+  if (!AuthServerOn(config) && config.trusted_issuers.empty() && !config.insecure_no_auth) {
     return Invalid("auth_server er av og ingen trusted_issuers er satt: ingen token kan godtas");
   }
   return Status::Ok();
@@ -201,6 +209,10 @@ Result<TrustedIssuer> ParseTrustedIssuer(const std::string& text) {
     }
   }
   return issuer;
+}
+
+bool AuthServerOn(const Config& config) {
+  return config.auth_server.value_or(config.trusted_issuers.empty());
 }
 
 }  // namespace norreg::cli

@@ -3,6 +3,7 @@
 // environment variable (NORREG_<KEY in upper case>) and by a command-line flag. Precedence:
 // defaults < file < environment < flags. Validated once at start-up (fail fast).
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,8 +32,9 @@ struct Config {
 
   // --- Maskinporten security (SPEC 4) ---
   // The built-in development authorisation server (POST /token, GET /jwk, metadata) on the same
-  // listener, with demo clients in <data>/auth. Its tokens are trusted by the APIs.
-  bool auth_server = true;
+  // listener, with demo clients in <data>/auth. Its tokens are trusted by the APIs. Unset: on
+  // unless trusted_issuers are given (a production set-up gets no demo clients unless it asks).
+  std::optional<bool> auth_server;
   std::string issuer;  // built-in issuer; "" = http://<listen address>/
   // Other trusted issuers, each "ISSUER=JWKS" where JWKS is a file path or an http(s) URL, e.g.
   // "https://test.maskinporten.no/=https://test.maskinporten.no/jwk".
@@ -72,6 +74,9 @@ struct TrustedIssuer {
 };
 // Splits "ISSUER=JWKS" at the first '=' after the issuer's scheme; kInvalidInput when malformed.
 Result<TrustedIssuer> ParseTrustedIssuer(const std::string& text);
+
+// Whether the built-in authorisation server runs (Config::auth_server, or its default).
+bool AuthServerOn(const Config& config);
 
 // Applies a JSON config file on top of `config`. kInvalidInput naming the key when the file is
 // unreadable, not JSON, has an unknown key or a value of the wrong type/range.

@@ -22,8 +22,10 @@ void AddServeCommand(CLI::App& app, CommandContext& context) {
                       "Seconds in-flight requests get after SIGTERM");
   command->add_option("--log-level", c.log_level, "trace, debug, info, warn, error, off");
   command->add_option("--access-log", c.access_log, "Log one line per request (true/false)");
-  command->add_option("--auth-server", c.auth_server,
-                      "Built-in development authorisation server (true/false, default true)");
+  command->add_option_function<bool>(
+      "--auth-server", [&c](const bool& on) { c.auth_server = on; },
+      "Built-in development authorisation server (true/false; default: on unless "
+      "--trust-issuer is given)");
   command->add_option("--issuer", c.issuer,
                       "Issuer of the built-in server (default http://LISTEN/)");
   command->add_option("--trust-issuer", c.trusted_issuers,

@@ -305,14 +305,24 @@ TEST(AuthServerTest, SecondIssuerIsTrustedOnlyWhenConfigured) {
   const std::string impostor = auth::SignJwt(key, auth::JwsAlg::kRs256, "other-1",
                                              ClaimsJson("https://third.test/", kFregScope, 120))
                                    .value();
-  ServerProcess trusting(dir.path(),
-                         {"--demo-persons", "5", "--trust-issuer", issuer + "=" + jwks_path});
+  ServerProcess trusting(dir.path(), {"--demo-persons", "5", "--trust-issuer",
+                                      issuer + "=" + jwks_path, "--auth-server", "true"});
   const std::string path = Api("/hendelser/siste/sekvensnummer");
   EXPECT_EQ(trusting.Get(path, {{"Authorization", "Bearer " + token}}).status, 200);
   EXPECT_EQ(trusting.Get(path, {{"Authorization", "Bearer " + expired}}).status, 401);
   EXPECT_EQ(trusting.Get(path, {{"Authorization", "Bearer " + impostor}}).status, 401);
   EXPECT_EQ(trusting.Get(path).status, 200);  // the built-in issuer is still trusted
+  const std::string builtin = trusting.Token();
   trusting.Stop();
+
+  // Trusting another issuer without asking for the development server turns it off: no token
+  // endpoint, no key set, and its tokens (issued before) are not trusted.
+  ServerProcess production(dir.path(),
+                           {"--demo-persons", "5", "--trust-issuer", issuer + "=" + jwks_path});
+  EXPECT_EQ(production.Get(path, {{"Authorization", "Bearer " + token}}).status, 200);
+  EXPECT_EQ(production.Get(path, {{"Authorization", "Bearer " + builtin}}).status, 401);
+  EXPECT_EQ(production.Get("/jwk", {{"Authorization", ""}}).status, 404);
+  production.Stop();
 
   ServerProcess plain(dir.path(), {"--demo-persons", "5"});
   EXPECT_EQ(plain.Get(path, {{"Authorization", "Bearer " + token}}).status, 401);

@@ -205,5 +205,25 @@ TEST(ConfigTest, ValidateRejectsBadSecuritySettings) {
   EXPECT_TRUE(Validate(config).ok());
 }
 
+// The development authorisation server (and its demo clients) is on by default only where no
+// other issuer is trusted; asked for explicitly, it runs beside them.
+TEST(ConfigTest, TrustedIssuersTurnTheDevelopmentServerOffUnlessAsked) {
+  Config config;
+  EXPECT_TRUE(AuthServerOn(config));
+  config.trusted_issuers = {"https://test.maskinporten.no/=https://test.maskinporten.no/jwk"};
+  EXPECT_FALSE(AuthServerOn(config));
+  EXPECT_TRUE(Validate(config).ok());
+  config.auth_server = true;
+  EXPECT_TRUE(AuthServerOn(config));
+  Config from_file;
+  ASSERT_TRUE(
+      ApplyConfigFile(WriteTemp(R"({"trusted_issuers":"https://a.test/=a.json"})"), from_file)
+          .ok());
+  EXPECT_FALSE(AuthServerOn(from_file));
+  ASSERT_TRUE(ApplyConfigFile(WriteTemp(R"({"auth_server":true})"), from_file).ok());
+  EXPECT_TRUE(AuthServerOn(from_file));
+  EXPECT_FALSE(ApplyConfigFile(WriteTemp(R"({"auth_server":"yes"})"), from_file).ok());
+}
+
 }  // namespace
 }  // namespace norreg::cli
