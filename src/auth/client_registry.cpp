@@ -22,8 +22,6 @@ namespace json = boost::json;
 namespace fs = std::filesystem;
 
 constexpr const char* kRegistryFile = "clients.json";
-// A registry is a handful of clients with a few keys each; anything larger is not a registry.
-constexpr std::size_t kMaxRegistryBytes = 16u << 20;
 constexpr std::size_t kMaxKeyFileBytes = 64u << 10;
 
 // The demo organisations (see the header). Synthetic: real orgnrs start with 8 or 9.

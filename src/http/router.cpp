@@ -24,7 +24,6 @@ struct Router::Node {
 
 namespace {
 
-constexpr std::size_t kMaxSegments = Router::kMaxSegments;
 constexpr std::size_t kMaxParams = Router::kMaxParams;
 
 struct Search {

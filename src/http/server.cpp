@@ -331,7 +331,7 @@ void Server::Impl::BeginStop(Worker& w) {
     return;
   }
   w.deadline.expires_after(opt.shutdown_grace);
-  w.deadline.async_wait([this, &w](const beast::error_code& ec) {
+  w.deadline.async_wait([&w](const beast::error_code& ec) {
     if (ec) return;
     if (!w.conns.empty()) {
       spdlog::warn("server_shutdown_grace_expired worker={} closing={}", w.index, w.conns.size());

@@ -529,7 +529,10 @@ class PostgresStore final : public RegisterStore {
 
     auto sorted = SortedBulkRows(persons);
     if (!sorted.ok()) return sorted.error();
-    const auto& [identifiers, versions, numbers] = *sorted;
+    // (Named references, not a structured binding: lambdas below capture them.)
+    const auto& identifiers = sorted->identifiers;
+    const auto& versions = sorted->versions;
+    const auto& numbers = sorted->numbers;
     if (persons.empty()) return Status::Ok();
 
     std::lock_guard lock(write_mutex_);

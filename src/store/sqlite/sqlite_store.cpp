@@ -398,7 +398,10 @@ class SqliteStore final : public RegisterStore {
 
     auto sorted = SortedBulkRows(persons);
     if (!sorted.ok()) return sorted.error();
-    const auto& [identifiers, versions, numbers] = *sorted;
+    // (Named references, not a structured binding: lambdas below capture them.)
+    const auto& identifiers = sorted->identifiers;
+    const auto& versions = sorted->versions;
+    const auto& numbers = sorted->numbers;
 
     std::lock_guard lock(write_mutex_);
     Transaction tx(writer_);
