@@ -54,7 +54,7 @@ for t in "${targets[@]}"; do
   crashes=$(find "$WORK/artifacts-$t" -name 'crash-*' -o -name 'leak-*' -o -name 'oom-*' | wc -l)
   timeouts=$(find "$WORK/artifacts-$t" -name 'timeout-*' | wc -l)
   if [ "$status" -ne 0 ] && [ "$crashes" -eq 0 ] && [ "$timeouts" -eq 0 ]; then crashes="exit $status"; fi
-  rate=$(awk -v r="${runs:-0}" -v s="$secs" 'BEGIN {printf "%.0f", s > 0 ? r / s : 0}')
+  rate=$(awk -v r="${runs:-0}" -v s="$secs" 'BEGIN {printf "%.0f", (s > 0 ? r / s : 0)}')
   echo "| $t | ${runs:-0} | $secs | $rate | $seeds → $after | $crashes | $timeouts |" >> "$OUT/fuzz.md"
   echo "$t: ${runs:-0} runs in $secs s, crashes $crashes, timeouts $timeouts"
   if [ "$status" -ne 0 ]; then
