@@ -58,6 +58,8 @@ http::ServerOptions ServerOptionsFrom(const Config& config) {
   options.idle_timeout = std::chrono::seconds(config.idle_timeout_s);
   options.shutdown_grace = std::chrono::seconds(config.shutdown_grace_s);
   options.body_limit = config.max_body_bytes;
+  options.max_connections = config.max_connections;
+  options.max_connections_per_client = config.max_connections_per_client;
   options.access_log = config.access_log;
   options.handle_signals = true;
   return options;

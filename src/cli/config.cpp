@@ -86,6 +86,8 @@ const std::map<std::string, Setter>& Setters() {
       {"read_timeout_s", Number(&Config::read_timeout_s, 1, 3600)},
       {"idle_timeout_s", Number(&Config::idle_timeout_s, 1, 86400)},
       {"max_body_bytes", Number(&Config::max_body_bytes, 1024, 1LL << 32)},
+      {"max_connections", Number(&Config::max_connections, 0, 1'000'000)},
+      {"max_connections_per_client", Number(&Config::max_connections_per_client, 0, 1'000'000)},
       {"shutdown_grace_s", Number(&Config::shutdown_grace_s, 0, 3600)},
       {"log_level", String(&Config::log_level)},
       {"access_log", Bool(&Config::access_log)},

@@ -26,9 +26,11 @@ struct Config {
   int read_timeout_s = 30;                // a request's headers and body must arrive within this
   int idle_timeout_s = 60;                // keep-alive connections idle longer are closed
   uint64_t max_body_bytes = 8u << 20;     // larger request bodies -> 413
-  int shutdown_grace_s = 20;              // in-flight requests get this long after SIGTERM
-  std::string log_level = "info";         // trace, debug, info, warn, error
-  bool access_log = true;                 // one structured line per request
+  uint64_t max_connections = 10'000;      // open connections at most (then 503); 0 = no cap
+  uint64_t max_connections_per_client = 1'000;  // from one client address; 0 = no cap
+  int shutdown_grace_s = 20;                    // in-flight requests get this long after SIGTERM
+  std::string log_level = "info";               // trace, debug, info, warn, error
+  bool access_log = true;                       // one structured line per request
 
   // --- Maskinporten security (SPEC 4) ---
   // The built-in development authorisation server (POST /token, GET /jwk, metadata) on the same

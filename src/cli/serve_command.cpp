@@ -18,6 +18,11 @@ void AddServeCommand(CLI::App& app, CommandContext& context) {
   command->add_option("--read-timeout", c.read_timeout_s, "Seconds for a request to arrive");
   command->add_option("--idle-timeout", c.idle_timeout_s, "Seconds an idle connection is kept");
   command->add_option("--max-body-bytes", c.max_body_bytes, "Largest request body");
+  command->add_option("--max-connections", c.max_connections,
+                      "Open connections at most, then 503 (0 = no cap; default 10000)");
+  command->add_option(
+      "--max-connections-per-client", c.max_connections_per_client,
+      "Open connections from one client address at most (0 = no cap; default 1000)");
   command->add_option("--shutdown-grace", c.shutdown_grace_s,
                       "Seconds in-flight requests get after SIGTERM");
   command->add_option("--log-level", c.log_level, "trace, debug, info, warn, error, off");

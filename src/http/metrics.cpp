@@ -134,17 +134,21 @@ std::string Metrics::Render() const {
     fmt::format_to(it, "\"}} {}\n", cumulative);
   }
 
-  fmt::format_to(it,
-                 "# HELP norreg_http_requests_in_flight Requests being handled now.\n"
-                 "# TYPE norreg_http_requests_in_flight gauge\n"
-                 "norreg_http_requests_in_flight {}\n"
-                 "# HELP norreg_http_open_connections Open client connections.\n"
-                 "# TYPE norreg_http_open_connections gauge\n"
-                 "norreg_http_open_connections {}\n"
-                 "# HELP norreg_http_metrics_dropped_total Observations without a free slot.\n"
-                 "# TYPE norreg_http_metrics_dropped_total counter\n"
-                 "norreg_http_metrics_dropped_total {}\n",
-                 in_flight_.load(), open_connections_.load(), dropped_.load());
+  fmt::format_to(
+      it,
+      "# HELP norreg_http_requests_in_flight Requests being handled now.\n"
+      "# TYPE norreg_http_requests_in_flight gauge\n"
+      "norreg_http_requests_in_flight {}\n"
+      "# HELP norreg_http_open_connections Open client connections.\n"
+      "# TYPE norreg_http_open_connections gauge\n"
+      "norreg_http_open_connections {}\n"
+      "# HELP norreg_http_connections_refused_total Connections answered 503 over a cap.\n"
+      "# TYPE norreg_http_connections_refused_total counter\n"
+      "norreg_http_connections_refused_total {}\n"
+      "# HELP norreg_http_metrics_dropped_total Observations without a free slot.\n"
+      "# TYPE norreg_http_metrics_dropped_total counter\n"
+      "norreg_http_metrics_dropped_total {}\n",
+      in_flight_.load(), open_connections_.load(), refused_.load(), dropped_.load());
   for (const auto& c : collectors_) c(out);
   return out;
 }

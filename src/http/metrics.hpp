@@ -4,6 +4,7 @@
 //   norreg_http_request_duration_seconds{route}               histogram, 100 µs .. 10 s
 //   norreg_http_requests_in_flight                            gauge
 //   norreg_http_open_connections                              gauge
+//   norreg_http_connections_refused_total                     counter (over a connection cap)
 // The route label is RouteInfo::name (bounded cardinality); slot 0 is "unmatched".
 //
 // Thread-safety: Observe*/gauges are lock-free (relaxed atomics) and callable from any thread.
@@ -50,6 +51,8 @@ class Metrics {
 
   void ConnectionOpened() { open_connections_.fetch_add(1, std::memory_order_relaxed); }
   void ConnectionClosed() { open_connections_.fetch_sub(1, std::memory_order_relaxed); }
+  void ConnectionRefused() { refused_.fetch_add(1, std::memory_order_relaxed); }
+  std::uint64_t connections_refused() const { return refused_.load(); }
   void RequestStarted() { in_flight_.fetch_add(1, std::memory_order_relaxed); }
   void RequestFinished() { in_flight_.fetch_sub(1, std::memory_order_relaxed); }
   std::int64_t open_connections() const { return open_connections_.load(); }
@@ -82,6 +85,7 @@ class Metrics {
   std::atomic<std::int64_t> open_connections_{0};
   std::atomic<std::int64_t> in_flight_{0};
   std::atomic<std::uint64_t> dropped_{0};
+  std::atomic<std::uint64_t> refused_{0};
 };
 
 }  // namespace norreg::http

@@ -9,6 +9,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -26,10 +27,12 @@
 #include <boost/beast/http/string_body.hpp>
 #include <csignal>
 #include <ctime>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <thread>
 #include <type_traits>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -202,7 +205,13 @@ struct Server::Impl {
   void BeginStop(Worker& w);
   void FinishWorker(Worker& w);
   asio::awaitable<void> AcceptLoop();
-  asio::awaitable<void> Session(Worker& w, tcp::socket socket);
+  // The session of an admitted connection from `client` (its address).
+  asio::awaitable<void> Session(Worker& w, tcp::socket socket, std::string client);
+  // Counts a new connection from `client` unless a cap is reached (then false).
+  bool AdmitConnection(const std::string& client);
+  void ReleaseConnection(const std::string& client);
+  // Answers 503 and closes (a connection over a cap).
+  asio::awaitable<void> RefuseConnection(tcp::socket socket);
   asio::awaitable<void> Linger(beast::tcp_stream& stream);
   void SerializeHead(std::string& head, const Response& res, const Request& req, bool keep_alive,
                      bool http10, std::size_t body_size);
@@ -229,6 +238,9 @@ struct Server::Impl {
   std::size_t next_worker = 0;
   bool ran = false;
   bool tearing_down = false;
+  std::mutex connections_mu;  // guards the two below
+  std::size_t connections_open = 0;
+  std::unordered_map<std::string, std::size_t> connections_by_client;
   asio::thread_pool blocking_pool;  // last: joined first, before the workers go
 };
 
@@ -361,14 +373,22 @@ asio::awaitable<void> Server::Impl::AcceptLoop() {
       continue;
     }
     if (stopping) co_return;
-    asio::co_spawn(w.ioc, Session(w, std::move(socket)), [](std::exception_ptr e) {
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        spdlog::error("server_session_failed what=\"{}\"", ex.what());
-      }
-    });
+    std::string client;
+    if (auto ep = socket.remote_endpoint(ec); !ec) client = ep.address().to_string();
+    if (!AdmitConnection(client)) {
+      metrics.ConnectionRefused();
+      asio::co_spawn(w.ioc, RefuseConnection(std::move(socket)), asio::detached);
+      continue;
+    }
+    asio::co_spawn(w.ioc, Session(w, std::move(socket), std::move(client)),
+                   [](std::exception_ptr e) {
+                     if (!e) return;
+                     try {
+                       std::rethrow_exception(e);
+                     } catch (const std::exception& ex) {
+                       spdlog::error("server_session_failed what=\"{}\"", ex.what());
+                     }
+                   });
   }
 }
 
@@ -459,7 +479,46 @@ asio::awaitable<void> Server::Impl::Linger(beast::tcp_stream& stream) {
   }
 }
 
-asio::awaitable<void> Server::Impl::Session(Worker& w, tcp::socket socket) {
+bool Server::Impl::AdmitConnection(const std::string& client) {
+  std::lock_guard lock(connections_mu);
+  if (opt.max_connections != 0 && connections_open >= opt.max_connections) return false;
+  std::size_t& from_client = connections_by_client[client];
+  if (opt.max_connections_per_client != 0 && from_client >= opt.max_connections_per_client) {
+    if (from_client == 0) connections_by_client.erase(client);
+    return false;
+  }
+  ++from_client;
+  ++connections_open;
+  return true;
+}
+
+void Server::Impl::ReleaseConnection(const std::string& client) {
+  std::lock_guard lock(connections_mu);
+  --connections_open;
+  auto it = connections_by_client.find(client);
+  if (it != connections_by_client.end() && --it->second == 0) connections_by_client.erase(it);
+}
+
+asio::awaitable<void> Server::Impl::RefuseConnection(tcp::socket socket) {
+  static constexpr std::string_view kBusy =
+      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+      "Retry-After: 1\r\nConnection: close\r\nContent-Length: 34\r\n\r\n"
+      "For mange samtidige forbindelser.\n";
+  beast::tcp_stream stream(std::move(socket));
+  stream.expires_after(opt.write_timeout);
+  co_await asio::async_write(stream, asio::buffer(kBusy), kTuple);
+  co_await Linger(stream);
+  beast::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+  stream.close();
+}
+
+asio::awaitable<void> Server::Impl::Session(Worker& w, tcp::socket socket, std::string client) {
+  struct Release {  // the connection counted by AdmitConnection
+    Impl* self;
+    const std::string& client;
+    ~Release() { self->ReleaseConnection(client); }
+  } release{this, client};
   beast::error_code ec;
   socket.set_option(tcp::no_delay(true), ec);
   std::string remote;

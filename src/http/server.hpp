@@ -67,6 +67,10 @@ struct ServerOptions {
   std::size_t header_limit = 16 * 1024;        // request line + headers, bytes
   std::uint64_t body_limit = 8 * 1024 * 1024;  // request body, bytes
   int backlog = 1024;
+  // Open connections at most, in all and from one client address (0 = no cap); one more is
+  // answered 503 with Retry-After and closed (norreg_http_connections_refused_total).
+  std::size_t max_connections = 10'000;
+  std::size_t max_connections_per_client = 1'000;
   bool access_log = true;
   std::shared_ptr<spdlog::logger> access_logger;  // null -> spdlog's default logger
   bool handle_signals = false;                    // Run() stops on SIGINT/SIGTERM

@@ -454,6 +454,35 @@ TEST_F(ServerTest, GarbageGets400AndTheServerKeepsServing) {
   EXPECT_EQ(r->status, 200);
 }
 
+// Over the cap of connections from one address (or in all), a new connection is answered 503
+// with Retry-After and closed, and counted; a closed connection makes room again.
+TEST_F(ServerTest, ConnectionsOverACapGet503) {
+  options_.max_connections_per_client = 2;
+  Start();
+  auto first = std::make_unique<RawClient>(port());
+  RawClient second(port());
+  ASSERT_TRUE(first->Send(Get("/hello")));
+  ASSERT_TRUE(first->Read());  // both are admitted and counted
+  ASSERT_TRUE(second.Send(Get("/hello")));
+  ASSERT_TRUE(second.Read());
+  RawClient third(port());
+  auto refused = third.Read(2000ms);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503);
+  EXPECT_EQ(refused->Header("retry-after"), "1");
+  EXPECT_TRUE(third.WaitClosed(3000ms));
+  EXPECT_EQ(metrics_.connections_refused(), 1u);
+  EXPECT_NE(metrics_.Render().find("norreg_http_connections_refused_total 1"), std::string::npos);
+  first.reset();  // closing one makes room
+  for (int i = 0; i < 100 && metrics_.open_connections() > 1; ++i)
+    std::this_thread::sleep_for(10ms);
+  RawClient fourth(port());
+  ASSERT_TRUE(fourth.Send(Get("/hello")));
+  auto hello = fourth.Read();
+  ASSERT_TRUE(hello);
+  EXPECT_EQ(hello->status, 200);
+}
+
 TEST_F(ServerTest, HandlerExceptionIsGeneric500) {
   Start();
   RawClient c(port());
