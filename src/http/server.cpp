@@ -484,7 +484,6 @@ bool Server::Impl::AdmitConnection(const std::string& client) {
   if (opt.max_connections != 0 && connections_open >= opt.max_connections) return false;
   std::size_t& from_client = connections_by_client[client];
   if (opt.max_connections_per_client != 0 && from_client >= opt.max_connections_per_client) {
-    if (from_client == 0) connections_by_client.erase(client);
     return false;
   }
   ++from_client;
