@@ -330,70 +330,87 @@ bool ValidClientId(std::string_view client_id) {
   });
 }
 
-Result<ClientRegistry> EnsureDemoClients(const std::string& dir) {
-  std::error_code ec;
-  if (fs::exists(fs::path(dir) / kRegistryFile, ec)) return ClientRegistry::Load(dir);
+namespace {
 
-  struct Spec {
-    std::string_view client_id;
-    std::string_view orgnr;
-    std::string_view name;
-    std::vector<std::string_view> scopes;
-    std::vector<std::string_view> consumer_orgs;
-  };
-  const Spec specs[] = {
-      {kDemoConsumerClientIds[0],
-       kDemoConsumerOrgnrs[0],
-       "Demo konsument 1",
-       {kFregScope, kMottakScope},
-       {}},
-      {kDemoConsumerClientIds[1],
-       kDemoConsumerOrgnrs[1],
-       "Demo konsument 2",
-       {kFregScope, kMottakScope},
-       {}},
-      {kDemoConsumerClientIds[2],
-       kDemoConsumerOrgnrs[2],
-       "Demo konsument 3",
-       {kFregScope, kMottakScope},
-       {}},
-      {kDemoSupplierClientId,
-       kDemoSupplierOrgnr,
-       "Demo leverandør (for konsument 1)",
-       {kFregScope, kMottakScope},
-       {kDemoConsumerOrgnrs[0]}},
-      {kDemoProducerClientId,
-       kDemoProducerOrgnr,
-       "Demo register (produsent)",
-       {kRegisterProducerScope, kMottakProducerScope},
-       {}},
-  };
-
-  const fs::path key_dir = fs::path(dir) / "clients";
-  if (Status s = MakePrivateDir(dir); !s.ok()) return s.error();
-  if (Status s = MakePrivateDir(key_dir); !s.ok()) return s.error();
-  std::vector<RegisteredClient> clients;
-  for (const Spec& spec : specs) {
-    auto key = RsaKey::Generate(2048);
-    if (!key.ok()) return key.error();
-    // Private keys first and the registry last: clients.json exists only once all keys do.
-    const std::string key_path = (key_dir / (std::string(spec.client_id) + ".pem")).string();
-    if (Status s = WriteFileAtomically(key_path, key->PrivatePem(), 0600); !s.ok()) {
-      return s.error();
-    }
-    auto public_key = RsaKey::FromPem(key->PublicPem());
-    if (!public_key.ok()) return public_key.error();
-    RegisteredClient client;
-    client.client_id = std::string(spec.client_id);
-    client.orgnr = std::string(spec.orgnr);
-    client.name = std::string(spec.name);
-    client.scopes.assign(spec.scopes.begin(), spec.scopes.end());
-    client.consumer_orgs.assign(spec.consumer_orgs.begin(), spec.consumer_orgs.end());
-    client.keys.push_back(ClientKey{key->Thumbprint(), std::move(*public_key)});
-    clients.push_back(std::move(client));
+// A demo client with a fresh key, its private part written to <key_dir>/<client_id>.pem first.
+Result<RegisteredClient> MakeDemoClient(const fs::path& key_dir, const DemoClientSpec& spec,
+                                        std::vector<std::string> consumer_orgs) {
+  auto key = RsaKey::Generate(2048);
+  if (!key.ok()) return key.error();
+  const std::string key_path = (key_dir / (spec.client_id + ".pem")).string();
+  if (Status s = WriteFileAtomically(key_path, key->PrivatePem(), 0600); !s.ok()) {
+    return s.error();
   }
+  auto public_key = RsaKey::FromPem(key->PublicPem());
+  if (!public_key.ok()) return public_key.error();
+  RegisteredClient client;
+  client.client_id = spec.client_id;
+  client.orgnr = spec.orgnr;
+  client.name = spec.name;
+  client.scopes = spec.scopes;
+  client.consumer_orgs = std::move(consumer_orgs);
+  client.keys.push_back(ClientKey{key->Thumbprint(), std::move(*public_key)});
+  return client;
+}
+
+}  // namespace
+
+Result<ClientRegistry> EnsureDemoClients(const std::string& dir,
+                                         std::span<const DemoClientSpec> extra) {
+  std::error_code ec;
+  const fs::path key_dir = fs::path(dir) / "clients";
+  std::vector<RegisteredClient> clients;
+  bool changed = false;
+  if (fs::exists(fs::path(dir) / kRegistryFile, ec)) {
+    auto existing = ClientRegistry::Load(dir);
+    if (!existing.ok()) return existing.error();
+    clients = existing->clients();
+  } else {
+    if (Status s = MakePrivateDir(dir); !s.ok()) return s.error();
+    if (Status s = MakePrivateDir(key_dir); !s.ok()) return s.error();
+    const std::string consumers[] = {std::string(kFregScope), std::string(kMottakScope)};
+    const std::vector<std::string> consumer_scopes(std::begin(consumers), std::end(consumers));
+    const std::pair<DemoClientSpec, std::vector<std::string>> specs[] = {
+        {{std::string(kDemoConsumerClientIds[0]), std::string(kDemoConsumerOrgnrs[0]),
+          "Demo konsument 1", consumer_scopes},
+         {}},
+        {{std::string(kDemoConsumerClientIds[1]), std::string(kDemoConsumerOrgnrs[1]),
+          "Demo konsument 2", consumer_scopes},
+         {}},
+        {{std::string(kDemoConsumerClientIds[2]), std::string(kDemoConsumerOrgnrs[2]),
+          "Demo konsument 3", consumer_scopes},
+         {}},
+        {{std::string(kDemoSupplierClientId), std::string(kDemoSupplierOrgnr),
+          "Demo leverandør (for konsument 1)", consumer_scopes},
+         {std::string(kDemoConsumerOrgnrs[0])}},
+        {{std::string(kDemoProducerClientId), std::string(kDemoProducerOrgnr),
+          "Demo register (produsent)",
+          {std::string(kRegisterProducerScope), std::string(kMottakProducerScope)}},
+         {}},
+    };
+    for (const auto& [spec, consumer_orgs] : specs) {
+      auto client = MakeDemoClient(key_dir, spec, consumer_orgs);
+      if (!client.ok()) return client.error();
+      clients.push_back(std::move(*client));
+    }
+    changed = true;
+  }
+  for (const DemoClientSpec& spec : extra) {
+    const bool known = std::any_of(clients.begin(), clients.end(), [&](const RegisteredClient& c) {
+      return c.client_id == spec.client_id;
+    });
+    if (known) continue;
+    if (Status s = MakePrivateDir(key_dir); !s.ok()) return s.error();
+    auto client = MakeDemoClient(key_dir, spec, {});
+    if (!client.ok()) return client.error();
+    clients.push_back(std::move(*client));
+    changed = true;
+  }
+  // Private keys first and the registry last: clients.json names only clients whose keys exist.
   ClientRegistry registry(std::move(clients));
-  if (Status s = registry.Save(dir); !s.ok()) return s.error();
+  if (changed) {
+    if (Status s = registry.Save(dir); !s.ok()) return s.error();
+  }
   return registry;
 }
 

@@ -13,6 +13,7 @@
 // Thread-safety: a loaded ClientRegistry is immutable; Find may be called from any thread.
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -75,7 +76,16 @@ struct DemoClientKey {
 // valid synthetic orgnrs, each allowed the Folkeregisteret and mottak scopes; one supplier allowed
 // to act for the first consumer (consumer_orgs); one producer (the register itself) with the
 // producer scopes. Each gets a fresh 2048-bit key, private part in clients/<client_id>.pem (0600).
-Result<ClientRegistry> EnsureDemoClients(const std::string& dir);
+// Each of `extra` not yet registered (by client_id) is then added the same way, also to an
+// existing registry, which is saved again only when a client was added.
+struct DemoClientSpec {
+  std::string client_id;
+  std::string orgnr;
+  std::string name;
+  std::vector<std::string> scopes;
+};
+Result<ClientRegistry> EnsureDemoClients(const std::string& dir,
+                                         std::span<const DemoClientSpec> extra = {});
 
 // The private key of a client stored in <dir>/clients/<client_id>.pem; kNotFound when absent,
 // kInvalidInput when `client_id` is not a valid client id (see below) or the file holds no RSA

@@ -3,9 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -22,7 +24,11 @@
 #include "client/http_client.hpp"
 #include "common/escape.hpp"
 #include "common/files.hpp"
+#include "common/ids.hpp"
 #include "common/time.hpp"
+#include "freg/packages.hpp"
+#include "freg/render.hpp"
+#include "freg/record_codec.hpp"
 #include "http/dispatcher.hpp"
 #include "http/handlers/auth/auth_api.hpp"
 #include "http/handlers/freg/freg_api.hpp"
@@ -103,6 +109,45 @@ void PrintHowToCall(const std::string& base, const Config& config, store::Regist
       auth.c_str(), api.c_str(), example.c_str(), auth.c_str(), api.c_str(), example.c_str(),
       auth.c_str(), example.c_str(), api.c_str(), auth.c_str(), api.c_str(), binary.c_str(),
       base.c_str(), data.c_str(), binary.c_str(), base.c_str(), data.c_str());
+  // One example per access package, each with the package's own token; a package without lookups
+  // by number finds the person by entydig søk (number and name).
+  std::string navn;
+  std::string raw;
+  if (auto person = store.FindRawByFnr(example, raw); person.ok()) {
+    freg::RecordView view;
+    freg::PartSelection parts;
+    parts.Add(freg::Property::kNavn);
+    std::string document;
+    if (view.Parse(raw).ok()) freg::RenderPersonJson(view, person->latest_seq, parts, document);
+    boost::system::error_code ec;
+    auto parsed = boost::json::parse(document, ec);
+    if (!ec && parsed.is_object() && parsed.as_object().contains("navn")) {
+      const auto& row = parsed.at("navn").at(0).as_object();
+      for (const char* key : {"fornavn", "etternavn"}) {
+        if (const auto* word = row.if_contains(key); word != nullptr && word->is_string()) {
+          if (!navn.empty()) navn += ' ';
+          navn += std::string(word->get_string());
+        }
+      }
+    }
+  }
+  std::printf("  packages:    %s\n", AuthServerOn(config) && !config.insecure_no_auth
+                                        ? "each with its own token (norreg token --pakke ID)"
+                                        : "each behind its own scope");
+  for (const freg::Package& package : freg::Packages()) {
+    const std::string path =
+        package.Has(freg::Endpoint::kPerson)
+            ? "/personer/" + example
+            : "/personer/entydigsoek?identifikasjonsnummer=" + example +
+                  "&navn=" + client::FormUrlEncode(navn);
+    std::string token;
+    if (AuthServerOn(config) && !config.insecure_no_auth) {
+      token = " -H \"Authorization: Bearer $(" + binary + " token" + data + " --pakke " +
+              std::string(package.id) + ")\"";
+    }
+    std::printf("    %-37s curl%s '%s%s%s'\n", std::string(package.id).c_str(), token.c_str(),
+                base.c_str(), std::string(package.base_path).c_str(), path.c_str());
+  }
   std::printf(
       "  mailbox:     %s mottak send melding.xml --generate-id --url %s%s\n"
       "               %s mottak poll --once --out svar --url %s%s\n"
@@ -169,6 +214,27 @@ struct Security {
   bool shared_auth_state = false;                // keys and jti in PostgreSQL (--db)
 };
 
+// One demo client per access package beyond "offentlig med hjemmel" (whose scope the demo
+// consumers have): demo-<package id>, each its own synthetic organisation (3100001NK).
+std::vector<auth::DemoClientSpec> PackageDemoClients() {
+  std::vector<auth::DemoClientSpec> specs;
+  uint64_t next = 31000100;
+  for (const freg::Package& package : freg::Packages()) {
+    if (&package == &freg::OffentligMedHjemmel()) continue;
+    std::string orgnr;
+    while (orgnr.empty()) {
+      for (int check = 0; check <= 9 && orgnr.empty(); ++check) {
+        std::string candidate = std::to_string(next) + std::to_string(check);
+        if (ids::ValidOrgnr(candidate)) orgnr = std::move(candidate);
+      }
+      ++next;
+    }
+    specs.push_back({"demo-" + std::string(package.id), std::move(orgnr),
+                     "Demo " + std::string(package.name), {std::string(package.scope)}});
+  }
+  return specs;
+}
+
 Result<Security> MakeSecurity(const Config& config, const std::string& base_url) {
   Security security;
   security.validator = std::make_unique<auth::TokenValidator>(
@@ -178,7 +244,7 @@ Result<Security> MakeSecurity(const Config& config, const std::string& base_url)
   if (!state.ok()) return state.error();
   if (AuthServerOn(config)) {
     const std::string dir = config.data + "/auth";
-    auto clients = auth::EnsureDemoClients(dir);
+    auto clients = auth::EnsureDemoClients(dir, PackageDemoClients());
     if (!clients.ok()) return clients.error();
     auth::AuthServerOptions options;
     options.issuer = config.issuer.empty() ? base_url + "/" : config.issuer;
@@ -375,10 +441,15 @@ int RunServer(const Config& config) {
   if (registered.ok() && security->server) {
     registered = auth_api::RegisterApi(dispatcher, *security->server, security->shared_auth_state);
   }
-  if (registered.ok()) {
+  // One Folkeregisteret API per access package, each behind its own scope (docs/packages.md).
+  std::deque<http::freg_api::FregContext> package_contexts;
+  for (const freg::Package& package : freg::Packages()) {
+    if (!registered.ok()) break;
+    http::freg_api::FregContext& context = package_contexts.emplace_back(freg);
+    context.package = &package;
     registered = http::freg_api::RegisterApi(
-        dispatcher, freg,
-        {auth_api::Authenticate(protection, std::string(auth::kFregScope),
+        dispatcher, context,
+        {auth_api::Authenticate(protection, std::string(package.scope),
                                 auth_api::FailureStyle::kFreg)});
   }
   if (registered.ok()) {

@@ -1,4 +1,4 @@
-// `norreg token --scope S [--org 0192:NNN] [--url URL] [--data DIR]`: prints a Maskinporten access
+// `norreg token --scope S | --pakke P [--org 0192:NNN] [--url URL] [--data DIR]`: prints a Maskinporten access
 // token from the built-in development authorisation server, using the demo clients of the data
 // folder (zero configuration). With `--client-id ID --key FILE.pem [--kid KID] --url ISSUER` it
 // acts as a real Maskinporten client instead (e.g. --url https://test.maskinporten.no/).
@@ -16,12 +16,14 @@
 #include "cli/commands.hpp"
 #include "client/token_client.hpp"
 #include "client/uttrekk.hpp"
+#include "freg/packages.hpp"
 
 namespace norreg::cli {
 namespace {
 
 struct TokenFlags {
   std::string scope;
+  std::string pakke;
   std::string org;
   std::string url;
   std::string client_id;
@@ -67,7 +69,13 @@ void AddTokenCommand(CLI::App& app, CommandContext& context) {
   CLI::App* command = app.add_subcommand(
       "token", "Print a Maskinporten access token (demo clients of the data folder by default)");
   AddDataOption(*command, context);
-  command->add_option("--scope", flags->scope, "Scope(s), space-separated")->required();
+  CLI::Option* scope = command->add_option("--scope", flags->scope, "Scope(s), space-separated");
+  CLI::Option* pakke = command->add_option(
+      "--pakke", flags->pakke,
+      "Access package (rettighetspakke) whose scope to ask for: offentlig-med-hjemmel, "
+      "offentligutenhjemmel, privatutenhjemmel, privat, privatutenfolkeregisteridentifikator, "
+      "finans, presse, presseutenfolkeregisteridentifikator, eid");
+  scope->excludes(pakke);
   command->add_option("--org", flags->org,
                       "Organisation the token is for (0192:NNN or NNN); default: the first demo "
                       "client allowed the scope");
@@ -90,6 +98,17 @@ void AddTokenCommand(CLI::App& app, CommandContext& context) {
     context.run = [&context, flags]() -> int {
       // Logging must not mix with the token on stdout.
       spdlog::set_default_logger(spdlog::stderr_color_mt("norreg-token"));
+      if (!flags->pakke.empty()) {
+        const freg::Package* package = freg::PackageById(flags->pakke);
+        if (package == nullptr) {
+          std::fprintf(stderr, "norreg token: ukjent rettighetspakke: %s\n", flags->pakke.c_str());
+          return kExitInvalid;
+        }
+        flags->scope = std::string(package->scope);
+      } else if (flags->scope.empty()) {
+        std::fprintf(stderr, "norreg token: --scope eller --pakke må oppgis\n");
+        return kExitInvalid;
+      }
       Result<client::TokenClientOptions> options =
           flags->client_id.empty() ? client::DemoTokenClientOptions(
                                          context.config.data, flags->scope, flags->org, flags->url)

@@ -281,7 +281,9 @@ std::string NormalizeForeignId(std::string_view text) {
 
 SearchMatch Matches(const RecordView& record, uint64_t seq, const SearchCriteria& c) {
   SearchMatch result;
-  const bool protect = IsStrengtFortroligAt(record, seq);
+  const Gradering gradering = GraderingAt(record, seq);
+  const bool protect = gradering == Gradering::kStrengtFortrolig ||
+                       (c.withhold_confidential && gradering == Gradering::kFortrolig);
   if (protect && c.HasAddress()) return result;
   std::vector<std::string> query_keys;
   if (c.fonetisk) {

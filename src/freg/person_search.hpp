@@ -81,6 +81,8 @@ struct SearchCriteria {
   std::string utenlandsk_id;  // NormalizeForeignId
   std::string legitimasjonsdokument;
   std::string duf;
+  // The caller may not see confidential data: a fortrolig person's addresses never match either.
+  bool withhold_confidential = false;
 
   bool HasAddress() const {
     return !adressenavn.empty() || husnummer || !postnummer.empty() || !kommunenummer.empty() ||
@@ -103,7 +105,7 @@ struct SearchMatch {
 //  - kjoenn, foedselsdato, foedselsaar range, the foreign identifiers: the current rows;
 //  - the address criteria hold together for one bostedsadresse row (and oppholdsadresse with
 //    inkluder_oppholdsadresse), current or with historisk any present one; a strengtFortrolig
-//    person never matches an address criterion;
+//    person (with withhold_confidential also a fortrolig one) never matches an address criterion;
 //  - without inkluder_doede a person whose current status is doed does not match.
 SearchMatch Matches(const RecordView& record, uint64_t seq, const SearchCriteria& criteria);
 

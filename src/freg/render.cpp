@@ -2,6 +2,7 @@
 
 #include "common/escape.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <span>
@@ -364,12 +365,12 @@ class XmlTranscoder {
 std::span<const Row> RowsOf(const PersonRecord& r) { return r.rows; }
 std::span<const RowView> RowsOf(const RecordView& r) { return r.rows(); }
 
-// True when `json` has "graderingsnivaa":"strengtFortrolig" (whitespace tolerated around ':').
-bool IsStrengtFortroligRow(std::string_view json) {
+// The graderingsnivaa of an adressebeskyttelse row (whitespace tolerated around ':');
+// klientadresse and anything unknown count as ugradert.
+Gradering GraderingOfRow(std::string_view json) {
   constexpr std::string_view kKey = "\"graderingsnivaa\"";
-  constexpr std::string_view kValue = "\"strengtFortrolig\"";
   size_t pos = json.find(kKey);
-  if (pos == std::string_view::npos) return false;
+  if (pos == std::string_view::npos) return Gradering::kUgradert;
   pos += kKey.size();
   auto skip_ws = [&] {
     while (pos < json.size() &&
@@ -378,17 +379,166 @@ bool IsStrengtFortroligRow(std::string_view json) {
     }
   };
   skip_ws();
-  if (pos >= json.size() || json[pos] != ':') return false;
+  if (pos >= json.size() || json[pos] != ':') return Gradering::kUgradert;
   ++pos;
   skip_ws();
-  return json.substr(pos, kValue.size()) == kValue;
+  const std::string_view value = json.substr(pos);
+  if (value.starts_with("\"strengtFortrolig\"")) return Gradering::kStrengtFortrolig;
+  if (value.starts_with("\"fortrolig\"")) return Gradering::kFortrolig;
+  return Gradering::kUgradert;
 }
 
 template <typename RowT>
-bool StrengtFortroligAt(std::span<const RowT> rows, uint64_t seq) {
+Gradering GraderingOf(std::span<const RowT> rows, uint64_t seq) {
+  Gradering g = Gradering::kUgradert;
   for (const RowT& row : rows) {
-    if (row.property == Property::kAdressebeskyttelse && row.PresentAt(seq) && row.CurrentAt(seq) &&
-        IsStrengtFortroligRow(row.json)) {
+    if (row.property == Property::kAdressebeskyttelse && row.PresentAt(seq) && row.CurrentAt(seq)) {
+      g = std::max(g, GraderingOfRow(row.json));
+    }
+  }
+  return g;
+}
+
+// Copies a JSON value, compacted, leaving out every object member named in `keys` at any depth.
+// Linear in the input (times the few keys); at most kMaxDepth levels. Malformed input: Copy returns
+// false.
+class KeyStripper {
+ public:
+  KeyStripper(std::string_view json, std::string& out, std::span<const std::string_view> keys)
+      : j_(json), out_(out), keys_(keys) {}
+
+  bool Copy() {
+    if (!Value(true, 0)) return false;
+    Ws();
+    return i_ == j_.size();
+  }
+
+ private:
+  static constexpr int kMaxDepth = 64;
+
+  void Ws() {
+    while (i_ < j_.size() && (j_[i_] == ' ' || j_[i_] == '\t' || j_[i_] == '\n' || j_[i_] == '\r')) {
+      ++i_;
+    }
+  }
+  void Emit(std::string_view text, bool emit) {
+    if (emit) out_.append(text);
+  }
+  // A string at i_: copied (with its quotes) when `emit`; its raw content in `*raw` if given.
+  bool String(bool emit, std::string_view* raw = nullptr) {
+    if (i_ >= j_.size() || j_[i_] != '"') return false;
+    const size_t start = i_++;
+    while (i_ < j_.size() && j_[i_] != '"') i_ += j_[i_] == '\\' ? 2 : 1;
+    if (i_ >= j_.size()) return false;
+    ++i_;
+    if (raw != nullptr) *raw = j_.substr(start + 1, i_ - start - 2);
+    Emit(j_.substr(start, i_ - start), emit);
+    return true;
+  }
+  bool Value(bool emit, int depth) {
+    Ws();
+    if (i_ >= j_.size()) return false;
+    const char c = j_[i_];
+    if (c == '{' || c == '[') {
+      if (depth >= kMaxDepth) return false;
+      return c == '{' ? Object(emit, depth + 1) : Array(emit, depth + 1);
+    }
+    if (c == '"') return String(emit);
+    const size_t start = i_;
+    while (i_ < j_.size() && j_[i_] != ',' && j_[i_] != '}' && j_[i_] != ']' && j_[i_] != ' ' &&
+           j_[i_] != '\t' && j_[i_] != '\n' && j_[i_] != '\r') {
+      ++i_;
+    }
+    if (i_ == start) return false;
+    Emit(j_.substr(start, i_ - start), emit);
+    return true;
+  }
+  bool Object(bool emit, int depth) {
+    ++i_;  // '{'
+    Emit("{", emit);
+    Ws();
+    if (i_ < j_.size() && j_[i_] == '}') {
+      ++i_;
+      Emit("}", emit);
+      return true;
+    }
+    bool wrote = false;
+    while (true) {
+      Ws();
+      std::string_view key;
+      const size_t key_start = i_;
+      if (!String(false, &key)) return false;
+      const std::string_view quoted = j_.substr(key_start, i_ - key_start);
+      Ws();
+      if (i_ >= j_.size() || j_[i_] != ':') return false;
+      ++i_;
+      const bool drop = std::find(keys_.begin(), keys_.end(), key) != keys_.end();
+      if (!drop && emit) {
+        if (wrote) out_.push_back(',');
+        out_.append(quoted);
+        out_.push_back(':');
+        wrote = true;
+      }
+      if (!Value(emit && !drop, depth)) return false;
+      Ws();
+      if (i_ >= j_.size()) return false;
+      if (j_[i_] == '}') {
+        ++i_;
+        Emit("}", emit);
+        return true;
+      }
+      if (j_[i_] != ',') return false;
+      ++i_;
+    }
+  }
+  bool Array(bool emit, int depth) {
+    ++i_;  // '['
+    Emit("[", emit);
+    Ws();
+    if (i_ < j_.size() && j_[i_] == ']') {
+      ++i_;
+      Emit("]", emit);
+      return true;
+    }
+    for (bool first = true;; first = false) {
+      if (!first) Emit(",", emit);
+      if (!Value(emit, depth)) return false;
+      Ws();
+      if (i_ >= j_.size()) return false;
+      if (j_[i_] == ']') {
+        ++i_;
+        Emit("]", emit);
+        return true;
+      }
+      if (j_[i_] != ',') return false;
+      ++i_;
+    }
+  }
+
+  std::string_view j_;
+  std::string& out_;
+  std::span<const std::string_view> keys_;
+  size_t i_ = 0;
+};
+
+// The statuses that are confidential, shown as their common status "aktiv" to the packages
+// without confidential data (Confidential::kNone).
+constexpr std::string_view kConfidentialStatuses[] = {"\"midlertidig\"", "\"ikkeBosatt\"",
+                                                      "\"forsvunnet\"",
+                                                      "\"foedselsregistrert\""};
+
+// Appends a status row with a confidential status value replaced by "aktiv"; false (nothing
+// appended) when the row's status is not confidential.
+bool AppendCollapsedStatus(std::string& out, std::string_view json) {
+  constexpr std::string_view kKey = "\"status\":";
+  const size_t at = json.find(kKey);
+  if (at == std::string_view::npos) return false;
+  const size_t value = at + kKey.size();
+  for (std::string_view status : kConfidentialStatuses) {
+    if (json.substr(value, status.size()) == status) {
+      out.append(json.substr(0, value));
+      out.append("\"aktiv\"");
+      out.append(json.substr(value + status.size()));
       return true;
     }
   }
@@ -408,8 +558,29 @@ bool Grouped(std::span<const RowT> rows) {
 template <typename RowT, typename Sink>
 void WalkDocument(std::span<const RowT> rows, uint64_t seq, const PartSelection& parts,
                   Sink& sink) {
-  const bool strengt = StrengtFortroligAt(rows, seq);
+  const Gradering gradering = GraderingOf(rows, seq);
+  // What the package may not see of a protected person (Confidential::kNone): every address, and
+  // where the person moved from and to.
+  const bool protected_person = parts.withhold_confidential && gradering != Gradering::kUgradert;
+  auto hidden = [&](Property p) {
+    if (IsAddressProperty(p)) return gradering == Gradering::kStrengtFortrolig || protected_person;
+    return protected_person && (p == Property::kInnflytting || p == Property::kUtflytting);
+  };
   const bool grouped = Grouped(rows);
+  thread_local std::string collapsed;
+  thread_local std::string stripped;
+  // The row as the package may see it; empty when it cannot be read (then left out).
+  auto shown = [&](Property p, std::string_view json) -> std::string_view {
+    if (parts.withhold_confidential && p == Property::kStatus) {
+      collapsed.clear();
+      if (AppendCollapsedStatus(collapsed, json)) json = collapsed;
+    }
+    // identifikasjonsnummer rows are the package's identifier rule's (Package::identifiers).
+    if (parts.withheld_keys.empty() || p == Property::kIdentifikasjonsnummer) return json;
+    stripped.clear();
+    KeyStripper stripper(json, stripped, parts.withheld_keys);
+    return stripper.Copy() ? std::string_view(stripped) : std::string_view();
+  };
   size_t next = 0;  // grouped: start of the next property's run
   for (int pi = 0; pi < kPropertyCount; ++pi) {
     const auto p = static_cast<Property>(pi);
@@ -422,7 +593,8 @@ void WalkDocument(std::span<const RowT> rows, uint64_t seq, const PartSelection&
       next = end;
       range = rows.subspan(begin, end - begin);
     }
-    if (range.empty() || !parts.Has(p) || (strengt && IsAddressProperty(p))) continue;
+    if (range.empty() || !parts.Has(p) || hidden(p)) continue;
+    const bool history = parts.HistoryOf(p);
 
     if (IsSingleObject(p)) {
       const RowT* pick = nullptr;
@@ -432,7 +604,7 @@ void WalkDocument(std::span<const RowT> rows, uint64_t seq, const PartSelection&
           break;
         }
       }
-      if (pick == nullptr && parts.historikk) {
+      if (pick == nullptr && history) {
         for (const RowT& row : range) {
           if (row.property == p && row.PresentAt(seq)) {
             pick = &row;
@@ -440,17 +612,17 @@ void WalkDocument(std::span<const RowT> rows, uint64_t seq, const PartSelection&
           }
         }
       }
-      if (pick != nullptr) sink.Row(p, std::string_view(pick->json), pick->CurrentAt(seq));
+      if (pick != nullptr) sink.Row(p, shown(p, pick->json), pick->CurrentAt(seq));
     } else {
       for (const RowT& row : range) {
         if (row.property == p && row.PresentAt(seq) && row.CurrentAt(seq)) {
-          sink.Row(p, std::string_view(row.json), true);
+          sink.Row(p, shown(p, row.json), true);
         }
       }
-      if (parts.historikk) {
+      if (history) {
         for (const RowT& row : range) {
           if (row.property == p && row.PresentAt(seq) && !row.CurrentAt(seq)) {
-            sink.Row(p, std::string_view(row.json), false);
+            sink.Row(p, shown(p, row.json), false);
           }
         }
       }
@@ -590,11 +762,26 @@ void RenderPersonXml(const RecordView& record, uint64_t seq, const PartSelection
 }
 
 
+Gradering GraderingAt(const PersonRecord& record, uint64_t seq) {
+  return GraderingOf(RowsOf(record), seq);
+}
+Gradering GraderingAt(const RecordView& record, uint64_t seq) {
+  return GraderingOf(RowsOf(record), seq);
+}
 bool IsStrengtFortroligAt(const PersonRecord& record, uint64_t seq) {
-  return StrengtFortroligAt(RowsOf(record), seq);
+  return GraderingAt(record, seq) == Gradering::kStrengtFortrolig;
 }
 bool IsStrengtFortroligAt(const RecordView& record, uint64_t seq) {
-  return StrengtFortroligAt(RowsOf(record), seq);
+  return GraderingAt(record, seq) == Gradering::kStrengtFortrolig;
+}
+
+bool AppendWithoutKeys(std::string& out, std::string_view json,
+                       std::span<const std::string_view> keys) {
+  const size_t mark = out.size();
+  KeyStripper stripper(json, out, keys);
+  if (stripper.Copy()) return true;
+  out.resize(mark);
+  return false;
 }
 
 bool AppendJsonObjectAsXml(std::string& out, std::string_view json) {

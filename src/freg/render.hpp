@@ -8,7 +8,11 @@
 // (newest first). Properties without such rows are left out. doedsfall and falskIdentitet are
 // single objects: the current row, or with `historikk` and no current row the newest present one.
 // When the adressebeskyttelse row current at `seq` has graderingsnivaa strengtFortrolig, every
-// address property (IsAddressProperty) is left out, whatever the selection says.
+// address property (IsAddressProperty) is left out, whatever the selection says; with
+// `withhold_confidential` also when it is fortrolig, and then innflytting and utflytting too,
+// and confidential statuses read "aktiv". History rows come only for the properties in
+// `parts.history`; members named in `parts.withheld_keys` are left out of every row
+// (AppendWithoutKeys).
 // A `seq` before the person's first version gives an empty document.
 //
 // Row JSON is the project's own canonical text (keys in XSD order, compact, without erGjeldende).
@@ -20,6 +24,7 @@
 // Rows must be grouped by property (SortRows) for the fast path; ungrouped rows render correctly
 // but slower. Rendering appends to `out` and allocates only when `out` grows. Thread-safe.
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -50,10 +55,22 @@ void RenderPersonXml(const RecordView& record, uint64_t seq, const PartSelection
                      std::string& out, bool root_namespace = true);
 
 
+// The address protection in force at `seq`: the highest graderingsnivaa of the adressebeskyttelse
+// rows current then (klientadresse counts as ugradert: it is not the person's own address).
+enum class Gradering : uint8_t { kUgradert, kFortrolig, kStrengtFortrolig };
+Gradering GraderingAt(const PersonRecord& record, uint64_t seq);
+Gradering GraderingAt(const RecordView& record, uint64_t seq);
+
 // True when the adressebeskyttelse row current at `seq` has graderingsnivaa strengtFortrolig: the
 // documents of the person at `seq` (person and event documents) leave out every address property.
 bool IsStrengtFortroligAt(const PersonRecord& record, uint64_t seq);
 bool IsStrengtFortroligAt(const RecordView& record, uint64_t seq);
+
+// Appends the JSON value `json` compacted, without the object members named in `keys` at any
+// depth: what a package sees of a row (Package::withheld_keys). Linear; false (and `out`
+// unchanged) when `json` is malformed or nests deeper than 64.
+bool AppendWithoutKeys(std::string& out, std::string_view json,
+                       std::span<const std::string_view> keys);
 
 // Appends the members of the JSON object `json` as XML elements (the transcoding used for rows,
 // usable for other documents, e.g. event documents): objects become child elements, arrays

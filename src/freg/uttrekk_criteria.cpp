@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/escape.hpp"
+#include "freg/render.hpp"
 #include "freg/row_scan.hpp"
 
 namespace norreg::freg {
@@ -28,6 +29,8 @@ constexpr std::array<std::string_view, 4> kAktiv = {"midlertidig", "ikkeBosatt",
 // Values of personstatustyper in the OpenAPI file.
 constexpr std::array<std::string_view, 5> kRequestStatuses = {"aktiv", "bosatt", "utflyttet",
                                                               "doed", "inaktiv"};
+// The member of a stored job's criteria that records UttrekkCriteria::withhold_confidential.
+constexpr std::string_view kStoredConfidentialKey = "norregUtenTaushetsbelagt";
 constexpr std::array<std::string_view, 2> kKjoenn = {"kvinne", "mann"};
 constexpr std::array<std::string_view, 10> kSivilstand = {
     "uoppgitt",          "ugift",           "gift",
@@ -382,7 +385,7 @@ void AppendStringMember(std::string& out, std::string_view key, std::string_view
 
 }  // namespace
 
-Result<UttrekkCriteria> ParseUttrekkCriteria(std::string_view json) {
+Result<UttrekkCriteria> ParseUttrekkCriteria(std::string_view json, bool stored) {
   boost::system::error_code ec;
   boost::json::value doc = boost::json::parse(json, ec);
   if (ec) return Invalid("Forespørselen er ikke gyldig JSON");
@@ -393,6 +396,10 @@ Result<UttrekkCriteria> ParseUttrekkCriteria(std::string_view json) {
   for (const auto& kv : obj) {
     const std::string_view key = kv.key();
     if (key == "personstatustyper") have_statuses = true;
+    if (stored && key == kStoredConfidentialKey) {
+      c.withhold_confidential = kv.value().is_bool() && kv.value().get_bool();
+      continue;
+    }
     if (Status st = ParseMember(key, kv.value(), c); !st) return st.error();
   }
   if (!have_statuses) return Invalid("personstatustyper: må oppgis");
@@ -447,6 +454,12 @@ std::string UttrekkCriteria::ToJson() const {
   AppendStringMember(out, "sivilstandstype", sivilstandstype);
   AppendStringMember(out, "adressenavn", adressenavn);
   out.push_back('}');
+  if (withhold_confidential) {
+    out.pop_back();  // the closing brace
+    out.append(",\"");
+    out.append(kStoredConfidentialKey);
+    out.append("\":true}");
+  }
   return out;
 }
 
@@ -466,7 +479,7 @@ bool Matches(const UttrekkCriteria& criteria, const RecordView& view, uint64_t s
   bool kjoenn_ok = c.kjoenn.empty();
   bool statsborgerskap_ok = c.statsborgerskap.empty();
   bool sivilstand_ok = c.sivilstandstype.empty();
-  bool strengt_fortrolig = false;
+  Gradering gradering = Gradering::kUgradert;
 
   // Rows are grouped by property in enum order (SortRows) in every stored record; then a
   // property's criterion is settled when its run of rows ends, so a failing person is left early
@@ -562,9 +575,12 @@ bool Matches(const UttrekkCriteria& criteria, const RecordView& view, uint64_t s
         }
         break;
       case Property::kAdressebeskyttelse:
-        if ((want_bosted || want_opphold) &&
-            StringMemberEquals(json, "graderingsnivaa", "strengtFortrolig")) {
-          strengt_fortrolig = true;
+        if (want_bosted || want_opphold) {
+          if (StringMemberEquals(json, "graderingsnivaa", "strengtFortrolig")) {
+            gradering = Gradering::kStrengtFortrolig;
+          } else if (StringMemberEquals(json, "graderingsnivaa", "fortrolig")) {
+            gradering = std::max(gradering, Gradering::kFortrolig);
+          }
         }
         break;
       case Property::kKjoenn:
@@ -583,9 +599,13 @@ bool Matches(const UttrekkCriteria& criteria, const RecordView& view, uint64_t s
         break;
     }
   }
-  // The address of a strengtFortrolig person is not disclosed (SPEC 2.3), so an address criterion
-  // must not reveal it either: such a person never matches one.
-  if (strengt_fortrolig && (want_bosted || want_opphold)) return false;
+  // The address of a strengtFortrolig person is not disclosed (SPEC 2.3), nor that of a fortrolig
+  // one to a package without confidential data, so an address criterion must not reveal it
+  // either: such a person never matches one.
+  const bool protected_address =
+      gradering == Gradering::kStrengtFortrolig ||
+      (c.withhold_confidential && gradering == Gradering::kFortrolig);
+  if (protected_address && (want_bosted || want_opphold)) return false;
   return status_ok && foedsel_ok && doed_ok && bosted_ok && adressenavn_ok && opphold_ok &&
          kjoenn_ok && statsborgerskap_ok && sivilstand_ok;
 }

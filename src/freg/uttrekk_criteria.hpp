@@ -27,6 +27,11 @@ struct UttrekkCriteria {
   std::string sivilstandstype;        // "" = any; a sivilstand enum value
   std::string adressenavn;            // "" = any; street name of the current bostedsadresse
                                       // (vegadresse), compared case-insensitively
+  // Ordered through a package without confidential data (freg/packages.hpp,
+  // Confidential::kNone): a person whose adressebeskyttelse is fortrolig or strengtFortrolig
+  // never matches an address criterion. Set by the server, never by the request; stored with
+  // the job as "norregUtenTaushetsbelagt":true.
+  bool withhold_confidential = false;
 
   // The criteria back as canonical JSON (stored with the job so it survives a restart).
   std::string ToJson() const;
@@ -36,7 +41,9 @@ struct UttrekkCriteria {
 // object, unknown fields, missing/empty personstatustyper, an unknown status, both kommune kinds,
 // a kommunenummer that is not 4 digits, years that are not 4-digit strings or numbers in
 // 1800..2100, fra > til, wrong JSON types, an unknown kjoenn or sivilstandstype.
-Result<UttrekkCriteria> ParseUttrekkCriteria(std::string_view json);
+// `stored`: the text is UttrekkCriteria::ToJson of a stored job, which may also hold
+// "norregUtenTaushetsbelagt" (a request may not).
+Result<UttrekkCriteria> ParseUttrekkCriteria(std::string_view json, bool stored = false);
 
 // True when the person of `view`, as its document stood at sekvensnummer `seq` (rows present at
 // seq, current rows only), matches every given criterion.

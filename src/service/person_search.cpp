@@ -122,6 +122,7 @@ Result<freg::SearchCriteria> ParseCriteria(const SearchParams& p, bool entydig) 
     }
   }
   freg::SearchCriteria c;
+  c.withhold_confidential = p.withhold_confidential;
   c.navn_ordered = entydig;
   c.husbokstav_exact = entydig;
   if (Given(p.navn)) {

@@ -35,6 +35,9 @@ struct SearchParams {
       inkluder_oppholdsadresse, soek_fonetisk, inkluder_doede, opplysningsgrunnlag, maks_treff;
   std::optional<std::string> identifikasjonsnummer, utenlandsk_personidentifikasjon,
       legitimasjonsdokument, utlendingsmyndighetenes_identifikasjonsnummer;
+  // The caller's package has no confidential data (freg::Confidential::kNone): addresses of
+  // fortrolig persons never match (those of strengtFortrolig persons never do).
+  bool withhold_confidential = false;
 };
 
 // The person entydig søk found: its record is in the caller's buffer.

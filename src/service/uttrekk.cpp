@@ -251,7 +251,7 @@ struct UttrekkService::State {
     const bool komplett = job.kind == UttrekkKind::kKomplett;
     freg::UttrekkCriteria criteria;
     if (!komplett) {
-      auto parsed = freg::ParseUttrekkCriteria(job.criteria_json);
+      auto parsed = freg::ParseUttrekkCriteria(job.criteria_json, /*stored=*/true);
       if (!parsed.ok()) return Internal("bad criteria: " + parsed.error().message);
       criteria = std::move(parsed).value();
     }

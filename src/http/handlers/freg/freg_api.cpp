@@ -13,43 +13,58 @@
 namespace norreg::http::freg_api {
 
 Status RegisterApi(Dispatcher& dispatcher, FregContext& context, std::vector<BeforeStep> before) {
+  const freg::Package& package = *context.package;
+  const bool widest = &package == &freg::OffentligMedHjemmel();
+  const std::string api = widest ? std::string(kApi) : std::string(kApi) + "." + std::string(package.id);
+  const std::string route_prefix = widest ? std::string() : std::string(package.id) + ":";
   if (Status s = dispatcher.AddApi(
-          ApiSpec{std::string(kApi), std::string(kBasePath), std::move(before), &RenderFregError});
+          ApiSpec{api, std::string(package.base_path), std::move(before), &RenderFregError});
       !s.ok()) {
     return s;
   }
+  using freg::Endpoint;
   struct Entry {
+    Endpoint endpoint;
     Method method;
     std::string_view path;
     std::string_view name;
     Result<Response> (*fn)(FregContext&, Request&);
   };
   static constexpr Entry kEntries[] = {
-      {Method::kGet, "/personer/{id}", "freg_person", &GetPerson},
-      {Method::kGet, "/personer/soek", "freg_personsoek", &GetPersonSoek},
-      {Method::kGet, "/personer/entydigsoek", "freg_entydigsoek", &GetPersonEntydigsoek},
-      {Method::kGet, "/personer/xsd", "freg_person_xsd", &GetPersonXsd},
-      {Method::kGet, "/hendelser/xsd", "freg_hendelse_xsd", &GetEventXsd},
-      {Method::kGet, "/hendelser/feedxsd", "freg_feed_xsd", &GetFeedXsd},
-      {Method::kGet, "/hendelser/feedxsd/lagretHendelse.xsd", "freg_feed_lagret_hendelse_xsd",
-       &GetFeedLagretHendelseXsd},
-      {Method::kGet, "/personer/arkiv/{dokumentidentifikator}", "freg_person_arkiv",
-       &GetArchivedPerson},
-      {Method::kPost, "/personer/bulkoppslag", "freg_bulkoppslag", &PostBulkLookup},
-      {Method::kPost, "/personer/bulkoppslag/arkiv", "freg_bulkoppslag_arkiv",
-       &PostArchiveBulkLookup},
-      {Method::kGet, "/hendelser/feed", "freg_feed", &GetFeed},
-      {Method::kGet, "/hendelser/siste/sekvensnummer", "freg_siste_sekvensnummer", &GetLatestSeq},
-      {Method::kGet, "/hendelser/{dokumentidentifikator}", "freg_hendelse", &GetEventDocument},
-      {Method::kPost, "/hendelser/bulkoppslag", "freg_hendelse_bulkoppslag", &PostEventBulkLookup},
-      {Method::kGet, "/uttrekk/komplett", "freg_uttrekk_komplett", &GetUttrekkKomplett},
-      {Method::kPost, "/uttrekk/tilpasset", "freg_uttrekk_tilpasset", &PostUttrekkTilpasset},
-      {Method::kGet, "/uttrekk/{jobbId}/batch/{batchnr}", "freg_uttrekk_batch", &GetUttrekkBatch},
+      {Endpoint::kPerson, Method::kGet, "/personer/{id}", "freg_person", &GetPerson},
+      {Endpoint::kSoek, Method::kGet, "/personer/soek", "freg_personsoek", &GetPersonSoek},
+      {Endpoint::kEntydigsoek, Method::kGet, "/personer/entydigsoek", "freg_entydigsoek",
+       &GetPersonEntydigsoek},
+      {Endpoint::kPersonXsd, Method::kGet, "/personer/xsd", "freg_person_xsd", &GetPersonXsd},
+      {Endpoint::kHendelseXsd, Method::kGet, "/hendelser/xsd", "freg_hendelse_xsd", &GetEventXsd},
+      {Endpoint::kFeedXsd, Method::kGet, "/hendelser/feedxsd", "freg_feed_xsd", &GetFeedXsd},
+      {Endpoint::kFeedXsd, Method::kGet, "/hendelser/feedxsd/lagretHendelse.xsd",
+       "freg_feed_lagret_hendelse_xsd", &GetFeedLagretHendelseXsd},
+      {Endpoint::kArkiv, Method::kGet, "/personer/arkiv/{dokumentidentifikator}",
+       "freg_person_arkiv", &GetArchivedPerson},
+      {Endpoint::kBulkoppslag, Method::kPost, "/personer/bulkoppslag", "freg_bulkoppslag",
+       &PostBulkLookup},
+      {Endpoint::kBulkoppslagArkiv, Method::kPost, "/personer/bulkoppslag/arkiv",
+       "freg_bulkoppslag_arkiv", &PostArchiveBulkLookup},
+      {Endpoint::kFeed, Method::kGet, "/hendelser/feed", "freg_feed", &GetFeed},
+      {Endpoint::kSisteSekvensnummer, Method::kGet, "/hendelser/siste/sekvensnummer",
+       "freg_siste_sekvensnummer", &GetLatestSeq},
+      {Endpoint::kHendelse, Method::kGet, "/hendelser/{dokumentidentifikator}", "freg_hendelse",
+       &GetEventDocument},
+      {Endpoint::kHendelseBulkoppslag, Method::kPost, "/hendelser/bulkoppslag",
+       "freg_hendelse_bulkoppslag", &PostEventBulkLookup},
+      {Endpoint::kUttrekkKomplett, Method::kGet, "/uttrekk/komplett", "freg_uttrekk_komplett",
+       &GetUttrekkKomplett},
+      {Endpoint::kUttrekkTilpasset, Method::kPost, "/uttrekk/tilpasset", "freg_uttrekk_tilpasset",
+       &PostUttrekkTilpasset},
+      {Endpoint::kUttrekkBatch, Method::kGet, "/uttrekk/{jobbId}/batch/{batchnr}",
+       "freg_uttrekk_batch", &GetUttrekkBatch},
   };
   for (const Entry& e : kEntries) {
+    if (!package.Has(e.endpoint)) continue;
     auto fn = e.fn;
-    Status s = dispatcher.Add(e.method, std::string(kBasePath) + std::string(e.path),
-                              RouteInfo{std::string(kApi), std::string(e.name)},
+    Status s = dispatcher.Add(e.method, std::string(package.base_path) + std::string(e.path),
+                              RouteInfo{api, route_prefix + std::string(e.name)},
                               [&context, fn](Request& request) { return fn(context, request); });
     if (!s.ok()) return s;
   }
@@ -66,9 +81,9 @@ Result<MediaType> NegotiateDocument(const Request& request) {
   return *type;
 }
 
-Result<freg::PartSelection> PartsFromQuery(const Request& request) {
+Result<freg::PartSelection> PartsFromQuery(const FregContext& context, const Request& request) {
   std::vector<std::string_view> values = request.QueryAll("part");
-  return freg::ParseParts(values);
+  return freg::ParseParts(values, *context.package);
 }
 
 namespace {
@@ -111,7 +126,7 @@ bool PlausibleAuthority(std::string_view host) {
 
 }  // namespace
 
-std::string ApiBaseUrl(const Request& request) {
+std::string ApiBaseUrl(const FregContext& context, const Request& request) {
   std::string_view proto;
   if (auto xfp = request.Header("x-forwarded-proto")) {
     proto = TrimSpace(xfp->substr(0, xfp->find(',')));
@@ -127,7 +142,7 @@ std::string ApiBaseUrl(const Request& request) {
   } else {
     url += "localhost";
   }
-  url += kBasePath;
+  url += context.package->base_path;
   return url;
 }
 

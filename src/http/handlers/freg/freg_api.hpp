@@ -1,5 +1,6 @@
 #pragma once
-// Folkeregisteret "offentlig med hjemmel" endpoints (SPEC section 2) under kBasePath.
+// Folkeregisteret endpoints, served once per access package (freg/packages.hpp) under the
+// package's base path, with the endpoints the package has (docs/packages.md).
 // Each endpoint is one thin handler (its own .cpp): parse and validate the request, call the
 // store/domain, serialise. Errors are returned as values and rendered by the API's error renderer
 // ({kode, melding}, http/error_mapping).
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "common/document_id.hpp"
+#include "freg/packages.hpp"
 #include "freg/parts.hpp"
 #include "http/dispatcher.hpp"
 #include "http/negotiation.hpp"
@@ -22,7 +24,9 @@ class PersonSearch;    // service/person_search.hpp
 
 namespace norreg::http::freg_api {
 
+// The base path of "offentlig med hjemmel", the widest package.
 inline constexpr std::string_view kBasePath = "/folkeregisteret/offentlig-med-hjemmel/api/v1";
+// The API id of "offentlig med hjemmel"; another package's is kApi + "." + its id.
 inline constexpr std::string_view kApi = "freg";
 inline constexpr size_t kMaxBulkIds = 1000;
 
@@ -33,28 +37,34 @@ struct FregContext {
   store::AuditLog* audit = nullptr;            // nullptr: disclosures are not recorded
   service::UttrekkService* uttrekk = nullptr;  // extract jobs; nullptr: uttrekk answers 404
   service::PersonSearch* search = nullptr;     // person search; nullptr: soek answers 404
+  // The access package these handlers serve (what it may see, its feed's shape).
+  const freg::Package* package = &freg::OffentligMedHjemmel();
 };
 
-// Adds the Folkeregisteret API (prefix kBasePath, {kode, melding} errors, `before` steps such as
-// authentication run ahead of every handler) and all its routes to `dispatcher`.
+// Adds the Folkeregisteret API of `context.package` (prefix its base path, {kode, melding} errors,
+// `before` steps such as authentication run ahead of every handler) and the routes of the
+// package's endpoints to `dispatcher`. Route names are "freg_<endpoint>" for "offentlig med
+// hjemmel" and "<package id>:freg_<endpoint>" for the others (the disclosure log's endpoint
+// names the package so).
 Status RegisterApi(Dispatcher& dispatcher, FregContext& context,
                    std::vector<BeforeStep> before = {});
 
 // --- helpers shared by the handlers ---
 // JSON or XML from Accept (missing or */* -> JSON); kNotAcceptable otherwise.
 Result<MediaType> NegotiateDocument(const Request& request);
-// The `part` query values (repeatable, comma separated) -> selection; kNotAcceptable if unknown.
-Result<freg::PartSelection> PartsFromQuery(const Request& request);
+// The `part` query values (repeatable, comma separated) -> selection for the context's package;
+// kNotAcceptable for an unknown part or one the package may not have.
+Result<freg::PartSelection> PartsFromQuery(const FregContext& context, const Request& request);
 // Reads a bulk request body {"<field>":[...]} (JSON) or <x><field>..</field>...</x> (XML):
 // Content-Type must be JSON or XML (kUnsupportedMedia), the body well-formed (kInvalidInput), the
 // list at most kMaxBulkIds entries of strings (kInvalidInput).
 Result<std::vector<std::string>> ReadIdList(const Request& request, std::string_view field);
-// The absolute URL of kBasePath as the client addressed it, for links in answers (the Atom feed):
-// "<scheme>://<authority>" + kBasePath. Scheme: "https" when X-Forwarded-Proto (its first value)
+// The absolute URL of the package's base path as the client addressed it, for links in answers
+// (the Atom feed): "<scheme>://<authority>" + base path. Scheme: "https" when X-Forwarded-Proto (its first value)
 // or the first element of Forwarded (its proto=) says https, else "http". Authority: the Host
 // header when it is a plausible authority (at most 255 characters of letters, digits and
 // "-._~:[]"), else the listening address (Request::local), else "localhost".
-std::string ApiBaseUrl(const Request& request);
+std::string ApiBaseUrl(const FregContext& context, const Request& request);
 // kInvalidInput when `fnr` is not a valid fødselsnummer/d-nummer (the message says why).
 Status CheckFnr(std::string_view fnr);
 // Records the disclosure of `identifiers` (the persons' fødselsnumre) to the caller in the audit

@@ -1,6 +1,9 @@
 // GET hendelser/feed?seq=N (1000 events per page; JSON, or Atom for application/atom+xml and
 // application/xml; ETag + If-None-Match -> 304) and GET hendelser/siste/sekvensnummer (SPEC 2.4).
 // The feed names numbers and document ids, not person data: nothing is recorded in the audit log.
+// Its shape is the package's (freg/packages.hpp): full (LagretHendelse, with the event and person
+// document ids), thin (LagretTynnHendelse: number, type, time), and thin without the number for
+// the packages that never disclose one.
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
@@ -27,8 +30,19 @@ constexpr std::string_view kEntryIdPrefix =
 // last sekvensnummer and the count identify the events. Strong: bytes are equal when it is.
 // An Atom page also depends on the links' base URL (a hash of it is in the tag) and, past the
 // end, on the time of the answer: its tag is weak (W/), the events it names being the same.
+// The event fields a package's feed shows.
+struct FeedFields {
+  bool documents = true;   // hendelsesdokument and persondokument
+  bool identifier = true;  // folkeregisteridentifikator
+
+  explicit FeedFields(const freg::Package& package)
+      : documents(package.feed == freg::FeedShape::kFull),
+        identifier(package.identifiers != freg::Identifiers::kNever) {}
+  char Tag() const { return documents ? 'j' : identifier ? 't' : 'n'; }
+};
+
 std::string FeedEtag(const FregContext& context, uint64_t seq, uint64_t last, size_t count,
-                     bool atom, std::string_view base_url) {
+                     bool atom, std::string_view base_url, FeedFields fields) {
   // 8 hex characters of the register's key schedule tell registers apart (a regenerated data
   // folder has a new key) without revealing anything about the sequence.
   std::string register_tag = context.cipher.Encode(ids::DocumentKind::kEvent, 0).substr(0, 8);
@@ -41,9 +55,9 @@ std::string FeedEtag(const FregContext& context, uint64_t seq, uint64_t last, si
                       static_cast<unsigned long long>(seq), static_cast<unsigned long long>(last),
                       count, static_cast<unsigned>(base_hash));
   } else {
-    n = std::snprintf(buf, sizeof buf, "\"%s-%llu-%llu-%zu-j\"", register_tag.c_str(),
+    n = std::snprintf(buf, sizeof buf, "\"%s-%llu-%llu-%zu-%c\"", register_tag.c_str(),
                       static_cast<unsigned long long>(seq), static_cast<unsigned long long>(last),
-                      count);
+                      count, fields.Tag());
   }
   return std::string(buf, static_cast<size_t>(n));
 }
@@ -71,7 +85,7 @@ bool IfNoneMatchHits(std::string_view header, std::string_view etag) {
 }
 
 void AppendJsonPage(const FregContext& context, const std::vector<store::EventRow>& events,
-                    std::string& out) {
+                    FeedFields fields, std::string& out) {
   out.reserve(events.size() * 260 + 2);
   out += '[';
   for (size_t i = 0; i < events.size(); ++i) {
@@ -79,14 +93,20 @@ void AppendJsonPage(const FregContext& context, const std::vector<store::EventRo
     if (i > 0) out += ',';
     out += "{\"sekvensnummer\":";
     out += std::to_string(e.seq);
-    out += ",\"hendelse\":{\"folkeregisteridentifikator\":";
-    AppendJsonString(out, e.fnr);
-    out += ",\"hendelsetype\":\"";
+    out += ",\"hendelse\":{";
+    if (fields.identifier) {
+      out += "\"folkeregisteridentifikator\":";
+      AppendJsonString(out, e.fnr);
+      out += ',';
+    }
+    out += "\"hendelsetype\":\"";
     out += freg::HendelsestypeName(e.type);
-    out += "\",\"hendelsesdokument\":\"";
-    context.cipher.AppendEncoded(out, ids::DocumentKind::kEvent, e.seq);
-    out += "\",\"persondokument\":\"";
-    context.cipher.AppendEncoded(out, ids::DocumentKind::kPerson, e.seq);
+    if (fields.documents) {
+      out += "\",\"hendelsesdokument\":\"";
+      context.cipher.AppendEncoded(out, ids::DocumentKind::kEvent, e.seq);
+      out += "\",\"persondokument\":\"";
+      context.cipher.AppendEncoded(out, ids::DocumentKind::kPerson, e.seq);
+    }
     out += "\",\"ajourholdstidspunkt\":\"";
     timefmt::AppendOslo(out, e.ajourholdstidspunkt);
     out += "\"}}";
@@ -117,7 +137,8 @@ void AppendElement(std::string& out, std::string_view name, std::string_view tex
 // The page as on the real service: the feed's id is its URL, links are absolute, `first` is
 // seq=0, and `updated` is the newest change on the page (past the end: the time of the answer).
 void AppendAtomPage(const FregContext& context, std::string_view base_url, uint64_t seq,
-                    const std::vector<store::EventRow>& events, std::string& out) {
+                    const std::vector<store::EventRow>& events, FeedFields fields,
+                    std::string& out) {
   const std::string feed_url = std::string(base_url) + std::string(kFeedPath);
   out.reserve(events.size() * 900 + 1024);
   out += "<?xml version=\"1.0\" encoding=\"UTF-8\"?><feed xmlns=\"";
@@ -146,13 +167,16 @@ void AppendAtomPage(const FregContext& context, std::string_view base_url, uint6
     out += "\"><sekvensnummer>";
     out += digits;
     out += "</sekvensnummer><hendelse>";
-    AppendElement(out, "folkeregisteridentifikator", e.fnr);
+    if (fields.identifier) AppendElement(out, "folkeregisteridentifikator", e.fnr);
     AppendElement(out, "hendelsetype", freg::HendelsestypeName(e.type));
-    out += "<hendelsesdokument>";
-    context.cipher.AppendEncoded(out, ids::DocumentKind::kEvent, e.seq);
-    out += "</hendelsesdokument><persondokument>";
-    context.cipher.AppendEncoded(out, ids::DocumentKind::kPerson, e.seq);
-    out += "</persondokument><ajourholdstidspunkt>";
+    if (fields.documents) {
+      out += "<hendelsesdokument>";
+      context.cipher.AppendEncoded(out, ids::DocumentKind::kEvent, e.seq);
+      out += "</hendelsesdokument><persondokument>";
+      context.cipher.AppendEncoded(out, ids::DocumentKind::kPerson, e.seq);
+      out += "</persondokument>";
+    }
+    out += "<ajourholdstidspunkt>";
     timefmt::AppendOslo(out, e.ajourholdstidspunkt);
     out += "</ajourholdstidspunkt></hendelse></lagretHendelse></content></entry>";
   }
@@ -187,8 +211,9 @@ Result<Response> GetFeed(FregContext& context, Request& request) {
 
   const bool atom = *type != MediaType::kJson;
   const uint64_t last = events->empty() ? 0 : events->back().seq;
-  const std::string base_url = atom ? ApiBaseUrl(request) : std::string();
-  std::string etag = FeedEtag(context, seq, last, events->size(), atom, base_url);
+  const std::string base_url = atom ? ApiBaseUrl(context, request) : std::string();
+  const FeedFields fields(*context.package);
+  std::string etag = FeedEtag(context, seq, last, events->size(), atom, base_url, fields);
   Response response;
   if (auto match = request.Header("if-none-match"); match && IfNoneMatchHits(*match, etag)) {
     response.status = 304;
@@ -196,9 +221,9 @@ Result<Response> GetFeed(FregContext& context, Request& request) {
     return response;
   }
   if (atom) {
-    AppendAtomPage(context, base_url, seq, *events, response.body);
+    AppendAtomPage(context, base_url, seq, *events, fields, response.body);
   } else {
-    AppendJsonPage(context, *events, response.body);
+    AppendJsonPage(context, *events, fields, response.body);
   }
   response.content_type = MediaTypeName(*type);
   response.SetHeader("ETag", etag);

@@ -19,8 +19,12 @@ std::optional<std::string> Param(const Request& request,
   return std::nullopt;
 }
 
-service::SearchParams ParamsOf(const Request& r) {
+// The parameters, with the caller's package's rules: searching by an identifier the package may
+// not see would disclose it, so such a parameter is refused (kInvalidInput).
+Result<service::SearchParams> ParamsOf(const FregContext& context, const Request& r) {
   service::SearchParams p;
+  const freg::Package& package = *context.package;
+  p.withhold_confidential = package.confidential == freg::Confidential::kNone;
   p.navn = Param(r, {"navn"});
   p.kjoenn = Param(r, {"kjoenn"});
   p.foedselsdato = Param(r, {"foedselsdato"});
@@ -43,6 +47,25 @@ service::SearchParams ParamsOf(const Request& r) {
   p.utlendingsmyndighetenes_identifikasjonsnummer =
       Param(r, {"utlendingsmyndighetenesidentifikasjonsnummer",
                 "utlendingsmyndighetenesIdentifikasjonsnummer"});
+  const struct {
+    const std::optional<std::string>& value;
+    freg::Property property;
+    std::string_view name;
+  } kIdentifiers[] = {
+      {p.utenlandsk_personidentifikasjon, freg::Property::kUtenlandskPersonidentifikasjon,
+       "utenlandskpersonidentifikasjon"},
+      {p.legitimasjonsdokument, freg::Property::kLegitimasjonsdokument, "legitimasjonsdokument"},
+      {p.utlendingsmyndighetenes_identifikasjonsnummer,
+       freg::Property::kUtlendingsmyndighetenesIdentifikasjonsnummer,
+       "utlendingsmyndighetenesidentifikasjonsnummer"},
+  };
+  for (const auto& id : kIdentifiers) {
+    if (id.value && !package.Allows(id.property)) {
+      return MakeError(ErrorCode::kInvalidInput,
+                       std::string(id.name) + " kan ikke brukes i rettighetspakken " +
+                           std::string(package.name));
+    }
+  }
   return p;
 }
 
@@ -54,7 +77,9 @@ Result<Response> GetPersonSoek(FregContext& context, Request& request) {
   if (context.search == nullptr) return NoSearch();
   auto type = NegotiateDocument(request);
   if (!type.ok()) return type.error();
-  auto found = context.search->Soek(ParamsOf(request));
+  auto params = ParamsOf(context, request);
+  if (!params.ok()) return params.error();
+  auto found = context.search->Soek(*params);
   if (!found.ok()) return found.error();
   Response response;
   std::string& out = response.body;
@@ -88,11 +113,13 @@ Result<Response> GetPersonEntydigsoek(FregContext& context, Request& request) {
   if (context.search == nullptr) return NoSearch();
   auto type = NegotiateDocument(request);
   if (!type.ok()) return type.error();
-  auto parts = PartsFromQuery(request);
+  auto parts = PartsFromQuery(context, request);
   if (!parts.ok()) return parts.error();
   thread_local std::string raw;
   thread_local freg::RecordView view;
-  auto hit = context.search->Entydig(ParamsOf(request), raw);
+  auto params = ParamsOf(context, request);
+  if (!params.ok()) return params.error();
+  auto hit = context.search->Entydig(*params, raw);
   if (!hit.ok()) return hit.error();
   if (Status s = view.Parse(raw); !s.ok()) return s.error();
   Response response;
