@@ -579,7 +579,14 @@ void WalkDocument(std::span<const RowT> rows, uint64_t seq, const PartSelection&
     if (parts.withheld_keys.empty() || p == Property::kIdentifikasjonsnummer) return json;
     stripped.clear();
     KeyStripper stripper(json, stripped, parts.withheld_keys);
-    return stripper.Copy() ? std::string_view(stripped) : std::string_view();
+    if (!stripper.Copy()) return std::string_view();
+    // A contact person given by number alone has nothing left to show (the schema's choice
+    // needs a number, or a name): the row is left out rather than shown broken.
+    if (p == Property::kKontaktinformasjonForDoedsbo &&
+        stripped.find("\"person\":{}") != std::string::npos) {
+      return std::string_view();
+    }
+    return std::string_view(stripped);
   };
   size_t next = 0;  // grouped: start of the next property's run
   for (int pi = 0; pi < kPropertyCount; ++pi) {

@@ -22,7 +22,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   norreg::http::Request request;
   if (request.SetTarget(target).ok()) {
     (void)request.QueryAll("part");
-    (void)norreg::http::freg_api::PartsFromQuery(request);
+    for (const norreg::freg::Package& package : norreg::freg::Packages()) {
+      (void)norreg::http::freg_api::PartsFromQuery(request, package);
+    }
     for (std::size_t i = 0; i < request.segment_count(); ++i) (void)request.segment(i);
   }
   request.AddHeader("Content-Type", xml ? "application/xml" : "application/json");

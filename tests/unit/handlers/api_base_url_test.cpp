@@ -36,7 +36,10 @@ TEST(ApiBaseUrlTest, SchemeFromProxyHeadersAuthorityFromHost) {
     Request request;
     for (const auto& [name, value] : c.headers) request.AddHeader(name, value);
     request.local = c.local;
-    EXPECT_EQ(ApiBaseUrl(request), c.expected_origin + std::string(kBasePath)) << c.expected_origin;
+    EXPECT_EQ(ApiBaseUrl(request, kBasePath), c.expected_origin + std::string(kBasePath))
+        << c.expected_origin;
+    EXPECT_EQ(ApiBaseUrl(request, "/folkeregisteret/api/finans/v1"),
+              c.expected_origin + "/folkeregisteret/api/finans/v1");
   }
 }
 

@@ -9,7 +9,7 @@ namespace norreg::http::freg_api {
 Result<Response> PostArchiveBulkLookup(FregContext& context, Request& request) {
   auto type = NegotiateDocument(request);
   if (!type.ok()) return type.error();
-  auto parts = PartsFromQuery(context, request);
+  auto parts = PartsFromQuery(request, *context.package);
   if (!parts.ok()) return parts.error();
   auto documents = ReadIdList(request, "dokumentidentifikator");
   if (!documents.ok()) return documents.error();

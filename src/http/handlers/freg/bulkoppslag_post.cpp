@@ -11,7 +11,7 @@ namespace norreg::http::freg_api {
 Result<Response> PostBulkLookup(FregContext& context, Request& request) {
   auto type = NegotiateDocument(request);
   if (!type.ok()) return type.error();
-  auto parts = PartsFromQuery(context, request);
+  auto parts = PartsFromQuery(request, *context.package);
   if (!parts.ok()) return parts.error();
   bool som_bestilt = false;
   if (auto value = request.Query("somBestilt")) {

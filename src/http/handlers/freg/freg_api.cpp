@@ -81,9 +81,9 @@ Result<MediaType> NegotiateDocument(const Request& request) {
   return *type;
 }
 
-Result<freg::PartSelection> PartsFromQuery(const FregContext& context, const Request& request) {
+Result<freg::PartSelection> PartsFromQuery(const Request& request, const freg::Package& package) {
   std::vector<std::string_view> values = request.QueryAll("part");
-  return freg::ParseParts(values, *context.package);
+  return freg::ParseParts(values, package);
 }
 
 namespace {
@@ -126,7 +126,7 @@ bool PlausibleAuthority(std::string_view host) {
 
 }  // namespace
 
-std::string ApiBaseUrl(const FregContext& context, const Request& request) {
+std::string ApiBaseUrl(const Request& request, std::string_view base_path) {
   std::string_view proto;
   if (auto xfp = request.Header("x-forwarded-proto")) {
     proto = TrimSpace(xfp->substr(0, xfp->find(',')));
@@ -142,7 +142,7 @@ std::string ApiBaseUrl(const FregContext& context, const Request& request) {
   } else {
     url += "localhost";
   }
-  url += context.package->base_path;
+  url += base_path;
   return url;
 }
 

@@ -52,19 +52,19 @@ Status RegisterApi(Dispatcher& dispatcher, FregContext& context,
 // --- helpers shared by the handlers ---
 // JSON or XML from Accept (missing or */* -> JSON); kNotAcceptable otherwise.
 Result<MediaType> NegotiateDocument(const Request& request);
-// The `part` query values (repeatable, comma separated) -> selection for the context's package;
+// The `part` query values (repeatable, comma separated) -> selection for `package`;
 // kNotAcceptable for an unknown part or one the package may not have.
-Result<freg::PartSelection> PartsFromQuery(const FregContext& context, const Request& request);
+Result<freg::PartSelection> PartsFromQuery(const Request& request, const freg::Package& package);
 // Reads a bulk request body {"<field>":[...]} (JSON) or <x><field>..</field>...</x> (XML):
 // Content-Type must be JSON or XML (kUnsupportedMedia), the body well-formed (kInvalidInput), the
 // list at most kMaxBulkIds entries of strings (kInvalidInput).
 Result<std::vector<std::string>> ReadIdList(const Request& request, std::string_view field);
-// The absolute URL of the package's base path as the client addressed it, for links in answers
-// (the Atom feed): "<scheme>://<authority>" + base path. Scheme: "https" when X-Forwarded-Proto (its first value)
+// The absolute URL of `base_path` (a package's) as the client addressed it, for links in answers
+// (the Atom feed): "<scheme>://<authority>" + base_path. Scheme: "https" when X-Forwarded-Proto (its first value)
 // or the first element of Forwarded (its proto=) says https, else "http". Authority: the Host
 // header when it is a plausible authority (at most 255 characters of letters, digits and
 // "-._~:[]"), else the listening address (Request::local), else "localhost".
-std::string ApiBaseUrl(const FregContext& context, const Request& request);
+std::string ApiBaseUrl(const Request& request, std::string_view base_path);
 // kInvalidInput when `fnr` is not a valid fødselsnummer/d-nummer (the message says why).
 Status CheckFnr(std::string_view fnr);
 // Records the disclosure of `identifiers` (the persons' fødselsnumre) to the caller in the audit

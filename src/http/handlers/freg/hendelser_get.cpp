@@ -211,7 +211,7 @@ Result<Response> GetFeed(FregContext& context, Request& request) {
 
   const bool atom = *type != MediaType::kJson;
   const uint64_t last = events->empty() ? 0 : events->back().seq;
-  const std::string base_url = atom ? ApiBaseUrl(context, request) : std::string();
+  const std::string base_url = atom ? ApiBaseUrl(request, context.package->base_path) : std::string();
   const FeedFields fields(*context.package);
   std::string etag = FeedEtag(context, seq, last, events->size(), atom, base_url, fields);
   Response response;

@@ -14,7 +14,7 @@ Result<Response> GetArchivedPerson(FregContext& context, Request& request) {
     return MakeError(ErrorCode::kInvalidInput,
                      "dokumentidentifikator må være 32 heksadesimale tegn (små bokstaver)");
   }
-  auto parts = PartsFromQuery(context, request);
+  auto parts = PartsFromQuery(request, *context.package);
   if (!parts.ok()) return parts.error();
   auto seq = context.cipher.Decode(ids::DocumentKind::kPerson, id);
   thread_local std::string raw;

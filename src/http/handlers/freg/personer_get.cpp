@@ -10,7 +10,7 @@ Result<Response> GetPerson(FregContext& context, Request& request) {
   if (!type.ok()) return type.error();
   std::string_view fnr = request.Param("id");
   if (Status s = CheckFnr(fnr); !s.ok()) return s.error();
-  auto parts = PartsFromQuery(context, request);
+  auto parts = PartsFromQuery(request, *context.package);
   if (!parts.ok()) return parts.error();
 
   thread_local std::string raw;

@@ -113,7 +113,7 @@ Result<Response> GetPersonEntydigsoek(FregContext& context, Request& request) {
   if (context.search == nullptr) return NoSearch();
   auto type = NegotiateDocument(request);
   if (!type.ok()) return type.error();
-  auto parts = PartsFromQuery(context, request);
+  auto parts = PartsFromQuery(request, *context.package);
   if (!parts.ok()) return parts.error();
   thread_local std::string raw;
   thread_local freg::RecordView view;
