@@ -16,6 +16,32 @@ void AddDbOption(CLI::App& command, CommandContext& context) {
                      "in --data)");
 }
 
+void AddPakkeOption(CLI::App& command, std::string& pakke) {
+  std::string ids;
+  for (const freg::Package& package : freg::Packages()) {
+    if (!ids.empty()) ids += ", ";
+    ids += package.id;
+  }
+  command.add_option("--pakke", pakke,
+                     "Access package (rettighetspakke): " + ids + " (default offentlig-med-hjemmel)");
+}
+
+Result<const freg::Package*> PackageFromFlag(const std::string& pakke) {
+  if (pakke.empty()) return &freg::OffentligMedHjemmel();
+  if (const freg::Package* package = freg::PackageById(pakke)) return package;
+  std::string ids;
+  for (const freg::Package& package : freg::Packages()) {
+    if (!ids.empty()) ids += ", ";
+    ids += package.id;
+  }
+  return MakeError(ErrorCode::kInvalidInput,
+                   "ukjent rettighetspakke: " + pakke + " (kjente: " + ids + ")");
+}
+
+std::string ApiPathOf(const freg::Package& package) {
+  return std::string(package.base_path) + "/";
+}
+
 void AddConsumerAuthOptions(CLI::App& command, client::ConsumerAuthFlags& auth) {
   command.add_option("--org", auth.org,
                      "Organisation the token is for (0192:NNN or NNN); default: the first demo "

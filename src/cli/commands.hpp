@@ -8,6 +8,7 @@
 #include "cli/config.hpp"
 #include "client/uttrekk.hpp"
 #include "common/result.hpp"
+#include "freg/packages.hpp"
 
 namespace norreg::cli {
 
@@ -27,6 +28,14 @@ void AddDbOption(CLI::App& command, CommandContext& context);
 // Adds the token flags of the consumer commands: --org (demo clients of --data), or a real
 // Maskinporten client with --client-id, --key, --kid and --issuer.
 void AddConsumerAuthOptions(CLI::App& command, client::ConsumerAuthFlags& auth);
+// Adds `--pakke ID`: the access package (rettighetspakke) a consumer command goes through
+// (docs/packages.md); "" = offentlig-med-hjemmel.
+void AddPakkeOption(CLI::App& command, std::string& pakke);
+// The package named by `--pakke` ("" = offentlig-med-hjemmel); kInvalidInput naming the known
+// ones when unknown.
+Result<const freg::Package*> PackageFromFlag(const std::string& pakke);
+// The client's API path of `package`: its base path with a trailing '/'.
+std::string ApiPathOf(const freg::Package& package);
 
 void AddServeCommand(CLI::App& app, CommandContext& context);
 void AddGenerateCommand(CLI::App& app, CommandContext& context);

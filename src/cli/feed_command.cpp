@@ -38,6 +38,7 @@ struct FeedFlags {
   bool plain = false;
   int concurrency = 4;
   client::ConsumerAuthFlags auth;
+  std::string pakke;
 };
 
 }  // namespace
@@ -72,16 +73,41 @@ void AddFeedCommand(CLI::App& app, CommandContext& context) {
   command->add_flag("--plain-documents", flags->plain,
                     "Store documents as JSON text, not compressed (read them with `norreg copy`)");
   AddConsumerAuthOptions(*command, flags->auth);
+  AddPakkeOption(*command, flags->pakke);
 
   command->callback([&context, flags] {
     context.run = [&context, flags]() -> int {
+      auto package = PackageFromFlag(flags->pakke);
+      if (!package.ok()) {
+        std::fprintf(stderr, "norreg feed follow: %s\n", package.error().message.c_str());
+        return kExitInvalid;
+      }
+      // The follower looks changed persons up by number, with their identifier history.
+      const freg::Package& pkg = **package;
+      if (!pkg.Has(freg::Endpoint::kFeed) || !pkg.Has(freg::Endpoint::kBulkoppslag) ||
+          pkg.identifiers != freg::Identifiers::kDefault) {
+        std::fprintf(stderr,
+                     "norreg feed follow: rettighetspakken %s har ikke oppslag på nummer, som "
+                     "en lokal kopi trenger\n",
+                     std::string(pkg.id).c_str());
+        return kExitInvalid;
+      }
+      const bool thin = pkg.feed == freg::FeedShape::kThin;
+      if (thin && flags->documents == "versions") {
+        std::fprintf(stderr,
+                     "norreg feed follow: --documents versions trenger dokumentidentifikatorer, "
+                     "som hendelseslisten til %s ikke har\n",
+                     std::string(pkg.id).c_str());
+        return kExitInvalid;
+      }
+      const std::string scope(pkg.scope);
       auto copy = client::LocalCopy::Open(flags->db, {.compress = !flags->plain});
       if (!copy.ok()) {
         std::fprintf(stderr, "norreg feed follow: %s\n", copy.error().message.c_str());
         return kExitFailure;
       }
       flags->auth.data_dir = context.config.data;
-      auto token_options = client::ConsumerTokenOptions(flags->auth, auth::kFregScope, flags->url);
+      auto token_options = client::ConsumerTokenOptions(flags->auth, scope, flags->url);
       if (!token_options.ok()) {
         std::fprintf(stderr, "norreg feed follow: %s\n", token_options.error().message.c_str());
         return ExitCodeFor(token_options.error());
@@ -90,7 +116,9 @@ void AddFeedCommand(CLI::App& app, CommandContext& context) {
 
       client::FeedFollowerOptions options;
       options.base_url = flags->url;
-      options.tokens = client::TokenSourceFor(tokens, std::string(auth::kFregScope));
+      options.api_path = ApiPathOf(pkg);
+      options.thin_feed = thin;
+      options.tokens = client::TokenSourceFor(tokens, scope);
       if (flags->from > 0) options.from = flags->from;
       options.once = flags->once;
       options.concurrency = flags->concurrency;

@@ -26,6 +26,7 @@ struct SoekFlags {
   bool oppholdsadresse = false, fonetisk = false, doede = false;
   bool json = false;
   std::string token;
+  std::string pakke;
   client::ConsumerAuthFlags auth;
   // Set when the option was given (so that only given criteria are sent).
   CLI::Option *fra_aar_option = nullptr, *til_aar_option = nullptr, *maks_option = nullptr,
@@ -89,24 +90,37 @@ void AddSoekCommand(CLI::App& app, CommandContext& context) {
                       "A bearer token obtained elsewhere (else one is fetched as --org/--client-id "
                       "say)");
   AddConsumerAuthOptions(*command, f->auth);
+  AddPakkeOption(*command, f->pakke);
 
   command->callback([&context, f] {
     context.run = [&context, f]() -> int {
+      auto package = PackageFromFlag(f->pakke);
+      if (!package.ok()) {
+        std::fprintf(stderr, "norreg soek: %s\n", package.error().message.c_str());
+        return kExitInvalid;
+      }
+      if (!(*package)->Has(freg::Endpoint::kSoek) ||
+          !(*package)->Has(freg::Endpoint::kBulkoppslag)) {
+        std::fprintf(stderr, "norreg soek: rettighetspakken %s har ikke personsøk\n",
+                     std::string((*package)->id).c_str());
+        return kExitInvalid;
+      }
+      const std::string scope((*package)->scope);
       client::TokenSource tokens;
       std::unique_ptr<client::TokenClient> token_client;
       if (!f->token.empty()) {
         tokens = client::StaticTokenSource(f->token);
       } else {
         f->auth.data_dir = context.config.data;
-        auto options = client::ConsumerTokenOptions(f->auth, auth::kFregScope, f->url);
+        auto options = client::ConsumerTokenOptions(f->auth, scope, f->url);
         if (!options.ok()) {
           std::fprintf(stderr, "norreg soek: %s\n", options.error().message.c_str());
           return ExitCodeFor(options.error());
         }
         token_client = std::make_unique<client::TokenClient>(std::move(*options));
-        tokens = client::TokenSourceFor(*token_client, std::string(auth::kFregScope));
+        tokens = client::TokenSourceFor(*token_client, scope);
       }
-      client::FregCaller caller(f->url, tokens);
+      client::FregCaller caller(f->url, tokens, {}, {}, nullptr, nullptr, ApiPathOf(**package));
       auto report = client::SoekReport(caller, QueryOf(*f), f->json);
       if (!report.ok()) {
         std::fprintf(stderr, "norreg soek: %s\n", report.error().message.c_str());

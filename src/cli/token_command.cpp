@@ -16,7 +16,6 @@
 #include "cli/commands.hpp"
 #include "client/token_client.hpp"
 #include "client/uttrekk.hpp"
-#include "freg/packages.hpp"
 
 namespace norreg::cli {
 namespace {
@@ -70,12 +69,8 @@ void AddTokenCommand(CLI::App& app, CommandContext& context) {
       "token", "Print a Maskinporten access token (demo clients of the data folder by default)");
   AddDataOption(*command, context);
   CLI::Option* scope = command->add_option("--scope", flags->scope, "Scope(s), space-separated");
-  CLI::Option* pakke = command->add_option(
-      "--pakke", flags->pakke,
-      "Access package (rettighetspakke) whose scope to ask for: offentlig-med-hjemmel, "
-      "offentligutenhjemmel, privatutenhjemmel, privat, privatutenfolkeregisteridentifikator, "
-      "finans, presse, presseutenfolkeregisteridentifikator, eid");
-  scope->excludes(pakke);
+  AddPakkeOption(*command, flags->pakke);
+  scope->excludes(command->get_option("--pakke"));
   command->add_option("--org", flags->org,
                       "Organisation the token is for (0192:NNN or NNN); default: the first demo "
                       "client allowed the scope");
@@ -99,12 +94,12 @@ void AddTokenCommand(CLI::App& app, CommandContext& context) {
       // Logging must not mix with the token on stdout.
       spdlog::set_default_logger(spdlog::stderr_color_mt("norreg-token"));
       if (!flags->pakke.empty()) {
-        const freg::Package* package = freg::PackageById(flags->pakke);
-        if (package == nullptr) {
-          std::fprintf(stderr, "norreg token: ukjent rettighetspakke: %s\n", flags->pakke.c_str());
+        auto package = PackageFromFlag(flags->pakke);
+        if (!package.ok()) {
+          std::fprintf(stderr, "norreg token: %s\n", package.error().message.c_str());
           return kExitInvalid;
         }
-        flags->scope = std::string(package->scope);
+        flags->scope = std::string((*package)->scope);
       } else if (flags->scope.empty()) {
         std::fprintf(stderr, "norreg token: --scope eller --pakke må oppgis\n");
         return kExitInvalid;

@@ -26,6 +26,7 @@ void OnInterrupt(int) { g_interrupted.store(true); }
 struct UttrekkFlags {
   std::string url;
   std::string tilpasset_file;
+  std::string pakke;
   std::string out;
   std::string db;
   bool plain = false;
@@ -58,6 +59,7 @@ void AddUttrekkCommand(CLI::App& app, CommandContext& context) {
       ->check(CLI::Range(0.0, 3600.0));
   AddConsumerAuthOptions(*command, flags->auth);
   command->add_flag("--quiet", flags->quiet, "No progress lines");
+  AddPakkeOption(*command, flags->pakke);
 
   command->callback([&context, flags] {
     context.run = [&context, flags]() -> int {
@@ -65,8 +67,27 @@ void AddUttrekkCommand(CLI::App& app, CommandContext& context) {
         std::fprintf(stderr, "norreg uttrekk: give --out FILE.ndjson and/or --db COPY.db\n");
         return kExitInvalid;
       }
+      auto package = PackageFromFlag(flags->pakke);
+      if (!package.ok()) {
+        std::fprintf(stderr, "norreg uttrekk: %s\n", package.error().message.c_str());
+        return kExitInvalid;
+      }
+      const freg::Endpoint order = flags->tilpasset_file.empty()
+                                       ? freg::Endpoint::kUttrekkKomplett
+                                       : freg::Endpoint::kUttrekkTilpasset;
+      if (!(*package)->Has(order)) {
+        std::fprintf(stderr, "norreg uttrekk: rettighetspakken %s har ikke %s uttrekk%s\n",
+                     std::string((*package)->id).c_str(),
+                     flags->tilpasset_file.empty() ? "komplett" : "tilpasset",
+                     (*package)->Has(freg::Endpoint::kUttrekkTilpasset)
+                         ? " (bruk --tilpasset kriterier.json)"
+                         : "");
+        return kExitInvalid;
+      }
+      const std::string scope((*package)->scope);
       client::UttrekkOptions options;
       options.base_url = flags->url;
+      options.api_path = ApiPathOf(**package);
       options.ndjson_path = flags->out;
       options.db_path = flags->db;
       options.db_options.compress = !flags->plain;
@@ -84,13 +105,13 @@ void AddUttrekkCommand(CLI::App& app, CommandContext& context) {
         options.tilpasset = criteria.str();
       }
       flags->auth.data_dir = context.config.data;
-      auto token_options = client::ConsumerTokenOptions(flags->auth, auth::kFregScope, flags->url);
+      auto token_options = client::ConsumerTokenOptions(flags->auth, scope, flags->url);
       if (!token_options.ok()) {
         std::fprintf(stderr, "norreg uttrekk: %s\n", token_options.error().message.c_str());
         return ExitCodeFor(token_options.error());
       }
       client::TokenClient tokens(std::move(*token_options));
-      options.tokens = client::TokenSourceFor(tokens, std::string(auth::kFregScope));
+      options.tokens = client::TokenSourceFor(tokens, scope);
 
       g_interrupted = false;
       options.cancel = &g_interrupted;

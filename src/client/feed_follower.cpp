@@ -35,6 +35,12 @@ struct FeedEvent {
   bool skip = false;
 };
 
+// Whether the event's person has a document after it: its persondokument, or on a thin feed
+// (no document ids) any event but a dublett's.
+bool HasDocument(const FeedEvent& e, bool thin_feed) {
+  return !e.persondokument.empty() || (thin_feed && e.type != kDublett);
+}
+
 // One document out of a lookup answer, its numbers parsed by the worker.
 struct FetchedDocument {
   std::string_view key;  // dokumentidentifikator (kVersions) or the number asked for (kLatest)
@@ -268,7 +274,7 @@ class FeedFollower::LookupPool {
     for (int i = 0; i < options.concurrency; ++i) {
       threads_.emplace_back([this, &options, stats, cancel] {
         FregCaller caller(options.base_url, options.tokens, options.retry, options.http, stats,
-                          cancel);
+                          cancel, options.api_path);
         Work(caller);
       });
     }
@@ -402,7 +408,7 @@ FeedFollower::FeedFollower(FeedFollowerOptions options, LocalCopy& copy)
     : options_(std::move(options)),
       copy_(copy),
       caller_(options_.base_url, options_.tokens, options_.retry, options_.http, &call_stats_,
-              options_.stop != nullptr ? options_.stop : &never_) {}
+              options_.stop != nullptr ? options_.stop : &never_, options_.api_path) {}
 
 FeedFollower::~FeedFollower() { DropPrefetch(); }
 
@@ -420,6 +426,7 @@ Status FeedFollower::Init() {
   if (options_.read_ahead_pages < 1 || options_.page_size < 1) {
     return MakeError(ErrorCode::kInvalidInput, "read_ahead_pages and page_size must be >= 1");
   }
+  if (Status s = copy_.BindApiPath(options_.api_path, kFregApiPath); !s.ok()) return s;
   auto cursor = copy_.GetMetaInt(kMetaFeedSekvensnummer);
   if (!cursor.ok()) return cursor.error();
   if (options_.from) {
@@ -570,7 +577,7 @@ Status FeedFollower::PlanLatest(Window& window) {
       if (auto key = NumberKey(events[i + kPrefetchAhead].fnr)) covered_.Prefetch(*key);
     }
     FeedEvent& e = events[i];
-    if (e.fnr.empty() || e.persondokument.empty() || e.type == kDublett) continue;
+    if (e.fnr.empty() || !HasDocument(e, options_.thin_feed) || e.type == kDublett) continue;
     const bool new_number = e.type == kNewNumber;
     if (!new_number && Covered(e.fnr, e.seq)) {
       e.skip = true;  // coverage only grows (but for a failed window, which ends the run)
@@ -716,7 +723,7 @@ Status FeedFollower::ApplyLatest(Window& window, FeedStats& delta) {
       delta.removed += *removed ? 1 : 0;
       continue;
     }
-    if (e.persondokument.empty()) continue;
+    if (!HasDocument(e, options_.thin_feed)) continue;
     if (e.skip) {
       ++delta.superseded;
       continue;

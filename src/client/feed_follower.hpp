@@ -85,6 +85,12 @@ enum class FeedDocuments { kLatest, kVersions };
 struct FeedFollowerOptions {
   // The server root, e.g. "http://127.0.0.1:8080". Required.
   std::string base_url;
+  // The API's path under it: "offentlig med hjemmel" by default, or another access package's base
+  // path + '/' (docs/packages.md).
+  std::string api_path = std::string(kFregApiPath);
+  // The package's feed is thin (LagretTynnHendelse: no document ids): only kLatest works, and
+  // every event but personErOpphoertSomDublett is taken as a change of its person.
+  bool thin_feed = false;
   TokenSource tokens;
   // First sekvensnummer to fetch; nullopt = the recorded cursor + 1.
   std::optional<int64_t> from;

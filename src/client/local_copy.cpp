@@ -289,8 +289,11 @@ Result<int64_t> LocalCopy::Count() {
 
 Status LocalCopy::Clear() {
   // The dictionary stays: rows written later in a rolled-back transaction may not need it, but
-  // replacing it while any compressed row exists would make that row unreadable.
-  return Exec("DELETE FROM persons; DELETE FROM meta WHERE key <> 'document_dictionary';");
+  // replacing it while any compressed row exists would make that row unreadable. The API path
+  // stays: it was bound for this run (BindApiPath).
+  return Exec(
+      "DELETE FROM persons; DELETE FROM meta WHERE key NOT IN ('document_dictionary', "
+      "'api_path');");
 }
 
 Result<std::optional<std::string>> LocalCopy::GetMeta(std::string_view key) {
@@ -321,6 +324,27 @@ Status LocalCopy::DeleteMeta(std::string_view key) {
   int rc = sqlite3_step(stmt);
   sqlite3_finalize(stmt);
   if (rc != SQLITE_DONE) return SqlError("delete meta");
+  return {};
+}
+
+Status LocalCopy::BindApiPath(std::string_view api_path, std::string_view default_path) {
+  auto recorded = GetMeta(kMetaApiPath);
+  if (!recorded.ok()) return recorded.error();
+  if (!recorded->has_value()) {
+    // A copy with documents but no record was made before packages existed.
+    auto cursor = GetMetaInt(kMetaFeedSekvensnummer);
+    if (!cursor.ok()) return cursor.error();
+    if (cursor->has_value() && api_path != default_path) {
+      return MakeError(ErrorCode::kConflict, "den lokale kopien er laget gjennom " +
+                                                 std::string(default_path) + ", ikke " +
+                                                 std::string(api_path));
+    }
+    return SetMeta(kMetaApiPath, api_path);
+  }
+  if (**recorded != api_path) {
+    return MakeError(ErrorCode::kConflict, "den lokale kopien er laget gjennom " + **recorded +
+                                               ", ikke " + std::string(api_path));
+  }
   return {};
 }
 

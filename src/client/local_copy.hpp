@@ -51,6 +51,8 @@ inline constexpr std::string_view kMetaUttrekkSekvensnummer = "uttrekk_sekvensnu
 inline constexpr std::string_view kMetaFeedSekvensnummer = "feed_sekvensnummer";
 inline constexpr std::string_view kMetaUttrekkCheckpoint = "uttrekk_checkpoint";
 inline constexpr std::string_view kMetaDocumentDictionary = "document_dictionary";
+// The API path (access package) the copy was made through: a copy holds what one package sees.
+inline constexpr std::string_view kMetaApiPath = "api_path";
 
 // A document already compressed by `by` (e.g. on a lookup thread, with the copy's compressor()
 // at that time). Put stores `bytes` when `by` is still the copy's compressor and compresses the
@@ -109,8 +111,8 @@ class LocalCopy {
   // The seq stored for `fnr`; nullopt when absent.
   Result<std::optional<int64_t>> Seq(std::string_view fnr);
   Result<int64_t> Count();
-  // Deletes every person and every meta value but the compression dictionary (a fresh extract
-  // starts from nothing).
+  // Deletes every person and every meta value but the compression dictionary and the API path
+  // (a fresh extract starts from nothing, through the same package).
   Status Clear();
 
   Result<std::optional<std::string>> GetMeta(std::string_view key);
@@ -118,6 +120,10 @@ class LocalCopy {
   Status DeleteMeta(std::string_view key);
   // GetMeta parsed as a signed integer; kInternal when the stored value is not one.
   Result<std::optional<int64_t>> GetMetaInt(std::string_view key);
+  // Records `api_path` (kMetaApiPath) in a copy that has none; kConflict naming both when the
+  // copy was made through another one (a copy holds what one access package may see; a copy
+  // older than the record counts as made through "offentlig med hjemmel").
+  Status BindApiPath(std::string_view api_path, std::string_view default_path);
 
   const std::string& path() const { return path_; }
 

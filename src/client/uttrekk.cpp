@@ -134,7 +134,7 @@ const ApiDialect kFregDialect{kFregApiPath, "application/json", &ErrorForAnswer,
 
 ApiCaller::ApiCaller(std::string base_url, const ApiDialect& dialect, const TokenSource& tokens,
                      RetryPolicy retry, HttpClientOptions http, CallStats* stats,
-                     const std::atomic<bool>* cancel)
+                     const std::atomic<bool>* cancel, std::string_view path)
     : api_root_(std::move(base_url)),
       dialect_(dialect),
       tokens_(tokens),
@@ -143,7 +143,7 @@ ApiCaller::ApiCaller(std::string base_url, const ApiDialect& dialect, const Toke
       stats_(stats),
       cancel_(cancel) {
   while (api_root_.ends_with('/')) api_root_.pop_back();
-  api_root_ += dialect.path;
+  api_root_ += path.empty() ? dialect.path : path;
 }
 
 std::string ApiCaller::Url(std::string_view path) const {
@@ -469,11 +469,14 @@ struct Checkpoint {
   }
 };
 
+// The job a checkpoint belongs to: complete, or tailored with these criteria (through another
+// access package than "offentlig med hjemmel": its path is part of the criteria's hash).
 std::string KindOf(const UttrekkOptions& options) {
   if (!options.tilpasset) return "komplett";
+  std::string identity(TrimJson(*options.tilpasset));
+  if (options.api_path != kFregApiPath) identity += "\n" + options.api_path;
   char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx",
-                static_cast<unsigned long long>(Fnv1a(TrimJson(*options.tilpasset))));
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(Fnv1a(identity)));
   return std::string("tilpasset-") + hex;
 }
 
@@ -523,6 +526,7 @@ class Output {
       auto copy = LocalCopy::Open(options.db_path, options.db_options);
       if (!copy.ok()) return copy.error();
       db_ = std::move(*copy);
+      if (Status s = db_->BindApiPath(options.api_path, kFregApiPath); !s.ok()) return s;
     }
     if (!options.ndjson_path.empty()) {
       ndjson_path_ = options.ndjson_path;
@@ -825,7 +829,7 @@ class Pipeline {
 
   void Produce() {
     FregCaller caller(options_.base_url, options_.tokens, options_.retry, options_.http, &stats_,
-                      &stop_);
+                      &stop_, options_.api_path);
     int64_t n = checkpoint_.batch;
     int64_t skip = checkpoint_.chunk;
     progress_.SetTotalIsEstimate(true);
@@ -866,7 +870,7 @@ class Pipeline {
 
   void Work() {
     FregCaller caller(options_.base_url, options_.tokens, options_.retry, options_.http, &stats_,
-                      &stop_);
+                      &stop_, options_.api_path);
     const bool tailored = options_.tilpasset.has_value();
     const std::string path = tailored ? "personer/bulkoppslag" : "personer/bulkoppslag/arkiv";
     const std::string_view id_name = tailored ? "foedselsEllerDNummer" : "dokumentidentifikator";
@@ -1091,7 +1095,7 @@ Result<UttrekkSummary> RunUttrekk(const UttrekkOptions& options, Progress& progr
   UttrekkSummary summary;
   const std::string kind = KindOf(options);
   FregCaller caller(options.base_url, options.tokens, options.retry, options.http, &stats,
-                    options.cancel);
+                    options.cancel, options.api_path);
 
   auto start_fresh = [&]() -> Result<Checkpoint> {
     if (Status s = output.Reset(); !s.ok()) return s.error();

@@ -122,9 +122,11 @@ extern const ApiDialect kFregDialect;
 // Thread-safety: not thread-safe (one per thread); `stats` and `cancel` may be shared.
 class ApiCaller {
  public:
+  // `path`: the API's path under the server root instead of the dialect's ("" = the dialect's),
+  // with leading and trailing '/' (e.g. an access package's base path).
   ApiCaller(std::string base_url, const ApiDialect& dialect, const TokenSource& tokens,
             RetryPolicy retry = {}, HttpClientOptions http = {}, CallStats* stats = nullptr,
-            const std::atomic<bool>* cancel = nullptr);
+            const std::atomic<bool>* cancel = nullptr, std::string_view path = {});
 
   // `path` is relative to the API root, e.g. "hendelser/feed?seq=1" (a leading '/' is ignored).
   Result<HttpResponse> Call(std::string_view method, std::string_view path,
@@ -147,14 +149,15 @@ class ApiCaller {
   const std::atomic<bool>* cancel_;
 };
 
-// The caller of the Folkeregisteret API (kFregDialect).
+// The caller of the Folkeregisteret API (kFregDialect) at `api_path`: kFregApiPath, or another
+// access package's base path with a trailing '/' (docs/packages.md).
 class FregCaller : public ApiCaller {
  public:
   FregCaller(std::string base_url, const TokenSource& tokens, RetryPolicy retry = {},
              HttpClientOptions http = {}, CallStats* stats = nullptr,
-             const std::atomic<bool>* cancel = nullptr)
+             const std::atomic<bool>* cancel = nullptr, std::string_view api_path = kFregApiPath)
       : ApiCaller(std::move(base_url), kFregDialect, tokens, retry, std::move(http), stats,
-                  cancel) {}
+                  cancel, api_path) {}
 };
 
 // One person document out of a bulk lookup answer. Views point into the answer body.
@@ -192,6 +195,9 @@ Result<std::string> IdListBody(std::string_view name, const std::vector<std::str
 struct UttrekkOptions {
   // The server root, e.g. "http://127.0.0.1:8080". Required.
   std::string base_url;
+  // The API's path under it: "offentlig med hjemmel" by default, or another access package's
+  // base path + '/' (a tailored extract only: the complete one is "med hjemmel"'s alone).
+  std::string api_path = std::string(kFregApiPath);
   TokenSource tokens;
   // The tailored extract's criteria (POST uttrekk/tilpasset body); nullopt = complete extract.
   std::optional<std::string> tilpasset;

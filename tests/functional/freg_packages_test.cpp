@@ -428,5 +428,84 @@ TEST_F(FregPackagesTest, TheDisclosureLogNamesThePackage) {
   EXPECT_NE(out.find("\"endpoint\":\"presse:freg_entydigsoek\""), std::string::npos) << out;
 }
 
+TEST_F(FregPackagesTest, TheClientGoesThroughAPackageAndItsCopyHoldsWhatThePackageSees) {
+  TempDir dir;
+  const std::string criteria = dir.path() + "/alle.json";
+  std::ofstream(criteria) << R"({"personstatustyper":["aktiv","bosatt","utflyttet","doed","inaktiv"]})";
+  const std::string url = server_->base_url();
+  const std::string copy = dir.path() + "/finans.db";
+  const std::string ndjson = dir.path() + "/finans.ndjson";
+  std::string out;
+  ASSERT_EQ(RunNorreg({"uttrekk", "--data", data_->path(), "--url", url, "--pakke", "finans",
+                       "--tilpasset", criteria, "--db", copy, "--out", ndjson, "--quiet"},
+                      &out),
+            0)
+      << out;
+  std::ifstream in(ndjson);
+  std::string line;
+  size_t persons = 0;
+  bool saw_fortrolig = false;
+  while (std::getline(in, line)) {
+    ++persons;
+    if (line.find(kFortrolig) == std::string::npos) continue;
+    saw_fortrolig = true;
+    EXPECT_EQ(line.find("bostedsadresse"), std::string::npos) << line;
+    EXPECT_NE(line.find("\"status\":\"aktiv\""), std::string::npos) << line;
+  }
+  EXPECT_GT(persons, 30u);
+  EXPECT_TRUE(saw_fortrolig);
+  // The copy follows the package's thin feed, by number.
+  out.clear();
+  EXPECT_EQ(RunNorreg({"feed", "follow", "--data", data_->path(), "--url", url, "--pakke",
+                       "finans", "--db", copy, "--once", "--from", "1"},
+                      &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("persons updated"), std::string::npos) << out;
+  out.clear();
+  ASSERT_EQ(RunNorregStdout({"copy", "get", "--db", copy, kFortrolig}, &out), 0) << out;
+  EXPECT_EQ(out.find("Lindernveien"), std::string::npos) << out;
+  EXPECT_NE(out.find("HEMMELIG"), std::string::npos) << out;
+  // ... and through no other package.
+  out.clear();
+  EXPECT_NE(RunNorreg({"feed", "follow", "--data", data_->path(), "--url", url, "--db", copy,
+                       "--once"},
+                      &out),
+            0);
+  EXPECT_NE(out.find("finans"), std::string::npos) << out;
+  // What a package does not have is refused before any call.
+  out.clear();
+  EXPECT_EQ(RunNorreg({"uttrekk", "--data", data_->path(), "--url", url, "--pakke", "finans",
+                       "--out", dir.path() + "/x.ndjson"},
+                      &out),
+            2)
+      << out;
+  EXPECT_EQ(RunNorreg({"soek", "--data", data_->path(), "--url", url, "--pakke", "presse",
+                       "--postnummer", "0360"},
+                      &out),
+            2);
+  EXPECT_EQ(RunNorreg({"soek", "--data", data_->path(), "--url", url, "--pakke", "ukjent",
+                       "--postnummer", "0360"},
+                      &out),
+            2);
+  // Search through a package: the fortrolig person is not found by address.
+  out.clear();
+  ASSERT_EQ(RunNorregStdout({"soek", "--data", data_->path(), "--url", url, "--pakke", "eid",
+                             "--adressenavn", "Lindernveien", "--postnummer", "0360", "--json"},
+                            &out),
+            0)
+      << out;
+  EXPECT_NE(out.find(kPerson), std::string::npos) << out;
+  EXPECT_EQ(out.find(kFortrolig), std::string::npos) << out;
+  // norreg token --pakke gets the package's demo client's token.
+  out.clear();
+  ASSERT_EQ(RunNorregStdout({"token", "--data", data_->path(), "--pakke", "presse"}, &out), 0)
+      << out;
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  auto via_token = server_->Get(P("presse").base + "/hendelser/siste/sekvensnummer",
+                                {{"Authorization", "Bearer " + out}});
+  EXPECT_EQ(via_token.status, 200) << via_token.body;
+}
+
 }  // namespace
 }  // namespace norreg::testing
