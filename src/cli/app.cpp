@@ -36,6 +36,10 @@
 #include "http/handlers/register/register_api.hpp"
 #include "http/metrics.hpp"
 #include "http/server.hpp"
+#include "service/feed_reader.hpp"
+#include "service/mottak.hpp"
+#include "service/person_import.hpp"
+#include "service/person_lookup.hpp"
 #include "service/person_search.hpp"
 #include "service/uttrekk.hpp"
 #include "store/audit_log.hpp"
@@ -428,15 +432,19 @@ int RunServer(const Config& config) {
     return kExitFailure;
   }
   service::PersonSearch search(store);
-  http::freg_api::FregContext freg{store, ids::DocumentIdCipher(store.DocumentKey()), audit.get(),
-                                   uttrekk->get(), &search};
+  const ids::DocumentIdCipher cipher(store.DocumentKey());
+  service::PersonLookup lookup(store, cipher, audit.get(), &search);
+  service::FeedReader feed(store, cipher);
+  service::PersonImporter importer(store);
+  http::freg_api::FregContext freg{lookup, feed, uttrekk->get()};
   auto mottak_store = OpenMottak(config);
   if (!mottak_store.ok()) {
     spdlog::error("kan ikke åpne mottaket: {} {}", mottak_store.error().message,
                   mottak_store.error().detail);
     return kExitFailure;
   }
-  http::mottak_api::MottakContext mottak{**mottak_store, audit.get(), config.mottak_auto_receipt};
+  service::Mottak mottak_service(**mottak_store, audit.get(), config.mottak_auto_receipt);
+  http::mottak_api::MottakContext mottak{mottak_service};
   Status registered = http::Server::AddOpsRoutes(dispatcher, metrics);
   if (registered.ok() && security->server) {
     registered = auth_api::RegisterApi(dispatcher, *security->server, security->shared_auth_state);
@@ -462,7 +470,7 @@ int RunServer(const Config& config) {
   }
   if (registered.ok()) {
     registered = http::register_api::RegisterApi(
-        dispatcher, store,
+        dispatcher, importer,
         {auth_api::Authenticate(protection, std::string(auth::kRegisterProducerScope),
                                 auth_api::FailureStyle::kFreg)});
   }

@@ -29,8 +29,8 @@ struct UttrekkCriteria {
                                       // (vegadresse), compared case-insensitively
   // Ordered through a package without confidential data (freg/packages.hpp,
   // Confidential::kNone): a person whose adressebeskyttelse is fortrolig or strengtFortrolig
-  // never matches an address criterion. Set by the server, never by the request; stored with
-  // the job as "norregUtenTaushetsbelagt":true.
+  // never matches an address criterion. Set by UttrekkService::OrderTilpasset from the package,
+  // never by the request; stored with the job as "norregUtenTaushetsbelagt":true.
   bool withhold_confidential = false;
 
   // The criteria back as canonical JSON (stored with the job so it survives a restart).

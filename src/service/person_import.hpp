@@ -31,4 +31,17 @@ Result<ImportSummary> ImportDocuments(store::RegisterStore& store,
                                       const std::vector<std::string>& documents,
                                       const std::vector<std::string>& sources);
 
+// ImportDocuments into one register, for the handlers (which hold services, not stores).
+class PersonImporter {
+ public:
+  explicit PersonImporter(store::RegisterStore& store) : store_(store) {}
+  Result<ImportSummary> Import(const std::vector<std::string>& documents,
+                               const std::vector<std::string>& sources) {
+    return ImportDocuments(store_, documents, sources);
+  }
+
+ private:
+  store::RegisterStore& store_;
+};
+
 }  // namespace norreg::service

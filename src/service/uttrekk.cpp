@@ -512,7 +512,9 @@ Result<std::string> UttrekkService::OrderKomplett(std::string_view orgnr, uint64
 }
 
 Result<std::string> UttrekkService::OrderTilpasset(std::string_view orgnr,
-                                                   const freg::UttrekkCriteria& criteria) {
+                                                   freg::UttrekkCriteria criteria,
+                                                   const freg::Package& package) {
+  criteria.withhold_confidential = package.confidential == freg::Confidential::kNone;
   return state_->Order(orgnr, UttrekkKind::kTilpasset, state_->store.LatestSeq(), &criteria);
 }
 

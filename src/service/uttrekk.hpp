@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "freg/packages.hpp"
 #include "freg/uttrekk_criteria.hpp"
 #include "store/register_store.hpp"
 #include "store/uttrekk_job_store.hpp"
@@ -107,8 +108,11 @@ class UttrekkService {
   // handler refuses 0). Returns the jobbId (a UUID). kRateLimited when `orgnr` already has
   // max_running_per_org unfinished jobs; kInternal when the job cannot be stored.
   Result<std::string> OrderKomplett(std::string_view orgnr, uint64_t feedsekvensnr);
-  // Orders a tailored extract at the latest sekvensnummer. Same results as OrderKomplett.
-  Result<std::string> OrderTilpasset(std::string_view orgnr, const freg::UttrekkCriteria& criteria);
+  // Orders a tailored extract at the latest sekvensnummer, through `package`: without confidential
+  // data (freg::Confidential::kNone) its criteria never match a protected address
+  // (UttrekkCriteria::withhold_confidential). Same results as OrderKomplett.
+  Result<std::string> OrderTilpasset(std::string_view orgnr, freg::UttrekkCriteria criteria,
+                                     const freg::Package& package = freg::OffentligMedHjemmel());
 
   // Batch `batchnr` (from 0) of job `jobb_id`, ordered on any node sharing the job store. kGone
   // for a malformed, unknown or expired jobbId and for another organisation's job; kNotReady

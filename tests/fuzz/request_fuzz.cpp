@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/ids.hpp"
 #include "http/handlers/freg/freg_api.hpp"
 #include "http/request.hpp"
 
@@ -31,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   request.body = std::string(body);
   auto ids = norreg::http::freg_api::ReadIdList(request, "foedselsEllerDNummer");
   if (ids.ok()) {
-    for (const auto& id : *ids) (void)norreg::http::freg_api::CheckFnr(id);
+    for (const auto& id : *ids) (void)norreg::ids::FnrProblem(id);
   }
   return 0;
 }

@@ -23,8 +23,10 @@ class MottakPartsTest : public ::testing::Test {
     auto store = store::OpenSqliteMottakStore(dir_);
     ASSERT_TRUE(store.ok());
     store_ = std::move(store).value();
+    mottak_ = std::make_unique<service::Mottak>(*store_, nullptr, false);
   }
   void TearDown() override {
+    mottak_.reset();
     store_.reset();
     std::filesystem::remove_all(dir_);
   }
@@ -42,7 +44,7 @@ class MottakPartsTest : public ::testing::Test {
   // read back) or the error.
   Result<MottakParts> Run(const std::string& body, size_t piece) {
     MottakParts seen;
-    auto sink = OpenPartsSink(*store_, std::string("multipart/form-data; boundary=") + kBoundary,
+    auto sink = OpenPartsSink(*mottak_, std::string("multipart/form-data; boundary=") + kBoundary,
                               [&seen](MottakParts& parts) -> Result<Response> {
                                 seen.has_payload = parts.has_payload;
                                 seen.payload = parts.payload;
@@ -77,6 +79,7 @@ class MottakPartsTest : public ::testing::Test {
 
   std::string dir_;
   std::unique_ptr<store::MottakStore> store_;
+  std::unique_ptr<service::Mottak> mottak_;
 };
 
 TEST_F(MottakPartsTest, AnyChunkingGivesTheSamePartsWithAttachmentsSpilled) {
@@ -134,14 +137,14 @@ TEST_F(MottakPartsTest, DocumentedErrorsInTheirOrder) {
     EXPECT_NE(parts.error().message.find(c.message), std::string::npos) << parts.error().message;
     EXPECT_EQ(Spills(), 0u);
   }
-  auto bad_type = OpenPartsSink(*store_, "multipart/form-data", {});
+  auto bad_type = OpenPartsSink(*mottak_, "multipart/form-data", {});
   ASSERT_FALSE(bad_type.ok());
   EXPECT_EQ(bad_type.error().code, ErrorCode::kInvalidInput);
-  EXPECT_FALSE(OpenPartsSink(*store_, "application/json; boundary=x", {}).ok());
+  EXPECT_FALSE(OpenPartsSink(*mottak_, "application/json; boundary=x", {}).ok());
 }
 
 TEST_F(MottakPartsTest, AnAbandonedRequestLeavesNoSpill) {
-  auto sink = OpenPartsSink(*store_, std::string("multipart/form-data; boundary=") + kBoundary,
+  auto sink = OpenPartsSink(*mottak_, std::string("multipart/form-data; boundary=") + kBoundary,
                             [](MottakParts&) -> Result<Response> { return Response::Text(""); });
   ASSERT_TRUE(sink.ok());
   ASSERT_TRUE((*sink)

@@ -6,7 +6,6 @@
 #include <chrono>
 #include <pugixml.hpp>
 
-#include "common/ids.hpp"
 #include "http/error_mapping.hpp"
 #include "http/handlers/auth/auth_api.hpp"
 
@@ -146,10 +145,19 @@ std::string ApiBaseUrl(const Request& request, std::string_view base_path) {
   return url;
 }
 
-Status CheckFnr(std::string_view fnr) {
-  std::string problem = ids::FnrProblem(fnr);
-  if (problem.empty()) return Status::Ok();
-  return MakeError(ErrorCode::kInvalidInput, problem);
+service::Caller CallerOf(const FregContext& context, const Request& request) {
+  return service::Caller{context.package, auth_api::DisclosureOf(request)};
+}
+
+service::Format FormatOf(MediaType type) {
+  return type == MediaType::kXml ? service::Format::kXml : service::Format::kJson;
+}
+
+Response Answer(MediaType type, std::string body) {
+  Response response;
+  response.body = std::move(body);
+  response.content_type = MediaTypeName(type);
+  return response;
 }
 
 namespace {
@@ -220,14 +228,6 @@ Result<std::vector<std::string>> ReadIdList(const Request& request, std::string_
   }
   return *type == MediaType::kXml ? IdsFromXml(request.body, field)
                                   : IdsFromJson(request.body, field);
-}
-
-Status RecordDisclosure(FregContext& context, const Request& request,
-                        std::vector<std::string> identifiers) {
-  if (context.audit == nullptr || identifiers.empty()) return Status::Ok();
-  store::Disclosure disclosure = auth_api::DisclosureOf(request);
-  disclosure.identifiers = std::move(identifiers);
-  return context.audit->Record(disclosure);
 }
 
 Result<Response> UttrekkOrderAnswer(MediaType type, Result<std::string> jobb_id, Request& request) {

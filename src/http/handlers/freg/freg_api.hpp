@@ -2,24 +2,23 @@
 // Folkeregisteret endpoints, served once per access package (freg/packages.hpp) under the
 // package's base path, with the endpoints the package has (docs/packages.md).
 // Each endpoint is one thin handler (its own .cpp): parse and validate the request, call the
-// store/domain, serialise. Errors are returned as values and rendered by the API's error renderer
-// ({kode, melding}, http/error_mapping).
+// services (every person answered goes through service::PersonLookup: minimised for the package
+// and disclosed there), wrap the answer. Errors are returned as values and rendered by the API's
+// error renderer ({kode, melding}, http/error_mapping).
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "common/document_id.hpp"
 #include "freg/packages.hpp"
 #include "freg/parts.hpp"
 #include "http/dispatcher.hpp"
 #include "http/negotiation.hpp"
 #include "http/request.hpp"
-#include "store/audit_log.hpp"
-#include "store/register_store.hpp"
+#include "service/feed_reader.hpp"
+#include "service/person_lookup.hpp"
 
 namespace norreg::service {
 class UttrekkService;  // service/uttrekk.hpp
-class PersonSearch;    // service/person_search.hpp
 }
 
 namespace norreg::http::freg_api {
@@ -30,13 +29,11 @@ inline constexpr std::string_view kBasePath = "/folkeregisteret/offentlig-med-hj
 inline constexpr std::string_view kApi = "freg";
 inline constexpr size_t kMaxBulkIds = 1000;
 
-// What the handlers share; owned by the app, outlives the router.
+// What the handlers share: services, owned by the app, outliving the router.
 struct FregContext {
-  store::RegisterStore& store;
-  ids::DocumentIdCipher cipher;
-  store::AuditLog* audit = nullptr;            // nullptr: disclosures are not recorded
+  service::PersonLookup& lookup;               // every person answered, and its disclosure
+  service::FeedReader& feed;                   // the feed's events (no person data)
   service::UttrekkService* uttrekk = nullptr;  // extract jobs; nullptr: uttrekk answers 404
-  service::PersonSearch* search = nullptr;     // person search; nullptr: soek answers 404
   // The access package these handlers serve (what it may see, its feed's shape).
   const freg::Package* package = &freg::OffentligMedHjemmel();
 };
@@ -55,6 +52,13 @@ Result<MediaType> NegotiateDocument(const Request& request);
 // The `part` query values (repeatable, comma separated) -> selection for `package`;
 // kNotAcceptable for an unknown part or one the package may not have.
 Result<freg::PartSelection> PartsFromQuery(const Request& request, const freg::Package& package);
+// The caller of a request: the context's package and the disclosure record of the request
+// (consumer, client, supplier, route, request id).
+service::Caller CallerOf(const FregContext& context, const Request& request);
+// The service's format of a negotiated media type (XML for application/xml, else JSON).
+service::Format FormatOf(MediaType type);
+// A response of `type` whose body is `body`.
+Response Answer(MediaType type, std::string body);
 // Reads a bulk request body {"<field>":[...]} (JSON) or <x><field>..</field>...</x> (XML):
 // Content-Type must be JSON or XML (kUnsupportedMedia), the body well-formed (kInvalidInput), the
 // list at most kMaxBulkIds entries of strings (kInvalidInput).
@@ -65,13 +69,6 @@ Result<std::vector<std::string>> ReadIdList(const Request& request, std::string_
 // header when it is a plausible authority (at most 255 characters of letters, digits and
 // "-._~:[]"), else the listening address (Request::local), else "localhost".
 std::string ApiBaseUrl(const Request& request, std::string_view base_path);
-// kInvalidInput when `fnr` is not a valid fødselsnummer/d-nummer (the message says why).
-Status CheckFnr(std::string_view fnr);
-// Records the disclosure of `identifiers` (the persons' fødselsnumre) to the caller in the audit
-// log before the answer leaves. kInternal when it cannot be recorded: then nothing is disclosed.
-// A no-op without an audit log or with nothing disclosed.
-Status RecordDisclosure(FregContext& context, const Request& request,
-                        std::vector<std::string> identifiers);
 
 Result<Response> GetPerson(FregContext& context, Request& request);
 Result<Response> GetPersonSoek(FregContext& context, Request& request);
@@ -87,13 +84,6 @@ Result<Response> GetEventXsd(FregContext& context, Request& request);
 Result<Response> GetFeedXsd(FregContext& context, Request& request);
 Result<Response> GetFeedLagretHendelseXsd(FregContext& context, Request& request);
 Result<Response> GetLatestSeq(FregContext& context, Request& request);
-// Appends the event document of event `seq` (id `id`) as JSON or XML (`xml_root` names the XML
-// root; `root_namespace` adds the hendelse namespace to it) and returns the person's number for
-// the disclosure log. kNotFound when there is no such event or its type has no event document
-// (personErOppdatert).
-Result<std::string> AppendEventDocument(FregContext& context, uint64_t seq, std::string_view id,
-                                        bool xml, bool root_namespace, std::string_view xml_root,
-                                        std::string& out);
 Result<Response> GetEventDocument(FregContext& context, Request& request);
 Result<Response> PostEventBulkLookup(FregContext& context, Request& request);
 // The answer to an extract order: UttrekkJobbResponse {"jobbId":"..."} (XML:

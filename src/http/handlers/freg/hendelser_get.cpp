@@ -45,7 +45,7 @@ std::string FeedEtag(const FregContext& context, uint64_t seq, uint64_t last, si
                      bool atom, std::string_view base_url, FeedFields fields) {
   // 8 hex characters of the register's key schedule tell registers apart (a regenerated data
   // folder has a new key) without revealing anything about the sequence.
-  std::string register_tag = context.cipher.Encode(ids::DocumentKind::kEvent, 0).substr(0, 8);
+  std::string register_tag = context.feed.cipher().Encode(ids::DocumentKind::kEvent, 0).substr(0, 8);
   uint32_t base_hash = 2166136261u;  // FNV-1a: stable across nodes and restarts
   for (unsigned char c : base_url) base_hash = (base_hash ^ c) * 16777619u;
   char buf[160];
@@ -103,9 +103,9 @@ void AppendJsonPage(const FregContext& context, const std::vector<store::EventRo
     out += freg::HendelsestypeName(e.type);
     if (fields.documents) {
       out += "\",\"hendelsesdokument\":\"";
-      context.cipher.AppendEncoded(out, ids::DocumentKind::kEvent, e.seq);
+      context.feed.cipher().AppendEncoded(out, ids::DocumentKind::kEvent, e.seq);
       out += "\",\"persondokument\":\"";
-      context.cipher.AppendEncoded(out, ids::DocumentKind::kPerson, e.seq);
+      context.feed.cipher().AppendEncoded(out, ids::DocumentKind::kPerson, e.seq);
     }
     out += "\",\"ajourholdstidspunkt\":\"";
     timefmt::AppendOslo(out, e.ajourholdstidspunkt);
@@ -171,9 +171,9 @@ void AppendAtomPage(const FregContext& context, std::string_view base_url, uint6
     AppendElement(out, "hendelsetype", freg::HendelsestypeName(e.type));
     if (fields.documents) {
       out += "<hendelsesdokument>";
-      context.cipher.AppendEncoded(out, ids::DocumentKind::kEvent, e.seq);
+      context.feed.cipher().AppendEncoded(out, ids::DocumentKind::kEvent, e.seq);
       out += "</hendelsesdokument><persondokument>";
-      context.cipher.AppendEncoded(out, ids::DocumentKind::kPerson, e.seq);
+      context.feed.cipher().AppendEncoded(out, ids::DocumentKind::kPerson, e.seq);
       out += "</persondokument>";
     }
     out += "<ajourholdstidspunkt>";
@@ -206,7 +206,7 @@ Result<Response> GetFeed(FregContext& context, Request& request) {
     return MakeError(ErrorCode::kInvalidInput,
                      "seq må være et heltall fra og med 0 (sekvensnummer)");
   }
-  auto events = context.store.Events(seq, kFeedPageSize);
+  auto events = context.feed.Events(seq, kFeedPageSize);
   if (!events.ok()) return events.error();
 
   const bool atom = *type != MediaType::kJson;
@@ -236,7 +236,7 @@ Result<Response> GetLatestSeq(FregContext& context, Request& request) {
   if (!type) {
     return MakeError(ErrorCode::kNotAcceptable, "Oppgitt Accept-header støttes ikke");
   }
-  std::string digits = std::to_string(context.store.LatestSeq());
+  std::string digits = std::to_string(context.feed.LatestSeq());
   Response response;
   response.content_type = MediaTypeName(*type);
   response.body =

@@ -40,7 +40,8 @@ Result<Response> GetUttrekkBatch(FregContext& context, Request& request) {
     disclosed.push_back("uttrekk:" + std::string(request.Param("jobbId")) + "/batch/" +
                         std::string(text));
   }
-  if (Status s = RecordDisclosure(context, request, std::move(disclosed)); !s.ok()) {
+  if (Status s = context.lookup.Disclose(CallerOf(context, request), std::move(disclosed));
+      !s.ok()) {
     return s.error();
   }
 

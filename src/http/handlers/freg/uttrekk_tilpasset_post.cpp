@@ -14,9 +14,9 @@ Result<Response> PostUttrekkTilpasset(FregContext& context, Request& request) {
   if (!content.ok()) return content.error();
   auto criteria = freg::ParseUttrekkCriteria(request.body);
   if (!criteria.ok()) return criteria.error();
-  criteria->withhold_confidential = context.package->confidential == freg::Confidential::kNone;
   const auth::Principal* principal = auth_api::PrincipalOf(request);
-  auto id = context.uttrekk->OrderTilpasset(principal ? principal->consumer_orgnr : "", *criteria);
+  auto id = context.uttrekk->OrderTilpasset(principal ? principal->consumer_orgnr : "",
+                                            std::move(*criteria), *context.package);
   return UttrekkOrderAnswer(*type, std::move(id), request);
 }
 

@@ -39,7 +39,7 @@
 #include <vector>
 
 #include "http/dispatcher.hpp"
-#include "store/audit_log.hpp"
+#include "service/mottak.hpp"
 #include "store/mottak_store.hpp"
 
 namespace norreg::http::mottak_api {
@@ -53,10 +53,9 @@ inline constexpr std::string_view kOutboundPath = "/outbound";
 inline constexpr std::string_view kProducerApi = "mottak_produsent";
 inline constexpr std::string_view kProducerPath = "/norreg/mottak/v1";
 
+// What the handlers share: the mailbox's rules (service/mottak.hpp).
 struct MottakContext {
-  store::MottakStore& store;
-  store::AuditLog* audit = nullptr;  // nullptr: downloads are not recorded
-  bool auto_receipt = false;         // the demo answers every upload (see above)
+  service::Mottak& mottak;
 };
 
 // Adds the inbound and outbound APIs (`consumer_before`: authentication for brreg:mottak) and the

@@ -63,7 +63,7 @@ Result<Response> GetAvailable(MottakContext& context, Request& request) {
   query.orgnr = *orgnr;
   if (auto tjeneste = request.Query("tjeneste")) query.tjeneste = std::string(*tjeneste);
   if (Status s = ReadDates(request, query); !s.ok()) return s.error();
-  auto available = context.store.Available(query);
+  auto available = context.mottak.Available(query);
   if (!available.ok()) return available.error();
   std::string body = "[";
   for (const store::OutboundInfo& info : *available) {
@@ -83,14 +83,8 @@ Result<Response> GetDownload(MottakContext& context, Request& request) {
   if (!orgnr.ok()) return orgnr.error();
   auto mottak_id = MottakId(request);
   if (!mottak_id.ok()) return mottak_id.error();
-  // The ZIP was built when the reply was published: served as stored, never rebuilt.
-  auto zip = context.store.OpenReplyZip(*orgnr, *mottak_id);
+  auto zip = context.mottak.Download(*orgnr, *mottak_id, auth_api::DisclosureOf(request));
   if (!zip.ok()) return zip.error();
-  if (context.audit != nullptr) {
-    store::Disclosure disclosure = auth_api::DisclosureOf(request);
-    disclosure.identifiers = {*mottak_id};
-    if (Status s = context.audit->Record(disclosure); !s.ok()) return s.error();
-  }
   Response response;
   if (zip->bytes) {
     response = Response::Shared(std::move(zip->bytes), "application/octet-stream");
@@ -103,21 +97,15 @@ Result<Response> GetDownload(MottakContext& context, Request& request) {
 }
 
 Result<Response> PutConfirm(MottakContext& context, Request& request) {
-  // Read the version, then compare-and-set it: of two confirms that read the same version only
-  // one can win; the other gets kConflict -> 500 ERROR-00005, as the real service answers. A
-  // confirm that comes after the winner's is the same race lost later: the same answer, so of
-  // any number of confirms of one message exactly one is answered 200.
   auto orgnr = TokenOrganisation(request);
   if (!orgnr.ok()) return orgnr.error();
   auto mottak_id = MottakId(request);
   if (!mottak_id.ok()) return mottak_id.error();
-  auto info = context.store.GetReplyInfo(*orgnr, *mottak_id);
-  if (!info.ok()) return info.error();
-  if (info->confirmed) {
-    return MakeError(ErrorCode::kConflict, "Simultaneous attempt to confirm same file");
+  // The rule (exactly one confirm of a reply wins; every other is 500 ERROR-00005 through
+  // kConflict) is service::Mottak::Confirm's.
+  if (Status s = context.mottak.Confirm(*orgnr, *mottak_id, timefmt::NowMs()); !s.ok()) {
+    return s.error();
   }
-  auto confirmed = context.store.Confirm(*orgnr, *mottak_id, info->version, timefmt::NowMs());
-  if (!confirmed.ok()) return confirmed.error();
   return Response::Make(200, "", "");
 }
 

@@ -36,8 +36,8 @@ constexpr std::array<std::string_view, 21> kAllowedTypes = {
 
 class PartsSink final : public BodySink, public MultipartHandler {
  public:
-  PartsSink(store::MottakStore& store, std::string boundary, PartsFinisher finish)
-      : store_(store),
+  PartsSink(service::Mottak& mottak, std::string boundary, PartsFinisher finish)
+      : mottak_(mottak),
         finish_(std::move(finish)),
         parser_(std::move(boundary), *this, {.max_body_bytes = kMaxUploadBytes}) {}
 
@@ -77,7 +77,7 @@ class PartsSink final : public BodySink, public MultipartHandler {
       return Status::Ok();
     }
     if (!unsupported_.empty()) return Status::Ok();  // refused anyway: keep nothing more
-    auto spill = store_.NewSpill();
+    auto spill = mottak_.NewSpill();
     if (!spill.ok()) return spill.error();
     store::MottakFile& file = parts_.attachments.emplace_back();
     file.name = headers.filename.empty() ? "vedlegg-" + std::to_string(attachment_count_)
@@ -108,7 +108,7 @@ class PartsSink final : public BodySink, public MultipartHandler {
   }
 
  private:
-  store::MottakStore& store_;
+  service::Mottak& mottak_;
   PartsFinisher finish_;
   MultipartParser parser_;
   MottakParts parts_;
@@ -120,13 +120,13 @@ class PartsSink final : public BodySink, public MultipartHandler {
 
 }  // namespace
 
-Result<std::unique_ptr<BodySink>> OpenPartsSink(store::MottakStore& store,
+Result<std::unique_ptr<BodySink>> OpenPartsSink(service::Mottak& mottak,
                                                 std::string_view content_type,
                                                 PartsFinisher finish) {
   auto boundary = MultipartBoundary(content_type);
   if (!boundary.ok()) return boundary.error();
   return std::unique_ptr<BodySink>(
-      std::make_unique<PartsSink>(store, std::move(*boundary), std::move(finish)));
+      std::make_unique<PartsSink>(mottak, std::move(*boundary), std::move(finish)));
 }
 
 }  // namespace norreg::http::mottak_api

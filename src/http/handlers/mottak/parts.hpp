@@ -20,6 +20,7 @@
 
 #include "http/multipart.hpp"
 #include "http/router.hpp"
+#include "service/mottak.hpp"
 #include "store/mottak_store.hpp"
 
 namespace norreg::http::mottak_api {
@@ -36,7 +37,7 @@ using PartsFinisher = std::function<Result<Response>(MottakParts&)>;
 
 // The sink for a request whose Content-Type is `content_type`: kInvalidInput when it is not
 // multipart/form-data with a usable boundary (answered before the body is read).
-Result<std::unique_ptr<BodySink>> OpenPartsSink(store::MottakStore& store,
+Result<std::unique_ptr<BodySink>> OpenPartsSink(service::Mottak& mottak,
                                                 std::string_view content_type,
                                                 PartsFinisher finish);
 

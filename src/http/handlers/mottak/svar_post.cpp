@@ -1,42 +1,24 @@
 // POST /norreg/mottak/v1/svar — the register side publishes a reply (see mottak_api.hpp).
 #include <spdlog/spdlog.h>
 
-#include "common/ids.hpp"
 #include "common/time.hpp"
 #include "http/handlers/auth/auth_api.hpp"
 #include "http/handlers/mottak/mottak_api.hpp"
 #include "http/handlers/mottak/parts.hpp"
 #include "http/negotiation.hpp"
-#include "mottak/melding.hpp"
 
 namespace norreg::http::mottak_api {
 namespace {
 
 Result<Response> Publish(MottakContext& context, const Request& request, std::string xml,
                          std::vector<store::MottakFile> attachments) {
-  auto melding = mottak::ParseMelding(xml);
-  if (!melding.ok()) return melding.error();
-  store::OutboundReply reply;
-  reply.orgnr = melding->mottaker.id;
-  if (!ids::ValidOrgnr(reply.orgnr)) {
-    return MakeError(ErrorCode::kInvalidInput,
-                     "Melding/Mottaker/@id must be the receiving organisation's orgnr");
-  }
-  reply.tjeneste = melding->tjeneste;
-  for (const mottak::Referanse& referanse : melding->referanser) {
-    if (referanse.referanse_type == "MeldingsReferanse") {
-      reply.melding_referanse = referanse.referanse;
-      break;
-    }
-  }
-  reply.henvendelse_xml = std::move(xml);
-  reply.attachments = std::move(attachments);
-  auto published = context.store.PublishReply(reply, timefmt::NowMs());
+  auto published =
+      context.mottak.PublishReply(std::move(xml), std::move(attachments), timefmt::NowMs());
   if (!published.ok()) return published.error();
   const auth::Principal* principal = auth_api::PrincipalOf(request);
   spdlog::info("mottak_svar rid={} producer={} to={} mottakId={} referanse={} vedlegg={}",
-               request.request_id, principal ? principal->consumer_orgnr : "-", reply.orgnr,
-               published->mottak_id, reply.melding_referanse, reply.attachments.size());
+               request.request_id, principal ? principal->consumer_orgnr : "-", published->orgnr,
+               published->mottak_id, published->melding_referanse, published->attachments);
   return Response::Json("{\"mottakId\":\"" + published->mottak_id + "\",\"dokumentId\":\"" +
                         published->dokument_id + "\"}");
 }
@@ -70,7 +52,7 @@ Result<std::unique_ptr<BodySink>> OpenReply(MottakContext& context, Request& req
     return std::unique_ptr<BodySink>(std::make_unique<XmlSink>(context, request));
   }
   if (EqualsIgnoreCase(media, "multipart/form-data")) {
-    return OpenPartsSink(context.store, content_type, [&context, &request](MottakParts& parts) {
+    return OpenPartsSink(context.mottak, content_type, [&context, &request](MottakParts& parts) {
       return Publish(context, request, std::move(parts.payload), std::move(parts.attachments));
     });
   }

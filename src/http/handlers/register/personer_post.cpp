@@ -4,11 +4,10 @@
 #include "http/handlers/auth/auth_api.hpp"
 #include "http/handlers/register/register_api.hpp"
 #include "http/negotiation.hpp"
-#include "service/person_import.hpp"
 
 namespace norreg::http::register_api {
 
-Result<Response> PostPersons(store::RegisterStore& store, Request& request) {
+Result<Response> PostPersons(service::PersonImporter& importer, Request& request) {
   auto content_type = request.Header("content-type").value_or("");
   const std::string_view media = content_type.substr(0, content_type.find(';'));
   if (!EqualsIgnoreCase(media, "application/json") &&
@@ -23,7 +22,7 @@ Result<Response> PostPersons(store::RegisterStore& store, Request& request) {
   for (size_t i = 0; i < documents->size(); ++i) {
     sources.push_back(documents->size() == 1 ? "dokumentet" : "dokument " + std::to_string(i + 1));
   }
-  auto summary = service::ImportDocuments(store, *documents, sources);
+  auto summary = importer.Import(*documents, sources);
   if (!summary.ok()) return summary.error();
   const auth::Principal* principal = auth_api::PrincipalOf(request);
   spdlog::info("register_import rid={} org={} client={} documents={} seq={}..{}",

@@ -4,7 +4,7 @@
 
 namespace norreg::http::register_api {
 
-Status RegisterApi(Dispatcher& dispatcher, store::RegisterStore& store,
+Status RegisterApi(Dispatcher& dispatcher, service::PersonImporter& importer,
                    std::vector<BeforeStep> before) {
   if (Status s = dispatcher.AddApi(
           ApiSpec{std::string(kApi), std::string(kBasePath), std::move(before), &RenderFregError});
@@ -13,7 +13,7 @@ Status RegisterApi(Dispatcher& dispatcher, store::RegisterStore& store,
   }
   return dispatcher.Add(Method::kPost, std::string(kBasePath) + "/personer",
                         RouteInfo{std::string(kApi), "register_personer"},
-                        [&store](Request& request) { return PostPersons(store, request); });
+                        [&importer](Request& request) { return PostPersons(importer, request); });
 }
 
 }  // namespace norreg::http::register_api

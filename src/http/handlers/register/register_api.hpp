@@ -12,16 +12,16 @@
 #include <vector>
 
 #include "http/dispatcher.hpp"
-#include "store/register_store.hpp"
+#include "service/person_import.hpp"
 
 namespace norreg::http::register_api {
 
 inline constexpr std::string_view kBasePath = "/norreg/register/v1";
 inline constexpr std::string_view kApi = "register";
 
-Status RegisterApi(Dispatcher& dispatcher, store::RegisterStore& store,
+Status RegisterApi(Dispatcher& dispatcher, service::PersonImporter& importer,
                    std::vector<BeforeStep> before);
 
-Result<Response> PostPersons(store::RegisterStore& store, Request& request);
+Result<Response> PostPersons(service::PersonImporter& importer, Request& request);
 
 }  // namespace norreg::http::register_api
