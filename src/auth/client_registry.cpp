@@ -32,7 +32,6 @@ Error Internal(std::string what, const std::string& path, int err) {
                    what + " " + path + ": " + std::strerror(err));
 }
 
-
 // Creates `dir` (and parents) when missing, the last folder with mode 0700 (it holds keys). An
 // existing folder keeps its mode: it belongs to the operator.
 Status MakePrivateDir(const fs::path& dir) {
@@ -383,7 +382,8 @@ Result<ClientRegistry> EnsureDemoClients(const std::string& dir,
         {{std::string(kDemoSupplierClientId), std::string(kDemoSupplierOrgnr),
           "Demo leverandør (for konsument 1)", consumer_scopes},
          {std::string(kDemoConsumerOrgnrs[0])}},
-        {{std::string(kDemoProducerClientId), std::string(kDemoProducerOrgnr),
+        {{std::string(kDemoProducerClientId),
+          std::string(kDemoProducerOrgnr),
           "Demo register (produsent)",
           {std::string(kRegisterProducerScope), std::string(kMottakProducerScope)}},
          {}},

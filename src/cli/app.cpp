@@ -27,8 +27,8 @@
 #include "common/ids.hpp"
 #include "common/time.hpp"
 #include "freg/packages.hpp"
-#include "freg/render.hpp"
 #include "freg/record_codec.hpp"
+#include "freg/render.hpp"
 #include "http/dispatcher.hpp"
 #include "http/handlers/auth/auth_api.hpp"
 #include "http/handlers/freg/freg_api.hpp"
@@ -136,14 +136,13 @@ void PrintHowToCall(const std::string& base, const Config& config, store::Regist
     }
   }
   std::printf("  packages:    %s\n", AuthServerOn(config) && !config.insecure_no_auth
-                                        ? "each with its own token (norreg token --pakke ID)"
-                                        : "each behind its own scope");
+                                         ? "each with its own token (norreg token --pakke ID)"
+                                         : "each behind its own scope");
   for (const freg::Package& package : freg::Packages()) {
-    const std::string path =
-        package.Has(freg::Endpoint::kPerson)
-            ? "/personer/" + example
-            : "/personer/entydigsoek?identifikasjonsnummer=" + example +
-                  "&navn=" + client::FormUrlEncode(navn);
+    const std::string path = package.Has(freg::Endpoint::kPerson)
+                                 ? "/personer/" + example
+                                 : "/personer/entydigsoek?identifikasjonsnummer=" + example +
+                                       "&navn=" + client::FormUrlEncode(navn);
     std::string token;
     if (AuthServerOn(config) && !config.insecure_no_auth) {
       token = " -H \"Authorization: Bearer $(" + binary + " token" + data + " --pakke " +
@@ -233,8 +232,10 @@ std::vector<auth::DemoClientSpec> PackageDemoClients() {
       }
       ++next;
     }
-    specs.push_back({"demo-" + std::string(package.id), std::move(orgnr),
-                     "Demo " + std::string(package.name), {std::string(package.scope)}});
+    specs.push_back({"demo-" + std::string(package.id),
+                     std::move(orgnr),
+                     "Demo " + std::string(package.name),
+                     {std::string(package.scope)}});
   }
   return specs;
 }
@@ -455,10 +456,10 @@ int RunServer(const Config& config) {
     if (!registered.ok()) break;
     http::freg_api::FregContext& context = package_contexts.emplace_back(freg);
     context.package = &package;
-    registered = http::freg_api::RegisterApi(
-        dispatcher, context,
-        {auth_api::Authenticate(protection, std::string(package.scope),
-                                auth_api::FailureStyle::kFreg)});
+    registered =
+        http::freg_api::RegisterApi(dispatcher, context,
+                                    {auth_api::Authenticate(protection, std::string(package.scope),
+                                                            auth_api::FailureStyle::kFreg)});
   }
   if (registered.ok()) {
     registered = http::mottak_api::RegisterApi(

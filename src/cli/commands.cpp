@@ -22,8 +22,9 @@ void AddPakkeOption(CLI::App& command, std::string& pakke) {
     if (!ids.empty()) ids += ", ";
     ids += package.id;
   }
-  command.add_option("--pakke", pakke,
-                     "Access package (rettighetspakke): " + ids + " (default offentlig-med-hjemmel)");
+  command.add_option(
+      "--pakke", pakke,
+      "Access package (rettighetspakke): " + ids + " (default offentlig-med-hjemmel)");
 }
 
 Result<const freg::Package*> PackageFromFlag(const std::string& pakke) {
@@ -38,9 +39,7 @@ Result<const freg::Package*> PackageFromFlag(const std::string& pakke) {
                    "ukjent rettighetspakke: " + pakke + " (kjente: " + ids + ")");
 }
 
-std::string ApiPathOf(const freg::Package& package) {
-  return std::string(package.base_path) + "/";
-}
+std::string ApiPathOf(const freg::Package& package) { return std::string(package.base_path) + "/"; }
 
 void AddConsumerAuthOptions(CLI::App& command, client::ConsumerAuthFlags& auth) {
   command.add_option("--org", auth.org,

@@ -1,8 +1,9 @@
-// `norreg token --scope S | --pakke P [--org 0192:NNN] [--url URL] [--data DIR]`: prints a Maskinporten access
-// token from the built-in development authorisation server, using the demo clients of the data
-// folder (zero configuration). With `--client-id ID --key FILE.pem [--kid KID] --url ISSUER` it
-// acts as a real Maskinporten client instead (e.g. --url https://test.maskinporten.no/).
-// Only the token and a newline go to stdout, so `$(norreg token --scope ...)` works in scripts.
+// `norreg token --scope S | --pakke P [--org 0192:NNN] [--url URL] [--data DIR]`: prints a
+// Maskinporten access token from the built-in development authorisation server, using the demo
+// clients of the data folder (zero configuration). With `--client-id ID --key FILE.pem [--kid KID]
+// --url ISSUER` it acts as a real Maskinporten client instead (e.g. --url
+// https://test.maskinporten.no/). Only the token and a newline go to stdout, so `$(norreg token
+// --scope ...)` works in scripts.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 

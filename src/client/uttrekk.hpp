@@ -156,8 +156,8 @@ class FregCaller : public ApiCaller {
   FregCaller(std::string base_url, const TokenSource& tokens, RetryPolicy retry = {},
              HttpClientOptions http = {}, CallStats* stats = nullptr,
              const std::atomic<bool>* cancel = nullptr, std::string_view api_path = kFregApiPath)
-      : ApiCaller(std::move(base_url), kFregDialect, tokens, retry, std::move(http), stats,
-                  cancel, api_path) {}
+      : ApiCaller(std::move(base_url), kFregDialect, tokens, retry, std::move(http), stats, cancel,
+                  api_path) {}
 };
 
 // One person document out of a bulk lookup answer. Views point into the answer body.

@@ -18,22 +18,22 @@ namespace norreg::freg {
 
 // Every Folkeregisteret endpoint a package may have (the routes of http/handlers/freg).
 enum class Endpoint : uint8_t {
-  kPerson,                // GET personer/{id}
-  kSoek,                  // GET personer/soek
-  kEntydigsoek,           // GET personer/entydigsoek
-  kPersonXsd,             // GET personer/xsd
-  kArkiv,                 // GET personer/arkiv/{dokumentidentifikator}
-  kBulkoppslag,           // POST personer/bulkoppslag
-  kBulkoppslagArkiv,      // POST personer/bulkoppslag/arkiv
-  kFeed,                  // GET hendelser/feed
-  kFeedXsd,               // GET hendelser/feedxsd (+ lagretHendelse.xsd)
-  kSisteSekvensnummer,    // GET hendelser/siste/sekvensnummer
-  kHendelse,              // GET hendelser/{dokumentidentifikator}
-  kHendelseBulkoppslag,   // POST hendelser/bulkoppslag
-  kHendelseXsd,           // GET hendelser/xsd
-  kUttrekkKomplett,       // GET uttrekk/komplett
-  kUttrekkTilpasset,      // POST uttrekk/tilpasset
-  kUttrekkBatch,          // GET uttrekk/{jobbId}/batch/{batchnr}
+  kPerson,               // GET personer/{id}
+  kSoek,                 // GET personer/soek
+  kEntydigsoek,          // GET personer/entydigsoek
+  kPersonXsd,            // GET personer/xsd
+  kArkiv,                // GET personer/arkiv/{dokumentidentifikator}
+  kBulkoppslag,          // POST personer/bulkoppslag
+  kBulkoppslagArkiv,     // POST personer/bulkoppslag/arkiv
+  kFeed,                 // GET hendelser/feed
+  kFeedXsd,              // GET hendelser/feedxsd (+ lagretHendelse.xsd)
+  kSisteSekvensnummer,   // GET hendelser/siste/sekvensnummer
+  kHendelse,             // GET hendelser/{dokumentidentifikator}
+  kHendelseBulkoppslag,  // POST hendelser/bulkoppslag
+  kHendelseXsd,          // GET hendelser/xsd
+  kUttrekkKomplett,      // GET uttrekk/komplett
+  kUttrekkTilpasset,     // POST uttrekk/tilpasset
+  kUttrekkBatch,         // GET uttrekk/{jobbId}/batch/{batchnr}
 };
 inline constexpr int kEndpointCount = 16;
 
@@ -66,8 +66,8 @@ enum class FeedShape : uint8_t {
 
 // Row members that hold other persons' identity numbers, for `withheld_keys`.
 inline constexpr std::string_view kNumberKeys[] = {
-    "relatertPerson",   "relatertVedSivilstand", "ansvarlig",
-    "ansvarssubjekt",   "foedselsEllerDNummer",  "rettIdentitetVedIdentifikasjonsnummer"};
+    "relatertPerson", "relatertVedSivilstand", "ansvarlig",
+    "ansvarssubjekt", "foedselsEllerDNummer",  "rettIdentitetVedIdentifikasjonsnummer"};
 
 struct Package {
   std::string_view id;         // short name: "offentlig-med-hjemmel", "finans", ...
@@ -88,6 +88,12 @@ struct Package {
   bool Has(Endpoint e) const { return endpoints.test(static_cast<size_t>(e)); }
   bool Allows(Property p) const { return allowed.test(static_cast<size_t>(p)); }
 };
+
+// The properties whose rows can hold any of `keys` (kNumberKeys: sivilstand for
+// relatertVedSivilstand, vergemaalEllerFremtidsfullmakt and kontaktinformasjonForDoedsbo for
+// foedselsEllerDNummer, …); a key it does not know counts for every property. Rendering looks for
+// withheld keys only in these rows.
+PropertySet PropertiesHolding(std::span<const std::string_view> keys);
 
 // The nine packages, "offentlig med hjemmel" first.
 std::span<const Package> Packages();

@@ -85,6 +85,7 @@ Result<PartSelection> ParseParts(std::span<const std::string_view> part_values,
   sel.history = package.history;
   sel.withhold_confidential = package.confidential == Confidential::kNone;
   sel.withheld_keys = package.withheld_keys;
+  sel.withheld_in = PropertiesHolding(package.withheld_keys);
   bool named = false;
   for (std::string_view value : part_values) {
     while (true) {

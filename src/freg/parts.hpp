@@ -21,8 +21,10 @@ struct PartSelection {
   // person whose adressebeskyttelse is fortrolig are left out too (strengtFortrolig ones are left
   // out for everyone), and confidential statuses are shown as "aktiv".
   bool withhold_confidential = false;
-  // Members left out of every row, at any depth (Package::withheld_keys).
+  // Members left out of every row, at any depth (Package::withheld_keys), looked for only in the
+  // rows of `withheld_in` (PropertiesHolding).
   std::span<const std::string_view> withheld_keys;
+  std::bitset<kPropertyCount> withheld_in;
 
   bool Has(Property p) const { return properties.test(static_cast<size_t>(p)); }
   bool HistoryOf(Property p) const { return historikk && history.test(static_cast<size_t>(p)); }
@@ -45,9 +47,10 @@ Result<PartSelection> ParseParts(std::span<const std::string_view> part_values);
 // ignored. Parts (case-sensitive):
 //   person-basis                the package's person-basis set
 //   historikk                   history rows of the returned properties the package allows it for
-//   identitetsgrunnlag-utvidet  falskIdentitet, legitimasjonsdokument, utenlandskPersonidentifikasjon
-//   relasjon-utvidet            familierelasjon, foreldreansvar, vergemaalEllerFremtidsfullmakt
-//   <property name>             that top-level property (`navn`, `innflytting`, ...); the API's
+//   identitetsgrunnlag-utvidet  falskIdentitet, legitimasjonsdokument,
+//   utenlandskPersonidentifikasjon relasjon-utvidet            familierelasjon, foreldreansvar,
+//   vergemaalEllerFremtidsfullmakt <property name>             that top-level property (`navn`,
+//   `innflytting`, ...); the API's
 //                               `oppholdPaaSvalbard` is accepted and selects nothing (norreg keeps
 //                               no such rows).
 // begrensningIRettsligHandleevne and fratattRettsligHandleevne (OpenAPI 1.6) belong to no group,

@@ -1,11 +1,11 @@
 #include "freg/render.hpp"
 
-#include "common/escape.hpp"
-
 #include <algorithm>
 #include <array>
 #include <cstring>
 #include <span>
+
+#include "common/escape.hpp"
 
 namespace norreg::freg {
 namespace {
@@ -417,7 +417,8 @@ class KeyStripper {
   static constexpr int kMaxDepth = 64;
 
   void Ws() {
-    while (i_ < j_.size() && (j_[i_] == ' ' || j_[i_] == '\t' || j_[i_] == '\n' || j_[i_] == '\r')) {
+    while (i_ < j_.size() &&
+           (j_[i_] == ' ' || j_[i_] == '\t' || j_[i_] == '\n' || j_[i_] == '\r')) {
       ++i_;
     }
   }
@@ -524,8 +525,7 @@ class KeyStripper {
 // The statuses that are confidential, shown as their common status "aktiv" to the packages
 // without confidential data (Confidential::kNone).
 constexpr std::string_view kConfidentialStatuses[] = {"\"midlertidig\"", "\"ikkeBosatt\"",
-                                                      "\"forsvunnet\"",
-                                                      "\"foedselsregistrert\""};
+                                                      "\"forsvunnet\"", "\"foedselsregistrert\""};
 
 // Appends a status row with a confidential status value replaced by "aktiv"; false (nothing
 // appended) when the row's status is not confidential.
@@ -576,14 +576,15 @@ void WalkDocument(std::span<const RowT> rows, uint64_t seq, const PartSelection&
       if (AppendCollapsedStatus(collapsed, json)) json = collapsed;
     }
     // identifikasjonsnummer rows are the package's identifier rule's (Package::identifiers).
-    if (parts.withheld_keys.empty() || p == Property::kIdentifikasjonsnummer) return json;
+    if (!parts.withheld_in.test(static_cast<size_t>(p)) || p == Property::kIdentifikasjonsnummer) {
+      return json;
+    }
     // Most rows hold none of the keys: one search per key instead of a filtering copy.
-    const bool any = std::any_of(parts.withheld_keys.begin(), parts.withheld_keys.end(),
-                                 [&](std::string_view key) {
-                                   const size_t at = json.find(key);
-                                   return at != std::string_view::npos && at > 0 &&
-                                          json[at - 1] == '"';
-                                 });
+    const bool any = std::any_of(
+        parts.withheld_keys.begin(), parts.withheld_keys.end(), [&](std::string_view key) {
+          const size_t at = json.find(key);
+          return at != std::string_view::npos && at > 0 && json[at - 1] == '"';
+        });
     if (!any) return json;
     stripped.clear();
     KeyStripper stripper(json, stripped, parts.withheld_keys);
@@ -775,7 +776,6 @@ void RenderPersonXml(const RecordView& record, uint64_t seq, const PartSelection
                      std::string& out, bool root_namespace) {
   RenderXmlImpl(record, seq, parts, out, root_namespace);
 }
-
 
 Gradering GraderingAt(const PersonRecord& record, uint64_t seq) {
   return GraderingOf(RowsOf(record), seq);

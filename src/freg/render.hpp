@@ -54,7 +54,6 @@ void RenderPersonXml(const PersonRecord& record, uint64_t seq, const PartSelecti
 void RenderPersonXml(const RecordView& record, uint64_t seq, const PartSelection& parts,
                      std::string& out, bool root_namespace = true);
 
-
 // The address protection in force at `seq`: the highest graderingsnivaa of the adressebeskyttelse
 // rows current then (klientadresse counts as ugradert: it is not the person's own address).
 enum class Gradering : uint8_t { kUgradert, kFortrolig, kStrengtFortrolig };

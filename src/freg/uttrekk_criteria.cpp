@@ -602,9 +602,8 @@ bool Matches(const UttrekkCriteria& criteria, const RecordView& view, uint64_t s
   // The address of a strengtFortrolig person is not disclosed (SPEC 2.3), nor that of a fortrolig
   // one to a package without confidential data, so an address criterion must not reveal it
   // either: such a person never matches one.
-  const bool protected_address =
-      gradering == Gradering::kStrengtFortrolig ||
-      (c.withhold_confidential && gradering == Gradering::kFortrolig);
+  const bool protected_address = gradering == Gradering::kStrengtFortrolig ||
+                                 (c.withhold_confidential && gradering == Gradering::kFortrolig);
   if (protected_address && (want_bosted || want_opphold)) return false;
   return status_ok && foedsel_ok && doed_ok && bosted_ok && adressenavn_ok && opphold_ok &&
          kjoenn_ok && statsborgerskap_ok && sivilstand_ok;

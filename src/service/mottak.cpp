@@ -18,9 +18,9 @@ Result<mottak::Melding> Mottak::CheckUpload(std::string_view payload, std::strin
   auto melding = mottak::ParseMelding(payload);
   if (!melding.ok()) return MakeError(ErrorCode::kInvalidInput, melding.error().message);
   if (melding->avsender.id != orgnr) {
-    return MakeError(ErrorCode::kInvalidInput,
-                     "Melding/Avsender/@id must be the organisation in the token (" +
-                         std::string(orgnr) + ")");
+    return MakeError(
+        ErrorCode::kInvalidInput,
+        "Melding/Avsender/@id must be the organisation in the token (" + std::string(orgnr) + ")");
   }
   return melding;
 }

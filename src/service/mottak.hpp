@@ -45,8 +45,8 @@ class Mottak {
   // Publishes a reply from the register's side: the receiving organisation is Mottaker/@id (an
   // orgnr), the original message its Referanse of type MeldingsReferanse. kInvalidInput for a
   // Melding that is not valid or names no organisation.
-  Result<PublishedReply> PublishReply(std::string xml,
-                                      std::vector<store::MottakFile> attachments, int64_t now_ms);
+  Result<PublishedReply> PublishReply(std::string xml, std::vector<store::MottakFile> attachments,
+                                      int64_t now_ms);
   // Where an arriving attachment is written while it is received (a blob the upload or reply
   // then takes over; a blob nobody takes is removed).
   Result<std::unique_ptr<store::BlobWriter>> NewSpill() { return store_.NewSpill(); }

@@ -16,8 +16,8 @@ constexpr std::string_view kUnknownDocument = "Ukjent dokumentidentifikator";
 constexpr std::string_view kBadDocumentId =
     "dokumentidentifikator må være 32 heksadesimale tegn (små bokstaver)";
 
-void Render(const freg::RecordView& view, uint64_t seq, const freg::PartSelection& parts,
-            bool xml, std::string& out, bool root_namespace = true) {
+void Render(const freg::RecordView& view, uint64_t seq, const freg::PartSelection& parts, bool xml,
+            std::string& out, bool root_namespace = true) {
   if (xml) {
     freg::RenderPersonXml(view, seq, parts, out, root_namespace);
   } else {
@@ -114,13 +114,13 @@ Status PersonLookup::ArchivedPerson(const Caller& caller, std::string_view id,
   return Record(caller, {std::string(view.fnr())});
 }
 
-Status PersonLookup::Bulk(const Caller& caller, std::span<const std::string> fnrs,
-                          bool som_bestilt, const freg::PartSelection& parts, Format format,
-                          std::string& out) {
+Status PersonLookup::Bulk(const Caller& caller, std::span<const std::string> fnrs, bool som_bestilt,
+                          const freg::PartSelection& parts, Format format, std::string& out) {
   const bool xml = format == Format::kXml;
   out.reserve(out.size() + fnrs.size() * 3000 + 64);
-  out += xml ? "<personBulkoppslagResponse xmlns=\"folkeregisteret:tilgjengeliggjoering:person:v1\">"
-             : "{\"oppslag\":[";
+  out +=
+      xml ? "<personBulkoppslagResponse xmlns=\"folkeregisteret:tilgjengeliggjoering:person:v1\">"
+          : "{\"oppslag\":[";
   thread_local std::string raw;
   thread_local freg::RecordView view;
   // The entries answered, in order (duplicates once unless the order is kept), and what is looked
@@ -228,8 +228,7 @@ Status PersonLookup::ArchiveBulk(const Caller& caller, std::span<const std::stri
 
 Result<std::string> PersonLookup::AppendEventDocument(uint64_t seq, std::string_view id, bool xml,
                                                       bool root_namespace,
-                                                      std::string_view xml_root,
-                                                      std::string& out) {
+                                                      std::string_view xml_root, std::string& out) {
   auto events = store_.Events(seq, 1);
   if (!events.ok()) return events.error();
   if (events->empty() || events->front().seq != seq ||

@@ -154,17 +154,24 @@ TEST_F(FregPackagesTest, EachPackageHasItsEndpointsBehindItsOwnScope) {
                               {{"Authorization", "Bearer " + server_->Token(other.scope)}});
     EXPECT_EQ(cross.status, 403) << cross.body;
     EXPECT_NE(cross.body.find("FREG-001"), std::string::npos) << cross.body;
-    EXPECT_EQ(server_->Get(p.base + "/hendelser/siste/sekvensnummer", {{"Authorization", ""}})
-                  .status,
-              401);
+    EXPECT_EQ(
+        server_->Get(p.base + "/hendelser/siste/sekvensnummer", {{"Authorization", ""}}).status,
+        401);
   }
 }
 
 TEST_F(FregPackagesTest, DefaultAnswerIsThePackagesPersonBasis) {
-  const std::set<std::string> basis = {
-      "identifikasjonsnummer", "identitetsgrunnlag", "kontaktinformasjonForDoedsbo", "status",
-      "sivilstand",            "bostedsadresse",     "adressebeskyttelse",           "kjoenn",
-      "statsborgerskap",       "foedsel",            "navn"};
+  const std::set<std::string> basis = {"identifikasjonsnummer",
+                                       "identitetsgrunnlag",
+                                       "kontaktinformasjonForDoedsbo",
+                                       "status",
+                                       "sivilstand",
+                                       "bostedsadresse",
+                                       "adressebeskyttelse",
+                                       "kjoenn",
+                                       "statsborgerskap",
+                                       "foedsel",
+                                       "navn"};
   for (const Pkg& p : kPackages) {
     SCOPED_TRACE(p.id);
     auto r = Document(p.id, kPerson, kNavn, "");
@@ -219,10 +226,14 @@ TEST_F(FregPackagesTest, EverythingAskedForIsWhatThePackageAllows) {
   no_number.erase("identifikasjonsnummer");
   no_number.erase("kontaktinformasjonForDoedsbo");  // a contact given by number alone
   const std::map<std::string, Rows> expected = {
-      {"offentlig-med-hjemmel", omh}, {"offentligutenhjemmel", uten},
-      {"privatutenhjemmel", uten},    {"privat", no_number},
-      {"finans", finans},             {"presse", no_number},
-      {"eid", eid},                   {"privatutenfolkeregisteridentifikator", no_number},
+      {"offentlig-med-hjemmel", omh},
+      {"offentligutenhjemmel", uten},
+      {"privatutenhjemmel", uten},
+      {"privat", no_number},
+      {"finans", finans},
+      {"presse", no_number},
+      {"eid", eid},
+      {"privatutenfolkeregisteridentifikator", no_number},
       {"presseutenfolkeregisteridentifikator", no_number}};
   for (const Pkg& p : kPackages) {
     SCOPED_TRACE(p.id);
@@ -369,7 +380,8 @@ TEST_F(FregPackagesTest, TheFeedIsThinOutsideOffentligMedHjemmel) {
         << atom.body.substr(0, 600);
     // Pages of different shapes never share an ETag.
     if (!widest) {
-      EXPECT_NE(page.Header("etag"), Get("offentlig-med-hjemmel", "/hendelser/feed?seq=1").Header("etag"));
+      EXPECT_NE(page.Header("etag"),
+                Get("offentlig-med-hjemmel", "/hendelser/feed?seq=1").Header("etag"));
     }
   }
 }
@@ -404,11 +416,12 @@ TEST_F(FregPackagesTest, XmlAnswersValidateAgainstThePersonSchema) {
       std::string report;
       const bool number = kWithoutNumber.count(p.id) == 0 && p.id != "privat" && p.id != "presse";
       const fs::path& schema_file = number ? xsd : xsd_without_number;
-      EXPECT_EQ(RunShell("xmllint --noout --schema '" + schema_file.string() + "' '" +
-                             doc.string() + "'",
-                         report),
-                0)
-          << report << "\n" << r.body.substr(0, 2000);
+      EXPECT_EQ(
+          RunShell("xmllint --noout --schema '" + schema_file.string() + "' '" + doc.string() + "'",
+                   report),
+          0)
+          << report << "\n"
+          << r.body.substr(0, 2000);
       if (kWithoutNumber.count(p.id) != 0) {
         EXPECT_EQ(r.body.find(fnr), std::string::npos);
       }
@@ -421,8 +434,8 @@ TEST_F(FregPackagesTest, TheDisclosureLogNamesThePackage) {
   ASSERT_EQ(Document("presse", kPerson, kNavn, "").status, 200);
   // The journal is read directly by `norreg audit`: give the indexer no time at all.
   std::string out;
-  ASSERT_EQ(RunNorregStdout({"audit", "--data", data_->path(), "--person", kPerson, "--json"}, &out),
-            0)
+  ASSERT_EQ(
+      RunNorregStdout({"audit", "--data", data_->path(), "--person", kPerson, "--json"}, &out), 0)
       << out;
   EXPECT_NE(out.find("\"endpoint\":\"finans:freg_person\""), std::string::npos) << out;
   EXPECT_NE(out.find("\"endpoint\":\"presse:freg_entydigsoek\""), std::string::npos) << out;
@@ -431,7 +444,8 @@ TEST_F(FregPackagesTest, TheDisclosureLogNamesThePackage) {
 TEST_F(FregPackagesTest, TheClientGoesThroughAPackageAndItsCopyHoldsWhatThePackageSees) {
   TempDir dir;
   const std::string criteria = dir.path() + "/alle.json";
-  std::ofstream(criteria) << R"({"personstatustyper":["aktiv","bosatt","utflyttet","doed","inaktiv"]})";
+  std::ofstream(criteria)
+      << R"({"personstatustyper":["aktiv","bosatt","utflyttet","doed","inaktiv"]})";
   const std::string url = server_->base_url();
   const std::string copy = dir.path() + "/finans.db";
   const std::string ndjson = dir.path() + "/finans.ndjson";
@@ -456,8 +470,8 @@ TEST_F(FregPackagesTest, TheClientGoesThroughAPackageAndItsCopyHoldsWhatThePacka
   EXPECT_TRUE(saw_fortrolig);
   // The copy follows the package's thin feed, by number.
   out.clear();
-  EXPECT_EQ(RunNorreg({"feed", "follow", "--data", data_->path(), "--url", url, "--pakke",
-                       "finans", "--db", copy, "--once", "--from", "1"},
+  EXPECT_EQ(RunNorreg({"feed", "follow", "--data", data_->path(), "--url", url, "--pakke", "finans",
+                       "--db", copy, "--once", "--from", "1"},
                       &out),
             0)
       << out;
@@ -468,10 +482,10 @@ TEST_F(FregPackagesTest, TheClientGoesThroughAPackageAndItsCopyHoldsWhatThePacka
   EXPECT_NE(out.find("HEMMELIG"), std::string::npos) << out;
   // ... and through no other package.
   out.clear();
-  EXPECT_NE(RunNorreg({"feed", "follow", "--data", data_->path(), "--url", url, "--db", copy,
-                       "--once"},
-                      &out),
-            0);
+  EXPECT_NE(
+      RunNorreg({"feed", "follow", "--data", data_->path(), "--url", url, "--db", copy, "--once"},
+                &out),
+      0);
   EXPECT_NE(out.find("finans"), std::string::npos) << out;
   // What a package does not have is refused before any call.
   out.clear();

@@ -71,8 +71,8 @@ TEST(PackagesTest, NineRowsWithDistinctPathsScopesAndConsistentSets) {
 }
 
 TEST(PackagesTest, LookupsByNumberOnlyWhereTheRegisterOffersThem) {
-  for (std::string_view id : {"offentlig-med-hjemmel", "offentligutenhjemmel", "privatutenhjemmel",
-                              "finans", "eid"}) {
+  for (std::string_view id :
+       {"offentlig-med-hjemmel", "offentligutenhjemmel", "privatutenhjemmel", "finans", "eid"}) {
     EXPECT_TRUE(Pkg(id).Has(Endpoint::kPerson)) << id;
     EXPECT_TRUE(Pkg(id).Has(Endpoint::kBulkoppslag)) << id;
     EXPECT_TRUE(Pkg(id).Has(Endpoint::kSoek)) << id;
@@ -93,6 +93,19 @@ TEST(PackagesTest, PartsFollowThePackage) {
   EXPECT_EQ(omh->properties, PartSelection::PersonBasis().properties);
   EXPECT_FALSE(omh->withhold_confidential);
   EXPECT_TRUE(omh->withheld_keys.empty());
+  EXPECT_TRUE(omh->withheld_in.none());
+  // Withheld keys are looked for only in the rows that can hold them; an unknown key everywhere.
+  const std::string_view spouse[] = {"relatertVedSivilstand"};
+  EXPECT_EQ(PropertiesHolding(spouse),
+            PropertySet().set(static_cast<size_t>(Property::kSivilstand)));
+  const std::string_view with_unknown[] = {"relatertVedSivilstand", "ukjent"};
+  EXPECT_TRUE(PropertiesHolding(with_unknown).all());
+  for (const Package& p : Packages()) {
+    for (std::string_view key : p.withheld_keys) {
+      const std::string_view one[] = {key};
+      EXPECT_FALSE(PropertiesHolding(one).all()) << p.id << " " << key << ": no holder listed";
+    }
+  }
   auto privat = Parse("privat", {});
   ASSERT_TRUE(privat.ok());
   EXPECT_FALSE(privat->Has(Property::kIdentifikasjonsnummer));
@@ -182,10 +195,11 @@ PersonRecord Person(std::string_view gradering, std::string_view status = "bosat
   PersonRecord rec;
   rec.fnr = "12854848281";
   rec.rows = {
-      MakeRow(Property::kIdentifikasjonsnummer, 1, kOpen,
-              R"({"status":"iBruk","foedselsEllerDNummer":"12854848281","identifikatortype":"foedselsnummer"})"),
-      MakeRow(Property::kStatus, 1, kOpen, R"({"kilde":"Synutopia","status":")" +
-                                               std::string(status) + R"("})"),
+      MakeRow(
+          Property::kIdentifikasjonsnummer, 1, kOpen,
+          R"({"status":"iBruk","foedselsEllerDNummer":"12854848281","identifikatortype":"foedselsnummer"})"),
+      MakeRow(Property::kStatus, 1, kOpen,
+              R"({"kilde":"Synutopia","status":")" + std::string(status) + R"("})"),
       MakeRow(Property::kSivilstand, 2, kOpen,
               R"({"sivilstand":"gift","relatertVedSivilstand":"21828130061"})"),
       MakeRow(Property::kSivilstand, 1, 2, R"({"sivilstand":"ugift"})"),
@@ -299,8 +313,8 @@ TEST(PackagesTest, AppendWithoutKeysIsExactAndRefusesMalformedInput) {
   out = "kept";
   ASSERT_TRUE(AppendWithoutKeys(out, R"({"relatertPerson":"x"})", keys));
   EXPECT_EQ(out, "kept{}");
-  for (std::string_view bad : {"", "{", R"({"a":})", R"({"a" 1})", R"({"a":1,})", R"({"a":"x)",
-                               R"([1,2)", "{}}"}) {
+  for (std::string_view bad :
+       {"", "{", R"({"a":})", R"({"a" 1})", R"({"a":1,})", R"({"a":"x)", R"([1,2)", "{}}"}) {
     std::string result = "kept";
     EXPECT_FALSE(AppendWithoutKeys(result, bad, keys)) << bad;
     EXPECT_EQ(result, "kept");

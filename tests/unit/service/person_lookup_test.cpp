@@ -37,13 +37,14 @@ store::PersonWrite Person(const std::string& fnr, std::string_view gradering, ui
     row.json = std::move(json);
     p.record.rows.push_back(std::move(row));
   };
-  add(freg::Property::kIdentifikasjonsnummer,
-      R"({"status":"iBruk","foedselsEllerDNummer":")" + fnr +
-          R"(","identifikatortype":"foedselsnummer"})");
+  add(freg::Property::kIdentifikasjonsnummer, R"({"status":"iBruk","foedselsEllerDNummer":")" +
+                                                  fnr +
+                                                  R"(","identifikatortype":"foedselsnummer"})");
   add(freg::Property::kStatus, R"({"status":"bosatt"})");
   add(freg::Property::kNavn, R"({"fornavn":"RETTFERDIG","etternavn":"SKRIVEBORD"})");
   add(freg::Property::kFoedsel, R"({"foedselsdato":"1980-05-)" + fnr.substr(0, 2) + "\"}");
-  add(freg::Property::kSivilstand, R"({"sivilstand":"gift","relatertVedSivilstand":"21828130061"})");
+  add(freg::Property::kSivilstand,
+      R"({"sivilstand":"gift","relatertVedSivilstand":"21828130061"})");
   add(freg::Property::kBostedsadresse,
       R"({"vegadresse":{"kommunenummer":"0301","adressenavn":"Lindernveien","poststed":{"postnummer":"0360"}}})");
   add(freg::Property::kAdressebeskyttelse,
@@ -63,7 +64,7 @@ class PersonLookupTest : public StoreTest {
     open_ = Fnr(11, 100);
     fortrolig_ = Fnr(12, 100);
     const std::vector<store::PersonWrite> persons = {Person(open_, "ugradert", 1),
-                                                      Person(fortrolig_, "fortrolig", 2)};
+                                                     Person(fortrolig_, "fortrolig", 2)};
     ASSERT_TRUE(store_->BulkInsert(persons).ok());
     store::AuditOptions options;
     options.dir = dir_.path() + "/audit";
@@ -128,8 +129,9 @@ TEST_P(PersonLookupTest, EveryAnswerIsMinimisedAndDisclosed) {
   EXPECT_EQ(out.find("Lindernveien"), std::string::npos) << out;
   const Caller uhj = As("privatutenhjemmel", "puh:bulk");
   out.clear();
-  ASSERT_TRUE(lookup_->Bulk(uhj, std::vector<std::string>{open_, fortrolig_, "12345678901"},
-                            true, Parts(uhj), Format::kJson, out)
+  ASSERT_TRUE(lookup_
+                  ->Bulk(uhj, std::vector<std::string>{open_, fortrolig_, "12345678901"}, true,
+                         Parts(uhj), Format::kJson, out)
                   .ok());
   EXPECT_EQ(out.find("21828130061"), std::string::npos) << out;  // the spouse's number
   EXPECT_NE(out.find("Fant ikke person"), std::string::npos);
@@ -138,8 +140,8 @@ TEST_P(PersonLookupTest, EveryAnswerIsMinimisedAndDisclosed) {
   by_address.adressenavn = "Lindernveien";
   by_address.postnummer = "0360";
   out.clear();
-  ASSERT_TRUE(lookup_->Soek(As("offentlig-med-hjemmel", "omh:soek"), by_address, Format::kJson, out)
-                  .ok());
+  ASSERT_TRUE(
+      lookup_->Soek(As("offentlig-med-hjemmel", "omh:soek"), by_address, Format::kJson, out).ok());
   EXPECT_NE(out.find(fortrolig_), std::string::npos) << out;
   out.clear();
   ASSERT_TRUE(lookup_->Soek(As("eid", "eid:soek"), by_address, Format::kJson, out).ok());
@@ -150,31 +152,32 @@ TEST_P(PersonLookupTest, EveryAnswerIsMinimisedAndDisclosed) {
   by_duf.foedselsdato = "1980-05-11";
   by_duf.utlendingsmyndighetenes_identifikasjonsnummer = "123456789012";
   out.clear();
-  EXPECT_EQ(lookup_->Entydig(As("finans", "finans:entydig"), by_duf, Parts(finans), Format::kJson,
-                             out)
-                .error()
-                .code,
-            ErrorCode::kInvalidInput);
+  EXPECT_EQ(
+      lookup_->Entydig(As("finans", "finans:entydig"), by_duf, Parts(finans), Format::kJson, out)
+          .error()
+          .code,
+      ErrorCode::kInvalidInput);
   // Archive and event documents by id.
   const ids::DocumentIdCipher cipher(store_->DocumentKey());
   out.clear();
-  ASSERT_TRUE(lookup_->ArchivedPerson(omh, cipher.Encode(ids::DocumentKind::kPerson, 2),
-                                      Parts(omh), Format::kJson, out)
+  ASSERT_TRUE(lookup_
+                  ->ArchivedPerson(omh, cipher.Encode(ids::DocumentKind::kPerson, 2), Parts(omh),
+                                   Format::kJson, out)
                   .ok());
   out.clear();
-  ASSERT_TRUE(lookup_->EventBulk(omh,
-                                 std::vector<std::string>{
-                                     cipher.Encode(ids::DocumentKind::kEvent, 1),
-                                     cipher.Encode(ids::DocumentKind::kEvent, 2)},
-                                 Format::kJson, out)
+  ASSERT_TRUE(lookup_
+                  ->EventBulk(omh,
+                              std::vector<std::string>{cipher.Encode(ids::DocumentKind::kEvent, 1),
+                                                       cipher.Encode(ids::DocumentKind::kEvent, 2)},
+                              Format::kJson, out)
                   .ok());
   EXPECT_TRUE(lookup_->Disclose(As("finans", "finans:batch"), {fortrolig_}).ok());
 
   EXPECT_EQ(Endpoints(fortrolig_),
             (std::multiset<std::string>{"omh:person", "finans:person", "puh:bulk", "omh:soek",
                                         "omh:person", "omh:person", "finans:batch"}));
-  EXPECT_EQ(Endpoints(open_), (std::multiset<std::string>{"puh:bulk", "omh:soek", "eid:soek",
-                                                          "omh:person"}));
+  EXPECT_EQ(Endpoints(open_),
+            (std::multiset<std::string>{"puh:bulk", "omh:soek", "eid:soek", "omh:person"}));
 }
 
 TEST_P(PersonLookupTest, ErrorsDiscloseNothing) {

@@ -14,7 +14,8 @@ namespace norreg::http::freg_api {
 Status RegisterApi(Dispatcher& dispatcher, FregContext& context, std::vector<BeforeStep> before) {
   const freg::Package& package = *context.package;
   const bool widest = &package == &freg::OffentligMedHjemmel();
-  const std::string api = widest ? std::string(kApi) : std::string(kApi) + "." + std::string(package.id);
+  const std::string api =
+      widest ? std::string(kApi) : std::string(kApi) + "." + std::string(package.id);
   const std::string route_prefix = widest ? std::string() : std::string(package.id) + ":";
   if (Status s = dispatcher.AddApi(
           ApiSpec{api, std::string(package.base_path), std::move(before), &RenderFregError});

@@ -64,9 +64,10 @@ Response Answer(MediaType type, std::string body);
 // list at most kMaxBulkIds entries of strings (kInvalidInput).
 Result<std::vector<std::string>> ReadIdList(const Request& request, std::string_view field);
 // The absolute URL of `base_path` (a package's) as the client addressed it, for links in answers
-// (the Atom feed): "<scheme>://<authority>" + base_path. Scheme: "https" when X-Forwarded-Proto (its first value)
-// or the first element of Forwarded (its proto=) says https, else "http". Authority: the Host
-// header when it is a plausible authority (at most 255 characters of letters, digits and
+// (the Atom feed): "<scheme>://<authority>" + base_path. Scheme: "https" when X-Forwarded-Proto
+// (its first value) or the first element of Forwarded (its proto=) says https, else "http".
+// Authority: the Host header when it is a plausible authority (at most 255 characters of letters,
+// digits and
 // "-._~:[]"), else the listening address (Request::local), else "localhost".
 std::string ApiBaseUrl(const Request& request, std::string_view base_path);
 

@@ -14,8 +14,8 @@ Result<Response> PostEventBulkLookup(FregContext& context, Request& request) {
   auto documents = ReadIdList(request, "dokumentidentifikator");
   if (!documents.ok()) return documents.error();
   std::string body;
-  if (Status s = context.lookup.EventBulk(CallerOf(context, request), *documents,
-                                          FormatOf(*type), body);
+  if (Status s =
+          context.lookup.EventBulk(CallerOf(context, request), *documents, FormatOf(*type), body);
       !s.ok()) {
     return s.error();
   }

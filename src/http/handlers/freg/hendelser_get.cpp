@@ -45,7 +45,8 @@ std::string FeedEtag(const FregContext& context, uint64_t seq, uint64_t last, si
                      bool atom, std::string_view base_url, FeedFields fields) {
   // 8 hex characters of the register's key schedule tell registers apart (a regenerated data
   // folder has a new key) without revealing anything about the sequence.
-  std::string register_tag = context.feed.cipher().Encode(ids::DocumentKind::kEvent, 0).substr(0, 8);
+  std::string register_tag =
+      context.feed.cipher().Encode(ids::DocumentKind::kEvent, 0).substr(0, 8);
   uint32_t base_hash = 2166136261u;  // FNV-1a: stable across nodes and restarts
   for (unsigned char c : base_url) base_hash = (base_hash ^ c) * 16777619u;
   char buf[160];
@@ -211,7 +212,8 @@ Result<Response> GetFeed(FregContext& context, Request& request) {
 
   const bool atom = *type != MediaType::kJson;
   const uint64_t last = events->empty() ? 0 : events->back().seq;
-  const std::string base_url = atom ? ApiBaseUrl(request, context.package->base_path) : std::string();
+  const std::string base_url =
+      atom ? ApiBaseUrl(request, context.package->base_path) : std::string();
   const FeedFields fields(*context.package);
   std::string etag = FeedEtag(context, seq, last, events->size(), atom, base_url, fields);
   Response response;

@@ -48,8 +48,8 @@ Result<Response> GetPersonSoek(FregContext& context, Request& request) {
   auto type = NegotiateDocument(request);
   if (!type.ok()) return type.error();
   std::string body;
-  if (Status s = context.lookup.Soek(CallerOf(context, request), ParamsOf(request),
-                                     FormatOf(*type), body);
+  if (Status s =
+          context.lookup.Soek(CallerOf(context, request), ParamsOf(request), FormatOf(*type), body);
       !s.ok()) {
     return s.error();
   }
