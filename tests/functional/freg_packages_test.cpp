@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "freg/person_record.hpp"
+#include "freg/schema.hpp"
 #include "harness.hpp"
 
 namespace norreg::testing {
@@ -382,6 +384,39 @@ TEST_F(FregPackagesTest, TheFeedIsThinOutsideOffentligMedHjemmel) {
     if (!widest) {
       EXPECT_NE(page.Header("etag"),
                 Get("offentlig-med-hjemmel", "/hendelser/feed?seq=1").Header("etag"));
+    }
+  }
+}
+
+TEST_F(FregPackagesTest, JsonAnswersValidateAgainstThePersonSchema) {
+  // The OpenAPI person schema (1.5 with the 1.6 fields): a whole document where it has the
+  // number (ValidatePerson also demands one identifikasjonsnummer row), else row by row.
+  const freg::PersonSchema& schema = freg::PersonSchema::Get();
+  const std::string all = "part=person-basis&part=relasjon-utvidet&part=innflytting&part=historikk";
+  for (const Pkg& p : kPackages) {
+    for (const std::string fnr : {kPerson, kFortrolig, kStrengt}) {
+      SCOPED_TRACE(p.id + " " + fnr);
+      const std::string navn = fnr == kPerson      ? kNavn
+                               : fnr == kFortrolig ? "HEMMELIG%20SKOG"
+                                                   : "SKJULT%20FJELL";
+      auto r = Document(p.id, fnr, navn, all);
+      ASSERT_EQ(r.status, 200) << r.body;
+      const json::object doc = json::parse(r.body).as_object();
+      if (doc.contains("identifikasjonsnummer")) {
+        Status valid = schema.ValidatePerson(r.body);
+        EXPECT_TRUE(valid.ok()) << valid.error().message << "\n" << r.body.substr(0, 1000);
+      }
+      for (const auto& [key, value] : doc) {
+        auto property = freg::PropertyFromName(key);
+        ASSERT_TRUE(property.has_value()) << key;
+        const json::array rows = value.is_array() ? value.as_array() : json::array{value};
+        for (const json::value& row : rows) {
+          json::object stripped = row.as_object();
+          stripped.erase("erGjeldende");  // rendering's, not the stored row's
+          auto canonical = schema.CanonicalRow(*property, json::serialize(stripped));
+          EXPECT_TRUE(canonical.ok()) << key << ": " << canonical.error().message;
+        }
+      }
     }
   }
 }
