@@ -6,7 +6,6 @@
 // the person XSD), 403 across packages, searches and extracts that never match a protected
 // address, the thin feed, and the package in the disclosure log.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -63,16 +62,6 @@ const std::set<std::string> kWithoutNumber = {"privatutenfolkeregisteridentifika
 
 std::string Fixture(const std::string& name) {
   return std::string(NORREG_SOURCE_DIR) + "/tests/fixtures/" + name;
-}
-
-int RunShell(const std::string& command, std::string& output) {
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return -1;
-  char buf[4096];
-  size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) output.append(buf, n);
-  const int status = ::pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 // The top-level properties of a document and how many rows each has.

@@ -41,6 +41,8 @@ int64_t CountMottakRows(const std::string& data_dir, const std::string& sql);
 int RunNorreg(const std::vector<std::string>& args, std::string* output = nullptr);
 // Same, with only stdout in `output` (stderr discarded).
 int RunNorregStdout(const std::vector<std::string>& args, std::string* output);
+// Runs `command` through the shell; returns its exit status and puts stdout+stderr in `output`.
+int RunShell(const std::string& command, std::string& output);
 
 inline constexpr const char* kFregScope = "folkeregister:deling/offentligmedhjemmel";
 

@@ -3,7 +3,6 @@
 // the server itself serves: person documents against personer/xsd, event documents against
 // hendelser/xsd, feed pages against hendelser/feedxsd (docs/xml.md).
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <algorithm>
 #include <boost/json.hpp>
@@ -30,18 +29,6 @@ constexpr const char* kEventNs = "folkeregisteret:tilgjengeliggjoering:hendelse:
 const std::map<std::string, std::string> kXml = {{"Accept", "application/xml"}};
 
 std::string Api(const std::string& path) { return std::string(kApi) + path; }
-
-// Runs `command` through the shell; returns its exit status and puts stdout+stderr in `output`.
-int RunShell(const std::string& command, std::string& output) {
-  output.clear();
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return -1;
-  char buf[4096];
-  size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) output.append(buf, n);
-  const int status = ::pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 void WriteFile(const fs::path& path, const std::string& text) {
   fs::create_directories(path.parent_path());
