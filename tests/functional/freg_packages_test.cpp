@@ -450,6 +450,22 @@ TEST_F(FregPackagesTest, XmlAnswersValidateAgainstThePersonSchema) {
         EXPECT_EQ(r.body.find(fnr), std::string::npos);
       }
     }
+    // The package's Atom page against the feed schema it serves (which imports
+    // feedxsd/lagretHendelse.xsd relative to itself).
+    SCOPED_TRACE(p.id + " feed");
+    const fs::path feed_dir = fs::path(dir.path()) / p.id;
+    fs::create_directories(feed_dir / "feedxsd");
+    std::ofstream(feed_dir / "feedxsd" / "lagretHendelse.xsd")
+        << Get(p.id, "/hendelser/feedxsd/lagretHendelse.xsd").body;
+    std::ofstream(feed_dir / "feedxsd.xsd") << Get(p.id, "/hendelser/feedxsd").body;
+    std::ofstream(feed_dir / "page.xml")
+        << Get(p.id, "/hendelser/feed?seq=1", {{"Accept", "application/atom+xml"}}).body;
+    std::string report;
+    EXPECT_EQ(RunShell("xmllint --noout --schema '" + (feed_dir / "feedxsd.xsd").string() + "' '" +
+                           (feed_dir / "page.xml").string() + "'",
+                       report),
+              0)
+        << report;
   }
 }
 
