@@ -37,6 +37,21 @@ TEST(CliTest, UnknownConfigKeyFailsFast) {
   EXPECT_NE(out.find("lisen"), std::string::npos) << out;
 }
 
+// A server writes one access-log line per request to its output. The harness reads that output
+// all the time: a test that never asks for it must not stall the server once more than a pipe's
+// worth (64 KiB) is written. Long paths make each line ~6 KB, so 40 requests write ~240 KB.
+TEST(CliTest, AServerThatLogsMoreThanAPipeHoldsKeepsAnswering) {
+  TempDir dir;
+  ServerProcess server(dir.path(), {"--demo-persons", "10"});
+  const std::string long_path = "/ukjent/" + std::string(6000, 'x');
+  for (int i = 0; i < 40; ++i) {
+    auto res = server.Get(long_path, {{"Authorization", ""}});
+    ASSERT_EQ(res.status, 404) << "request " << i << ": " << res.body;
+  }
+  EXPECT_EQ(server.Stop(), 0);
+  EXPECT_GT(server.Output().size(), 40u * 6000u);
+}
+
 TEST(CliTest, ImportAddsAVersionAndKeepsTheOldOne) {
   TempDir dir;
   std::string fnr, old_document, document;

@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <chrono>
 #include <cstdlib>
@@ -39,7 +40,8 @@ std::vector<char*> Argv(std::vector<std::string>& args) {
 
 pid_t Spawn(std::vector<std::string> args, int* out_fd, bool keep_stderr = true) {
   int pipe_fds[2];
-  if (pipe(pipe_fds) != 0) return -1;
+  // Close-on-exec: no other child inherits either end, so the reader sees EOF when this one exits.
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) return -1;
   pid_t pid = fork();
   if (pid == 0) {
     dup2(pipe_fds[1], STDOUT_FILENO);
@@ -323,13 +325,14 @@ ServerProcess::ServerProcess(const std::string& data_dir, const std::vector<std:
                                 data_dir,      "--listen", "127.0.0.1:0"};
   args.insert(args.end(), extra.begin(), extra.end());
   pid_ = Spawn(WithStore(std::move(args)), &out_fd_);
-  fcntl(out_fd_, F_SETFL, O_NONBLOCK);
+  reader_ = std::thread([this] { ReadOutput(); });
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(startup_timeout_s);
   static const std::regex kAddress(R"(listening on http://127\.0\.0\.1:(\d+))");
   while (std::chrono::steady_clock::now() < deadline) {
-    Drain(100);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
     std::smatch m;
-    if (std::regex_search(output_, m, kAddress)) {
+    const std::string output = Output();
+    if (std::regex_search(output, m, kAddress)) {
       port_ = std::stoi(m[1]);
       base_url_ = "http://127.0.0.1:" + std::to_string(port_);
       return;
@@ -337,15 +340,17 @@ ServerProcess::ServerProcess(const std::string& data_dir, const std::vector<std:
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      ADD_FAILURE() << "norreg serve exited early:\n" << output_;
+      if (reader_.joinable()) reader_.join();
+      ADD_FAILURE() << "norreg serve exited early:\n" << Output();
       return;
     }
   }
-  ADD_FAILURE() << "norreg serve did not start in time:\n" << output_;
+  ADD_FAILURE() << "norreg serve did not start in time:\n" << Output();
 }
 
 ServerProcess::~ServerProcess() {
   Stop();
+  if (reader_.joinable()) reader_.join();
   if (out_fd_ >= 0) close(out_fd_);
 }
 
@@ -353,33 +358,40 @@ int ServerProcess::Stop() {
   if (pid_ <= 0) return -1;
   kill(pid_, SIGTERM);
   int status = 0;
-  // Time-based: once the child has closed its output (while exiting), Drain returns at once.
+  int result = -1;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  bool exited = false;
   while (std::chrono::steady_clock::now() < deadline) {
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      Drain(100);  // what it wrote last (e.g. a sanitizer report) belongs to Output()
-      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      exited = true;
+      result = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      break;
     }
-    Drain(100);
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  kill(pid_, SIGKILL);
-  waitpid(pid_, &status, 0);
+  if (!exited) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, &status, 0);
+  }
   pid_ = -1;
-  return -1;
+  // The server has closed its end: what it wrote last (e.g. a sanitizer report) is in Output().
+  if (reader_.joinable()) reader_.join();
+  return result;
 }
 
-void ServerProcess::Drain(int timeout_ms) {
-  pollfd p{out_fd_, POLLIN, 0};
-  if (poll(&p, 1, timeout_ms) <= 0) return;
+void ServerProcess::ReadOutput() {
   char buf[65536];
-  ssize_t n;
-  while ((n = read(out_fd_, buf, sizeof buf)) > 0) output_.append(buf, static_cast<size_t>(n));
+  for (;;) {
+    ssize_t n = read(out_fd_, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    std::lock_guard lock(output_mu_);
+    output_.append(buf, static_cast<size_t>(n));
+  }
 }
 
 std::string ServerProcess::Output() {
-  Drain(50);
+  std::lock_guard lock(output_mu_);
   return output_;
 }
 

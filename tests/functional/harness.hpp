@@ -4,8 +4,10 @@
 #include <sys/types.h>
 
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace norreg::testing {
@@ -85,7 +87,8 @@ class ServerProcess {
   pid_t pid() const { return pid_; }
   // Sends SIGTERM and waits; returns the exit status (or -1).
   int Stop();
-  // Everything the server wrote so far (access log, messages).
+  // Everything the server wrote so far (access log, messages). A thread reads the server's output
+  // all the time, so a server that logs more than a pipe holds never blocks on its log.
   std::string Output();
 
   // An access token from the server's built-in authorisation server for a demo client (the first
@@ -103,12 +106,15 @@ class ServerProcess {
                        const std::map<std::string, std::string>& headers);
 
  private:
-  void Drain(int timeout_ms);
+  // Reads out_fd_ into output_ until the server closes its end.
+  void ReadOutput();
   std::string data_dir_;
   std::map<std::string, std::string> tokens_;
   pid_t pid_ = -1;
   int out_fd_ = -1;
-  std::string output_;
+  std::mutex output_mu_;
+  std::string output_;  // guarded by output_mu_
+  std::thread reader_;
   std::string base_url_;
   int port_ = 0;
 };
