@@ -109,6 +109,9 @@ class SqliteStore final : public RegisterStore {
     if (!writer.ok()) return writer.error();
     writer_ = std::move(writer).value();
     if (!options_.read_only) {
+      // Every commit syncs the log: an answered sekvensnummer survives a power loss and is never
+      // given out again (docs/design.md, `src/store/`). A bulk load relaxes it until its end.
+      if (Status s = writer_.Exec("PRAGMA synchronous=FULL"); !s.ok()) return s;
       if (Status s = Migrate(); !s.ok()) return s;
     }
     if (Status s = LoadMeta(); !s.ok()) return s;
@@ -367,6 +370,8 @@ class SqliteStore final : public RegisterStore {
     if (options_.read_only) return ReadOnly();
     std::lock_guard lock(write_mutex_);
     if (Status s = PutMeta(kSearchVersionKey, "0"); !s.ok()) return s;
+    // Nothing of a bulk load is answered before its end: its commits need not sync one by one.
+    if (Status s = writer_.Exec("PRAGMA synchronous=NORMAL"); !s.ok()) return s;
     bulk_loading_ = true;
     return Status::Ok();
   }
@@ -375,6 +380,8 @@ class SqliteStore final : public RegisterStore {
   Status EndBulkLoad() override {
     if (options_.read_only) return ReadOnly();
     std::lock_guard lock(write_mutex_);
+    // This commit syncs the log, and with it every frame the load wrote before.
+    if (Status s = writer_.Exec("PRAGMA synchronous=FULL"); !s.ok()) return s;
     Transaction tx(writer_);
     if (Status s = tx.Begin(); !s.ok()) return s;
     if (Status s = postings_.MergeRuns(); !s.ok()) return s;

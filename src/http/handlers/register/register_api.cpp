@@ -12,7 +12,8 @@ Status RegisterApi(Dispatcher& dispatcher, service::PersonImporter& importer,
     return s;
   }
   return dispatcher.Add(Method::kPost, std::string(kBasePath) + "/personer",
-                        RouteInfo{std::string(kApi), "register_personer"},
+                        // A durable write (the register syncs its log on commit).
+                        RouteInfo{std::string(kApi), "register_personer", true},
                         [&importer](Request& request) { return PostPersons(importer, request); });
 }
 
