@@ -38,17 +38,16 @@ void AddGenerateCommand(CLI::App& app, CommandContext& context) {
         std::fprintf(stderr, "norreg generate: %s\n", summary.error().message.c_str());
         return summary.error().code == ErrorCode::kConflict ? kExitInvalid : kExitFailure;
       }
-      auto stats = (*store)->Stats();
+      auto bytes = (*store)->BytesOnDisk();
       std::printf(
           "generated %llu persons, %llu document versions in %.2f s (%.0f persons/s)",
           static_cast<unsigned long long>(summary->persons),
           static_cast<unsigned long long>(summary->versions), summary->seconds,
           summary->seconds > 0 ? static_cast<double>(summary->persons) / summary->seconds : 0.0);
-      if (stats.ok() && stats->versions > 0) {
-        std::printf(
-            "; %llu bytes on disk (%.0f bytes per document version)",
-            static_cast<unsigned long long>(stats->bytes_on_disk),
-            static_cast<double>(stats->bytes_on_disk) / static_cast<double>(stats->versions));
+      if (bytes.ok() && summary->versions > 0) {
+        std::printf("; %llu bytes on disk (%.0f bytes per document version)",
+                    static_cast<unsigned long long>(*bytes),
+                    static_cast<double>(*bytes) / static_cast<double>(summary->versions));
       }
       std::printf("\n");
       return 0;

@@ -111,7 +111,10 @@ class RegisterStore {
   virtual uint64_t LatestSeq() = 0;
   // Up to `limit` events with seq >= from_seq, ascending.
   virtual Result<std::vector<EventRow>> Events(uint64_t from_seq, size_t limit) = 0;
+  // Counts every row (a scan of the register: seconds at millions of persons).
   virtual Result<RegisterStats> Stats() = 0;
+  // RegisterStats::bytes_on_disk alone, without counting rows.
+  virtual Result<uint64_t> BytesOnDisk() = 0;
   // A consistent snapshot at `seq` (extracts, SPEC 2.5): calls `each` once for every person that
   // existed at `seq`, with the person's version current at `seq` (the newest version with
   // version seq <= `seq`), in ascending person_id order (stable across calls and restarts).
@@ -156,7 +159,9 @@ class RegisterStore {
   // without their index) and EndBulkLoad indexes them in one sorted pass (one transaction), which
   // is many times faster than inserting them in random order as they come. Until EndBulkLoad has
   // committed, the index counts as out of date: a store opened after a crash in between rebuilds
-  // it from the records.
+  // it from the records. PostgreSQL, loading into an empty register, also builds the keys of
+  // versions and identifiers at the end: a duplicate number or sekvensnummer is then kConflict
+  // from EndBulkLoad, not from BulkInsert.
   virtual Status BeginBulkLoad() = 0;
   virtual Status EndBulkLoad() = 0;
   // Runs `change` once per entry of `fnrs`, in order, inside ONE write transaction: each call

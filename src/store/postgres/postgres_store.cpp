@@ -15,6 +15,7 @@
 // SQLite (the next integer) without a sequence object, whose numbers a rollback would lose.
 #include <algorithm>
 #include <atomic>
+#include <future>
 #include <mutex>
 #include <optional>
 
@@ -124,6 +125,42 @@ constexpr const char* kDropSearchIndex = "DROP INDEX IF EXISTS persons_search";
 // meta key: the freg::kSearchTermsVersion the index was built with ("0" while a bulk load runs).
 constexpr std::string_view kSearchVersionKey = "search_terms_version";
 
+// meta key, present from BeginBulkLoad until EndBulkLoad has built kBulkIndexes again: a store
+// that opens and finds it (a load that never ended) builds them before it serves.
+constexpr std::string_view kBulkLoadKey = "bulk_load";
+
+// The B-tree indexes a bulk load drops and builds at its end. The generator's batches interleave
+// their sekvensnumre, so each batch would insert into every leaf of versions' key; one sorted build
+// costs a fraction of that (docs/deployment.md, "Loading"). A primary key is built as a unique
+// index, then attached as the constraint, so that the builds need no more than a SHARE lock and can
+// run side by side.
+struct BulkIndex {
+  const char* name;
+  const char* drop;
+  const char* create;
+  const char* attach;  // nullptr: a plain index
+  const char* conflict_message;
+};
+constexpr BulkIndex kBulkIndexes[] = {
+    {"versions_pkey", "ALTER TABLE versions DROP CONSTRAINT IF EXISTS versions_pkey",
+     "CREATE UNIQUE INDEX IF NOT EXISTS versions_pkey ON versions(seq)",
+     "ALTER TABLE versions ADD CONSTRAINT versions_pkey PRIMARY KEY USING INDEX versions_pkey",
+     "sekvensnummeret finnes allerede i registeret"},
+    {"versions_person", "DROP INDEX IF EXISTS versions_person",
+     "CREATE INDEX IF NOT EXISTS versions_person ON versions(person_id, seq)", nullptr, nullptr},
+    {"identifiers_pkey", "ALTER TABLE identifiers DROP CONSTRAINT IF EXISTS identifiers_pkey",
+     "CREATE UNIQUE INDEX IF NOT EXISTS identifiers_pkey ON identifiers(fnr)",
+     "ALTER TABLE identifiers ADD CONSTRAINT identifiers_pkey PRIMARY KEY USING INDEX "
+     "identifiers_pkey",
+     "nummeret finnes allerede i registeret"},
+};
+// Whether the named constraint exists in the register's schema.
+constexpr pg::Statement kHasConstraint{
+    "has_constraint",
+    "SELECT 1 FROM pg_constraint WHERE conname = $1 AND connamespace = "
+    "current_schema()::regnamespace"};
+constexpr pg::Statement kDeleteMeta{"delete_meta", "DELETE FROM meta WHERE key = $1"};
+
 constexpr pg::Statement kByFnr{"by_fnr",
                                "SELECT p.person_id, p.latest_seq, p.record FROM identifiers i "
                                "JOIN persons p ON p.person_id = i.person_id WHERE i.fnr = $1"};
@@ -167,8 +204,10 @@ constexpr pg::Statement kEvents{
 constexpr pg::Statement kStats{
     "stats",
     "SELECT (SELECT count(*) FROM persons), (SELECT count(*) FROM versions), "
-    "(SELECT coalesce(max(seq), 0) FROM versions), "
-    "pg_total_relation_size('meta') + pg_total_relation_size('persons') + "
+    "(SELECT coalesce(max(seq), 0) FROM versions)"};
+constexpr pg::Statement kBytesOnDisk{
+    "bytes_on_disk",
+    "SELECT pg_total_relation_size('meta') + pg_total_relation_size('persons') + "
     "pg_total_relation_size('identifiers') + pg_total_relation_size('versions') + "
     "pg_total_relation_size('register_sequence')"};
 constexpr pg::Statement kGetMeta{"get_meta", "SELECT value FROM meta WHERE key = $1"};
@@ -254,6 +293,7 @@ class PostgresStore final : public RegisterStore {
       return s;
     }
     if (Status s = LoadMeta(**writer); !s.ok()) return s;
+    if (Status s = FinishInterruptedBulkLoad(**writer); !s.ok()) return s;
     return EnsureSearchIndex(**writer);
   }
 
@@ -316,22 +356,56 @@ class PostgresStore final : public RegisterStore {
     return true;
   }
 
+  // Drops the search index, and on an empty register kBulkIndexes too, in one transaction with
+  // the meta rows that say so. Without kBulkIndexes, numbers and sekvensnumre are not checked as
+  // they come: EndBulkLoad checks them all at once, and a duplicate there (a loader's fault) leaves
+  // a register that holds nothing but that load's rows and does not open (kConflict).
   Status BeginBulkLoad() override {
     std::lock_guard lock(write_mutex_);
     auto writer = Writer();
     if (!writer.ok()) return writer.error();
-    if (Status s = PutMeta(**writer, kSearchVersionKey, "0"); !s.ok()) return s;
-    auto dropped = (*writer)->Query(kDropSearchIndex);
-    return dropped.ok() ? Status::Ok() : Status(dropped.error());
+    Connection& c = **writer;
+    return pg::RunInTransaction(c, {}, [&]() -> Status {
+      auto state = LockSequence(c);
+      if (!state.ok()) return state.error();
+      if (Status s = PutMeta(c, kSearchVersionKey, "0"); !s.ok()) return s;
+      if (auto r = c.Query(kDropSearchIndex); !r.ok()) return r.error();
+      if (state->last_seq != 0 || state->last_person_id != 0) return Status::Ok();
+      if (Status s = PutMeta(c, kBulkLoadKey, "1"); !s.ok()) return s;
+      for (const BulkIndex& index : kBulkIndexes) {
+        if (auto r = c.Query(index.drop); !r.ok()) return r.error();
+      }
+      return Status::Ok();
+    });
   }
 
-  // The terms are in the rows already; the index is built from them in one pass.
+  // The terms are in the rows already: the GIN index is built from them in one pass, on a
+  // connection of its own, while the writer builds kBulkIndexes (the builds lock different tables).
+  // Two half GIN builds side by side gained nothing here: the build is bound by memory latency,
+  // and the two halves slowed each other down (docs/deployment.md, "Loading").
   Status EndBulkLoad() override {
     std::lock_guard lock(write_mutex_);
     auto writer = Writer();
     if (!writer.ok()) return writer.error();
     Connection& c = **writer;
-    return pg::RunInTransaction(c, {}, [&]() { return BuildSearchIndex(c); });
+    auto search = std::async(std::launch::async, [this]() -> Status {
+      auto opened = Connection::Open(options_.conninfo);
+      if (!opened.ok()) return opened.error();
+      auto built = opened->Query(kCreateSearchIndex);
+      return built.ok() ? Status::Ok() : Status(built.error());
+    });
+    Status built = BuildBulkIndexes(c);
+    Status searchable = search.get();  // waited for whatever BuildBulkIndexes returned
+    if (!built.ok()) return built;
+    if (!searchable.ok()) return searchable;
+    return pg::RunInTransaction(c, {}, [&]() -> Status {
+      if (Status s = PutMeta(c, kSearchVersionKey, std::to_string(freg::kSearchTermsVersion));
+          !s.ok()) {
+        return s;
+      }
+      auto deleted = c.Execute(kDeleteMeta, Params().Text(kBulkLoadKey));
+      return deleted.ok() ? Status::Ok() : Status(deleted.error());
+    });
   }
 
   Result<StoredPerson> FindByFnr(std::string_view fnr) override {
@@ -445,8 +519,18 @@ class PostgresStore final : public RegisterStore {
       stats.persons = static_cast<uint64_t>(rows->Int64(0, 0));
       stats.versions = static_cast<uint64_t>(rows->Int64(0, 1));
       stats.latest_seq = static_cast<uint64_t>(rows->Int64(0, 2));
-      stats.bytes_on_disk = static_cast<uint64_t>(rows->Int64(0, 3));
+      auto bytes = c.Execute(kBytesOnDisk);
+      if (!bytes.ok()) return bytes.error();
+      stats.bytes_on_disk = static_cast<uint64_t>(bytes->Int64(0, 0));
       return stats;
+    });
+  }
+
+  Result<uint64_t> BytesOnDisk() override {
+    return WithReader([&](Connection& c) -> Result<uint64_t> {
+      auto bytes = c.Execute(kBytesOnDisk);
+      if (!bytes.ok()) return bytes.error();
+      return static_cast<uint64_t>(bytes->Int64(0, 0));
     });
   }
 
@@ -729,6 +813,53 @@ class PostgresStore final : public RegisterStore {
     thread_local std::vector<int32_t> stored;
     stored.assign(terms.begin(), terms.end());
     return pg::EncodeInt32Array(stored);
+  }
+
+  // Builds every one of kBulkIndexes that is missing and attaches the primary keys, statement by
+  // statement (outside a transaction each commits alone, and a second call after a failure
+  // resumes). A duplicate number or sekvensnummer is kConflict.
+  static Status BuildBulkIndexes(Connection& c) {
+    for (const BulkIndex& index : kBulkIndexes) {
+      if (auto built = c.Query(index.create); !built.ok()) {
+        Error e = built.error();
+        if (c.last_error().sqlstate == pg::kUniqueViolation && index.conflict_message) {
+          e.code = ErrorCode::kConflict;
+          e.message = index.conflict_message;
+        }
+        return e;
+      }
+    }
+    for (const BulkIndex& index : kBulkIndexes) {
+      if (index.attach == nullptr) continue;
+      auto exists = c.Execute(kHasConstraint, Params().Text(index.name));
+      if (!exists.ok()) return exists.error();
+      if (exists->rows() > 0) continue;
+      if (auto attached = c.Query(index.attach); !attached.ok()) return attached.error();
+    }
+    return Status::Ok();
+  }
+
+  // A bulk load that never reached EndBulkLoad (the loader died) left kBulkIndexes out: they are
+  // built now, before the store serves (the search index follows in EnsureSearchIndex). Under the
+  // sequence row's lock, so that nodes opening at the same time build them once.
+  Status FinishInterruptedBulkLoad(Connection& c) {
+    auto marker = GetMeta(c, kBulkLoadKey);
+    if (!marker.ok()) return marker.error();
+    if (!*marker) return Status::Ok();
+    return pg::RunInTransaction(c, {}, [&]() -> Status {
+      if (auto state = LockSequence(c); !state.ok()) return state.error();
+      auto again = GetMeta(c, kBulkLoadKey);
+      if (!again.ok()) return again.error();
+      if (!*again) return Status::Ok();
+      if (Status s = BuildBulkIndexes(c); !s.ok()) {
+        Error e = s.error();
+        e.message =
+            "registeret ble ikke ferdig lastet inn (" + e.message + "): generer det på nytt";
+        return e;
+      }
+      auto deleted = c.Execute(kDeleteMeta, Params().Text(kBulkLoadKey));
+      return deleted.ok() ? Status::Ok() : Status(deleted.error());
+    });
   }
 
   // The GIN index over the rows' terms, built in one pass, and the meta row that says so. Inside

@@ -258,19 +258,38 @@ class SqliteStore final : public RegisterStore {
     auto persons = count("SELECT count(*) FROM persons");
     auto versions = count("SELECT count(*) FROM versions");
     auto latest = count("SELECT max(seq) FROM versions");
-    auto pages = count("PRAGMA page_count");
-    auto page_size = count("PRAGMA page_size");
-    for (auto* r : {&persons, &versions, &latest, &pages, &page_size}) {
+    for (auto* r : {&persons, &versions, &latest}) {
       if (!r->ok()) return r->error();
     }
     stats.persons = *persons;
     stats.versions = *versions;
     stats.latest_seq = *latest;
-    stats.bytes_on_disk = *pages * *page_size;
+    auto bytes = BytesOnDiskLocked();
+    if (!bytes.ok()) return bytes.error();
+    stats.bytes_on_disk = *bytes;
+    return stats;
+  }
+
+  Result<uint64_t> BytesOnDisk() override {
+    std::lock_guard lock(write_mutex_);
+    return BytesOnDiskLocked();
+  }
+
+  // The database's pages and its write-ahead log. Call with write_mutex_ held.
+  Result<uint64_t> BytesOnDiskLocked() {
+    uint64_t values[2] = {0, 0};
+    const char* pragmas[2] = {"PRAGMA page_count", "PRAGMA page_size"};
+    for (int i = 0; i < 2; ++i) {
+      Statement st = writer_.Prepare(pragmas[i]);
+      auto row = st.Step();
+      if (!row.ok()) return row.error();
+      if (*row) values[i] = static_cast<uint64_t>(st.Int(0));
+    }
+    uint64_t bytes = values[0] * values[1];
     std::error_code ec;
     auto wal = std::filesystem::file_size(path_ + "-wal", ec);
-    if (!ec) stats.bytes_on_disk += wal;
-    return stats;
+    if (!ec) bytes += wal;
+    return bytes;
   }
 
   // Two queries in one read transaction (so both see the same committed state):

@@ -115,6 +115,109 @@ TEST_F(PostgresStoreTest, PersonIdsFollowTheBatchOrderWithoutGaps) {
   EXPECT_EQ(Count(conninfo(), "SELECT last_person_id FROM register_sequence"), 3);
 }
 
+// The keys of versions and identifiers, as constraints of this register's schema.
+int64_t KeyConstraints(const std::string& conninfo) {
+  return Count(
+      conninfo,
+      "SELECT count(*) FROM pg_constraint WHERE connamespace = "
+      "current_schema()::regnamespace AND conname IN ('versions_pkey', 'identifiers_pkey')");
+}
+int64_t VersionsByPersonIndexes(const std::string& conninfo) {
+  return Count(conninfo,
+               "SELECT count(*) FROM pg_class WHERE relname = 'versions_person' AND "
+               "relnamespace = current_schema()::regnamespace");
+}
+
+// A bulk load into an empty register inserts without the B-tree keys of versions and identifiers
+// and builds them at its end; afterwards they hold again.
+TEST_F(PostgresStoreTest, ABulkLoadIntoAnEmptyRegisterBuildsItsKeysAtItsEnd) {
+  auto store = test_register().Open();
+  ASSERT_TRUE(store.ok()) << store.error().detail;
+  EXPECT_EQ(KeyConstraints(conninfo()), 2);
+  const auto fnrs = DistinctFnrs(4);
+  ASSERT_TRUE((*store)->BeginBulkLoad().ok());
+  EXPECT_EQ(KeyConstraints(conninfo()), 0);
+  EXPECT_EQ(VersionsByPersonIndexes(conninfo()), 0);
+  std::vector<PersonWrite> first{MakePerson(fnrs[0], {1, 4}), MakePerson(fnrs[1], {2})};
+  std::vector<PersonWrite> second{MakePerson(fnrs[2], {3, 5})};
+  ASSERT_TRUE((*store)->BulkInsert(first).ok());
+  ASSERT_TRUE((*store)->BulkInsert(second).ok());
+  ASSERT_TRUE((*store)->EndBulkLoad().ok());
+  EXPECT_EQ(KeyConstraints(conninfo()), 2);
+  EXPECT_EQ(VersionsByPersonIndexes(conninfo()), 1);
+  EXPECT_EQ(Count(conninfo(), "SELECT count(*) FROM meta WHERE key = 'bulk_load'"), 0);
+  EXPECT_EQ((*store)->FindByFnr(fnrs[2])->person_id, 3);
+  EXPECT_EQ((*store)->FindByVersion(4)->person_id, 1);
+  std::vector<PersonWrite> taken{MakePerson(fnrs[3], {6}), MakePerson(fnrs[1], {7})};
+  EXPECT_EQ((*store)->BulkInsert(taken).error().code, ErrorCode::kConflict);
+  std::vector<PersonWrite> seq_taken{MakePerson(fnrs[3], {5})};
+  EXPECT_EQ((*store)->BulkInsert(seq_taken).error().code, ErrorCode::kConflict);
+  EXPECT_EQ((*store)->LatestSeq(), 5u);
+}
+
+// A duplicate that the load's batches let through is found when the keys are built: the load
+// fails with kConflict, and the register does not open as if it were whole.
+TEST_F(PostgresStoreTest, ABulkLoadWithADuplicateNumberFailsAtItsEnd) {
+  auto store = test_register().Open();
+  ASSERT_TRUE(store.ok()) << store.error().detail;
+  const auto fnrs = DistinctFnrs(2);
+  ASSERT_TRUE((*store)->BeginBulkLoad().ok());
+  std::vector<PersonWrite> first{MakePerson(fnrs[0], {1})};
+  std::vector<PersonWrite> again{MakePerson(fnrs[0], {2}), MakePerson(fnrs[1], {3})};
+  ASSERT_TRUE((*store)->BulkInsert(first).ok());
+  ASSERT_TRUE((*store)->BulkInsert(again).ok());
+  auto ended = (*store)->EndBulkLoad();
+  ASSERT_FALSE(ended.ok());
+  EXPECT_EQ(ended.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(ended.error().message, "nummeret finnes allerede i registeret");
+  store->reset();
+  auto reopened = test_register().Open();
+  ASSERT_FALSE(reopened.ok());
+  EXPECT_EQ(reopened.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(reopened.error().message,
+            "registeret ble ikke ferdig lastet inn (nummeret finnes allerede i registeret): "
+            "generer det på nytt");
+}
+
+// The loader died between BeginBulkLoad and EndBulkLoad: the next open builds the keys (and the
+// search index) before it serves.
+TEST_F(PostgresStoreTest, AnInterruptedBulkLoadGetsItsKeysOnOpen) {
+  const auto fnrs = DistinctFnrs(2);
+  {
+    auto store = test_register().Open();
+    ASSERT_TRUE(store.ok()) << store.error().detail;
+    ASSERT_TRUE((*store)->BeginBulkLoad().ok());
+    std::vector<PersonWrite> persons{MakePerson(fnrs[0], {1}), MakePerson(fnrs[1], {2})};
+    ASSERT_TRUE((*store)->BulkInsert(persons).ok());
+  }
+  EXPECT_EQ(KeyConstraints(conninfo()), 0);
+  auto store = test_register().Open();
+  ASSERT_TRUE(store.ok()) << store.error().detail;
+  EXPECT_EQ(KeyConstraints(conninfo()), 2);
+  EXPECT_EQ(VersionsByPersonIndexes(conninfo()), 1);
+  EXPECT_EQ(Count(conninfo(), "SELECT count(*) FROM meta WHERE key = 'bulk_load'"), 0);
+  std::vector<PersonWrite> taken{MakePerson(fnrs[1], {3})};
+  EXPECT_EQ((*store)->BulkInsert(taken).error().code, ErrorCode::kConflict);
+}
+
+// A bulk load into a register that holds persons keeps the keys: its batches are checked as
+// they come, as outside a load.
+TEST_F(PostgresStoreTest, ABulkLoadIntoARegisterWithPersonsKeepsItsKeys) {
+  auto store = test_register().Open();
+  ASSERT_TRUE(store.ok()) << store.error().detail;
+  const auto fnrs = DistinctFnrs(2);
+  std::vector<PersonWrite> first{MakePerson(fnrs[0], {1})};
+  ASSERT_TRUE((*store)->BulkInsert(first).ok());
+  ASSERT_TRUE((*store)->BeginBulkLoad().ok());
+  EXPECT_EQ(KeyConstraints(conninfo()), 2);
+  std::vector<PersonWrite> again{MakePerson(fnrs[0], {2})};
+  EXPECT_EQ((*store)->BulkInsert(again).error().code, ErrorCode::kConflict);
+  std::vector<PersonWrite> next{MakePerson(fnrs[1], {2})};
+  ASSERT_TRUE((*store)->BulkInsert(next).ok());
+  ASSERT_TRUE((*store)->EndBulkLoad().ok());
+  EXPECT_EQ(KeyConstraints(conninfo()), 2);
+}
+
 // Node B opened the register before node A installed the dictionary and wrote records with it:
 // B loads the dictionary when it first meets such a record, and cannot install a second one.
 TEST_F(PostgresStoreTest, ADictionaryInstalledByAnotherNodeIsUsed) {
