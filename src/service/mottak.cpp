@@ -1,11 +1,8 @@
 #include "service/mottak.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 
 #include "common/ids.hpp"
-#include "common/time.hpp"
 
 namespace norreg::service {
 namespace {
@@ -36,25 +33,25 @@ Result<store::InboundReceipt> Mottak::StoreUpload(std::string_view orgnr,
   message.tjeneste = melding.tjeneste;
   message.payload = std::move(payload);
   message.attachments = std::move(attachments);
-  auto receipt = store_.StoreInbound(message, now_ms);
-  if (!receipt.ok()) return receipt.error();
-  if (auto_receipt_ && !receipt->repeated) {
-    if (Status s = PublishReceipt(melding, *receipt, orgnr); !s.ok()) {
-      spdlog::error("mottak: the receipt for {} was not published: {} {}", receipt->mottak_id,
-                    s.error().message, s.error().detail);
-    }
+  // The receipt is stored in the upload's transaction: an answered upload always has its
+  // receipt, and a repeat gets none (the store publishes it only for a new upload).
+  message.mottak_id = ids::NewUuid();
+  if (auto_receipt_) {
+    auto reply = BuildReceipt(melding, message.mottak_id, orgnr);
+    if (!reply.ok()) return reply.error();
+    message.receipt = std::make_shared<const store::OutboundReply>(std::move(reply).value());
   }
-  return receipt;
+  return store_.StoreInbound(message, now_ms);
 }
 
-// The demo's receipt: a reply Melding to the sender whose Innhold is an Applikasjonskvittering.
-Status Mottak::PublishReceipt(const mottak::Melding& upload, const store::InboundReceipt& receipt,
-                              std::string_view orgnr) {
+Result<store::OutboundReply> Mottak::BuildReceipt(const mottak::Melding& upload,
+                                                  std::string_view mottak_id,
+                                                  std::string_view orgnr) {
   mottak::Applikasjonskvittering kvittering;
   kvittering.status = mottak::KvitteringStatus::kOk;
   kvittering.status_tekst = "Meldingen er mottatt";
   kvittering.meldings_referanse = upload.id;
-  kvittering.henvendelses_referanse = receipt.mottak_id;
+  kvittering.henvendelses_referanse = std::string(mottak_id);
   mottak::Melding reply;
   reply.versjon = upload.versjon;
   std::string id = ids::NewUuid();
@@ -74,8 +71,7 @@ Status Mottak::PublishReceipt(const mottak::Melding& upload, const store::Inboun
   outbound.tjeneste = upload.tjeneste;
   outbound.melding_referanse = upload.id;
   outbound.henvendelse_xml = std::move(*xml);
-  auto published = store_.PublishReply(outbound, timefmt::NowMs());
-  return published.ok() ? Status::Ok() : Status(published.error());
+  return outbound;
 }
 
 Result<PublishedReply> Mottak::PublishReply(std::string xml,

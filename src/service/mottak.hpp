@@ -36,8 +36,8 @@ class Mottak {
   // sent by itself (Avsender/@id = orgnr). kInvalidInput saying why otherwise.
   static Result<mottak::Melding> CheckUpload(std::string_view payload, std::string_view orgnr);
   // Stores an upload checked by CheckUpload (a repeat of a Melding id gets the first receipt),
-  // then publishes the automatic receipt of a first one. A receipt that cannot be published is
-  // logged, never the upload's failure: the upload is stored.
+  // with the automatic receipt of a first one in the same transaction: both are stored, or
+  // neither and the upload fails.
   Result<store::InboundReceipt> StoreUpload(std::string_view orgnr, const mottak::Melding& melding,
                                             std::string payload,
                                             std::vector<store::MottakFile> attachments,
@@ -64,8 +64,11 @@ class Mottak {
   Status Confirm(std::string_view orgnr, std::string_view mottak_id, int64_t now_ms);
 
  private:
-  Status PublishReceipt(const mottak::Melding& upload, const store::InboundReceipt& receipt,
-                        std::string_view orgnr);
+  // The receipt of a new upload: a reply Melding to the sender whose Innhold is an
+  // Applikasjonskvittering naming the upload's mottakId.
+  static Result<store::OutboundReply> BuildReceipt(const mottak::Melding& upload,
+                                                   std::string_view mottak_id,
+                                                   std::string_view orgnr);
 
   store::MottakStore& store_;
   store::AuditLog* audit_;

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <vector>
 
 #include "common/ids.hpp"
 
@@ -122,16 +123,69 @@ Status BlobWriter::Append(std::string_view bytes) {
   return Status::Ok();
 }
 
-Status BlobWriter::Finish() {
+Status BlobWriter::Seal() {
   if (finished_) return Status::Ok();
   if (fd_ < 0) return Internal("finish of a closed blob " + path_);
-  if (::fsync(fd_) != 0) return Errno("cannot fsync", path_);
-  ::close(fd_);
+  if (::close(fd_) != 0) {
+    fd_ = -1;
+    return Errno("cannot close", path_);
+  }
   fd_ = -1;
   auto digest = hash_.Final();
   if (!digest.ok()) return digest.error();
   digest_ = *digest;
   finished_ = true;
+  return Status::Ok();
+}
+
+Status BlobWriter::Finish() {
+  if (finished_) {
+    if (durable_) return Status::Ok();
+    BlobWriter* self = this;
+    return SyncAll(std::span<BlobWriter* const>(&self, 1));
+  }
+  if (fd_ >= 0 && ::fsync(fd_) != 0) return Errno("cannot fsync", path_);
+  if (Status s = Seal(); !s.ok()) return s;
+  durable_ = true;
+  return Status::Ok();
+}
+
+Status BlobWriter::SyncAll(std::span<BlobWriter* const> blobs) {
+  // In groups, so that a thousand attachments never hold a thousand descriptors.
+  constexpr size_t kGroup = 64;
+  std::vector<std::pair<BlobWriter*, int>> open;
+  auto close_all = [&open]() {
+    for (auto& [blob, fd] : open) ::close(fd);
+    open.clear();
+  };
+  for (size_t from = 0; from < blobs.size(); from += kGroup) {
+    for (size_t i = from; i < std::min(blobs.size(), from + kGroup); ++i) {
+      BlobWriter* blob = blobs[i];
+      if (blob == nullptr || blob->durable_) continue;
+      if (!blob->finished_) {
+        close_all();
+        return Internal("sync of an unsealed blob " + blob->path_);
+      }
+      const int fd = ::open(blob->path_.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) {
+        Status s = Errno("cannot open", blob->path_);
+        close_all();
+        return s;
+      }
+      // Starts writeback without waiting; the fdatasync below waits for it.
+      (void)::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+      open.emplace_back(blob, fd);
+    }
+    for (auto& [blob, fd] : open) {
+      if (::fdatasync(fd) != 0) {
+        Status s = Errno("cannot fsync", blob->path_);
+        close_all();
+        return s;
+      }
+      blob->durable_ = true;
+    }
+    close_all();
+  }
   return Status::Ok();
 }
 

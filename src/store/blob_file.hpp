@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -56,9 +57,17 @@ class BlobWriter {
   BlobWriter& operator=(const BlobWriter&) = delete;
 
   Status Append(std::string_view bytes);
-  // Flushes the file to disk (fsync) and fixes size and digest. Further Appends fail.
+  // Fixes size and digest and closes the file, without waiting for the disk: cheap enough for an
+  // io thread (a multipart upload seals each attachment as its part ends). Further Appends fail.
+  Status Seal();
+  // Seal, and the file flushed to disk (fsync).
   Status Finish();
+  // Flushes every sealed, not yet durable file of `blobs` to disk: writeback of all of them is
+  // started first, then each is waited for, so n files cost about one disk round trip, not n.
+  // Files already durable (Finish) are skipped. For a thread that may block.
+  static Status SyncAll(std::span<BlobWriter* const> blobs);
   bool finished() const { return finished_; }
+  bool durable() const { return durable_; }
   uint64_t size() const { return size_; }
   const Sha256Digest& sha256() const { return digest_; }  // after Finish
   const std::string& path() const { return path_; }
@@ -72,6 +81,7 @@ class BlobWriter {
   int fd_ = -1;
   bool owned_ = true;
   bool finished_ = false;
+  bool durable_ = false;
   uint64_t size_ = 0;
   Sha256 hash_;
   Sha256Digest digest_{};

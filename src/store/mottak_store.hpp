@@ -39,12 +39,15 @@ struct MottakFile {
   std::string name;          // file name as uploaded / as it appears in the ZIP
   std::string content_type;  // e.g. "application/pdf"
   std::string content;       // the bytes, unless `spilled` holds them
-  // Instead of `content`: the bytes in a finished spill (MottakStore::NewSpill). The store moves
-  // the file into its folder when it keeps it (shared: a MottakFile stays copyable).
+  // Instead of `content`: the bytes in a sealed spill (MottakStore::NewSpill; BlobWriter::Seal or
+  // Finish). The store makes it durable and moves it into its folder when it keeps it (shared: a
+  // MottakFile stays copyable).
   std::shared_ptr<BlobWriter> spilled;
 
   uint64_t size() const { return spilled ? spilled->size() : content.size(); }
 };
+
+struct OutboundReply;
 
 struct InboundMessage {
   std::string orgnr;       // the sender (the token's organisation)
@@ -52,6 +55,12 @@ struct InboundMessage {
   std::string tjeneste;    // Melding/@tjeneste
   std::string payload;     // the Melding XML exactly as uploaded
   std::vector<MottakFile> attachments;
+  // The mottakId the upload gets when it is new (a lower-case UUID); "" = one is made. Given by a
+  // caller whose receipt names it.
+  std::string mottak_id;
+  // A reply published in the same transaction as the upload when the upload is new (not a
+  // repeat): the receipt. The upload and its receipt are stored together or not at all.
+  std::shared_ptr<const OutboundReply> receipt;
 };
 
 struct InboundReceipt {
@@ -117,13 +126,15 @@ class MottakStore {
   virtual ~MottakStore() = default;
 
   // A new spill: a temporary file in the store's folder for content that arrives in pieces.
-  // Append to it, Finish it, then hand it over in a MottakFile; dropped unstored, it is removed.
+  // Append to it, Seal or Finish it, then hand it over in a MottakFile; dropped unstored, it is
+  // removed.
   virtual Result<std::unique_ptr<BlobWriter>> NewSpill() = 0;
 
   // Stores an upload in one transaction and returns its receipt. An upload with the same
   // (orgnr, melding_id) as an earlier one stores nothing and returns the earlier receipt with
-  // repeated = true (a client's retry after a lost answer). kInvalidInput when orgnr or
-  // melding_id is empty.
+  // repeated = true (a client's retry after a lost answer). A new upload's `receipt` is published
+  // (as PublishReply) in the same transaction; when it cannot be, nothing is stored. kInvalidInput
+  // when orgnr or melding_id is empty.
   virtual Result<InboundReceipt> StoreInbound(const InboundMessage& message, int64_t now_ms) = 0;
   // An upload of `orgnr`; kNotFound when unknown or another organisation's.
   virtual Result<StoredInbound> GetInbound(std::string_view orgnr, std::string_view mottak_id) = 0;

@@ -394,8 +394,14 @@ class PostgresMottakStore final : public MottakStore {
     if (!payload_digest.ok()) return payload_digest.error();
     auto digests = FileDigests(m.attachments);
     if (!digests.ok()) return digests.error();
-    const std::string mottak_id = ids::NewUuid();
+    const std::string mottak_id = m.mottak_id.empty() ? ids::NewUuid() : m.mottak_id;
     const auto count = static_cast<int32_t>(m.attachments.size());
+    std::optional<PreparedReply> receipt_reply;
+    if (m.receipt) {
+      auto prepared = PrepareReply(*m.receipt, now_ms);
+      if (!prepared.ok()) return prepared.error();
+      receipt_reply = std::move(prepared).value();
+    }
     InboundReceipt receipt;
     Status s = Write([&](Connection& c) -> Status {
       receipt = {};
@@ -443,6 +449,9 @@ class PostgresMottakStore final : public MottakStore {
         }
         auto row = c.Execute(kInsertInboundFile, p);
         if (!row.ok()) return row.error();
+      }
+      if (receipt_reply) {
+        if (Status st = InsertReply(c, *m.receipt, *receipt_reply); !st.ok()) return st;
       }
       receipt = {mottak_id, now_ms, static_cast<int>(count), false};
       return Status::Ok();
@@ -492,57 +501,11 @@ class PostgresMottakStore final : public MottakStore {
   }
 
   Result<OutboundInfo> PublishReply(const OutboundReply& reply, int64_t now_ms) override {
-    auto digest = Sha256::Of(reply.henvendelse_xml);
-    if (!digest.ok()) return digest.error();
-    auto file_digests = FileDigests(reply.attachments);
-    if (!file_digests.ok()) return file_digests.error();
-    OutboundInfo info = mottak_common::NewOutboundInfo(reply, now_ms);
-    auto zip = BuildReplyZip(reply);
-    if (!zip.ok()) return zip.error();
-    Status s = Write([&](Connection& c) -> Status {
-      auto inserted = c.Execute(kInsertReply, Params()
-                                                  .Text(info.mottak_id)
-                                                  .Text(info.dokument_id)
-                                                  .Text(info.orgnr)
-                                                  .Text(info.tjeneste)
-                                                  .Text(info.melding_referanse)
-                                                  .Int64(now_ms)
-                                                  .Bytes(DigestView(*digest))
-                                                  .Bytes(reply.henvendelse_xml));
-      if (!inserted.ok()) return inserted.error();
-      const int64_t id = inserted->Int64(0, 0);
-      for (size_t i = 0; i < reply.attachments.size(); ++i) {
-        const MottakFile& f = reply.attachments[i];
-        auto row = c.Execute(kInsertReplyFile, Params()
-                                                   .Int64(id)
-                                                   .Int32(static_cast<int32_t>(i))
-                                                   .Text(f.name)
-                                                   .Text(f.content_type)
-                                                   .Bytes(DigestView((*file_digests)[i])));
-        if (!row.ok()) return row.error();
-      }
-      uint64_t size = zip->bytes.size();
-      Sha256Digest sha = zip->sha256;
-      std::optional<int64_t> blob;
-      if (zip->file) {
-        auto copied = CopyFileAsBlob(c, zip->file->path());
-        if (!copied.ok()) return copied.error();
-        blob = copied->first;
-        size = copied->second.size;
-        sha = copied->second.sha256;
-      }
-      Params p;
-      p.Int64(id).Int64(static_cast<int64_t>(size)).Bytes(DigestView(sha));
-      if (blob) {
-        p.Int64(*blob).Bytes("");
-      } else {
-        p.Null(pg::Type::kInt8).Bytes(zip->bytes);
-      }
-      auto row = c.Execute(kInsertZip, p);
-      return row.ok() ? Status::Ok() : Status(row.error());
-    });
+    auto prepared = PrepareReply(reply, now_ms);
+    if (!prepared.ok()) return prepared.error();
+    Status s = Write([&](Connection& c) -> Status { return InsertReply(c, reply, *prepared); });
     if (!s.ok()) return s.error();
-    return info;
+    return prepared->info;
   }
 
   Result<std::vector<OutboundInfo>> Available(const AvailableQuery& q) override {
@@ -704,6 +667,76 @@ class PostgresMottakStore final : public MottakStore {
     }
     out.file = std::move(adopted).value();
     return out;
+  }
+
+  // What a reply needs before its transaction: ids, digests and its ZIP.
+  struct PreparedReply {
+    OutboundInfo info;
+    Sha256Digest digest{};
+    std::vector<Sha256Digest> file_digests;
+    BuiltZip zip;
+  };
+
+  Result<PreparedReply> PrepareReply(const OutboundReply& reply, int64_t now_ms) {
+    PreparedReply out;
+    auto digest = Sha256::Of(reply.henvendelse_xml);
+    if (!digest.ok()) return digest.error();
+    out.digest = *digest;
+    auto file_digests = FileDigests(reply.attachments);
+    if (!file_digests.ok()) return file_digests.error();
+    out.file_digests = std::move(file_digests).value();
+    out.info = mottak_common::NewOutboundInfo(reply, now_ms);
+    auto zip = BuildReplyZip(reply);
+    if (!zip.ok()) return zip.error();
+    out.zip = std::move(zip).value();
+    return out;
+  }
+
+  // The reply's rows (and its ZIP's bytes). Inside a write transaction; may run again after a
+  // serialization failure.
+  Status InsertReply(Connection& c, const OutboundReply& reply, const PreparedReply& prepared) {
+    const OutboundInfo& info = prepared.info;
+    auto inserted = c.Execute(kInsertReply, Params()
+                                                .Text(info.mottak_id)
+                                                .Text(info.dokument_id)
+                                                .Text(info.orgnr)
+                                                .Text(info.tjeneste)
+                                                .Text(info.melding_referanse)
+                                                .Int64(info.oppdatert_ms)
+                                                .Bytes(DigestView(prepared.digest))
+                                                .Bytes(reply.henvendelse_xml));
+    if (!inserted.ok()) return inserted.error();
+    const int64_t id = inserted->Int64(0, 0);
+    for (size_t i = 0; i < reply.attachments.size(); ++i) {
+      const MottakFile& f = reply.attachments[i];
+      auto row = c.Execute(kInsertReplyFile, Params()
+                                                 .Int64(id)
+                                                 .Int32(static_cast<int32_t>(i))
+                                                 .Text(f.name)
+                                                 .Text(f.content_type)
+                                                 .Bytes(DigestView(prepared.file_digests[i])));
+      if (!row.ok()) return row.error();
+    }
+    const BuiltZip& zip = prepared.zip;
+    uint64_t size = zip.bytes.size();
+    Sha256Digest sha = zip.sha256;
+    std::optional<int64_t> blob;
+    if (zip.file) {
+      auto copied = CopyFileAsBlob(c, zip.file->path());
+      if (!copied.ok()) return copied.error();
+      blob = copied->first;
+      size = copied->second.size;
+      sha = copied->second.sha256;
+    }
+    Params p;
+    p.Int64(id).Int64(static_cast<int64_t>(size)).Bytes(DigestView(sha));
+    if (blob) {
+      p.Int64(*blob).Bytes("");
+    } else {
+      p.Null(pg::Type::kInt8).Bytes(zip.bytes);
+    }
+    auto row = c.Execute(kInsertZip, p);
+    return row.ok() ? Status::Ok() : Status(row.error());
   }
 
   // Copies a finished spill into blob pieces (checking it against its digest as it is read).

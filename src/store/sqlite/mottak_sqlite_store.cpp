@@ -202,6 +202,13 @@ Status ReadFiles(Statement& st, int64_t parent, std::string_view what, std::stri
 Result<std::vector<std::string>> KeepSpills(const std::vector<MottakFile>& files,
                                             const std::string& blobs, std::string_view mottak_id) {
   std::vector<std::string> names(files.size());
+  // Spills may arrive sealed but not yet on disk (an upload's parts): all of them are flushed at
+  // once before the first is moved in.
+  std::vector<BlobWriter*> spills;
+  for (const MottakFile& f : files) {
+    if (f.spilled) spills.push_back(f.spilled.get());
+  }
+  if (Status s = BlobWriter::SyncAll(spills); !s.ok()) return s.error();
   bool any = false;
   for (size_t i = 0; i < files.size(); ++i) {
     if (!files[i].spilled) continue;
@@ -313,9 +320,18 @@ class SqliteMottakStore final : public MottakStore {
     if (!payload_digest.ok()) return payload_digest.error();
     auto file_digests = FileDigests(m.attachments);
     if (!file_digests.ok()) return file_digests.error();
-    const std::string mottak_id = ids::NewUuid();
+    const std::string mottak_id = m.mottak_id.empty() ? ids::NewUuid() : m.mottak_id;
+    std::optional<PreparedReply> receipt_reply;
+    if (m.receipt) {
+      auto prepared = PrepareReply(*m.receipt, now_ms);
+      if (!prepared.ok()) return prepared.error();
+      receipt_reply = std::move(prepared).value();
+    }
     auto kept = KeepSpills(m.attachments, blobs_, mottak_id);
-    if (!kept.ok()) return kept.error();
+    if (!kept.ok()) {
+      if (receipt_reply) RemoveBlobs(blobs_, {receipt_reply->zip.file});
+      return kept.error();
+    }
     InboundReceipt receipt;
     Status s = Write([&]() -> Status {
       w_find_inbound_.Bind(1, org);
@@ -346,11 +362,17 @@ class SqliteMottakStore final : public MottakStore {
           !st.ok()) {
         return st;
       }
+      if (receipt_reply) {
+        if (Status st = InsertReply(*m.receipt, *receipt_reply); !st.ok()) return st;
+      }
       receipt = {mottak_id, now_ms, static_cast<int>(m.attachments.size()), false};
       return Status::Ok();
     });
-    // A repeat keeps the first upload's files; a failure keeps none.
-    if (!s.ok() || receipt.repeated) RemoveBlobs(blobs_, *kept);
+    // A repeat keeps the first upload's files (and has no new receipt); a failure keeps none.
+    if (!s.ok() || receipt.repeated) {
+      RemoveBlobs(blobs_, *kept);
+      if (receipt_reply) RemoveBlobs(blobs_, {receipt_reply->zip.file});
+    }
     if (!s.ok()) return s.error();
     return receipt;
   }
@@ -392,38 +414,14 @@ class SqliteMottakStore final : public MottakStore {
   }
 
   Result<OutboundInfo> PublishReply(const OutboundReply& reply, int64_t now_ms) override {
-    auto digest = Sha256::Of(reply.henvendelse_xml);
-    if (!digest.ok()) return digest.error();
-    auto file_digests = FileDigests(reply.attachments);
-    if (!file_digests.ok()) return file_digests.error();
-    OutboundInfo info = mottak_common::NewOutboundInfo(reply, now_ms);
-    auto zip = BuildReplyZip(reply, info.mottak_id);
-    if (!zip.ok()) return zip.error();
-    Status s = Write([&]() -> Status {
-      Statement& ins = w_insert_reply_;
-      ins.Bind(1, std::string_view(info.mottak_id));
-      ins.Bind(2, std::string_view(info.dokument_id));
-      ins.Bind(3, std::string_view(info.orgnr));
-      ins.Bind(4, std::string_view(info.tjeneste));
-      ins.Bind(5, std::string_view(info.melding_referanse));
-      ins.Bind(6, now_ms);
-      ins.BindBlob(7, View(*digest));
-      ins.BindBlob(8, reply.henvendelse_xml);
-      if (Status st = StepDone(ins); !st.ok()) return st;
-      const int64_t id = sqlite3_last_insert_rowid(writer_.handle());
-      // The attachments' names, types and digests; their bytes are in the ZIP.
-      if (Status st = InsertFiles(w_insert_reply_file_, id, reply.attachments, *file_digests,
-                                  nullptr, /*content=*/false);
-          !st.ok()) {
-        return st;
-      }
-      return InsertZip(id, *zip);
-    });
+    auto prepared = PrepareReply(reply, now_ms);
+    if (!prepared.ok()) return prepared.error();
+    Status s = Write([&]() -> Status { return InsertReply(reply, *prepared); });
     if (!s.ok()) {
-      RemoveBlobs(blobs_, {zip->file});
+      RemoveBlobs(blobs_, {prepared->zip.file});
       return s.error();
     }
-    return info;
+    return prepared->info;
   }
 
   Result<std::vector<OutboundInfo>> Available(const AvailableQuery& q) override {
@@ -768,6 +766,53 @@ class SqliteMottakStore final : public MottakStore {
     out.size = (*zip)->size();
     out.sha256 = (*zip)->sha256();
     return out;
+  }
+
+  // What a reply needs before its transaction: ids, digests and its ZIP (a file is in blobs/
+  // already: the caller removes it when the reply is not kept).
+  struct PreparedReply {
+    OutboundInfo info;
+    Digest digest{};
+    std::vector<Digest> file_digests;
+    BuiltZip zip;
+  };
+
+  Result<PreparedReply> PrepareReply(const OutboundReply& reply, int64_t now_ms) {
+    PreparedReply out;
+    auto digest = Sha256::Of(reply.henvendelse_xml);
+    if (!digest.ok()) return digest.error();
+    out.digest = *digest;
+    auto file_digests = FileDigests(reply.attachments);
+    if (!file_digests.ok()) return file_digests.error();
+    out.file_digests = std::move(file_digests).value();
+    out.info = mottak_common::NewOutboundInfo(reply, now_ms);
+    auto zip = BuildReplyZip(reply, out.info.mottak_id);
+    if (!zip.ok()) return zip.error();
+    out.zip = std::move(zip).value();
+    return out;
+  }
+
+  // The reply's rows. Inside the writer's transaction.
+  Status InsertReply(const OutboundReply& reply, const PreparedReply& prepared) {
+    const OutboundInfo& info = prepared.info;
+    Statement& ins = w_insert_reply_;
+    ins.Bind(1, std::string_view(info.mottak_id));
+    ins.Bind(2, std::string_view(info.dokument_id));
+    ins.Bind(3, std::string_view(info.orgnr));
+    ins.Bind(4, std::string_view(info.tjeneste));
+    ins.Bind(5, std::string_view(info.melding_referanse));
+    ins.Bind(6, info.oppdatert_ms);
+    ins.BindBlob(7, View(prepared.digest));
+    ins.BindBlob(8, reply.henvendelse_xml);
+    if (Status st = StepDone(ins); !st.ok()) return st;
+    const int64_t id = sqlite3_last_insert_rowid(writer_.handle());
+    // The attachments' names, types and digests; their bytes are in the ZIP.
+    if (Status st = InsertFiles(w_insert_reply_file_, id, reply.attachments, prepared.file_digests,
+                                nullptr, /*content=*/false);
+        !st.ok()) {
+      return st;
+    }
+    return InsertZip(id, prepared.zip);
   }
 
   Status InsertZip(int64_t outbound_id, const BuiltZip& zip) {

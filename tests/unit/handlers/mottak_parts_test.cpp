@@ -51,6 +51,9 @@ class MottakPartsTest : public ::testing::Test {
                                 for (store::MottakFile& f : parts.attachments) {
                                   EXPECT_NE(f.spilled, nullptr);
                                   EXPECT_TRUE(f.spilled->finished());
+                                  // Sealed as its part ended, not flushed: the io thread that
+                                  // feeds the sink never waits for the disk.
+                                  EXPECT_FALSE(f.spilled->durable());
                                   std::ifstream in(f.spilled->path(), std::ios::binary);
                                   f.content.assign(std::istreambuf_iterator<char>(in), {});
                                   seen.attachments.push_back(f);

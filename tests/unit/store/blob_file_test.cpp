@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "store_fixtures.hpp"
 
@@ -78,6 +79,38 @@ TEST(BlobFileTest, WrittenInPiecesReadBackVerified) {
   auto all = BlobReader::ReadAll(kept, data.size(), DigestView(*digest));
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(*all, data);
+}
+
+// Seal fixes size and digest without waiting for the disk; SyncAll flushes many sealed files at
+// once (more than one group of descriptors here), Finish one.
+TEST(BlobFileTest, SealedFilesAreFlushedTogetherLater) {
+  TempFolder dir;
+  std::vector<std::unique_ptr<BlobWriter>> writers;
+  std::vector<BlobWriter*> all;
+  for (int i = 0; i < 150; ++i) {
+    auto writer = BlobWriter::Create(dir.path() + "/tmp");
+    ASSERT_TRUE(writer.ok());
+    ASSERT_TRUE((*writer)->Append(Pattern(1000 + static_cast<size_t>(i))).ok());
+    ASSERT_TRUE((*writer)->Seal().ok());
+    EXPECT_TRUE((*writer)->finished());
+    EXPECT_FALSE((*writer)->durable());
+    EXPECT_FALSE((*writer)->Append("more").ok());
+    auto digest = Sha256::Of(Pattern(1000 + static_cast<size_t>(i)));
+    ASSERT_TRUE(digest.ok());
+    EXPECT_EQ((*writer)->sha256(), *digest);
+    all.push_back(writer->get());
+    writers.push_back(std::move(writer).value());
+  }
+  ASSERT_TRUE(writers[0]->Finish().ok());  // one on its own
+  EXPECT_TRUE(writers[0]->durable());
+  ASSERT_TRUE(BlobWriter::SyncAll(all).ok());
+  for (const auto& w : writers) EXPECT_TRUE(w->durable());
+  // An unsealed file is refused, not flushed half-written.
+  auto open = BlobWriter::Create(dir.path() + "/tmp");
+  ASSERT_TRUE(open.ok());
+  ASSERT_TRUE((*open)->Append("x").ok());
+  BlobWriter* unsealed[] = {open->get()};
+  EXPECT_FALSE(BlobWriter::SyncAll(unsealed).ok());
 }
 
 TEST(BlobFileTest, AnUnkeptWriterLeavesNoFile) {

@@ -253,6 +253,47 @@ TEST_P(MottakStoreTest, RepeatedUploadReturnsTheFirstReceiptAndStoresNothing) {
   EXPECT_EQ(Sql("SELECT count(*) FROM inbound_files"), 2);
 }
 
+// An upload with its receipt: both in one transaction. The receipt is published for a new
+// upload only, and an upload whose receipt cannot be stored is not stored either.
+TEST_P(MottakStoreTest, AnUploadAndItsReceiptAreStoredTogether) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  InboundMessage m = Upload(kOrgA, "m-1", 1);
+  m.mottak_id = "0f0e0d0c-0b0a-4908-8706-050403020100";
+  OutboundReply receipt = Reply(kOrgA, "Aksjonaerregisteret", 0);
+  receipt.henvendelse_xml = "<Melding tjenestehandling=\"kvittering\"/>";
+  m.receipt = std::make_shared<const OutboundReply>(receipt);
+  auto stored = store->StoreInbound(m, 1'000);
+  ASSERT_TRUE(stored.ok()) << stored.error().detail;
+  EXPECT_EQ(stored->mottak_id, m.mottak_id);
+  auto available = store->Available({.orgnr = kOrgA});
+  ASSERT_TRUE(available.ok());
+  ASSERT_EQ(available->size(), 1u);
+  EXPECT_EQ(available->front().melding_referanse, "m-1");
+  // A repeat gets the first receipt back, and no second reply.
+  InboundMessage again = m;
+  again.mottak_id = "1f0e0d0c-0b0a-4908-8706-050403020100";
+  auto repeated = store->StoreInbound(again, 2'000);
+  ASSERT_TRUE(repeated.ok());
+  EXPECT_TRUE(repeated->repeated);
+  EXPECT_EQ(repeated->mottak_id, m.mottak_id);
+  EXPECT_EQ(store->Available({.orgnr = kOrgA})->size(), 1u);
+  // A receipt that cannot be stored (two attachments of one name: no ZIP holds them) takes the
+  // upload with it: nothing of either is stored.
+  InboundMessage refused = Upload(kOrgA, "m-2", 1);
+  OutboundReply bad = Reply(kOrgA, "Aksjonaerregisteret", 0);
+  bad.attachments.push_back({"a.xml", "application/xml", "<a/>"});
+  bad.attachments.push_back({"a.xml", "application/xml", "<b/>"});
+  refused.receipt = std::make_shared<const OutboundReply>(bad);
+  EXPECT_FALSE(store->StoreInbound(refused, 3'000).ok());
+  EXPECT_EQ(Sql("SELECT count(*) FROM inbound"), 1);
+  EXPECT_EQ(store->Available({.orgnr = kOrgA})->size(), 1u);
+  InboundMessage plain = Upload(kOrgA, "m-2", 1);
+  auto later = store->StoreInbound(plain, 4'000);
+  ASSERT_TRUE(later.ok());
+  EXPECT_FALSE(later->repeated);  // m-2 was never stored
+}
+
 TEST_P(MottakStoreTest, UploadWithoutOrganisationOrIdIsInvalid) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
@@ -783,6 +824,33 @@ std::string ReadAllOf(ReplyZip& zip) {
     out.append(*piece);
   }
   return out;
+}
+
+// An upload's attachments arrive sealed but not yet on disk (the io thread does not wait for it):
+// the store flushes them before it keeps them.
+TEST(MottakSqliteStoreTest, SealedSpillsAreMadeDurableBeforeTheyAreKept) {
+  TempFolder dir;
+  auto store = Open(dir);
+  ASSERT_NE(store, nullptr);
+  InboundMessage m = Upload(kOrgA, "m-sealed", 1);
+  std::vector<std::shared_ptr<BlobWriter>> spills;
+  for (int i = 0; i < 3; ++i) {
+    auto spill = store->NewSpill();
+    ASSERT_TRUE(spill.ok());
+    ASSERT_TRUE((*spill)->Append(Pattern(10'000, i)).ok());
+    ASSERT_TRUE((*spill)->Seal().ok());
+    MottakFile f;
+    f.name = "v" + std::to_string(i) + ".pdf";
+    f.content_type = "application/pdf";
+    f.spilled = std::shared_ptr<BlobWriter>(std::move(spill).value());
+    EXPECT_FALSE(f.spilled->durable());
+    spills.push_back(f.spilled);
+    m.attachments.push_back(std::move(f));
+  }
+  auto receipt = store->StoreInbound(m, 1'000);
+  ASSERT_TRUE(receipt.ok()) << receipt.error().detail;
+  for (const auto& spill : spills) EXPECT_TRUE(spill->durable());
+  EXPECT_EQ(FilesIn(dir.path() + "/blobs"), 3u);
 }
 
 TEST(MottakSqliteStoreTest, SpilledAttachmentsAreKeptAsFilesOnce) {

@@ -104,7 +104,9 @@ class PartsSink final : public BodySink, public MultipartHandler {
     in_payload_ = false;
     store::BlobWriter* spill = spill_;
     spill_ = nullptr;
-    return spill != nullptr ? spill->Finish() : Status::Ok();
+    // Sealed only: the io thread does not wait for the disk. The store makes the files durable
+    // before it commits the upload (SqliteMottakStore; PostgreSQL copies them into its tables).
+    return spill != nullptr ? spill->Seal() : Status::Ok();
   }
 
  private:

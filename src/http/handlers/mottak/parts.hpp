@@ -30,7 +30,7 @@ inline constexpr uint64_t kMaxPayloadBytes = 4ull << 20;
 struct MottakParts {
   bool has_payload = false;
   std::string payload;
-  std::vector<store::MottakFile> attachments;  // each spilled (MottakFile::spilled), finished
+  std::vector<store::MottakFile> attachments;  // each spilled (MottakFile::spilled), sealed
 };
 
 using PartsFinisher = std::function<Result<Response>(MottakParts&)>;
