@@ -2,8 +2,11 @@
 
 #include <sys/stat.h>
 
+#include <climits>
 #include <filesystem>
+#include <functional>
 #include <mutex>
+#include <string_view>
 #include <unordered_map>
 
 #include "auth/jwt.hpp"
@@ -77,7 +80,8 @@ class FileSigningKeyStore final : public SigningKeyStore {
 
 class MemoryReplayStore final : public ReplayStore {
  public:
-  explicit MemoryReplayStore(std::size_t max_entries) : max_entries_(max_entries) {}
+  MemoryReplayStore(std::size_t max_entries, std::size_t max_per_client)
+      : max_entries_(max_entries), max_per_client_(max_per_client) {}
 
   Result<Outcome> Remember(std::string_view client_id, std::string_view jti, int64_t exp,
                            int64_t now) override {
@@ -85,15 +89,27 @@ class MemoryReplayStore final : public ReplayStore {
     key.push_back('\n');  // cannot occur in a client_id
     key += jti;
     std::lock_guard lock(mutex_);
-    if (++inserts_ % kPurgeEvery == 0 || seen_.size() >= max_entries_) Purge(now);
+    if (++inserts_ % kPurgeEvery == 0) Purge(now);
     auto it = seen_.find(key);
     if (it != seen_.end()) {
       if (it->second > now) return Outcome::kReplay;
       it->second = exp;
       return Outcome::kFresh;
     }
-    if (seen_.size() >= max_entries_) return Outcome::kFull;
+    auto full = [&] {
+      auto count = per_client_.find(client_id);
+      return seen_.size() >= max_entries_ ||
+             (count != per_client_.end() && count->second >= max_per_client_);
+    };
+    // A purge walks every entry: when full, at most one a second, so that a client knocking on a
+    // full store costs a lookup per grant, not a walk.
+    if (full() && now != last_full_purge_) {
+      last_full_purge_ = now;
+      Purge(now);
+    }
+    if (full()) return Outcome::kFull;
     seen_.emplace(std::move(key), exp);
+    ++per_client_[std::string(client_id)];
     return Outcome::kFresh;
   }
 
@@ -101,15 +117,35 @@ class MemoryReplayStore final : public ReplayStore {
   static constexpr uint64_t kPurgeEvery = 1024;
 
   void Purge(int64_t now) {
-    std::erase_if(seen_, [now](const auto& entry) { return entry.second <= now; });
+    for (auto it = seen_.begin(); it != seen_.end();) {
+      if (it->second > now) {
+        ++it;
+        continue;
+      }
+      const std::string_view client = std::string_view(it->first).substr(0, it->first.find('\n'));
+      if (auto count = per_client_.find(client);
+          count != per_client_.end() && --count->second == 0) {
+        per_client_.erase(count);
+      }
+      it = seen_.erase(it);
+    }
   }
+
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
 
   // Bounds memory whatever the clients do; at 1000 tokens/s with 120 s assertions the store
   // holds ~120 000 entries.
   const std::size_t max_entries_;
+  const std::size_t max_per_client_;
   std::mutex mutex_;
   std::unordered_map<std::string, int64_t> seen_;
+  // Unexpired-or-unpurged entries per client (the keys of seen_ up to their '\n').
+  std::unordered_map<std::string, std::size_t, Hash, std::equal_to<>> per_client_;
   uint64_t inserts_ = 0;
+  int64_t last_full_purge_ = INT64_MIN;
 };
 
 }  // namespace
@@ -127,8 +163,9 @@ Result<std::unique_ptr<SigningKeyStore>> OpenFileSigningKeyStore(const std::stri
   return std::unique_ptr<SigningKeyStore>(std::make_unique<FileSigningKeyStore>(folder));
 }
 
-std::unique_ptr<ReplayStore> MakeMemoryReplayStore(std::size_t max_entries) {
-  return std::make_unique<MemoryReplayStore>(max_entries);
+std::unique_ptr<ReplayStore> MakeMemoryReplayStore(std::size_t max_entries,
+                                                   std::size_t max_per_client) {
+  return std::make_unique<MemoryReplayStore>(max_entries, max_per_client);
 }
 
 }  // namespace norreg::auth

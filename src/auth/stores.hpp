@@ -51,8 +51,13 @@ class ReplayStore {
   enum class Outcome {
     kFresh,   // not seen (or seen with an exp <= now): remembered now with `exp`
     kReplay,  // seen with an exp > now: refuse the grant
-    kFull,    // cannot remember more now (the memory store's bound): refuse, try again later
+    kFull,    // cannot remember more now (the store's bound, in all or for this client):
+              // refuse, try again later
   };
+  // Unexpired entries one client may have at most: one client that signs assertions without
+  // end cannot fill the store for the others. At 120-s assertions that is 166 grants a second,
+  // kept up, from one client; a client that caches its tokens makes one a minute or so.
+  static constexpr std::size_t kMaxPerClient = 20'000;
   virtual ~ReplayStore() = default;
   // Remembers (client_id, jti) until `exp` unless it is remembered with an exp after `now`.
   // Exactly one of concurrent calls with the same pair gets kFresh (also across the nodes of a
@@ -61,8 +66,10 @@ class ReplayStore {
                                    int64_t now) = 0;
 };
 
-// One process's replay store in memory: at most `max_entries` unexpired entries (kFull beyond),
-// expired ones purged every 1024 inserts and when full.
-std::unique_ptr<ReplayStore> MakeMemoryReplayStore(std::size_t max_entries = 1'000'000);
+// One process's replay store in memory: at most `max_entries` unexpired entries, and
+// `max_per_client` of one client (kFull beyond), expired ones purged every 1024 inserts and when
+// full.
+std::unique_ptr<ReplayStore> MakeMemoryReplayStore(
+    std::size_t max_entries = 1'000'000, std::size_t max_per_client = ReplayStore::kMaxPerClient);
 
 }  // namespace norreg::auth

@@ -167,7 +167,8 @@ struct UttrekkService::State {
     if (criteria) job.criteria_json = criteria->ToJson();
     job.ordered_ms = Now();
     job.expires_ms = job.ordered_ms + options.ttl.count();
-    if (Status s = jobs->Create(job, options.max_running_per_org); !s.ok()) {
+    if (Status s = jobs->Create(job, options.max_running_per_org, options.max_kept_per_org);
+        !s.ok()) {
       if (s.error().code != ErrorCode::kRateLimited) {
         spdlog::error("uttrekk: cannot store a new job: {} {}", s.error().message,
                       s.error().detail);

@@ -53,6 +53,7 @@ struct UttrekkOptions {
   // limits and of recomputation after a restart).
   unsigned workers = 2;
   size_t max_running_per_org = 10;          // unfinished (queued or running) jobs per organisation
+  size_t max_kept_per_org = 20;             // jobs per organisation not yet expired, any state
   size_t cache_bytes = 128u * 1024 * 1024;  // LRU cache of batch bodies
   size_t komplett_batch_size = 100000;      // ids per batch of a complete extract (SPEC 2.5)
   size_t tilpasset_batch_size = 10000;      // ids per batch of a tailored extract (SPEC 2.5)
@@ -106,7 +107,8 @@ class UttrekkService {
 
   // Orders a complete extract as of `feedsekvensnr` (capped to the latest sekvensnummer; the
   // handler refuses 0). Returns the jobbId (a UUID). kRateLimited when `orgnr` already has
-  // max_running_per_org unfinished jobs; kInternal when the job cannot be stored.
+  // max_running_per_org unfinished jobs or max_kept_per_org unexpired ones; kInternal when the
+  // job cannot be stored.
   Result<std::string> OrderKomplett(std::string_view orgnr, uint64_t feedsekvensnr);
   // Orders a tailored extract at the latest sekvensnummer, through `package`: without confidential
   // data (freg::Confidential::kNone) its criteria never match a protected address

@@ -129,16 +129,19 @@ class FileJobStore final : public UttrekkJobStore {
     return Status::Ok();
   }
 
-  Status Create(const UttrekkJob& job, size_t max_unfinished) override {
+  Status Create(const UttrekkJob& job, size_t max_unfinished, size_t max_kept) override {
     const std::string folder = Folder(job.id);
     {
       std::lock_guard lock(mutex_);
       size_t unfinished = 0;
-      for (const auto& [id, e] : jobs_) unfinished += e.job.orgnr == job.orgnr && !e.job.done;
-      if (unfinished >= max_unfinished) {
-        return MakeError(ErrorCode::kRateLimited,
-                         "For mange uttrekksjobber pågår for virksomheten; prøv igjen senere");
+      size_t kept = 0;
+      for (const auto& [id, e] : jobs_) {
+        if (e.job.orgnr != job.orgnr) continue;
+        unfinished += !e.job.done;
+        kept += e.job.expires_ms > job.ordered_ms;
       }
+      if (unfinished >= max_unfinished) return TooManyUnfinished();
+      if (kept >= max_kept) return TooManyKept(max_kept);
       Entry e;
       e.job = job;
       e.job.done = false;

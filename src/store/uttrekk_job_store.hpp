@@ -57,13 +57,26 @@ struct ClaimedUttrekkJob {
   std::vector<uint64_t> stored;  // ascending
 };
 
+// The refusals of UttrekkJobStore::Create, the same from both stores.
+inline Error TooManyUnfinished() {
+  return MakeError(ErrorCode::kRateLimited,
+                   "For mange uttrekksjobber pågår for virksomheten; prøv igjen senere");
+}
+inline Error TooManyKept(size_t max_kept) {
+  return MakeError(ErrorCode::kRateLimited,
+                   "Virksomheten har allerede " + std::to_string(max_kept) +
+                       " uttrekk som ikke er utløpt; prøv igjen når et er utløpt");
+}
+
 class UttrekkJobStore {
  public:
   virtual ~UttrekkJobStore() = default;
 
   // Stores a new, queued job unless job.orgnr already has `max_unfinished` unfinished (queued or
-  // running) jobs: kRateLimited (the count and the insert are atomic, across nodes too).
-  virtual Status Create(const UttrekkJob& job, size_t max_unfinished) = 0;
+  // running) jobs, or `max_kept` jobs in any state that have not expired at job.ordered_ms (each
+  // holds its batches until it expires: a complete extract is ~35 MB per million persons):
+  // kRateLimited (the counts and the insert are atomic, across nodes too).
+  virtual Status Create(const UttrekkJob& job, size_t max_unfinished, size_t max_kept) = 0;
   // The job `id` (any state, expired or not). kNotFound when there is none.
   virtual Result<UttrekkJob> Find(std::string_view id) = 0;
   // Claims the oldest job that is queued, or running under a lease that has run out, and is not

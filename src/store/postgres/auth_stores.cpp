@@ -62,6 +62,11 @@ constexpr pg::Statement kRemember{
     "INSERT INTO auth_jti AS j(client_id, jti, exp) VALUES($1, $2, $3) "
     "ON CONFLICT (client_id, jti) DO UPDATE SET exp = excluded.exp WHERE j.exp <= $4"};
 constexpr pg::Statement kSweep{"auth_sweep_jti", "DELETE FROM auth_jti WHERE exp <= $1"};
+// The client's unexpired rows, counted up to $3 (the per-client bound): a walk of at most that
+// many entries of the key's range, however many the client has.
+constexpr pg::Statement kClientLive{
+    "auth_client_jti",
+    "SELECT count(*) FROM (SELECT 1 FROM auth_jti WHERE client_id = $1 AND exp > $2 LIMIT $3) t"};
 // Rows are swept this long after their exp, so a node whose clock runs ahead of another's cannot
 // delete a row the other still counts as unexpired (a replay window of the clocks' difference).
 constexpr int64_t kSweepMarginS = 60;
@@ -164,6 +169,13 @@ class PostgresReplayStore final : public auth::ReplayStore {
   Result<Outcome> Remember(std::string_view client_id, std::string_view jti, int64_t exp,
                            int64_t now) override {
     auto outcome = db_->With(false, [&](Connection& c) -> Result<Outcome> {
+      // Nodes granting at once may each see one short of the bound: it holds within the number
+      // of nodes' concurrent grants.
+      auto live =
+          c.Execute(kClientLive,
+                    Params().Text(client_id).Int64(now).Int64(static_cast<int64_t>(kMaxPerClient)));
+      if (!live.ok()) return live.error();
+      if (live->Int64(0, 0) >= static_cast<int64_t>(kMaxPerClient)) return Outcome::kFull;
       auto r = c.Execute(kRemember, Params().Text(client_id).Text(jti).Int64(exp).Int64(now));
       if (!r.ok()) return r.error();
       return r->affected() == 1 ? Outcome::kFresh : Outcome::kReplay;

@@ -15,8 +15,9 @@
 // row whose exp has passed counts as absent, so a sweep that has not run yet changes no answer).
 // Rows whose exp passed more than a minute ago (a margin for the nodes' clocks) are deleted by the
 // first Remember after each `sweep_interval` on each node (a DELETE by exp over an index; nodes
-// sweeping at once only wait for each other's row locks). No bound on entries: only registered
-// clients with valid signatures reach the store.
+// sweeping at once only wait for each other's row locks). Only registered clients with valid
+// signatures reach the store, and one client has at most ReplayStore::kMaxPerClient unexpired
+// rows (kFull beyond; counted before each insert, at most that many index entries).
 //
 // Rate limits (auth::SharedRateBuckets for auth::SharedRateLimiter): one row per organisation in
 // auth_rate_buckets; a lease is one INSERT ... ON CONFLICT DO UPDATE that refills the bucket on

@@ -40,6 +40,12 @@ constexpr pg::Statement kLockOrg{"uttrekk_lock_org",
 constexpr pg::Statement kCountUnfinished{
     "uttrekk_count_unfinished",
     "SELECT count(*) FROM uttrekk_jobs WHERE orgnr = $1 AND state <> 2"};
+// The organisation's jobs not expired at $2, unfinished ones first (a scan of its jobs: at most
+// max_kept of them are alive, and the sweeper deletes the expired).
+constexpr pg::Statement kCountJobs{
+    "uttrekk_count_jobs",
+    "SELECT count(*) FILTER (WHERE state <> 2), count(*) FILTER (WHERE expires_ms > $2) "
+    "FROM uttrekk_jobs WHERE orgnr = $1"};
 constexpr pg::Statement kInsertJob{
     "uttrekk_insert_job",
     "INSERT INTO uttrekk_jobs(id, orgnr, kind, seq, criteria, state, ordered_ms, expires_ms) "
@@ -113,7 +119,7 @@ class PostgresJobStore final : public UttrekkJobStore {
     return rows.ok() ? Status::Ok() : Status(rows.error());
   }
 
-  Status Create(const UttrekkJob& job, size_t max_unfinished) override {
+  Status Create(const UttrekkJob& job, size_t max_unfinished, size_t max_kept) override {
     auto lease = pool_.Acquire();
     if (!lease.ok()) return lease.error();
     Connection& c = **lease;
@@ -122,12 +128,12 @@ class PostgresJobStore final : public UttrekkJobStore {
           !locked.ok()) {
         return locked.error();
       }
-      auto count = c.Execute(kCountUnfinished, Params().Text(job.orgnr));
+      auto count = c.Execute(kCountJobs, Params().Text(job.orgnr).Int64(job.ordered_ms));
       if (!count.ok()) return count.error();
       if (static_cast<uint64_t>(count->Int64(0, 0)) >= max_unfinished) {
-        return MakeError(ErrorCode::kRateLimited,
-                         "For mange uttrekksjobber pågår for virksomheten; prøv igjen senere");
+        return TooManyUnfinished();
       }
+      if (static_cast<uint64_t>(count->Int64(0, 1)) >= max_kept) return TooManyKept(max_kept);
       Params params;
       params.Text(job.id)
           .Text(job.orgnr)

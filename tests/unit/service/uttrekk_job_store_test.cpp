@@ -82,7 +82,7 @@ TEST_P(UttrekkJobStoreTest, AJobGoesFromQueuedToRunningToDone) {
   UttrekkJob job = NewJob();
   job.kind = UttrekkKind::kTilpasset;
   job.criteria_json = R"({"personstatustyper":["bosatt"]})";
-  ASSERT_TRUE(jobs_->Create(job, 10).ok());
+  ASSERT_TRUE(jobs_->Create(job, 10, 100).ok());
   auto found = jobs_->Find(job.id);
   ASSERT_TRUE(found.ok()) << found.error().detail;
   EXPECT_EQ(found->id, job.id);
@@ -140,7 +140,7 @@ TEST_P(UttrekkJobStoreTest, UnknownJobsAreNotFound) {
 // A batch is stored once: a second PutBatch keeps the first body. It is served only once stored.
 TEST_P(UttrekkJobStoreTest, BatchesAreImmutableAndServedOnlyOnceStored) {
   const UttrekkJob job = NewJob();
-  ASSERT_TRUE(jobs_->Create(job, 10).ok());
+  ASSERT_TRUE(jobs_->Create(job, 10, 100).ok());
   ASSERT_TRUE(jobs_->Claim("node-a", 30s, kNow)->has_value());
   EXPECT_FALSE(jobs_->GetBatch(job.id, 0)->has_value());
   ASSERT_TRUE(jobs_->PutBatch(job.id, 0, "first", 1).ok());
@@ -153,20 +153,40 @@ TEST_P(UttrekkJobStoreTest, BatchesAreImmutableAndServedOnlyOnceStored) {
   EXPECT_EQ(**jobs_->GetBatch(job.id, 2), "third");
 }
 
+// Finished jobs keep their batches until they expire: an organisation has at most max_kept jobs
+// that have not expired, finished or not, so ordering without end cannot fill the disk.
+TEST_P(UttrekkJobStoreTest, CreateRefusesAtTheLimitOfUnexpiredJobs) {
+  for (int i = 0; i < 4; ++i) {
+    UttrekkJob job = NewJob();
+    ASSERT_TRUE(jobs_->Create(job, 10, 4).ok()) << i;
+    auto claimed = jobs_->Claim("node-a", 30s, kNow);
+    ASSERT_TRUE(claimed.ok() && claimed->has_value());
+    ASSERT_TRUE(jobs_->Finish((*claimed)->job.id, 1).ok());
+  }
+  auto refused = jobs_->Create(NewJob(), 10, 4);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kRateLimited);
+  EXPECT_EQ(refused.error().message,
+            "Virksomheten har allerede 4 uttrekk som ikke er utløpt; prøv igjen når et er utløpt");
+  EXPECT_TRUE(jobs_->Create(NewJob(kOtherOrg), 10, 4).ok());
+  // Once they have expired (a day later) the organisation may order again.
+  EXPECT_TRUE(jobs_->Create(NewJob(kOrg, kNow + kDay), 10, 4).ok());
+}
+
 TEST_P(UttrekkJobStoreTest, CreateRefusesAtTheLimitOfUnfinishedJobs) {
   std::vector<UttrekkJob> created;
   for (int i = 0; i < 3; ++i) {
     created.push_back(NewJob());
-    ASSERT_TRUE(jobs_->Create(created.back(), 3).ok()) << i;
+    ASSERT_TRUE(jobs_->Create(created.back(), 3, 100).ok()) << i;
   }
-  EXPECT_EQ(jobs_->Create(NewJob(), 3).error().code, ErrorCode::kRateLimited);
-  EXPECT_TRUE(jobs_->Create(NewJob(kOtherOrg), 3).ok());
+  EXPECT_EQ(jobs_->Create(NewJob(), 3, 100).error().code, ErrorCode::kRateLimited);
+  EXPECT_TRUE(jobs_->Create(NewJob(kOtherOrg), 3, 100).ok());
   // Running jobs count; finished ones do not.
   auto claimed = jobs_->Claim("node-a", 30s, kNow);
   ASSERT_TRUE(claimed.ok() && claimed->has_value());
-  EXPECT_EQ(jobs_->Create(NewJob(), 3).error().code, ErrorCode::kRateLimited);
+  EXPECT_EQ(jobs_->Create(NewJob(), 3, 100).error().code, ErrorCode::kRateLimited);
   ASSERT_TRUE(jobs_->Finish((*claimed)->job.id, 0).ok());
-  EXPECT_TRUE(jobs_->Create(NewJob(), 3).ok());
+  EXPECT_TRUE(jobs_->Create(NewJob(), 3, 100).ok());
   EXPECT_EQ(*jobs_->CountUnfinished(kOrg), 3u);
   EXPECT_EQ(*jobs_->CountUnfinished(kOtherOrg), 1u);
 }
@@ -175,9 +195,9 @@ TEST_P(UttrekkJobStoreTest, ClaimTakesTheOldestUnexpiredJob) {
   const UttrekkJob first = NewJob(kOrg, kNow);
   const UttrekkJob second = NewJob(kOrg, kNow + 1);
   const UttrekkJob old = NewJob(kOrg, kNow - 2 * kDay);  // expired
-  ASSERT_TRUE(jobs_->Create(first, 10).ok());
-  ASSERT_TRUE(jobs_->Create(second, 10).ok());
-  ASSERT_TRUE(jobs_->Create(old, 10).ok());
+  ASSERT_TRUE(jobs_->Create(first, 10, 100).ok());
+  ASSERT_TRUE(jobs_->Create(second, 10, 100).ok());
+  ASSERT_TRUE(jobs_->Create(old, 10, 100).ok());
   auto a = jobs_->Claim("node-a", 30s, kNow + 2);
   auto b = jobs_->Claim("node-b", 30s, kNow + 2);
   ASSERT_TRUE(a.ok() && a->has_value() && b.ok() && b->has_value());
@@ -189,7 +209,7 @@ TEST_P(UttrekkJobStoreTest, ClaimTakesTheOldestUnexpiredJob) {
 
 TEST_P(UttrekkJobStoreTest, RenewByAnotherOwnerIsGoneAndReleaseQueuesTheJobAgain) {
   const UttrekkJob job = NewJob();
-  ASSERT_TRUE(jobs_->Create(job, 10).ok());
+  ASSERT_TRUE(jobs_->Create(job, 10, 100).ok());
   EXPECT_EQ(jobs_->Renew(job.id, "node-a", 30s).error().code, ErrorCode::kGone);  // not claimed
   ASSERT_TRUE(jobs_->Claim("node-a", 30s, kNow)->has_value());
   EXPECT_EQ(jobs_->Renew(job.id, "node-b", 30s).error().code, ErrorCode::kGone);
@@ -207,8 +227,8 @@ TEST_P(UttrekkJobStoreTest, RenewByAnotherOwnerIsGoneAndReleaseQueuesTheJobAgain
 TEST_P(UttrekkJobStoreTest, DeleteExpiredReportsEachJobOnceWithItsBatches) {
   const UttrekkJob expiring = NewJob(kOrg, kNow);
   const UttrekkJob later = NewJob(kOrg, kNow + 1000);
-  ASSERT_TRUE(jobs_->Create(expiring, 10).ok());
-  ASSERT_TRUE(jobs_->Create(later, 10).ok());
+  ASSERT_TRUE(jobs_->Create(expiring, 10, 100).ok());
+  ASSERT_TRUE(jobs_->Create(later, 10, 100).ok());
   auto claimed = jobs_->Claim("node-a", 30s, kNow);
   ASSERT_TRUE(claimed.ok() && claimed->has_value());
   ASSERT_EQ((*claimed)->job.id, expiring.id);
@@ -232,7 +252,7 @@ TEST_P(UttrekkJobStoreTest, DeleteExpiredReportsEachJobOnceWithItsBatches) {
 
 TEST_P(UttrekkJobStoreTest, DeletedJobIsGoneForItsWorker) {
   const UttrekkJob job = NewJob();
-  ASSERT_TRUE(jobs_->Create(job, 10).ok());
+  ASSERT_TRUE(jobs_->Create(job, 10, 100).ok());
   ASSERT_TRUE(jobs_->Claim("node-a", 30s, kNow)->has_value());
   ASSERT_TRUE(jobs_->Delete(job.id).ok());
   EXPECT_EQ(jobs_->Renew(job.id, "node-a", 30s).error().code, ErrorCode::kGone);
@@ -269,7 +289,7 @@ class PostgresJobStoreTest : public ::testing::Test {
 // claims it with the batches already stored, and the dead node's renewal is refused.
 TEST_F(PostgresJobStoreTest, AnExpiredLeaseIsTakenOverWithTheStoredBatches) {
   const UttrekkJob job = NewJob();
-  ASSERT_TRUE(a_->Create(job, 10).ok());
+  ASSERT_TRUE(a_->Create(job, 10, 100).ok());
   ASSERT_TRUE(a_->Claim("node-a", 300ms, kNow)->has_value());
   ASSERT_TRUE(a_->PutBatch(job.id, 0, "zero", 1).ok());
   ASSERT_TRUE(a_->PutBatch(job.id, 2, "two", 1).ok());
@@ -294,7 +314,7 @@ TEST_F(PostgresJobStoreTest, AnExpiredLeaseIsTakenOverWithTheStoredBatches) {
 // Many workers of two nodes claiming at once never get the same job.
 TEST_F(PostgresJobStoreTest, ConcurrentClaimsNeverShareAJob) {
   constexpr int kJobs = 24;
-  for (int i = 0; i < kJobs; ++i) ASSERT_TRUE(a_->Create(NewJob(kOrg, kNow + i), 100).ok());
+  for (int i = 0; i < kJobs; ++i) ASSERT_TRUE(a_->Create(NewJob(kOrg, kNow + i), 100, 100).ok());
   constexpr int kThreads = 8;
   std::vector<std::vector<std::string>> got(kThreads);
   std::barrier start(kThreads);
@@ -331,7 +351,7 @@ TEST_F(PostgresJobStoreTest, ConcurrentOrdersOnTwoNodesHoldTheLimit) {
     threads.emplace_back([&, t] {
       UttrekkJobStore& store = t % 2 == 0 ? *a_ : *b_;
       start.arrive_and_wait();
-      Status s = store.Create(NewJob(), 10);
+      Status s = store.Create(NewJob(), 10, 100);
       if (s.ok()) {
         ++accepted;
       } else if (s.error().code == ErrorCode::kRateLimited) {
@@ -351,7 +371,7 @@ TEST_F(PostgresJobStoreTest, ConcurrentOrdersOnTwoNodesHoldTheLimit) {
 // Both nodes sweep at once: every expired job is deleted and reported exactly once.
 TEST_F(PostgresJobStoreTest, ConcurrentSweepsReportEachJobOnce) {
   constexpr int kJobs = 30;
-  for (int i = 0; i < kJobs; ++i) ASSERT_TRUE(a_->Create(NewJob(kOrg, kNow), 100).ok());
+  for (int i = 0; i < kJobs; ++i) ASSERT_TRUE(a_->Create(NewJob(kOrg, kNow), 100, 100).ok());
   std::vector<std::string> from_a, from_b;
   std::barrier start(2);
   std::thread ta([&] {

@@ -418,12 +418,20 @@ TEST_P(UttrekkTest, AtMostTenUnfinishedJobsPerOrganisation) {
   EXPECT_EQ(service->UnfinishedJobs(kOrg), 10u);
 }
 
-TEST_P(UttrekkTest, FinishedJobsDoNotCountAgainstTheLimit) {
+// Finished jobs do not count against the ten unfinished ones; every job that has not expired,
+// finished or not, counts against max_kept_per_org (20): its batches are kept until it expires.
+TEST_P(UttrekkTest, FinishedJobsCountAgainstTheKeptLimitOnly) {
   auto service = Open();
-  for (int i = 0; i < 25; ++i) {
+  for (int i = 0; i < 20; ++i) {
     ASSERT_TRUE(service->OrderKomplett(kOrg, 5).ok()) << i;
     ASSERT_TRUE(service->WaitIdle(30s));
   }
+  auto twentyfirst = service->OrderKomplett(kOrg, 5);
+  ASSERT_FALSE(twentyfirst.ok());
+  EXPECT_EQ(twentyfirst.error().code, ErrorCode::kRateLimited);
+  EXPECT_EQ(twentyfirst.error().message,
+            "Virksomheten har allerede 20 uttrekk som ikke er utløpt; prøv igjen når et er utløpt");
+  EXPECT_TRUE(service->OrderKomplett(kOtherOrg, 5).ok());
 }
 
 TEST_P(UttrekkTest, UnknownMalformedAndForeignJobsAreGone) {
@@ -567,7 +575,7 @@ TEST_F(UttrekkNodesTest, AJobIsTakenOverWhenItsNodeStopsRenewing) {
   job.seq = register_.total;
   job.ordered_ms = now_;
   job.expires_ms = now_ + std::chrono::milliseconds(24h).count();
-  ASSERT_TRUE((*jobs)->Create(job, 10).ok());
+  ASSERT_TRUE((*jobs)->Create(job, 10, 100).ok());
   auto claimed = (*jobs)->Claim("dead-node", 300ms, now_);
   ASSERT_TRUE(claimed.ok() && claimed->has_value());
   ASSERT_TRUE((*jobs)->PutBatch(job.id, 0, reference[0], 7).ok());

@@ -158,6 +158,32 @@ TEST_P(AuthStoresTest, ReplayIsRefusedOnEveryNodeUntilExp) {
   EXPECT_EQ(a->Remember("client-1", "jti-1", kNow + 300, kNow + 121).value(), Outcome::kReplay);
 }
 
+// One client may keep ReplayStore::kMaxPerClient unexpired assertions at most: past it its
+// grants are kFull (503) until some expire, and other clients are not affected.
+TEST_P(AuthStoresTest, OneClientCannotFillTheReplayStoreForTheOthers) {
+  auto a = Node().replay;
+  constexpr auto kMax = static_cast<int>(auth::ReplayStore::kMaxPerClient);
+  if (postgres()) {
+    // The rows as kMaxPerClient grants would leave them, in one statement.
+    auto c = pg::Connection::Open(register_->conninfo());
+    ASSERT_TRUE(c.ok());
+    ASSERT_TRUE(c->Exec("INSERT INTO auth_jti(client_id, jti, exp) SELECT 'flood', 'j' || n, " +
+                        std::to_string(kNow + 120) + " FROM generate_series(1, " +
+                        std::to_string(kMax) + ") n")
+                    .ok());
+  } else {
+    for (int i = 0; i < kMax; ++i) {
+      ASSERT_EQ(a->Remember("flood", "j" + std::to_string(i), kNow + 120, kNow).value(),
+                Outcome::kFresh);
+    }
+  }
+  EXPECT_EQ(a->Remember("flood", "one-more", kNow + 120, kNow).value(), Outcome::kFull);
+  EXPECT_EQ(a->Remember("flood", "one-more", kNow + 120, kNow + 5).value(), Outcome::kFull);
+  EXPECT_EQ(a->Remember("other", "j1", kNow + 120, kNow).value(), Outcome::kFresh);
+  // Once they expire the client may go on.
+  EXPECT_EQ(a->Remember("flood", "one-more", kNow + 300, kNow + 120).value(), Outcome::kFresh);
+}
+
 TEST_P(AuthStoresTest, ConcurrentGrantsWithOneJtiOnSeveralNodesAcceptOne) {
   constexpr int kNodes = 4;
   constexpr int kJtis = 20;
