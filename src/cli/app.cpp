@@ -18,6 +18,7 @@
 #include "auth/jwks.hpp"
 #include "auth/rate_limiter.hpp"
 #include "auth/token_validator.hpp"
+#include "cli/async_log.hpp"
 #include "cli/commands.hpp"
 #include "cli/populate.hpp"
 #include "cli/register.hpp"
@@ -49,14 +50,37 @@
 namespace norreg::cli {
 namespace {
 
+// Host and port of a validated "HOST:PORT" ("[::1]:8080" gives "::1").
+void SetAddress(const std::string& address, http::ServerOptions& options) {
+  auto colon = address.rfind(':');
+  options.host = address.substr(0, colon);
+  if (options.host.size() > 2 && options.host.front() == '[') {
+    options.host = options.host.substr(1, options.host.size() - 2);
+  }
+  options.port = static_cast<uint16_t>(std::stoi(address.substr(colon + 1)));
+}
+
+// "http://host:port" of a listening server.
+std::string BaseUrl(const http::ServerOptions& options, uint16_t port) {
+  const std::string host =
+      options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
+  return "http://" + host + ":" + std::to_string(port);
+}
+
+// Answers that disclosed persons leave once their disclosure records are on disk.
+class DisclosureGate final : public http::AnswerGate {
+ public:
+  explicit DisclosureGate(store::AuditLog& log) : log_(log) {}
+  bool Take() override { return store::AuditLog::TakeThreadRecorded(); }
+  void WhenOpen(std::function<void(bool)> done) override { log_.WhenDurable(std::move(done)); }
+
+ private:
+  store::AuditLog& log_;
+};
+
 http::ServerOptions ServerOptionsFrom(const Config& config) {
   http::ServerOptions options;
-  auto colon = config.listen.rfind(':');
-  options.host = config.listen.substr(0, colon);
-  if (options.host.size() > 2 && options.host.front() == '[') {
-    options.host = options.host.substr(1, options.host.size() - 2);  // [::1]:8080
-  }
-  options.port = static_cast<uint16_t>(std::stoi(config.listen.substr(colon + 1)));
+  SetAddress(config.listen, options);
   options.threads = config.threads;
   if (options.threads <= 0 && !config.db.empty()) {
     // A handler waits on the io thread for PostgreSQL's answer (a round trip per read): twice as
@@ -65,6 +89,7 @@ http::ServerOptions ServerOptionsFrom(const Config& config) {
   }
   options.header_timeout = std::chrono::seconds(config.read_timeout_s);
   options.body_timeout = std::chrono::seconds(config.read_timeout_s);
+  options.min_body_rate = config.min_body_rate;
   options.idle_timeout = std::chrono::seconds(config.idle_timeout_s);
   options.shutdown_grace = std::chrono::seconds(config.shutdown_grace_s);
   options.body_limit = config.max_body_bytes;
@@ -75,7 +100,8 @@ http::ServerOptions ServerOptionsFrom(const Config& config) {
   return options;
 }
 
-void PrintHowToCall(const std::string& base, const Config& config, store::RegisterStore& store) {
+void PrintHowToCall(const std::string& base, const std::string& admin, const Config& config,
+                    store::RegisterStore& store) {
   std::string example = "<foedselsEllerDNummer>";
   if (auto events = store.Events(1, 1); events.ok() && !events->empty()) {
     example = events->front().fnr;
@@ -158,7 +184,7 @@ void PrintHowToCall(const std::string& base, const Config& config, store::Regist
       "  health:      curl %s/health/ready   metrics: curl %s/metrics\n"
       "  stop with Ctrl-C (SIGINT) or SIGTERM: requests in flight finish first.\n",
       binary.c_str(), base.c_str(), data.c_str(), binary.c_str(), base.c_str(), data.c_str(),
-      base.c_str(), base.c_str());
+      admin.c_str(), admin.c_str());
   std::fflush(stdout);
 }
 
@@ -348,7 +374,9 @@ class MottakRetention {
   std::jthread thread_;  // last: stopped and joined first
 };
 
-int RunServer(const Config& config) {
+namespace {
+
+int ServeUntilStopped(const Config& config) {
   auto opened = OpenRegister(config);
   if (!opened.ok()) {
     spdlog::error("kan ikke åpne registeret i {}: {} {}", DescribeRegister(config),
@@ -384,6 +412,7 @@ int RunServer(const Config& config) {
   http::Metrics metrics;
   http::Dispatcher dispatcher(&metrics);
   http::ServerOptions options = ServerOptionsFrom(config);
+  if (audit) options.answer_gate = std::make_shared<DisclosureGate>(*audit);
   http::Server server(options, dispatcher, metrics);
   // Listen first: the built-in issuer is the address actually bound (port 0 picks one). No request
   // is read before Run(), so the routes below are in place before the first one.
@@ -392,9 +421,33 @@ int RunServer(const Config& config) {
                   s.error().detail);
     return kExitFailure;
   }
-  std::string host =
-      options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
-  const std::string base_url = "http://" + host + ":" + std::to_string(server.port());
+  const std::string base_url = BaseUrl(options, server.port());
+  // The operations routes on a listener of their own when asked: one thread, no access log, the
+  // same limits; stopped when the main server stops.
+  std::unique_ptr<http::Dispatcher> admin_dispatcher;
+  std::unique_ptr<http::Server> admin;
+  std::string admin_url = base_url;
+  if (!config.admin_listen.empty()) {
+    admin_dispatcher = std::make_unique<http::Dispatcher>(&metrics);
+    http::ServerOptions admin_options = options;
+    SetAddress(config.admin_listen, admin_options);
+    admin_options.threads = 1;
+    admin_options.blocking_threads = 1;
+    admin_options.access_log = false;
+    admin_options.handle_signals = false;
+    admin_options.answer_gate = nullptr;  // its routes disclose nothing
+    admin = std::make_unique<http::Server>(admin_options, *admin_dispatcher, metrics);
+    if (Status s = http::Server::AddOpsRoutes(*admin_dispatcher, metrics); !s.ok()) {
+      spdlog::error("{}", s.error().message);
+      return kExitFailure;
+    }
+    if (Status s = admin->Listen(); !s.ok()) {
+      spdlog::error("kan ikke lytte på {}: {} {}", config.admin_listen, s.error().message,
+                    s.error().detail);
+      return kExitFailure;
+    }
+    admin_url = BaseUrl(admin_options, admin->port());
+  }
 
   auto security = MakeSecurity(config, base_url);
   if (!security.ok()) {
@@ -411,6 +464,7 @@ int RunServer(const Config& config) {
       .workers = static_cast<unsigned>(config.uttrekk_workers),
       .lease = std::chrono::seconds(config.uttrekk_lease_s),
       .test_batch_delay = std::chrono::milliseconds(config.uttrekk_test_batch_delay_ms)};
+  uttrekk_options.max_kept_per_org = static_cast<size_t>(config.uttrekk_kept_per_org);
   if (config.uttrekk_test_batch_size > 0) {
     uttrekk_options.komplett_batch_size = static_cast<size_t>(config.uttrekk_test_batch_size);
     uttrekk_options.tilpasset_batch_size = static_cast<size_t>(config.uttrekk_test_batch_size);
@@ -446,7 +500,7 @@ int RunServer(const Config& config) {
   }
   service::Mottak mottak_service(**mottak_store, audit.get(), config.mottak_auto_receipt);
   http::mottak_api::MottakContext mottak{mottak_service};
-  Status registered = http::Server::AddOpsRoutes(dispatcher, metrics);
+  Status registered = admin ? Status::Ok() : http::Server::AddOpsRoutes(dispatcher, metrics);
   if (registered.ok() && security->server) {
     registered = auth_api::RegisterApi(dispatcher, *security->server, security->shared_auth_state);
   }
@@ -479,14 +533,35 @@ int RunServer(const Config& config) {
     spdlog::error("{}", registered.error().message);
     return kExitFailure;
   }
-  PrintHowToCall(base_url, config, store);
+  PrintHowToCall(base_url, admin_url, config, store);
   MottakRetention retention(**mottak_store, config.mottak_retention_h);
-  if (Status s = server.Run(); !s.ok()) {
-    spdlog::error("serveren stoppet med feil: {} {}", s.error().message, s.error().detail);
+  std::thread admin_thread;
+  if (admin) {
+    admin_thread = std::thread([&admin] {
+      if (Status s = admin->Run(); !s.ok()) {
+        spdlog::error("admin-lytteren stoppet med feil: {} {}", s.error().message,
+                      s.error().detail);
+      }
+    });
+  }
+  Status ran = server.Run();
+  if (admin) {
+    admin->Stop();
+    admin_thread.join();
+  }
+  if (!ran.ok()) {
+    spdlog::error("serveren stoppet med feil: {} {}", ran.error().message, ran.error().detail);
     return kExitFailure;
   }
   spdlog::info("norreg stopped");
   return 0;
+}
+
+}  // namespace
+
+int RunServer(const Config& config) {
+  AsyncLog log;
+  return log.Finish(ServeUntilStopped(config));
 }
 
 }  // namespace norreg::cli

@@ -80,10 +80,12 @@ const std::map<std::string, Setter>& Setters() {
       {"data", String(&Config::data)},
       {"db", String(&Config::db)},
       {"listen", String(&Config::listen)},
+      {"admin_listen", String(&Config::admin_listen)},
       {"demo_persons", Number(&Config::demo_persons, 0, 20'000'000)},
       {"seed", Number(&Config::seed, 0, INT64_MAX)},
       {"threads", Number(&Config::threads, 0, 256)},
       {"read_timeout_s", Number(&Config::read_timeout_s, 1, 3600)},
+      {"min_body_rate", Number(&Config::min_body_rate, 0, 1LL << 32)},
       {"idle_timeout_s", Number(&Config::idle_timeout_s, 1, 86400)},
       {"max_body_bytes", Number(&Config::max_body_bytes, 1024, 1LL << 32)},
       {"max_connections", Number(&Config::max_connections, 0, 1'000'000)},
@@ -104,6 +106,7 @@ const std::map<std::string, Setter>& Setters() {
       {"audit", Bool(&Config::audit)},
       {"mottak_auto_receipt", Bool(&Config::mottak_auto_receipt)},
       {"uttrekk_ttl_h", Number(&Config::uttrekk_ttl_h, 1, 24 * 365)},
+      {"uttrekk_kept_per_org", Number(&Config::uttrekk_kept_per_org, 1, 100'000)},
       {"mottak_retention_h", Number(&Config::mottak_retention_h, 0, 24 * 365 * 10)},
       {"uttrekk_workers", Number(&Config::uttrekk_workers, 1, 64)},
       {"uttrekk_lease_s", Number(&Config::uttrekk_lease_s, 1, 3600)},
@@ -153,15 +156,24 @@ Status ApplyEnvironment(Config& config) {
   return Status::Ok();
 }
 
-Status Validate(const Config& config) {
-  auto colon = config.listen.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == config.listen.size()) {
-    return Invalid("listen må være HOST:PORT, fikk '" + config.listen + "'");
+// "HOST:PORT" with a port of 0..65535; `key` names the setting in the message.
+Status ValidateAddress(std::string_view key, const std::string& address) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == address.size()) {
+    return Invalid(std::string(key) + " må være HOST:PORT, fikk '" + address + "'");
   }
-  const std::string port = config.listen.substr(colon + 1);
+  const std::string port = address.substr(colon + 1);
   if (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5 ||
       std::stoi(port) > 65535) {
-    return Invalid("listen har ugyldig port '" + port + "'");
+    return Invalid(std::string(key) + " har ugyldig port '" + port + "'");
+  }
+  return Status::Ok();
+}
+
+Status Validate(const Config& config) {
+  if (Status s = ValidateAddress("listen", config.listen); !s.ok()) return s;
+  if (!config.admin_listen.empty()) {
+    if (Status s = ValidateAddress("admin_listen", config.admin_listen); !s.ok()) return s;
   }
   static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
   bool level_ok = false;

@@ -20,13 +20,17 @@ struct Config {
   // clients, disclosure log, mottak) stays in `data`.
   std::string db;
   std::string listen = "127.0.0.1:8080";  // HOST:PORT the server listens on (`--listen`)
-  uint64_t demo_persons = 10000;          // demo population generated into an empty data folder
-  uint64_t seed = 1;                      // generator seed for the demo population
-  int threads = 0;                        // server io threads; 0 = cores (2 × cores with db)
-  int read_timeout_s = 30;                // a request's headers and body must arrive within this
-  int idle_timeout_s = 60;                // keep-alive connections idle longer are closed
-  uint64_t max_body_bytes = 8u << 20;     // larger request bodies -> 413
-  uint64_t max_connections = 10'000;      // open connections at most (then 503); 0 = no cap
+  // HOST:PORT of a second listener with only /metrics and /health/* (`--admin-listen`), which
+  // the main listener then does not serve; "" = they are on the main listener.
+  std::string admin_listen;
+  uint64_t demo_persons = 10000;       // demo population generated into an empty data folder
+  uint64_t seed = 1;                   // generator seed for the demo population
+  int threads = 0;                     // server io threads; 0 = cores (2 × cores with db)
+  int read_timeout_s = 30;             // a request's headers and body must arrive within this
+  uint64_t min_body_rate = 4096;       // ... plus the time the body takes at this many bytes/s
+  int idle_timeout_s = 60;             // keep-alive connections idle longer are closed
+  uint64_t max_body_bytes = 8u << 20;  // larger request bodies -> 413
+  uint64_t max_connections = 10'000;   // open connections at most (then 503); 0 = no cap
   uint64_t max_connections_per_client = 1'000;  // from one client address; 0 = no cap
   int shutdown_grace_s = 20;                    // in-flight requests get this long after SIGTERM
   std::string log_level = "info";               // trace, debug, info, warn, error
@@ -55,9 +59,10 @@ struct Config {
   bool mottak_auto_receipt = true;  // answer every mottak upload with a receipt reply
 
   // --- extracts (uttrekk, SPEC 2.5) ---
-  int uttrekk_ttl_h = 24;        // extract results are deleted this long after the order
-  int mottak_retention_h = 720;  // confirmed mottak replies are deleted this long after confirm
-  int uttrekk_workers = 2;       // background threads computing extract jobs
+  int uttrekk_ttl_h = 24;         // extract results are deleted this long after the order
+  int uttrekk_kept_per_org = 20;  // unexpired extract jobs one organisation may have (then 429)
+  int mottak_retention_h = 720;   // confirmed mottak replies are deleted this long after confirm
+  int uttrekk_workers = 2;        // background threads computing extract jobs
   // With --db (jobs shared by the nodes in PostgreSQL): a node's claim on a job lasts this long
   // after its last renewal (renewed every third of it); a node that dies mid-job loses it then
   // and another node computes it.

@@ -11,11 +11,17 @@ void AddServeCommand(CLI::App& app, CommandContext& context) {
   AddDbOption(*command, context);
   Config& c = context.config;
   command->add_option("--listen", c.listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
+  command->add_option("--admin-listen", c.admin_listen,
+                      "HOST:PORT of a listener for /metrics and /health only (then not on "
+                      "--listen)");
   command->add_option("--demo-persons", c.demo_persons,
                       "Demo population generated into an empty data folder (default 10000)");
   command->add_option("--seed", c.seed, "Seed of the demo population");
   command->add_option("--threads", c.threads, "io threads (0 = cores; twice the cores with --db)");
   command->add_option("--read-timeout", c.read_timeout_s, "Seconds for a request to arrive");
+  command->add_option("--min-body-rate", c.min_body_rate,
+                      "Bytes/s a request body keeps on average after --read-timeout's grace "
+                      "(0 = the whole body within --read-timeout; default 4096)");
   command->add_option("--idle-timeout", c.idle_timeout_s, "Seconds an idle connection is kept");
   command->add_option("--max-body-bytes", c.max_body_bytes, "Largest request body");
   command->add_option("--max-connections", c.max_connections,
@@ -49,6 +55,8 @@ void AddServeCommand(CLI::App& app, CommandContext& context) {
       "--mottak-auto-receipt", c.mottak_auto_receipt,
       "Answer every mottak upload with an Applikasjonskvittering reply (true/false)");
   command->add_option("--uttrekk-ttl", c.uttrekk_ttl_h, "Hours extract results are kept");
+  command->add_option("--uttrekk-kept-per-org", c.uttrekk_kept_per_org,
+                      "Unexpired extract jobs one organisation may have, then 429 (default 20)");
   command->add_option("--mottak-retention", c.mottak_retention_h,
                       "Hours confirmed mottak replies are kept (0: until the next sweep)");
   command->add_option("--uttrekk-workers", c.uttrekk_workers, "Threads computing extracts");

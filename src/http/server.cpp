@@ -218,6 +218,38 @@ struct Server::Impl {
   void AccessLog(const Request& req, int status, std::size_t bytes, Clock::duration dur,
                  std::chrono::system_clock::time_point start);
   void AssignRequestId(Worker& w, Request& req);
+  // Runs a handler's dispatch and notes whether its writes must be durable before the answer
+  // leaves (ServerOptions::answer_gate), on the thread that ran it.
+  template <typename Fn>
+  Response Gated(bool& gated, Fn&& fn) {
+    if (opt.answer_gate) (void)opt.answer_gate->Take();  // nothing left over from before
+    Response res = fn();
+    gated = opt.answer_gate && opt.answer_gate->Take();
+    return res;
+  }
+
+  // Waits, without holding the io thread, until the gate opens: true when the writes are durable,
+  // false when they failed or gate_timeout passed.
+  asio::awaitable<bool> WaitForGate() {
+    struct State {
+      explicit State(const asio::any_io_executor& ex) : timer(ex) {}
+      asio::steady_timer timer;
+      int result = -1;  // touched on the connection's thread only
+    };
+    asio::any_io_executor ex = co_await asio::this_coro::executor;
+    auto state = std::make_shared<State>(ex);
+    state->timer.expires_after(opt.gate_timeout);
+    opt.answer_gate->WhenOpen([state, ex](bool ok) {
+      asio::post(ex, [state, ok] {
+        state->result = ok ? 1 : 0;
+        state->timer.cancel();
+      });
+    });
+    // Ends when the callback cancels the timer, or at gate_timeout; either way the result says.
+    (void)co_await state->timer.async_wait(kTuple);
+    co_return state->result == 1;
+  }
+
   // Runs fn() on the blocking pool; the session resumes on its own thread.
   template <typename Fn, typename R = std::invoke_result_t<Fn>>
   asio::awaitable<R> OnPool(Fn fn) {
@@ -626,7 +658,11 @@ asio::awaitable<void> Server::Impl::Session(Worker& w, tcp::socket socket, std::
     // headers only, whatever it announces.
     const Route* found = have_response ? nullptr : dispatcher.FindRoute(req);
     const bool blocking = found != nullptr && found->info.blocking;
-    const ApiSpec* body_api = dispatcher.ApiForPath(req.path);
+    // The limit of the route's API (an API of root paths, such as the token endpoint, has no
+    // prefix), else of the API owning the path.
+    const ApiSpec* body_api = found != nullptr && !found->info.api.empty()
+                                  ? dispatcher.FindApi(found->info.api)
+                                  : dispatcher.ApiForPath(req.path);
     const std::uint64_t body_limit =
         body_api != nullptr && body_api->body_limit ? *body_api->body_limit : opt.body_limit;
     auto too_large = [&](std::string detail) {
@@ -655,6 +691,22 @@ asio::awaitable<void> Server::Impl::Session(Worker& w, tcp::socket socket, std::
       }
     }
     bool body_done = parser->is_done();
+    bool gated = false;  // the answer waits for opt.answer_gate (see Gated)
+    // The body's deadline moves with what has arrived: `body_timeout` after the body began, plus
+    // the time its bytes so far take at `min_body_rate`. A client that keeps that rate is never
+    // cut, however large its body; one that trickles (a slowloris body) is cut `body_timeout`
+    // after it fell behind.
+    const auto body_start = Clock::now();
+    std::uint64_t body_received = 0;
+    auto body_deadline = [&]() {
+      auto deadline = body_start + opt.body_timeout;
+      if (opt.min_body_rate > 0) {
+        deadline +=
+            std::chrono::milliseconds(body_received / opt.min_body_rate * 1000 +
+                                      body_received % opt.min_body_rate * 1000 / opt.min_body_rate);
+      }
+      return deadline;
+    };
     if (!have_response && !body_done) {
       if (route->stream) {
         // The body goes to the route's sink as it arrives (see server.hpp).
@@ -674,12 +726,14 @@ asio::awaitable<void> Server::Impl::Session(Worker& w, tcp::socket socket, std::
           body_parser.body_limit(body_limit);
           std::unique_ptr<char[]> chunk(new char[opt.stream_chunk]);
           bool gone = false;
-          stream.expires_after(opt.body_timeout);
+          stream.expires_at(body_deadline());
           while (!body_parser.is_done()) {
             auto& piece = body_parser.get().body();
             piece.data = chunk.get();
             piece.size = opt.stream_chunk;
             auto [bec, bn] = co_await bhttp::async_read_some(stream, buffer, body_parser, kTuple);
+            body_received += bn;
+            stream.expires_at(body_deadline());
             if (bec == bhttp::error::need_buffer) bec = {};
             if (bec == bhttp::error::body_limit) {
               too_large(fmt::format("chunked body > limit {}", body_limit));
@@ -711,9 +765,10 @@ asio::awaitable<void> Server::Impl::Session(Worker& w, tcp::socket socket, std::
             BodySink& sink = *begun.sink;
             // (No co_await inside a conditional expression: GCC 12 miscompiles temporaries there.)
             if (blocking) {
-              res = co_await OnPool([&] { return dispatcher.FinishStream(req, sink); });
+              res = co_await OnPool(
+                  [&] { return Gated(gated, [&] { return dispatcher.FinishStream(req, sink); }); });
             } else {
-              res = dispatcher.FinishStream(req, sink);
+              res = Gated(gated, [&] { return dispatcher.FinishStream(req, sink); });
             }
             have_response = true;
           }
@@ -726,8 +781,17 @@ asio::awaitable<void> Server::Impl::Session(Worker& w, tcp::socket socket, std::
           if (cec) break;
         }
         parser->body_limit(body_limit);
-        stream.expires_after(opt.body_timeout);
-        auto [bec, bn] = co_await bhttp::async_read(stream, buffer, *parser, kTuple);
+        stream.expires_at(body_deadline());
+        beast::error_code bec;
+        while (!parser->is_done()) {
+          auto [ec, bn] = co_await bhttp::async_read_some(stream, buffer, *parser, kTuple);
+          if (ec) {
+            bec = ec;
+            break;
+          }
+          body_received += bn;
+          stream.expires_at(body_deadline());
+        }
         body_done = parser->is_done();
         if (bec == bhttp::error::body_limit) {
           too_large(fmt::format("chunked body > limit {}", body_limit));
@@ -745,9 +809,18 @@ asio::awaitable<void> Server::Impl::Session(Worker& w, tcp::socket socket, std::
     if (!have_response) {
       req.body = std::move(parser->get().body());
       if (blocking) {
-        res = co_await OnPool([&] { return dispatcher.DispatchAdmitted(req, *route); });
+        res = co_await OnPool(
+            [&] { return Gated(gated, [&] { return dispatcher.DispatchAdmitted(req, *route); }); });
       } else {
-        res = dispatcher.DispatchAdmitted(req, *route);
+        res = Gated(gated, [&] { return dispatcher.DispatchAdmitted(req, *route); });
+      }
+    }
+    if (gated) {
+      const bool durable = co_await WaitForGate();
+      if (!durable) {
+        spdlog::error("answer_gate_failed rid={} status={}", req.request_id, res.status);
+        res = dispatcher.RenderError(req, MakeError(ErrorCode::kInternal, {}));
+        keep_alive = false;
       }
     }
 

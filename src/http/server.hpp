@@ -6,8 +6,10 @@
 // Behaviour:
 // - keep-alive and pipelining (requests on a connection are answered in order, one at a time);
 // - timeouts: `header_timeout` from the first byte of a request (and from accept) to the end of
-//   its header, `idle_timeout` between keep-alive requests, `body_timeout` for the body,
-//   `write_timeout` for the answer; a connection that hits one is closed without an answer;
+//   its header, `idle_timeout` between keep-alive requests, `body_timeout` for the body plus the
+//   time its bytes take at `min_body_rate` (a body must keep that rate on average: a trickling
+//   client is cut, a large body at a fair rate is not), `write_timeout` for the answer; a
+//   connection that hits one is closed without an answer;
 // - limits: header > `header_limit` -> plain 431; body > `body_limit` (or the API's own
 //   ApiSpec::body_limit) -> 413 in the API's error
 //   shape (by Content-Length before reading it, or while reading a chunked body); the
@@ -53,6 +55,17 @@ class logger;
 
 namespace norreg::http {
 
+// What holds an answer until the writes its handler made are durable (the disclosure log:
+// docs/design.md, "Disclosure log"). Take() tells whether the handler that just ran on this thread
+// made such writes, and resets that; WhenOpen calls done(ok) once they are durable (from any
+// thread). The io thread serves other connections meanwhile.
+class AnswerGate {
+ public:
+  virtual ~AnswerGate() = default;
+  virtual bool Take() = 0;
+  virtual void WhenOpen(std::function<void(bool ok)> done) = 0;
+};
+
 struct ServerOptions {
   std::string host = "0.0.0.0";  // numeric IPv4/IPv6 address or a resolvable name
   std::uint16_t port = 8080;     // 0 = ephemeral (read Server::port() after Listen)
@@ -62,6 +75,7 @@ struct ServerOptions {
   std::chrono::milliseconds header_timeout{30'000};
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::milliseconds body_timeout{60'000};
+  std::uint64_t min_body_rate = 4096;  // bytes/s a body keeps on average; 0 = body_timeout only
   std::chrono::milliseconds write_timeout{60'000};
   std::chrono::milliseconds shutdown_grace{10'000};
   std::size_t header_limit = 16 * 1024;        // request line + headers, bytes
@@ -75,6 +89,10 @@ struct ServerOptions {
   std::shared_ptr<spdlog::logger> access_logger;  // null -> spdlog's default logger
   bool handle_signals = false;                    // Run() stops on SIGINT/SIGTERM
   std::string server_header = "norreg";           // "" -> no Server header
+  // Answers wait for it when their handler wrote (null: none wait); an answer the gate does not
+  // open within gate_timeout, or opens with ok = false, becomes a 500 in the API's shape.
+  std::shared_ptr<AnswerGate> answer_gate;
+  std::chrono::milliseconds gate_timeout{10'000};
 };
 
 class Server {

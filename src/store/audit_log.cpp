@@ -512,11 +512,21 @@ Result<std::string> NodeId(const std::string& dir, bool create) {
   return id;
 }
 
+thread_local bool g_recorded = false;  // AuditLog::TakeThreadRecorded
+
 class JournalAuditLog final : public AuditLog {
  public:
   explicit JournalAuditLog(AuditOptions options) : options_(std::move(options)) {}
 
   ~JournalAuditLog() override {
+    if (syncer_.joinable()) {
+      {
+        std::lock_guard lock(sync_mu_);
+        sync_stop_ = true;
+      }
+      sync_wake_.notify_all();
+      syncer_.join();  // answers every waiter first
+    }
     if (indexer_.joinable()) {
       {
         std::lock_guard lock(mu_);
@@ -585,7 +595,20 @@ class JournalAuditLog final : public AuditLog {
     if (Status s = OpenSegment(next + 1, options_.segment_bytes); !s.ok()) return s;
 
     indexer_ = std::thread([this] { IndexerLoop(); });
+    syncer_ = std::thread([this] { SyncerLoop(); });
     return Status::Ok();
+  }
+
+  void WhenDurable(std::function<void(bool)> done) override {
+    {
+      std::lock_guard lock(sync_mu_);
+      if (syncer_.joinable() && !sync_stop_) {
+        sync_waiters_.push_back(std::move(done));
+        sync_wake_.notify_one();
+        return;
+      }
+    }
+    done(true);  // read-only: nothing of this log to flush
   }
 
   Status Record(const Disclosure& disclosure) override {
@@ -602,6 +625,7 @@ class JournalAuditLog final : public AuditLog {
         if (start + size <= capacity_) {
           std::memcpy(base_ + start, line.data(), size - 1);
           std::atomic_ref<char>(base_[start + size - 1]).store('\n', std::memory_order_release);
+          g_recorded = true;
           return Status::Ok();
         }
       }
@@ -703,6 +727,7 @@ class JournalAuditLog final : public AuditLog {
   // do not read the unused end. Caller as OpenSegment.
   void CloseSegment() {
     if (base_ == nullptr) return;
+    (void)FlushCurrentSegment();  // its waiters may be in the syncer's next round
     ::munmap(base_, capacity_);
     base_ = nullptr;
     if (::ftruncate(fd_.get(), static_cast<off_t>(DataEnd())) != 0) {
@@ -720,6 +745,43 @@ class JournalAuditLog final : public AuditLog {
     if (indexed_to_.segment == segment_ && indexed_to_.offset == end) {
       (void)::unlink(SegmentPath(options_.dir, segment_).c_str());
     }
+  }
+
+  // Flushes the journal for the waiters of each round: the ones registered before the flush
+  // began, whose lines were all copied before they registered (Record returned first). A line of
+  // a segment closed since is on disk already: CloseSegment flushes before it unmaps.
+  void SyncerLoop() {
+    std::vector<std::function<void(bool)>> batch;
+    while (true) {
+      {
+        std::unique_lock lock(sync_mu_);
+        sync_wake_.wait(lock, [&] { return sync_stop_ || !sync_waiters_.empty(); });
+        if (sync_waiters_.empty()) return;  // stopping, nobody waits
+        batch.swap(sync_waiters_);
+      }
+      bool ok = true;
+      {
+        std::shared_lock lock(journal_mu_);
+        ok = FlushCurrentSegment();
+      }
+      for (auto& done : batch) done(ok);
+      batch.clear();
+    }
+  }
+
+  // msync of the current segment's data. Caller holds journal_mu_ (either side).
+  bool FlushCurrentSegment() {
+    if (base_ == nullptr) return true;
+    const long page = ::sysconf(_SC_PAGESIZE);
+    const uint64_t end = DataEnd();
+    const uint64_t length = (end + static_cast<uint64_t>(page) - 1) / static_cast<uint64_t>(page) *
+                            static_cast<uint64_t>(page);
+    if (length == 0) return true;
+    if (::msync(base_, std::min(length, capacity_), MS_SYNC) != 0) {
+      spdlog::error("audit journal: cannot flush segment {}: {}", segment_, std::strerror(errno));
+      return false;
+    }
+    return true;
   }
 
   // A new current segment when the current one cannot take `size` more bytes (another writer may
@@ -997,6 +1059,13 @@ class JournalAuditLog final : public AuditLog {
   LineParser parser_;
   LineView line_;
   std::string read_buffer_;
+  // The syncer (WhenDurable).
+  std::thread syncer_;
+  std::mutex sync_mu_;
+  std::condition_variable sync_wake_;
+  std::vector<std::function<void(bool)>> sync_waiters_;  // guarded by sync_mu_
+  bool sync_stop_ = false;                               // guarded by sync_mu_
+
   std::thread indexer_;
   std::mutex mu_;
   std::condition_variable wake_;
@@ -1009,6 +1078,8 @@ class JournalAuditLog final : public AuditLog {
 };
 
 }  // namespace
+
+bool AuditLog::TakeThreadRecorded() { return std::exchange(g_recorded, false); }
 
 Result<std::unique_ptr<AuditLog>> OpenAuditLog(const AuditOptions& options) {
   auto log = std::make_unique<JournalAuditLog>(options);

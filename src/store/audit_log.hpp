@@ -5,8 +5,11 @@
 //
 // Design (why it does not slow lookups): Record() reserves room in a journal segment with one
 // atomic add and copies one line into a shared mapping of the segment file; once Record() returns
-// the entry is in the page cache and survives a crash of the process. A background indexer at idle
-// priority moves journal lines into an index (by time, by person, by organisation) in large
+// the entry is in the page cache and survives a crash of the process. To survive a power loss too
+// before the data leaves, the caller asks WhenDurable: a syncer thread flushes the journal to disk
+// (msync) for every waiter that came before the flush began, so many answers share one flush, and
+// no thread of the caller waits meanwhile (docs/design.md, "Disclosure log"). A background indexer
+// at idle priority moves journal lines into an index (by time, by person, by organisation) in large
 // transactions and records how far it got (the cursor) in the same transaction, so nothing is
 // indexed twice or lost; fully indexed journal segments are deleted. A torn line (a crash
 // mid-copy) is skipped. Details in audit_log.cpp.
@@ -25,6 +28,7 @@
 // Thread-safety: Record and Query are thread-safe.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -72,9 +76,16 @@ struct AuditQuery {
 class AuditLog {
  public:
   virtual ~AuditLog() = default;
-  // Appends durably (see above). kInternal when the journal cannot be written: the caller must not
-  // disclose then.
+  // Appends to the journal (see above). kInternal when the journal cannot be written: the caller
+  // must not disclose then.
   virtual Status Record(const Disclosure& disclosure) = 0;
+  // Whether this thread called Record (of any log) since the last call; resets that. A server asks
+  // after each handler whether the answer must wait for WhenDurable.
+  static bool TakeThreadRecorded();
+  // Calls `done(true)` once every line recorded before this call is on disk, `done(false)` when
+  // flushing failed (the caller must not disclose then). From the syncer thread, or at once (a
+  // read-only log; a log that is closing flushes first).
+  virtual void WhenDurable(std::function<void(bool)> done) = 0;
   // Indexes everything recorded so far (waits for the indexer). For tests and shutdown.
   virtual Status Flush() = 0;
   // Disclosures matching the query, newest first. Includes entries still only in the journal

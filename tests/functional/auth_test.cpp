@@ -206,6 +206,22 @@ TEST_F(AuthTest, TokenEndpointRefusesBadGrantsInOAuthShape) {
   EXPECT_EQ(json::parse(wrong_type.body).at("error").as_string(), "invalid_request");
 }
 
+// The token endpoint needs no token: a body larger than a grant (64 KiB) is refused from its
+// Content-Length with 413 in the OAuth shape, before a byte of it is read.
+TEST_F(AuthTest, TokenEndpointRefusesABodyLargerThanAGrantFromItsHeaders) {
+  const std::string answer = RawExchange(
+      server_->port(),
+      "POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+      "Content-Length: 70000\r\n\r\n");
+  EXPECT_EQ(answer.rfind("HTTP/1.1 413", 0), 0u) << answer.substr(0, 200);
+  EXPECT_NE(answer.find("\"error\":\"invalid_request\""), std::string::npos) << answer;
+  // A grant of ordinary size is still read and judged.
+  auto r = server_->Request(
+      "POST", "/token", "grant_type=client_credentials&assertion=" + std::string(40000, 'a'),
+      {{"Content-Type", "application/x-www-form-urlencoded"}, {"Authorization", ""}});
+  EXPECT_EQ(r.status, 400);
+}
+
 TEST_F(AuthTest, TokenEndpointRefusesAReplayedGrant) {
   auto options = client::DemoTokenClientOptions(dir_->path(), kFregScope, "", "");
   ASSERT_TRUE(options.ok()) << options.error().message;

@@ -3,6 +3,8 @@
 
 #include <boost/json.hpp>
 #include <fstream>
+#include <regex>
+#include <string>
 
 #include "harness.hpp"
 
@@ -50,6 +52,45 @@ TEST(CliTest, AServerThatLogsMoreThanAPipeHoldsKeepsAnswering) {
   }
   EXPECT_EQ(server.Stop(), 0);
   EXPECT_GT(server.Output().size(), 40u * 6000u);
+}
+
+// The server's own output stalls (a log reader that stopped reading): the log drops lines, and
+// the server goes on answering. 200 requests with 6 KB paths log ~1.2 MB into a pipe of 64 KiB;
+// with a logger that writes in the io thread the server stopped answering after a few dozen.
+TEST(CliTest, AServerWhoseLogReaderStallsKeepsAnswering) {
+  TempDir dir;
+  ServerProcess server(dir.path(), {"--demo-persons", "10"});
+  server.PauseOutput(true);
+  const std::string long_path = "/ukjent/" + std::string(6000, 'x');
+  for (int i = 0; i < 200; ++i) {
+    auto res = server.Get(long_path, {{"Authorization", ""}});
+    ASSERT_EQ(res.status, 404) << "request " << i << ": " << res.body;
+  }
+  EXPECT_EQ(server.Stop(), 0);  // reads again, and the server writes out what it kept
+  EXPECT_NE(server.Output().find("norreg stopped"), std::string::npos);
+}
+
+// --admin-listen: /metrics and /health on a listener of their own, and not on the main one (which
+// the public may reach); the admin listener serves nothing else.
+TEST(CliTest, AdminListenerServesTheOperationsRoutesOnly) {
+  TempDir dir;
+  ServerProcess server(dir.path(), {"--demo-persons", "10", "--admin-listen", "127.0.0.1:0"});
+  static const std::regex kHealth(R"(health:\s+curl http://127\.0\.0\.1:(\d+)/health/ready)");
+  std::smatch m;
+  const std::string output = server.Output();
+  ASSERT_TRUE(std::regex_search(output, m, kHealth)) << output;
+  const int admin = std::stoi(m[1]);
+  ASSERT_NE(admin, server.port());
+  auto get = [](int port, const std::string& path) {
+    return RawExchange(port, "GET " + path + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  };
+  EXPECT_EQ(get(admin, "/metrics").rfind("HTTP/1.1 200", 0), 0u);
+  EXPECT_NE(get(admin, "/metrics").find("norreg_http_requests_total"), std::string::npos);
+  EXPECT_EQ(get(admin, "/health/ready").rfind("HTTP/1.1 200", 0), 0u);
+  EXPECT_EQ(get(admin, Api("/personer/01010112345")).rfind("HTTP/1.1 404", 0), 0u);
+  EXPECT_EQ(server.Get("/metrics", {{"Authorization", ""}}).status, 404);
+  EXPECT_EQ(server.Get("/health/ready", {{"Authorization", ""}}).status, 404);
+  EXPECT_EQ(server.Stop(), 0);  // both listeners stop
 }
 
 TEST(CliTest, ImportAddsAVersionAndKeepsTheOldOne) {

@@ -7,17 +7,16 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -355,6 +354,7 @@ ServerProcess::~ServerProcess() {
 }
 
 int ServerProcess::Stop() {
+  PauseOutput(false);
   if (pid_ <= 0) return -1;
   kill(pid_, SIGTERM);
   int status = 0;
@@ -382,12 +382,24 @@ int ServerProcess::Stop() {
 void ServerProcess::ReadOutput() {
   char buf[65536];
   for (;;) {
+    {
+      std::unique_lock lock(output_mu_);
+      output_cv_.wait(lock, [this] { return !output_paused_; });
+    }
     ssize_t n = read(out_fd_, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return;
     std::lock_guard lock(output_mu_);
     output_.append(buf, static_cast<size_t>(n));
   }
+}
+
+void ServerProcess::PauseOutput(bool paused) {
+  {
+    std::lock_guard lock(output_mu_);
+    output_paused_ = paused;
+  }
+  output_cv_.notify_all();
 }
 
 std::string ServerProcess::Output() {

@@ -3,6 +3,7 @@
 // ephemeral loopback port with its own temporary data folder, and talks HTTP to it with libcurl.
 #include <sys/types.h>
 
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -36,7 +37,8 @@ void CopyDataFolder(const std::string& from, const std::string& to);
 // a writer waits for); -1 when it cannot be read.
 int64_t SqliteCount(const std::string& file, const std::string& sql);
 // The first column of the first row of `sql` on the mailbox's store of `data_dir`: its SQLite file
-// <data_dir>/mottak/mottak.db, or the data folder's database on PostgreSQL (the tables are the same).
+// <data_dir>/mottak/mottak.db, or the data folder's database on PostgreSQL (the tables are the
+// same).
 int64_t CountMottakRows(const std::string& data_dir, const std::string& sql);
 
 // Runs `norreg <args...>` to completion; returns exit code, stdout+stderr in `output`.
@@ -90,6 +92,9 @@ class ServerProcess {
   // Everything the server wrote so far (access log, messages). A thread reads the server's output
   // all the time, so a server that logs more than a pipe holds never blocks on its log.
   std::string Output();
+  // Stops reading the server's output (its pipe fills, as when a log reader stalls) or goes on.
+  // Stop() goes on by itself.
+  void PauseOutput(bool paused);
 
   // An access token from the server's built-in authorisation server for a demo client (the first
   // allowing `scope`, or the one of organisation `org`), fetched with the client library.
@@ -113,7 +118,9 @@ class ServerProcess {
   pid_t pid_ = -1;
   int out_fd_ = -1;
   std::mutex output_mu_;
-  std::string output_;  // guarded by output_mu_
+  std::condition_variable output_cv_;
+  bool output_paused_ = false;  // guarded by output_mu_
+  std::string output_;          // guarded by output_mu_
   std::thread reader_;
   std::string base_url_;
   int port_ = 0;

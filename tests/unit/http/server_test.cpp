@@ -16,12 +16,16 @@
 #include <boost/json.hpp>
 #include <cctype>
 #include <chrono>
+#include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "http/error_mapping.hpp"
 
@@ -362,6 +366,33 @@ TEST_F(ServerTest, OversizedChunkedBodyGets413) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 413);
   EXPECT_EQ(r->body, "413 Content Too Large\n");
+}
+
+// An API of root paths (no prefix, e.g. the token endpoint) still has its own body limit: it is
+// taken from the route's API, before the body is read.
+TEST_F(ServerTest, ARouteOfAnApiWithoutPrefixHasItsApisBodyLimit) {
+  ApiSpec root;
+  root.id = "root";
+  root.body_limit = 10;
+  ASSERT_TRUE(dispatcher_.AddApi(std::move(root)).ok());
+  ASSERT_TRUE(dispatcher_
+                  .Add(Method::kPost, "/grant", {"root", "grant"},
+                       [](Request& r) -> Result<Response> { return Response::Text(r.body); })
+                  .ok());
+  options_.body_limit = 1 << 20;
+  Start();
+  RawClient big(port());
+  ASSERT_TRUE(big.Send("POST /grant HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\n"));
+  auto refused = big.Read();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 413);
+  RawClient small(port());
+  ASSERT_TRUE(
+      small.Send("POST /grant HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n0123456789"));
+  auto answered = small.Read();
+  ASSERT_TRUE(answered);
+  EXPECT_EQ(answered->status, 200);
+  EXPECT_EQ(answered->body, "0123456789");
 }
 
 TEST_F(ServerTest, BodyWithinLimitIsEchoed) {
@@ -730,6 +761,83 @@ class StreamingServerTest : public ServerTest {
   std::atomic<int> plain_calls_{0};
 };
 
+// Sends `body` after `head` in `pieces` equal pieces, `gap` apart; false when the server closed.
+bool SendInPieces(RawClient& c, const std::string& head, const std::string& body, int pieces,
+                  std::chrono::milliseconds gap) {
+  if (!c.Send(head)) return false;
+  const std::size_t size = body.size() / static_cast<std::size_t>(pieces);
+  for (int i = 0; i < pieces; ++i) {
+    std::this_thread::sleep_for(gap);
+    const std::size_t from = static_cast<std::size_t>(i) * size;
+    if (!c.Send(body.substr(from, i + 1 == pieces ? std::string::npos : size))) return false;
+  }
+  return true;
+}
+
+// A body that keeps the minimum rate may take longer than body_timeout (500 ms here): 4 000 bytes
+// over ~0.9 s at ~4.4 kB/s, against a minimum of 4 000 bytes/s. Buffered and streamed routes alike.
+TEST_F(StreamingServerTest, ABodyAtTheMinimumRateMayTakeLongerThanTheBodyTimeout) {
+  AddStreamingRoutes();
+  options_.min_body_rate = 4000;
+  Start();
+  const std::string body(4000, 'r');
+  for (const char* path : {"/up/plain", "/up/load"}) {
+    RawClient c(port());
+    const auto t0 = Clock::now();
+    ASSERT_TRUE(SendInPieces(
+        c, std::string("POST ") + path + " HTTP/1.1\r\nHost: t\r\nContent-Length: 4000\r\n\r\n",
+        body, 10, 90ms))
+        << path;
+    auto r = c.Read();
+    ASSERT_TRUE(r) << path;
+    EXPECT_EQ(r->status, 200) << path;
+    EXPECT_GT(Clock::now() - t0, options_.body_timeout) << path;
+  }
+}
+
+// A slowloris body (a byte every 50 ms, 20 bytes/s) is cut off body_timeout after it began, on
+// buffered and streamed routes, and the sink is dropped without an answer.
+TEST_F(StreamingServerTest, ATricklingBodyIsCutOff) {
+  AddStreamingRoutes();
+  options_.min_body_rate = 4000;
+  Start();
+  for (const char* path : {"/up/plain", "/up/load"}) {
+    RawClient c(port());
+    ASSERT_TRUE(c.Send(std::string("POST ") + path +
+                       " HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n"));
+    const auto t0 = Clock::now();
+    bool closed = false;
+    for (int i = 0; i < 60 && !closed; ++i) {
+      closed = !c.Send("x") || c.WaitClosed(50ms);
+    }
+    EXPECT_TRUE(closed || c.WaitClosed(1000ms)) << path;
+    const auto took = Clock::now() - t0;
+    EXPECT_GE(took, 400ms) << path;
+    EXPECT_LT(took, 1500ms) << path;
+  }
+  EXPECT_EQ(plain_calls_.load(), 0);
+  EXPECT_EQ(sink_log_.finished.load(), 0);
+  EXPECT_EQ(sink_log_.destroyed.load(), sink_log_.opened.load());
+  // The server still serves.
+  RawClient d(port());
+  ASSERT_TRUE(d.Send(Get("/hello")));
+  auto r = d.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+}
+
+// With no minimum rate the whole body must arrive within body_timeout, as before.
+TEST_F(StreamingServerTest, WithoutAMinimumRateTheBodyTimeoutBoundsTheWholeBody) {
+  AddStreamingRoutes();
+  options_.min_body_rate = 0;
+  Start();
+  RawClient c(port());
+  (void)SendInPieces(c, "POST /up/plain HTTP/1.1\r\nHost: t\r\nContent-Length: 4000\r\n\r\n",
+                     std::string(4000, 'r'), 10, 90ms);
+  EXPECT_TRUE(c.WaitClosed(1000ms));
+  EXPECT_EQ(plain_calls_.load(), 0);
+}
+
 TEST_F(StreamingServerTest, BodyArrivesInPiecesNoLargerThanTheChunk) {
   AddStreamingRoutes();
   Start();
@@ -872,6 +980,103 @@ TEST_F(StreamingServerTest, ABodyReadWholeIsStreamedByDispatch) {
   req.body = "bad!";
   EXPECT_EQ(dispatcher_.Dispatch(req).status, 400);
   EXPECT_EQ(sink_log_.destroyed.load(), 2);
+}
+
+// An AnswerGate that holds answers until the test opens it; a handler "writes" by setting
+// t_wrote on its thread.
+thread_local bool t_wrote = false;
+
+class HoldingGate final : public AnswerGate {
+ public:
+  bool Take() override { return std::exchange(t_wrote, false); }
+  void WhenOpen(std::function<void(bool)> done) override {
+    std::lock_guard lock(mu_);
+    pending_.push_back(std::move(done));
+  }
+  // Opens for everything waiting; returns how many answers it released.
+  size_t Open(bool ok) {
+    std::vector<std::function<void(bool)>> pending;
+    {
+      std::lock_guard lock(mu_);
+      pending.swap(pending_);
+    }
+    for (auto& done : pending) done(ok);
+    return pending.size();
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::function<void(bool)>> pending_;
+};
+
+class GatedServerTest : public ServerTest {
+ protected:
+  void AddGatedRoutes() {
+    for (bool blocking : {false, true}) {
+      ASSERT_TRUE(dispatcher_
+                      .Add(Method::kGet, blocking ? "/gated/pool" : "/gated/io",
+                           {"", blocking ? "gated_pool" : "gated_io", blocking},
+                           [](Request&) -> Result<Response> {
+                             t_wrote = true;
+                             return Response::Text("secret");
+                           })
+                      .ok());
+    }
+    gate_ = std::make_shared<HoldingGate>();
+    options_.answer_gate = gate_;
+    options_.threads = 1;
+  }
+  std::shared_ptr<HoldingGate> gate_;
+};
+
+// An answer whose handler wrote leaves only once the gate opens, from the io thread and from the
+// pool alike; the only io thread serves other connections meanwhile; an answer whose handler
+// wrote nothing is not held.
+TEST_F(GatedServerTest, AnAnswerWaitsForTheGateWithoutHoldingTheIoThread) {
+  AddGatedRoutes();
+  Start();
+  RawClient io(port());
+  RawClient pool(port());
+  ASSERT_TRUE(io.Send(Get("/gated/io")));
+  ASSERT_TRUE(pool.Send(Get("/gated/pool")));
+  EXPECT_FALSE(io.Read(300ms));
+  EXPECT_FALSE(pool.Read(100ms));
+  RawClient other(port());
+  ASSERT_TRUE(other.Send(Get("/hello")));
+  auto hello = other.Read();
+  ASSERT_TRUE(hello);
+  EXPECT_EQ(hello->status, 200);
+  EXPECT_EQ(gate_->Open(true), 2u);
+  for (RawClient* c : {&io, &pool}) {
+    auto r = c->Read();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, "secret");
+  }
+}
+
+// A gate that opens with ok = false (the writes failed), or not within gate_timeout: the answer
+// is replaced by a 500 and never sent.
+TEST_F(GatedServerTest, AnAnswerWhoseWritesFailedBecomesA500) {
+  AddGatedRoutes();
+  options_.gate_timeout = 400ms;
+  Start();
+  RawClient failed(port());
+  ASSERT_TRUE(failed.Send(Get("/gated/io")));
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(gate_->Open(false), 1u);
+  auto r = failed.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 500);
+  EXPECT_EQ(r->body.find("secret"), std::string::npos);
+  RawClient never(port());
+  ASSERT_TRUE(never.Send(Get("/gated/pool")));
+  auto late = never.Read(3000ms);
+  ASSERT_TRUE(late);
+  EXPECT_EQ(late->status, 500);
+  EXPECT_EQ(late->body.find("secret"), std::string::npos);
+  EXPECT_EQ(gate_->Open(true), 1u);  // too late: the answer has gone; nothing is sent twice
+  EXPECT_FALSE(never.Read(200ms));
 }
 
 TEST_F(ServerTest, BlockingRoutesLeaveTheIoThreadFree) {

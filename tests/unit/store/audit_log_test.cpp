@@ -4,10 +4,12 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "common/compress.hpp"
 #include "common/ids.hpp"
@@ -152,6 +154,55 @@ TEST_P(AuditLogTest, QueriesAfterFlush) {
   RecordSample(*log);
   ASSERT_TRUE(log->Flush().ok());
   ExpectSampleQueries(*log);
+}
+
+// Record leaves a line in the page cache; WhenDurable answers each waiter after a flush that
+// began once the waiter's lines were written (from many threads at once, sharing flushes); a
+// log that closes answers the waiters it still has; a read-only log answers at once.
+TEST_P(AuditLogTest, WaitersAreAnsweredOnceTheirRecordsAreFlushed) {
+  TempFolder dir;
+  auto log = Open(Options(dir));
+  ASSERT_NE(log, nullptr);
+  (void)AuditLog::TakeThreadRecorded();
+  EXPECT_FALSE(AuditLog::TakeThreadRecorded());
+  ASSERT_TRUE(log->Record(Make(kT0 + 1, "910000001", {"p1"})).ok());
+  EXPECT_TRUE(AuditLog::TakeThreadRecorded());
+  EXPECT_FALSE(AuditLog::TakeThreadRecorded());
+
+  constexpr int kThreads = 8;
+  constexpr int kEach = 50;
+  std::atomic<int> ok{0};
+  std::atomic<int> failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        ASSERT_TRUE(log->Record(Make(kT0 + 10 + t * kEach + i, "910000001", {"p2"})).ok());
+        log->WhenDurable([&](bool durable) { (durable ? ok : failed)++; });
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (ok + failed < kThreads * kEach && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(ok.load(), kThreads * kEach);
+  EXPECT_EQ(failed.load(), 0);
+
+  bool closing_answered = false;
+  ASSERT_TRUE(log->Record(Make(kT0 + 5, "910000001", {"p3"})).ok());
+  log->WhenDurable([&](bool durable) { closing_answered = durable; });
+  log.reset();  // joins the syncer, which answers first
+  EXPECT_TRUE(closing_answered);
+
+  AuditOptions read_only = Options(dir);
+  read_only.read_only = true;
+  auto reader = Open(read_only);
+  ASSERT_NE(reader, nullptr);
+  bool at_once = false;
+  reader->WhenDurable([&](bool durable) { at_once = durable; });
+  EXPECT_TRUE(at_once);
 }
 
 TEST_P(AuditLogTest, QueriesSeeJournalTailBeforeIndexing) {

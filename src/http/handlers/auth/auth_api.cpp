@@ -25,10 +25,11 @@ Response RenderOAuthError(const Error& error, const Request& /*request*/) {
 
 Status RegisterApi(Dispatcher& dispatcher, const auth::AuthorizationServer& server,
                    bool blocking_token) {
-  if (Status s = dispatcher.AddApi(ApiSpec{std::string(kApi), "", {}, &RenderOAuthError});
-      !s.ok()) {
-    return s;
-  }
+  // A grant is a form of a few kilobytes (an assertion, a scope): a larger body is refused from
+  // its Content-Length, before a byte of it is read (the endpoint needs no token).
+  ApiSpec api{std::string(kApi), "", {}, &RenderOAuthError};
+  api.body_limit = kMaxBodyBytes;
+  if (Status s = dispatcher.AddApi(std::move(api)); !s.ok()) return s;
   struct Entry {
     Method method;
     std::string_view path;

@@ -4,6 +4,7 @@
 //   then the per-organisation rate limit), with each API's failure answers in ONE mapping;
 // - the built-in development authorisation server's endpoints on the same listener:
 //   POST /token, GET /jwk, GET /.well-known/oauth-authorization-server (SPEC 4).
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -19,6 +20,9 @@
 namespace norreg::http::auth_api {
 
 inline constexpr std::string_view kApi = "auth";
+// Largest body of the authorisation server's routes: a grant (an assertion of at most
+// auth::kMaxJwtBytes, a scope, the grant type) with room to spare.
+inline constexpr std::uint64_t kMaxBodyBytes = 64 * 1024;
 
 // How an API answers a refused token.
 enum class FailureStyle {
