@@ -412,7 +412,7 @@ int ServeUntilStopped(const Config& config) {
   http::Metrics metrics;
   http::Dispatcher dispatcher(&metrics);
   http::ServerOptions options = ServerOptionsFrom(config);
-  if (audit) options.answer_gate = std::make_shared<DisclosureGate>(*audit);
+  if (audit && config.audit_sync) options.answer_gate = std::make_shared<DisclosureGate>(*audit);
   http::Server server(options, dispatcher, metrics);
   // Listen first: the built-in issuer is the address actually bound (port 0 picks one). No request
   // is read before Run(), so the routes below are in place before the first one.

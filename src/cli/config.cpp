@@ -104,6 +104,7 @@ const std::map<std::string, Setter>& Setters() {
       {"rate_limit_per_s", Number(&Config::rate_limit_per_s, 0, 100'000'000)},
       {"rate_limit_burst", Number(&Config::rate_limit_burst, 0, 100'000'000)},
       {"audit", Bool(&Config::audit)},
+      {"audit_sync", Bool(&Config::audit_sync)},
       {"mottak_auto_receipt", Bool(&Config::mottak_auto_receipt)},
       {"uttrekk_ttl_h", Number(&Config::uttrekk_ttl_h, 1, 24 * 365)},
       {"uttrekk_kept_per_org", Number(&Config::uttrekk_kept_per_org, 1, 100'000)},

@@ -51,11 +51,15 @@ struct Config {
   // With `db`: the built-in server's signing keys are read from the database again this often (a
   // key rotated by `norreg rotate-signing-key --db` or another node is used within this time).
   int signing_key_reload_s = 10;
-  bool insecure_no_auth = false;    // serve the APIs WITHOUT tokens (benchmarks only)
-  int rate_limit_per_s = 5000;      // calls per second per consumer organisation (with `db`: in
-                                    // sum over the nodes, auth::SharedRateLimiter); 0 = off
-  int rate_limit_burst = 0;         // bucket size; 0 = 2 x rate_limit_per_s
-  bool audit = true;                // record every disclosure in <data>/audit
+  bool insecure_no_auth = false;  // serve the APIs WITHOUT tokens (benchmarks only)
+  int rate_limit_per_s = 5000;    // calls per second per consumer organisation (with `db`: in
+                                  // sum over the nodes, auth::SharedRateLimiter); 0 = off
+  int rate_limit_burst = 0;       // bucket size; 0 = 2 x rate_limit_per_s
+  bool audit = true;              // record every disclosure in <data>/audit
+  // An answer that disclosed persons leaves once its disclosure lines are on disk (a flush shared
+  // by the answers of one moment, ~1 ms); false: once they are in the page cache (a crash of the
+  // process keeps them, a power loss may not).
+  bool audit_sync = true;
   bool mottak_auto_receipt = true;  // answer every mottak upload with a receipt reply
 
   // --- extracts (uttrekk, SPEC 2.5) ---

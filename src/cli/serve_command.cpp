@@ -51,6 +51,9 @@ void AddServeCommand(CLI::App& app, CommandContext& context) {
   command->add_option("--rate-limit", c.rate_limit_per_s, "Calls/s per organisation (0 = off)");
   command->add_option("--rate-limit-burst", c.rate_limit_burst, "Burst per organisation");
   command->add_option("--audit", c.audit, "Record every disclosure (true/false)");
+  command->add_option("--audit-sync", c.audit_sync,
+                      "Answers wait until their disclosure records are on disk (true/false; "
+                      "default true)");
   command->add_option(
       "--mottak-auto-receipt", c.mottak_auto_receipt,
       "Answer every mottak upload with an Applikasjonskvittering reply (true/false)");

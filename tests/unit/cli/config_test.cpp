@@ -152,7 +152,8 @@ TEST(ConfigTest, TrustedIssuersFromFileAndEnvironment) {
   std::string path = WriteTemp(
       R"({"trusted_issuers":["https://test.maskinporten.no/=https://test.maskinporten.no/jwk",
                              "https://other.test/=/etc/norreg/other-jwks.json"],
-          "rate_limit_per_s":10,"audit":false,"auth_server":false})");
+          "rate_limit_per_s":10,"audit":false,"audit_sync":false,"auth_server":false,
+          "min_body_rate":0,"admin_listen":"127.0.0.1:9100","uttrekk_kept_per_org":5})");
   ASSERT_TRUE(ApplyConfigFile(path, config).ok());
   ASSERT_EQ(config.trusted_issuers.size(), 2u);
   EXPECT_TRUE(Validate(config).ok());
@@ -175,6 +176,13 @@ TEST(ConfigTest, TrustedIssuersFromFileAndEnvironment) {
   }
   EXPECT_EQ(config.rate_limit_per_s, 10);
   EXPECT_FALSE(config.audit);
+  EXPECT_FALSE(config.audit_sync);
+  EXPECT_EQ(config.min_body_rate, 0u);
+  EXPECT_EQ(config.admin_listen, "127.0.0.1:9100");
+  EXPECT_EQ(config.uttrekk_kept_per_org, 5);
+  Config bad_admin = config;
+  bad_admin.admin_listen = "9100";
+  EXPECT_FALSE(Validate(bad_admin).ok());
 
   setenv("NORREG_TRUSTED_ISSUERS", R"(["https://a.test/=a.json","https://b.test/=b.json"])", 1);
   ASSERT_TRUE(ApplyEnvironment(config).ok());
