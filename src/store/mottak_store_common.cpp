@@ -59,6 +59,18 @@ OutboundInfo NewOutboundInfo(const OutboundReply& reply, int64_t now_ms) {
   return info;
 }
 
+Result<ReplyDigests> DigestReply(const OutboundReply& reply, int64_t now_ms) {
+  ReplyDigests out;
+  auto digest = Sha256::Of(reply.henvendelse_xml);
+  if (!digest.ok()) return digest.error();
+  out.digest = *digest;
+  auto file_digests = FileDigests(reply.attachments);
+  if (!file_digests.ok()) return file_digests.error();
+  out.file_digests = std::move(file_digests).value();
+  out.info = NewOutboundInfo(reply, now_ms);
+  return out;
+}
+
 Result<std::optional<InlineZip>> BuildInlineReplyZip(const OutboundReply& reply) {
   uint64_t input = reply.henvendelse_xml.size();
   for (const MottakFile& f : reply.attachments) {

@@ -38,6 +38,14 @@ Result<std::vector<Sha256Digest>> FileDigests(const std::vector<MottakFile>& fil
 // A new reply's listing entry: fresh mottakId and dokumentId, the reply's organisation (without
 // prefix), service and reference, published at `now_ms` (version 0).
 OutboundInfo NewOutboundInfo(const OutboundReply& reply, int64_t now_ms);
+// What both stores work out for a reply before its transaction: its ids (NewOutboundInfo) and the
+// digests of henvendelse.xml and of each attachment.
+struct ReplyDigests {
+  OutboundInfo info;
+  Sha256Digest digest{};
+  std::vector<Sha256Digest> file_digests;
+};
+Result<ReplyDigests> DigestReply(const OutboundReply& reply, int64_t now_ms);
 
 // Replies whose ZIP inputs (henvendelse + attachments) are at most this many bytes, all in
 // memory, get their ZIP built in memory and kept inline; larger ones are built as a file.

@@ -670,22 +670,14 @@ class PostgresMottakStore final : public MottakStore {
   }
 
   // What a reply needs before its transaction: ids, digests and its ZIP.
-  struct PreparedReply {
-    OutboundInfo info;
-    Sha256Digest digest{};
-    std::vector<Sha256Digest> file_digests;
+  struct PreparedReply : mottak_common::ReplyDigests {
     BuiltZip zip;
   };
 
   Result<PreparedReply> PrepareReply(const OutboundReply& reply, int64_t now_ms) {
-    PreparedReply out;
-    auto digest = Sha256::Of(reply.henvendelse_xml);
-    if (!digest.ok()) return digest.error();
-    out.digest = *digest;
-    auto file_digests = FileDigests(reply.attachments);
-    if (!file_digests.ok()) return file_digests.error();
-    out.file_digests = std::move(file_digests).value();
-    out.info = mottak_common::NewOutboundInfo(reply, now_ms);
+    auto digests = mottak_common::DigestReply(reply, now_ms);
+    if (!digests.ok()) return digests.error();
+    PreparedReply out{std::move(digests).value(), {}};
     auto zip = BuildReplyZip(reply);
     if (!zip.ok()) return zip.error();
     out.zip = std::move(zip).value();
