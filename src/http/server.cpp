@@ -239,10 +239,14 @@ struct Server::Impl {
     asio::any_io_executor ex = co_await asio::this_coro::executor;
     auto state = std::make_shared<State>(ex);
     state->timer.expires_after(opt.gate_timeout);
-    opt.answer_gate->WhenOpen([state, ex](bool ok) {
-      asio::post(ex, [state, ok] {
-        state->result = ok ? 1 : 0;
-        state->timer.cancel();
+    // The gate holds the state weakly: an answer that gave up (gate_timeout) leaves nothing for a
+    // late callback to post to, so a flush that ends after the server has gone touches nothing.
+    opt.answer_gate->WhenOpen([weak = std::weak_ptr<State>(state), ex](bool ok) {
+      auto alive = weak.lock();
+      if (!alive) return;
+      asio::post(ex, [alive, ok] {
+        alive->result = ok ? 1 : 0;
+        alive->timer.cancel();
       });
     });
     // Ends when the callback cancels the timer, or at gate_timeout; either way the result says.
