@@ -667,8 +667,13 @@ asio::awaitable<void> Server::Impl::Session(Worker& w, tcp::socket socket, std::
     const ApiSpec* body_api = found != nullptr && !found->info.api.empty()
                                   ? dispatcher.FindApi(found->info.api)
                                   : dispatcher.ApiForPath(req.path);
-    const std::uint64_t body_limit =
+    std::uint64_t body_limit =
         body_api != nullptr && body_api->body_limit ? *body_api->body_limit : opt.body_limit;
+    // A GET or HEAD needs no body: whatever route it names (the operations routes have no API
+    // of their own), it may carry bodiless_limit at most.
+    if (req.method == Method::kGet || req.method == Method::kHead) {
+      body_limit = std::min(body_limit, opt.bodiless_limit);
+    }
     auto too_large = [&](std::string detail) {
       res = dispatcher.RenderError(
           req, MakeError(ErrorCode::kTooLarge, "Forespørselen er for stor.", std::move(detail)));

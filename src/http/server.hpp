@@ -80,6 +80,7 @@ struct ServerOptions {
   std::chrono::milliseconds shutdown_grace{10'000};
   std::size_t header_limit = 16 * 1024;        // request line + headers, bytes
   std::uint64_t body_limit = 8 * 1024 * 1024;  // request body, bytes
+  std::uint64_t bodiless_limit = 64 * 1024;    // body of a GET or HEAD, bytes
   int backlog = 1024;
   // Open connections at most, in all and from one client address (0 = no cap); one more is
   // answered 503 with Retry-After and closed (norreg_http_connections_refused_total).

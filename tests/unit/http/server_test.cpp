@@ -368,6 +368,25 @@ TEST_F(ServerTest, OversizedChunkedBodyGets413) {
   EXPECT_EQ(r->body, "413 Content Too Large\n");
 }
 
+// A GET needs no body: one larger than bodiless_limit is refused from its Content-Length, on a
+// route of no API too (the operations routes).
+TEST_F(ServerTest, AGetCarriesNoLargeBody) {
+  options_.body_limit = 1 << 20;
+  options_.bodiless_limit = 16;
+  Start();
+  RawClient big(port());
+  ASSERT_TRUE(big.Send("GET /hello HTTP/1.1\r\nHost: t\r\nContent-Length: 17\r\n\r\n"));
+  auto refused = big.Read();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 413);
+  RawClient small(port());
+  ASSERT_TRUE(
+      small.Send("GET /hello HTTP/1.1\r\nHost: t\r\nContent-Length: 16\r\n\r\n0123456789abcdef"));
+  auto answered = small.Read();
+  ASSERT_TRUE(answered);
+  EXPECT_EQ(answered->status, 200);
+}
+
 // An API of root paths (no prefix, e.g. the token endpoint) still has its own body limit: it is
 // taken from the route's API, before the body is read.
 TEST_F(ServerTest, ARouteOfAnApiWithoutPrefixHasItsApisBodyLimit) {
