@@ -9,6 +9,7 @@
 # Unix socket with the settings of bench/postgres.sh. Writes bench/results/generate.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/measure.sh  # now, secs
 PERSONS=${1:-1000000}
 RUNS=${2:-3}
 OUT=bench/results
@@ -29,8 +30,6 @@ max_wal_size = 8GB
 checkpoint_timeout = 30min
 maintenance_work_mem = 512MB
 log_min_duration_statement = 1000" bash scripts/pg-cluster.sh start "$PGDIR")
-now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", b - a}'; }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN {printf "%.0f", n / s}'; }
 median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 

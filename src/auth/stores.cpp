@@ -109,7 +109,11 @@ class MemoryReplayStore final : public ReplayStore {
     }
     if (full()) return Outcome::kFull;
     seen_.emplace(std::move(key), exp);
-    ++per_client_[std::string(client_id)];
+    if (auto count = per_client_.find(client_id); count != per_client_.end()) {
+      ++count->second;
+    } else {
+      per_client_.emplace(client_id, 1);
+    }
     return Outcome::kFresh;
   }
 

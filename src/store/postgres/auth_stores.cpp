@@ -57,16 +57,18 @@ constexpr pg::Statement kAddKey{
 constexpr pg::Statement kDropOldKeys{"auth_drop_old_keys",
                                      "DELETE FROM auth_signing_keys WHERE generation < "
                                      "(SELECT max(generation) - 1 FROM auth_signing_keys)"};
+// One round trip: the client's unexpired rows counted up to $5 (the per-client bound: a walk of
+// at most that many entries of the key's range), and the pair inserted only below it. Columns:
+// the count, and 1 when the pair was remembered (0: a replay, or the client is at its bound).
 constexpr pg::Statement kRemember{
     "auth_remember_jti",
-    "INSERT INTO auth_jti AS j(client_id, jti, exp) VALUES($1, $2, $3) "
-    "ON CONFLICT (client_id, jti) DO UPDATE SET exp = excluded.exp WHERE j.exp <= $4"};
+    "WITH live AS (SELECT count(*) AS n FROM (SELECT 1 FROM auth_jti WHERE client_id = $1 "
+    "AND exp > $4 LIMIT $5) t), "
+    "ins AS (INSERT INTO auth_jti AS j(client_id, jti, exp) SELECT $1, $2, $3 FROM live "
+    "WHERE n < $5 ON CONFLICT (client_id, jti) DO UPDATE SET exp = excluded.exp "
+    "WHERE j.exp <= $4 RETURNING 1) "
+    "SELECT (SELECT n FROM live), (SELECT count(*) FROM ins)"};
 constexpr pg::Statement kSweep{"auth_sweep_jti", "DELETE FROM auth_jti WHERE exp <= $1"};
-// The client's unexpired rows, counted up to $3 (the per-client bound): a walk of at most that
-// many entries of the key's range, however many the client has.
-constexpr pg::Statement kClientLive{
-    "auth_client_jti",
-    "SELECT count(*) FROM (SELECT 1 FROM auth_jti WHERE client_id = $1 AND exp > $2 LIMIT $3) t"};
 // Rows are swept this long after their exp, so a node whose clock runs ahead of another's cannot
 // delete a row the other still counts as unexpired (a replay window of the clocks' difference).
 constexpr int64_t kSweepMarginS = 60;
@@ -171,14 +173,12 @@ class PostgresReplayStore final : public auth::ReplayStore {
     auto outcome = db_->With(false, [&](Connection& c) -> Result<Outcome> {
       // Nodes granting at once may each see one short of the bound: it holds within the number
       // of nodes' concurrent grants.
-      auto live =
-          c.Execute(kClientLive,
-                    Params().Text(client_id).Int64(now).Int64(static_cast<int64_t>(kMaxPerClient)));
-      if (!live.ok()) return live.error();
-      if (live->Int64(0, 0) >= static_cast<int64_t>(kMaxPerClient)) return Outcome::kFull;
-      auto r = c.Execute(kRemember, Params().Text(client_id).Text(jti).Int64(exp).Int64(now));
+      auto r = c.Execute(kRemember, Params().Text(client_id).Text(jti).Int64(exp).Int64(now).Int64(
+                                        static_cast<int64_t>(kMaxPerClient)));
       if (!r.ok()) return r.error();
-      return r->affected() == 1 ? Outcome::kFresh : Outcome::kReplay;
+      if (r->Int64(0, 1) == 1) return Outcome::kFresh;
+      return r->Int64(0, 0) >= static_cast<int64_t>(kMaxPerClient) ? Outcome::kFull
+                                                                   : Outcome::kReplay;
     });
     if (!outcome.ok()) return outcome;
     // One caller per interval sweeps (after its own answer is settled).

@@ -249,15 +249,9 @@ class SqliteStore final : public RegisterStore {
   Result<RegisterStats> Stats() override {
     std::lock_guard lock(write_mutex_);
     RegisterStats stats;
-    auto count = [&](const char* sql) -> Result<uint64_t> {
-      Statement st = writer_.Prepare(sql);
-      auto row = st.Step();
-      if (!row.ok()) return row.error();
-      return *row && !st.IsNull(0) ? static_cast<uint64_t>(st.Int(0)) : 0;
-    };
-    auto persons = count("SELECT count(*) FROM persons");
-    auto versions = count("SELECT count(*) FROM versions");
-    auto latest = count("SELECT max(seq) FROM versions");
+    auto persons = Number("SELECT count(*) FROM persons");
+    auto versions = Number("SELECT count(*) FROM versions");
+    auto latest = Number("SELECT max(seq) FROM versions");
     for (auto* r : {&persons, &versions, &latest}) {
       if (!r->ok()) return r->error();
     }
@@ -275,17 +269,22 @@ class SqliteStore final : public RegisterStore {
     return BytesOnDiskLocked();
   }
 
+  // The first column of `sql`'s first row on the writer (0 for no row or NULL). Call with
+  // write_mutex_ held.
+  Result<uint64_t> Number(const char* sql) {
+    Statement st = writer_.Prepare(sql);
+    auto row = st.Step();
+    if (!row.ok()) return row.error();
+    return *row && !st.IsNull(0) ? static_cast<uint64_t>(st.Int(0)) : 0;
+  }
+
   // The database's pages and its write-ahead log. Call with write_mutex_ held.
   Result<uint64_t> BytesOnDiskLocked() {
-    uint64_t values[2] = {0, 0};
-    const char* pragmas[2] = {"PRAGMA page_count", "PRAGMA page_size"};
-    for (int i = 0; i < 2; ++i) {
-      Statement st = writer_.Prepare(pragmas[i]);
-      auto row = st.Step();
-      if (!row.ok()) return row.error();
-      if (*row) values[i] = static_cast<uint64_t>(st.Int(0));
-    }
-    uint64_t bytes = values[0] * values[1];
+    auto pages = Number("PRAGMA page_count");
+    if (!pages.ok()) return pages.error();
+    auto page_size = Number("PRAGMA page_size");
+    if (!page_size.ok()) return page_size.error();
+    uint64_t bytes = *pages * *page_size;
     std::error_code ec;
     auto wal = std::filesystem::file_size(path_ + "-wal", ec);
     if (!ec) bytes += wal;

@@ -368,21 +368,24 @@ TEST_F(ServerTest, OversizedChunkedBodyGets413) {
   EXPECT_EQ(r->body, "413 Content Too Large\n");
 }
 
+// Sends `request` on a connection of its own; the answer, or nullopt when none came.
+std::optional<HttpResp> Exchange(std::uint16_t port, const std::string& request) {
+  RawClient c(port);
+  if (!c.Send(request)) return std::nullopt;
+  return c.Read();
+}
+
 // A GET needs no body: one larger than bodiless_limit is refused from its Content-Length, on a
 // route of no API too (the operations routes).
 TEST_F(ServerTest, AGetCarriesNoLargeBody) {
   options_.body_limit = 1 << 20;
   options_.bodiless_limit = 16;
   Start();
-  RawClient big(port());
-  ASSERT_TRUE(big.Send("GET /hello HTTP/1.1\r\nHost: t\r\nContent-Length: 17\r\n\r\n"));
-  auto refused = big.Read();
+  auto refused = Exchange(port(), "GET /hello HTTP/1.1\r\nHost: t\r\nContent-Length: 17\r\n\r\n");
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->status, 413);
-  RawClient small(port());
-  ASSERT_TRUE(
-      small.Send("GET /hello HTTP/1.1\r\nHost: t\r\nContent-Length: 16\r\n\r\n0123456789abcdef"));
-  auto answered = small.Read();
+  auto answered = Exchange(
+      port(), "GET /hello HTTP/1.1\r\nHost: t\r\nContent-Length: 16\r\n\r\n0123456789abcdef");
   ASSERT_TRUE(answered);
   EXPECT_EQ(answered->status, 200);
 }
@@ -400,15 +403,11 @@ TEST_F(ServerTest, ARouteOfAnApiWithoutPrefixHasItsApisBodyLimit) {
                   .ok());
   options_.body_limit = 1 << 20;
   Start();
-  RawClient big(port());
-  ASSERT_TRUE(big.Send("POST /grant HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\n"));
-  auto refused = big.Read();
+  auto refused = Exchange(port(), "POST /grant HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\n");
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->status, 413);
-  RawClient small(port());
-  ASSERT_TRUE(
-      small.Send("POST /grant HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n0123456789"));
-  auto answered = small.Read();
+  auto answered =
+      Exchange(port(), "POST /grant HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n0123456789");
   ASSERT_TRUE(answered);
   EXPECT_EQ(answered->status, 200);
   EXPECT_EQ(answered->body, "0123456789");
