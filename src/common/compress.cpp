@@ -25,6 +25,9 @@ struct DDictDeleter {
 
 // One working context per thread, shared by every Zstd instance: the dictionary is passed per
 // call, so a context carries no state from one call to the next.
+// The size of each thread's compression buffer (Zstd::Compress).
+constexpr size_t kScratchBytes = 256 * 1024;
+
 ZSTD_CCtx* ThreadCCtx() {
   thread_local std::unique_ptr<ZSTD_CCtx, CCtxDeleter> cctx(ZSTD_createCCtx());
   if (!cctx) throw std::bad_alloc();
@@ -120,14 +123,25 @@ Result<Zstd> Zstd::Create(std::string dictionary, int level) {
 
 void Zstd::Compress(std::string_view in, std::string& out) const {
   ZSTD_CCtx* cctx = ThreadCCtx();
-  out.resize(ZSTD_compressBound(in.size()));
+  const size_t bound = ZSTD_compressBound(in.size());
+  // Small inputs go through a per-thread buffer that keeps its size, so that `out` is neither
+  // zero-filled to the bound first nor left with the bound as its capacity; a large one is
+  // compressed in place rather than kept in every thread's buffer.
+  thread_local std::string scratch;
+  const bool in_place = bound > kScratchBytes;
+  std::string& target = in_place ? out : scratch;
+  if (target.size() < bound) target.resize(in_place ? bound : kScratchBytes);
   const size_t n =
-      has_dict_ ? ZSTD_compress_usingCDict(cctx, out.data(), out.size(), in.data(), in.size(),
+      has_dict_ ? ZSTD_compress_usingCDict(cctx, target.data(), bound, in.data(), in.size(),
                                            dicts_->cdict.get())
-                : ZSTD_compressCCtx(cctx, out.data(), out.size(), in.data(), in.size(), level_);
+                : ZSTD_compressCCtx(cctx, target.data(), bound, in.data(), in.size(), level_);
   // With a bound-sized buffer the only possible failure is memory.
   if (ZSTD_isError(n)) throw std::bad_alloc();
-  out.resize(n);
+  if (in_place) {
+    out.resize(n);
+  } else {
+    out.assign(scratch.data(), n);
+  }
 }
 
 Status Zstd::Decompress(std::string_view in, std::string& out, size_t max_bytes) const {

@@ -58,6 +58,26 @@ TEST(ZstdTest, RoundTripWithoutDictionary) {
   }
 }
 
+// The output of a small input is allocated at its frame's size (not the bound of the input), and
+// one output string serves inputs on both sides of the per-thread buffer's size in turn.
+TEST(ZstdTest, OutputIsSizedToTheFrame) {
+  auto z = Zstd::Create("");
+  ASSERT_TRUE(z.ok());
+  const std::string small(20000, 'a');
+  std::string big(600 * 1024, 'y');
+  for (size_t i = 0; i < big.size(); i += 89) big[i] = static_cast<char>(i);
+  std::string fresh;
+  z->Compress(small, fresh);
+  EXPECT_LT(fresh.capacity(), small.size() / 4);
+  std::string packed;
+  for (const std::string* in : std::vector<const std::string*>{&small, &big, &small, &big}) {
+    z->Compress(*in, packed);
+    std::string unpacked;
+    ASSERT_TRUE(z->Decompress(packed, unpacked).ok());
+    EXPECT_EQ(unpacked, *in);
+  }
+}
+
 TEST(ZstdTest, RoundTripWithDictionaryAndBetterRatio) {
   const std::vector<std::string> train = JsonSamples(2000, 1);
   auto dict = Zstd::TrainDictionary(train, 16 * 1024);
