@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <deque>
 #include <future>
 #include <memory>
 #include <thread>
@@ -26,15 +27,32 @@ Result<PopulateSummary> Populate(store::RegisterStore& store, uint64_t persons, 
   options.threads =
       threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   options.first_seq = 1;
-  // Two-stage pipeline: while batch k is inserted (one SQLite writer thread), batch k+1 is
-  // encoded and compressed here; batches are inserted strictly in order.
+  // Three stages: while batch k is inserted (one writer), the next kEncodeAhead batches are encoded
+  // and compressed, each on threads of its own, and the generator renders those after them;
+  // batches are inserted strictly in order (docs/deployment.md, "Loading").
+  constexpr size_t kEncodeAhead = 2;
   struct Pending {
     std::vector<store::PersonWrite> persons;
     store::EncodedPersons encoded;
+    // Declared last, so destroyed first: its destructor waits for the encoding that reads
+    // `persons`.
+    std::future<store::EncodedPersons> encoding;
   };
+  std::deque<std::shared_ptr<Pending>> encoding;  // in batch order
   std::future<Status> inserting;
   auto finish_previous = [&]() -> Status {
     return inserting.valid() ? inserting.get() : Status::Ok();
+  };
+  // The oldest encoded batch goes to the writer once the batch before it is in.
+  auto insert_oldest = [&]() -> Status {
+    std::shared_ptr<Pending> pending = std::move(encoding.front());
+    encoding.pop_front();
+    pending->encoded = pending->encoding.get();
+    if (Status s = finish_previous(); !s.ok()) return s;
+    inserting = std::async(std::launch::async, [&store, pending] {
+      return store.BulkInsert(pending->persons, &pending->encoded);
+    });
+    return Status::Ok();
   };
   auto sink = [&](std::vector<store::PersonWrite>&& batch) -> Status {
     if (!dictionary_done) {
@@ -53,13 +71,14 @@ Result<PopulateSummary> Populate(store::RegisterStore& store, uint64_t persons, 
     for (const auto& p : batch) summary.versions += p.versions.size();
     summary.persons += batch.size();
     auto pending = std::make_shared<Pending>();
-    pending->encoded = store.EncodeForBulkInsert(batch);
     pending->persons = std::move(batch);
-    if (Status s = finish_previous(); !s.ok()) return s;
-    inserting = std::async(std::launch::async, [&store, pending] {
-      return store.BulkInsert(pending->persons, &pending->encoded);
+    // The task reads the batch through a plain pointer: holding `pending` itself would keep it
+    // alive through its own future.
+    pending->encoding = std::async(std::launch::async, [&store, persons = &pending->persons] {
+      return store.EncodeForBulkInsert(*persons);
     });
-    return Status::Ok();
+    encoding.push_back(std::move(pending));
+    return encoding.size() > kEncodeAhead ? insert_oldest() : Status::Ok();
   };
   auto report = [&](uint64_t done) {
     if (!progress) return;
@@ -72,13 +91,18 @@ Result<PopulateSummary> Populate(store::RegisterStore& store, uint64_t persons, 
   };
   if (Status begun = store.BeginBulkLoad(); !begun.ok()) return begun.error();
   Status s = gen::Generate(options, sink, report);
+  while (s.ok() && !encoding.empty()) s = insert_oldest();
+  encoding.clear();                 // waits for the encodings still running
   Status last = finish_previous();  // always wait: the insert thread uses `store`
   if (progress) std::fprintf(stderr, "\n");
   if (!s.ok()) return s.error();
   if (!last.ok()) return last.error();
   // The search index of everyone generated, in one sorted pass (RegisterStore::BeginBulkLoad).
+  const auto loaded = std::chrono::steady_clock::now();
   if (Status indexed = store.EndBulkLoad(); !indexed.ok()) return indexed.error();
-  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const auto end = std::chrono::steady_clock::now();
+  summary.index_seconds = std::chrono::duration<double>(end - loaded).count();
+  summary.seconds = std::chrono::duration<double>(end - start).count();
   return summary;
 }
 

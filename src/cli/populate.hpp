@@ -11,7 +11,8 @@ namespace norreg::cli {
 struct PopulateSummary {
   uint64_t persons = 0;
   uint64_t versions = 0;
-  double seconds = 0;
+  double seconds = 0;        // in all
+  double index_seconds = 0;  // of which building the indexes after the load (EndBulkLoad)
 };
 
 // Generates `persons` persons with `seed` into `store`, which must be empty (kConflict

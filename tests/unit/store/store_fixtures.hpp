@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <memory>
 #include <ostream>
 #include <random>
 #include <string>
@@ -196,6 +197,69 @@ class PostgresTest : public ::testing::Test {
 
  private:
   std::unique_ptr<TestRegister> register_;
+};
+
+// A store that passes every call to a real one: tests derive from it and override the calls
+// they want to watch, slow down or fail.
+class ForwardingStore : public RegisterStore {
+ public:
+  explicit ForwardingStore(std::unique_ptr<RegisterStore> inner) : inner_(std::move(inner)) {}
+
+  Result<StoredPerson> FindByFnr(std::string_view fnr) override { return inner_->FindByFnr(fnr); }
+  Result<StoredPerson> FindByVersion(uint64_t seq) override { return inner_->FindByVersion(seq); }
+  Result<RawPerson> FindRawByFnr(std::string_view fnr, std::string& buffer) override {
+    return inner_->FindRawByFnr(fnr, buffer);
+  }
+  Result<RawPerson> FindRawByVersion(uint64_t seq, std::string& buffer) override {
+    return inner_->FindRawByVersion(seq, buffer);
+  }
+  Status InReadSnapshot(const std::function<Status()>& fn) override {
+    return inner_->InReadSnapshot(fn);
+  }
+  Status FindRawByFnrs(std::span<const std::string> fnrs, std::string& buffer,
+                       const RawVisitor& each) override {
+    return inner_->FindRawByFnrs(fnrs, buffer, each);
+  }
+  Status FindRawByVersions(std::span<const uint64_t> seqs, std::string& buffer,
+                           const RawVisitor& each) override {
+    return inner_->FindRawByVersions(seqs, buffer, each);
+  }
+  uint64_t LatestSeq() override { return inner_->LatestSeq(); }
+  Result<std::vector<EventRow>> Events(uint64_t from_seq, size_t limit) override {
+    return inner_->Events(from_seq, limit);
+  }
+  Result<RegisterStats> Stats() override { return inner_->Stats(); }
+  Result<uint64_t> BytesOnDisk() override { return inner_->BytesOnDisk(); }
+  Status SnapshotScan(uint64_t seq, SnapshotRecords records,
+                      const std::function<Status(const SnapshotEntry&)>& each) override {
+    return inner_->SnapshotScan(seq, records, each);
+  }
+  Status SearchPosting(uint32_t term, size_t limit, std::vector<int64_t>& out) override {
+    return inner_->SearchPosting(term, limit, out);
+  }
+  Result<bool> FindRawBySearchTerms(std::span<const uint32_t> terms, std::string& buffer,
+                                    const std::function<Status(const RawPerson&)>& each) override {
+    return inner_->FindRawBySearchTerms(terms, buffer, each);
+  }
+  Status BulkInsert(std::span<const PersonWrite> persons, const EncodedPersons* encoded) override {
+    return inner_->BulkInsert(persons, encoded);
+  }
+  EncodedPersons EncodeForBulkInsert(std::span<const PersonWrite> persons) override {
+    return inner_->EncodeForBulkInsert(persons);
+  }
+  Status BeginBulkLoad() override { return inner_->BeginBulkLoad(); }
+  Status EndBulkLoad() override { return inner_->EndBulkLoad(); }
+  Result<uint64_t> ApplyChanges(std::span<const std::string> fnrs,
+                                const ChangeFn& change) override {
+    return inner_->ApplyChanges(fnrs, change);
+  }
+  std::array<uint8_t, 16> DocumentKey() override { return inner_->DocumentKey(); }
+  Status InstallDictionary(const std::vector<std::string>& samples) override {
+    return inner_->InstallDictionary(samples);
+  }
+
+ private:
+  std::unique_ptr<RegisterStore> inner_;
 };
 
 }  // namespace norreg::store::testing
