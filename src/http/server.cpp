@@ -54,6 +54,8 @@ constexpr std::size_t kReadChunk = 16 * 1024;
 // waiting for 100-continue to still read our 413 instead of a connection reset.
 constexpr std::chrono::milliseconds kLingerTime{2000};
 constexpr std::size_t kLingerBytes = 64 * 1024 * 1024;
+// What a refused connection may still send (headers and the start of a body) before it is closed.
+constexpr std::size_t kRefusedLingerBytes = 1024 * 1024;
 
 // "Sun, 06 Nov 1994 08:49:37 GMT", formatted once per second per thread.
 std::string_view HttpDate() {
@@ -212,7 +214,7 @@ struct Server::Impl {
   void ReleaseConnection(const std::string& client);
   // Answers 503 and closes (a connection over a cap).
   asio::awaitable<void> RefuseConnection(tcp::socket socket);
-  asio::awaitable<void> Linger(beast::tcp_stream& stream);
+  asio::awaitable<void> Linger(beast::tcp_stream& stream, std::size_t max_bytes = kLingerBytes);
   void SerializeHead(std::string& head, const Response& res, const Request& req, bool keep_alive,
                      bool http10, std::size_t body_size);
   void AccessLog(const Request& req, int status, std::size_t bytes, Clock::duration dur,
@@ -274,7 +276,8 @@ struct Server::Impl {
   std::size_t next_worker = 0;
   bool ran = false;
   bool tearing_down = false;
-  std::mutex connections_mu;  // guards the two below
+  std::atomic<std::size_t> refusing{0};  // RefuseConnection coroutines running
+  std::mutex connections_mu;             // guards the two below
   std::size_t connections_open = 0;
   std::unordered_map<std::string, std::size_t> connections_by_client;
   asio::thread_pool blocking_pool;  // last: joined first, before the workers go
@@ -413,7 +416,14 @@ asio::awaitable<void> Server::Impl::AcceptLoop() {
     if (auto ep = socket.remote_endpoint(ec); !ec) client = ep.address().to_string();
     if (!AdmitConnection(client)) {
       metrics.ConnectionRefused();
-      asio::co_spawn(w.ioc, RefuseConnection(std::move(socket)), asio::detached);
+      // Answering costs a coroutine and up to kLingerTime each: a flood of them is cut short.
+      if (opt.max_refusing != 0 && refusing.load() >= opt.max_refusing) {
+        socket.close(ec);
+        continue;
+      }
+      ++refusing;
+      asio::co_spawn(w.ioc, RefuseConnection(std::move(socket)),
+                     [this](std::exception_ptr) { --refusing; });
       continue;
     }
     asio::co_spawn(w.ioc, Session(w, std::move(socket), std::move(client)),
@@ -499,7 +509,7 @@ void Server::Impl::AccessLog(const Request& req, int status, std::size_t bytes, 
   logger->info(line);
 }
 
-asio::awaitable<void> Server::Impl::Linger(beast::tcp_stream& stream) {
+asio::awaitable<void> Server::Impl::Linger(beast::tcp_stream& stream, std::size_t max_bytes) {
   // Half-close, then drain what the client still sends so that closing does not reset the
   // connection before it has read our answer (RFC 9112 9.6).
   beast::error_code ec;
@@ -508,7 +518,7 @@ asio::awaitable<void> Server::Impl::Linger(beast::tcp_stream& stream) {
   std::array<char, 8192> sink;
   std::size_t drained = 0;
   stream.expires_after(kLingerTime);
-  while (drained < kLingerBytes) {
+  while (drained < max_bytes) {
     auto [rec, n] = co_await stream.async_read_some(asio::buffer(sink), kTuple);
     if (rec) break;
     drained += n;
@@ -542,7 +552,7 @@ asio::awaitable<void> Server::Impl::RefuseConnection(tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));
   stream.expires_after(opt.write_timeout);
   co_await asio::async_write(stream, asio::buffer(kBusy), kTuple);
-  co_await Linger(stream);
+  co_await Linger(stream, kRefusedLingerBytes);
   beast::error_code ec;
   stream.socket().shutdown(tcp::socket::shutdown_both, ec);
   stream.close();

@@ -86,6 +86,9 @@ struct ServerOptions {
   // answered 503 with Retry-After and closed (norreg_http_connections_refused_total).
   std::size_t max_connections = 10'000;
   std::size_t max_connections_per_client = 1'000;
+  // Refused connections being answered and drained at once (0 = no cap); past it, one more is
+  // closed without an answer (and counted as refused).
+  std::size_t max_refusing = 256;
   bool access_log = true;
   std::shared_ptr<spdlog::logger> access_logger;  // null -> spdlog's default logger
   bool handle_signals = false;                    // Run() stops on SIGINT/SIGTERM

@@ -532,6 +532,34 @@ TEST_F(ServerTest, ConnectionsOverACapGet503) {
   EXPECT_EQ(hello->status, 200);
 }
 
+// Refusals are bounded too: while max_refusing refused connections are being answered and
+// drained, one more is closed at once without an answer (and still counted).
+TEST_F(ServerTest, RefusalsPastTheirCapAreClosedWithoutAnAnswer) {
+  options_.max_connections_per_client = 1;
+  options_.max_refusing = 1;
+  Start();
+  RawClient admitted(port());
+  ASSERT_TRUE(admitted.Send(Get("/hello")));
+  ASSERT_TRUE(admitted.Read());
+  auto refused = std::make_unique<RawClient>(port());  // answered, then drained while open
+  auto busy = refused->Read(2000ms);
+  ASSERT_TRUE(busy);
+  EXPECT_EQ(busy->status, 503);
+  RawClient cut(port());
+  EXPECT_FALSE(cut.Read(1000ms));
+  EXPECT_TRUE(cut.WaitClosed(1000ms));
+  EXPECT_EQ(metrics_.connections_refused(), 2u);
+  refused.reset();  // its drain ends, and its slot is free again
+  std::optional<HttpResp> answer;
+  for (int i = 0; i < 100 && !answer; ++i) {
+    RawClient again(port());
+    answer = again.Read(500ms);
+    if (!answer) std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 503);
+}
+
 TEST_F(ServerTest, HandlerExceptionIsGeneric500) {
   Start();
   RawClient c(port());
