@@ -235,6 +235,18 @@ Status PersonSearch::Find(const freg::SearchCriteria& criteria, size_t limit,
   if (!narrowed.ok()) {
     searched = narrowed.error();
   } else if (!*narrowed) {
+    if (scans_.fetch_add(1) >= max_scans_) {
+      --scans_;
+      return MakeError(ErrorCode::kRateLimited,
+                       "For mange søk uten avgrensende kriterier pågår nå. Avgrens søket med "
+                       "navn, fødselsdato, adresse, postnummer eller kommunenummer, eller prøv "
+                       "igjen senere.",
+                       "every search scan slot is taken");
+    }
+    struct Slot {
+      std::atomic<int>& scans;
+      ~Slot() { --scans; }
+    } slot{scans_};
     searched = store_.SnapshotScan(store_.LatestSeq(), store::SnapshotRecords::kInclude,
                                    [&](const store::SnapshotEntry& entry) -> Status {
                                      raw.assign(entry.record);

@@ -10,6 +10,7 @@
 // every person once (SnapshotScan). Both stop as soon as there are more hits than the limit.
 //
 // Thread-safe: holds only a reference to the store.
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -47,12 +48,18 @@ struct EntydigHit {
 
 class PersonSearch {
  public:
-  explicit PersonSearch(store::RegisterStore& store) : store_(store) {}
+  // Searches that no index term narrows read every person; at most this many run at once (per
+  // node), so that they cannot take every thread (docs/limits.md).
+  static constexpr int kMaxScans = 2;
+
+  explicit PersonSearch(store::RegisterStore& store, int max_scans = kMaxScans)
+      : store_(store), max_scans_(max_scans) {}
 
   // personer/soek: the numbers (foedselsEllerDNummer) of every person matching, ascending, at
   // most maksTreff of them (default and maximum kMaxSearchHits). Errors: kInvalidInput for a bad
   // parameter (the message names it) and for a search matching more than kMaxSearchHits persons
-  // (the message tells the consumer to narrow it); kInternal from the store.
+  // (the message tells the consumer to narrow it); kRateLimited for a search that reads every
+  // person while kMaxScans others do; kInternal from the store.
   Result<std::vector<std::string>> Soek(const SearchParams& params);
 
   // personer/entydigsoek: the one person the criteria identify, its record decompressed into
@@ -74,6 +81,8 @@ class PersonSearch {
                       const freg::SearchCriteria& criteria, bool need_address_without_number);
 
   store::RegisterStore& store_;
+  const int max_scans_;
+  std::atomic<int> scans_{0};  // whole-register reads running
 };
 
 // Validates `params` into criteria (exposed for tests). `entydig` selects entydig søk's rules

@@ -4,6 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
 #include "common/ids.hpp"
 #include "freg/record_codec.hpp"
 #include "unit/store/store_fixtures.hpp"
@@ -36,14 +42,14 @@ store::PersonWrite Make(const PersonSpec& s, uint64_t seq) {
     row.json = std::move(json);
     p.record.rows.push_back(std::move(row));
   };
-  add(freg::Property::kStatus, std::string(R"({"status":")") + (s.dead ? "doed" : "bosatt") +
-                                   "\"}");
+  add(freg::Property::kStatus,
+      std::string(R"({"status":")") + (s.dead ? "doed" : "bosatt") + "\"}");
   add(freg::Property::kNavn,
       R"({"fornavn":")" + s.fornavn + R"(","etternavn":")" + s.etternavn + "\"}");
   add(freg::Property::kKjoenn, R"({"kjoenn":")" + s.kjoenn + "\"}");
   add(freg::Property::kFoedsel, R"({"foedselsdato":")" + s.dato + "\"}");
-  std::string nummer = s.number.empty() ? "" : R"("adressenummer":{"husnummer":")" + s.number +
-                                                   "\"},";
+  std::string nummer =
+      s.number.empty() ? "" : R"("adressenummer":{"husnummer":")" + s.number + "\"},";
   add(freg::Property::kBostedsadresse,
       R"({"vegadresse":{"kommunenummer":"0301","adressenavn":")" + s.street + "\"," + nummer +
           R"("poststed":{"postnummer":")" + s.postnummer + "\"}}}");
@@ -115,6 +121,60 @@ TEST_P(PersonSearchTest, SoekWithoutIndexTermsScans) {
   EXPECT_EQ(*hits, want);
   SearchParams none;
   EXPECT_EQ(search_->Soek(none)->size(), 3u);  // every living person
+}
+
+// A store whose whole-register reads wait at their first person until released.
+class HeldScanStore final : public store::testing::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  Status SnapshotScan(uint64_t seq, store::SnapshotRecords records,
+                      const std::function<Status(const store::SnapshotEntry&)>& each) override {
+    ++started;
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return released_; });
+    lock.unlock();
+    return ForwardingStore::SnapshotScan(seq, records, each);
+  }
+  void Release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+  std::atomic<int> started{0};
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool released_ = false;
+};
+
+// Searches that read every person run kMaxScans at a time; one more is refused (429) at once,
+// while searches the index narrows go on. Once a scan ends, its slot serves the next.
+TEST_P(PersonSearchTest, ScansBeyondTheirSlotsAreRefused) {
+  Load(Family());
+  auto store = Open();
+  ASSERT_TRUE(store.ok());
+  HeldScanStore held(std::move(*store));
+  PersonSearch search(held, 1);
+  SearchParams scan;
+  scan.kjoenn = "mann";
+  std::thread first([&] {
+    auto hits = search.Soek(scan);
+    EXPECT_TRUE(hits.ok());
+    EXPECT_EQ(hits.ok() ? hits->size() : 0u, 2u);
+  });
+  while (held.started.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  auto refused = search.Soek(scan);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kRateLimited);
+  EXPECT_NE(refused.error().message.find("Avgrens søket"), std::string::npos);
+  SearchParams narrowed;
+  narrowed.navn = "Kari Nordmann";
+  EXPECT_EQ(*search.Soek(narrowed), std::vector<std::string>{kKari});
+  held.Release();
+  first.join();
+  EXPECT_TRUE(search.Soek(scan).ok());
+  EXPECT_EQ(held.started.load(), 2);
 }
 
 TEST_P(PersonSearchTest, SoekRefusesMoreThanTenThousandHits) {

@@ -29,12 +29,14 @@ Status RegisterApi(Dispatcher& dispatcher, FregContext& context, std::vector<Bef
     std::string_view path;
     std::string_view name;
     Result<Response> (*fn)(FregContext&, Request&);
+    // Off the io thread (RouteInfo::blocking): a search reads and tests up to every person.
+    bool blocking = false;
   };
   static constexpr Entry kEntries[] = {
       {Endpoint::kPerson, Method::kGet, "/personer/{id}", "freg_person", &GetPerson},
-      {Endpoint::kSoek, Method::kGet, "/personer/soek", "freg_personsoek", &GetPersonSoek},
+      {Endpoint::kSoek, Method::kGet, "/personer/soek", "freg_personsoek", &GetPersonSoek, true},
       {Endpoint::kEntydigsoek, Method::kGet, "/personer/entydigsoek", "freg_entydigsoek",
-       &GetPersonEntydigsoek},
+       &GetPersonEntydigsoek, true},
       {Endpoint::kPersonXsd, Method::kGet, "/personer/xsd", "freg_person_xsd", &GetPersonXsd},
       {Endpoint::kHendelseXsd, Method::kGet, "/hendelser/xsd", "freg_hendelse_xsd", &GetEventXsd},
       {Endpoint::kFeedXsd, Method::kGet, "/hendelser/feedxsd", "freg_feed_xsd", &GetFeedXsd},
@@ -64,7 +66,7 @@ Status RegisterApi(Dispatcher& dispatcher, FregContext& context, std::vector<Bef
     if (!package.Has(e.endpoint)) continue;
     auto fn = e.fn;
     Status s = dispatcher.Add(e.method, std::string(package.base_path) + std::string(e.path),
-                              RouteInfo{api, route_prefix + std::string(e.name)},
+                              RouteInfo{api, route_prefix + std::string(e.name), e.blocking},
                               [&context, fn](Request& request) { return fn(context, request); });
     if (!s.ok()) return s;
   }
