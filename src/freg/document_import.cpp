@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <string>
+#include <string_view>
+#include <unordered_map>
 
 #include "common/ids.hpp"
 #include "freg/schema.hpp"
@@ -157,6 +160,10 @@ Result<MergedPerson> MergeImport(const std::optional<PersonRecord>& current,
   std::vector<size_t> new_of_property;
   std::vector<ptrdiff_t> match;  // per imported row of the property: index into old_of_property
   std::vector<bool> taken;
+  struct Candidates {
+    std::vector<size_t> present, current;  // positions in old_of_property, ascending
+  };
+  std::unordered_map<std::string_view, Candidates> candidates;  // by the old row's JSON
   for (int p = 0; p < kPropertyCount; ++p) {
     const auto property = static_cast<Property>(p);
     old_of_property.clear();
@@ -171,21 +178,31 @@ Result<MergedPerson> MergeImport(const std::optional<PersonRecord>& current,
 
     // Greedy, order-preserving matching: each imported row takes the first unused old row after
     // the previous match that is present at prev, has the same JSON and can take the imported
-    // erGjeldende (a history row never becomes current again).
+    // erGjeldende (a history row never becomes current again). The candidates are looked up by
+    // JSON (positions ascending, all present ones and the current ones apart), so that the
+    // matching is O((old + imported) log old), not O(old × imported).
+    candidates.clear();
+    for (size_t k = 0; k < old_of_property.size(); ++k) {
+      const Row& old = old_rows[old_of_property[k]];
+      if (!old.PresentAt(prev)) continue;
+      Candidates& c = candidates[old.json];
+      c.present.push_back(k);
+      if (old.CurrentAt(seq)) c.current.push_back(k);
+    }
     match.assign(new_of_property.size(), -1);
     taken.assign(old_of_property.size(), false);
     size_t next_old = 0;
     for (size_t j = 0; j < new_of_property.size(); ++j) {
       const ImportedRow& imported = doc.rows[new_of_property[j]];
-      for (size_t k = next_old; k < old_of_property.size(); ++k) {
-        const Row& old = old_rows[old_of_property[k]];
-        if (!old.PresentAt(prev) || old.json != imported.json) continue;
-        if (imported.gjeldende && !old.CurrentAt(seq)) continue;
-        match[j] = static_cast<ptrdiff_t>(k);
-        taken[k] = true;
-        next_old = k + 1;
-        break;
-      }
+      auto found = candidates.find(imported.json);
+      if (found == candidates.end()) continue;
+      const std::vector<size_t>& positions =
+          imported.gjeldende ? found->second.current : found->second.present;
+      auto k = std::lower_bound(positions.begin(), positions.end(), next_old);
+      if (k == positions.end()) continue;
+      match[j] = static_cast<ptrdiff_t>(*k);
+      taken[*k] = true;
+      next_old = *k + 1;
     }
 
     // Merge both sequences around the matched anchors.
@@ -233,6 +250,18 @@ Result<MergedPerson> MergeImport(const std::optional<PersonRecord>& current,
     AddDistinct(record.other_ids, current->fnr, doc.fnr);
   }
   for (const std::string& id : doc.other_ids) AddDistinct(record.other_ids, id, doc.fnr);
+
+  // Every later read of the person costs O(record): its size is capped.
+  size_t bytes = 0;
+  for (const Row& row : record.rows) bytes += row.json.size();
+  if (record.rows.size() + record.other_ids.size() > kMaxRecordRows || bytes > kMaxRecordBytes) {
+    return MakeError(ErrorCode::kInvalidInput,
+                     "personen " + doc.fnr + " ville fått for mange opplysninger (" +
+                         std::to_string(record.rows.size() + record.other_ids.size()) +
+                         " rader og nummer, " + std::to_string(bytes) + " byte; høyst " +
+                         std::to_string(kMaxRecordRows) + " og " + std::to_string(kMaxRecordBytes) +
+                         ")");
+  }
 
   // The event.
   merged.version.seq = seq;

@@ -7,6 +7,7 @@
 // MergeImport turns the result into the person's new PersonRecord so that the version `seq`
 // renders exactly the imported rows while every earlier version renders as before.
 // Pure functions; thread-safe.
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -48,6 +49,12 @@ struct MergedPerson {
   Version version;
 };
 
+// The most one person's record may hold, every version's rows and earlier numbers counted: every
+// lookup, search candidate and extract row of the person reads all of it (docs/limits.md). Real
+// persons hold tens of rows and a few kilobytes.
+inline constexpr size_t kMaxRecordRows = 10'000;
+inline constexpr size_t kMaxRecordBytes = 2 * 1024 * 1024;
+
 // Merges `doc` into the person's history as version `seq` (the next free sekvensnummer; every
 // version of `current` must be older). `current` is nullopt for a new person.
 //  - A row of `current` present at seq-1 whose canonical JSON equals an imported row's is kept
@@ -66,8 +73,9 @@ struct MergedPerson {
 //    doedsfall, falskIdentitet, identitetsgrunnlag, bostedsadresse, adressebeskyttelse, navn,
 //    sivilstand, familierelasjon, statsborgerskap, innflytting, utflytting, kjoenn, foedsel, ...);
 //    personErOppdatert when nothing changed.
-// Failure: kInvalidInput when doc.fnr is empty; kConflict when `current` already has a version
-// at or after `seq` (or seq is 0).
+// Failure: kInvalidInput when doc.fnr is empty or when the record would hold more than
+// kMaxRecordRows rows and numbers or kMaxRecordBytes of row JSON; kConflict when `current`
+// already has a version at or after `seq` (or seq is 0).
 Result<MergedPerson> MergeImport(const std::optional<PersonRecord>& current,
                                  const ImportedDocument& doc, uint64_t seq, timefmt::EpochMs now);
 

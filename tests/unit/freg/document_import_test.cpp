@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <random>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -392,6 +393,61 @@ TEST(MergeImportTest, ReorderedHistoryRendersAsTheDocumentSays) {
   MergedPerson second = ImportAt(first.record, Replace(kDocument, base_row, a + "," + b), 2);
   MergedPerson third = ImportAt(second.record, Replace(kDocument, base_row, b + "," + a), 3);
   EXPECT_EQ(third.version.type, Hendelsetype::kEndringISivilstand);
+}
+
+// Rows of one property that repeat the same JSON, current and history, in random orders over
+// many versions: every version renders as its document, and no earlier version changes.
+TEST(MergeImportTest, RepeatedRowsInRandomOrdersKeepEveryVersion) {
+  const std::string base_row =
+      R"({"ajourholdstidspunkt": "2019-01-01T12:00:00+01:00", "erGjeldende": false, "kilde": "Synutopia",
+     "aarsak": "Grunnbefolkning", "sivilstand": "ugift"})";
+  const char* kStates[] = {"ugift", "gift", "skilt"};
+  std::mt19937 random(11);
+  std::optional<PersonRecord> record;
+  for (uint64_t seq = 1; seq <= 120; ++seq) {
+    std::string rows;
+    const int n = 1 + static_cast<int>(random() % 6);
+    for (int i = 0; i < n; ++i) {
+      if (!rows.empty()) rows += ",";
+      rows += std::string(R"({"erGjeldende": )") + (random() % 3 == 0 ? "true" : "false") +
+              R"(, "sivilstand": ")" + kStates[random() % 3] + "\"}";
+    }
+    MergedPerson merged = ImportAt(record, Replace(kDocument, base_row, rows), seq);
+    if (::testing::Test::HasFailure()) return;
+    record = std::move(merged.record);
+  }
+}
+
+// A version that would make the record hold more than kMaxRecordRows rows, or more than
+// kMaxRecordBytes of JSON, is refused naming the person; one at the cap is accepted.
+TEST(MergeImportTest, RecordsAreCappedInRowsAndBytes) {
+  MergedPerson first = ImportAt(std::nullopt, kDocument, 1);
+  const size_t document_rows = first.record.rows.size() + first.record.other_ids.size();
+  auto with_history = [&](size_t rows, size_t json_bytes) {
+    PersonRecord record = first.record;
+    for (size_t i = 0; i < rows; ++i) {
+      Row row;
+      row.property = Property::kSivilstand;
+      row.from_seq = 1;
+      row.removed_at = 1;  // kept as history of version 1 only
+      row.json = R"({"sivilstand":"gift","n":")" + std::to_string(i) +
+                 std::string(json_bytes, 'x') + "\"}";
+      record.rows.push_back(std::move(row));
+    }
+    return record;
+  };
+  ImportedDocument doc = Parse(kDocument);
+  const size_t room = kMaxRecordRows - document_rows;
+  EXPECT_TRUE(MergeImport(with_history(room, 0), doc, 2, 0).ok());
+  auto over = MergeImport(with_history(room + 1, 0), doc, 2, 0);
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.error().code, ErrorCode::kInvalidInput);
+  EXPECT_NE(over.error().message.find("personen 14838540024 ville fått for mange opplysninger"),
+            std::string::npos)
+      << over.error().message;
+  auto large = MergeImport(with_history(3, kMaxRecordBytes / 3), doc, 2, 0);
+  ASSERT_FALSE(large.ok());
+  EXPECT_EQ(large.error().code, ErrorCode::kInvalidInput);
 }
 
 TEST(MergeImportTest, RejectsStaleSequenceAndMissingNumber) {
