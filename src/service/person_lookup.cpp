@@ -1,5 +1,6 @@
 #include "service/person_lookup.hpp"
 
+#include <unordered_map>
 #include <unordered_set>
 
 #include "common/escape.hpp"
@@ -124,36 +125,64 @@ Status PersonLookup::Bulk(const Caller& caller, std::span<const std::string> fnr
   thread_local std::string raw;
   thread_local freg::RecordView view;
   // The entries answered, in order (duplicates once unless the order is kept), and what is looked
-  // up for each: an invalid number is looked up as nothing (not found).
+  // up for each: an invalid number is looked up as nothing (not found), and so is a repeated one,
+  // whose person is copied from its first answer.
   std::vector<std::string_view> entries;
   std::vector<std::string> lookups;
   entries.reserve(fnrs.size());
   lookups.reserve(fnrs.size());
   std::unordered_set<std::string_view> seen;
   for (const std::string& fnr : fnrs) {
-    if (!som_bestilt && !seen.insert(fnr).second) continue;  // duplicates answered once
+    const bool repeated = !seen.insert(fnr).second;
+    if (!som_bestilt && repeated) continue;  // duplicates answered once
     entries.push_back(fnr);
-    lookups.push_back(CheckNumber(fnr).ok() ? fnr : std::string());
+    lookups.push_back(!repeated && CheckNumber(fnr).ok() ? fnr : std::string());
   }
+  // Where in `out` each person found is rendered, for its repeats.
+  struct Answered {
+    size_t offset = 0, length = 0;
+    size_t disclosed = 0;  // its index in `disclosed`
+  };
+  std::unordered_map<std::string_view, Answered> answered;
   bool first = true;
   std::vector<std::string> disclosed;
   Status looked_up = store_.FindRawByFnrs(
       lookups, raw, [&](size_t i, const Result<store::RawPerson>& person) -> Status {
         const std::string_view fnr = entries[i];
+        const auto earlier = person.ok() ? answered.end() : answered.find(fnr);
+        const bool found = person.ok() || earlier != answered.end();
         if (person.ok()) {
           if (Status s = view.Parse(raw); !s.ok()) return s.error();
           disclosed.emplace_back(view.fnr());
+        } else if (found) {
+          disclosed.push_back(disclosed[earlier->second.disclosed]);
         } else if (!som_bestilt) {
           return Status::Ok();  // unknown ids are left out unless the order is kept
         }
+        // The person: rendered the first time, copied for a repeat.
+        auto append_person = [&] {
+          if (!person.ok()) {
+            const Answered& copy = earlier->second;
+            out.reserve(out.size() + copy.length);
+            out.append(out.data() + copy.offset, copy.length);
+            return;
+          }
+          const size_t offset = out.size();
+          if (xml) {
+            Render(view, person->latest_seq, parts, true, out, false);
+          } else {
+            Render(view, person->latest_seq, parts, false, out);
+          }
+          answered.emplace(fnr, Answered{offset, out.size() - offset, disclosed.size() - 1});
+        };
         if (!xml && !first) out += ',';
         first = false;
         if (xml) {
           out += "<oppslag><foedselsEllerDNummer>";
           AppendXmlEscaped(out, fnr);
           out += "</foedselsEllerDNummer>";
-          if (person.ok()) {
-            Render(view, person->latest_seq, parts, true, out, false);
+          if (found) {
+            append_person();
           } else {
             out += "<feilmelding><feilmelding>Fant ikke person</feilmelding></feilmelding>";
           }
@@ -161,9 +190,9 @@ Status PersonLookup::Bulk(const Caller& caller, std::span<const std::string> fnr
         } else {
           out += "{\"foedselsEllerDNummer\":";
           AppendJsonString(out, fnr);
-          if (person.ok()) {
+          if (found) {
             out += ",\"folkeregisterperson\":";
-            Render(view, person->latest_seq, parts, false, out);
+            append_person();
           } else {
             out += ",\"feilmelding\":{\"feilmelding\":\"Fant ikke person\"}";
           }

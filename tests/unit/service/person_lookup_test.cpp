@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
@@ -116,6 +117,61 @@ class PersonLookupTest : public StoreTest {
 };
 
 NORREG_STORE_TEST_SUITE(PersonLookupTest);
+
+// A store that counts the numbers bulk look-ups ask it for.
+class CountingStore final : public store::testing::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  Status FindRawByFnrs(std::span<const std::string> fnrs, std::string& buffer,
+                       const RawVisitor& each) override {
+    for (const std::string& fnr : fnrs) asked.push_back(fnr);
+    return ForwardingStore::FindRawByFnrs(fnrs, buffer, each);
+  }
+  std::vector<std::string> asked;
+};
+
+// somBestilt=true answers every entry in order, a repeated number as often as it is asked for;
+// the person is read and rendered once, the repeats are copies of its first answer, and the
+// request discloses the person once.
+TEST_P(PersonLookupTest, ARepeatedNumberIsReadOnceAndAnsweredEachTime) {
+  auto opened = Open();
+  ASSERT_TRUE(opened.ok());
+  CountingStore counting(std::move(*opened));
+  PersonSearch search(counting);
+  PersonLookup lookup(counting, ids::DocumentIdCipher(counting.DocumentKey()), audit_.get(),
+                      &search);
+  const Caller omh = As("offentlig-med-hjemmel", "omh:gjentatt");
+  for (Format format : {Format::kJson, Format::kXml}) {
+    counting.asked.clear();
+    std::string out;
+    const std::vector<std::string> fnrs{open_, "12345678901", open_, fortrolig_, open_, "1"};
+    ASSERT_TRUE(lookup.Bulk(omh, fnrs, true, Parts(omh), format, out).ok());
+    EXPECT_EQ(std::count(counting.asked.begin(), counting.asked.end(), open_), 1) << out;
+    const std::string person = format == Format::kJson ? "\"folkeregisterperson\":"
+                                                       : "<oppslag><foedselsEllerDNummer>" + open_;
+    size_t count = 0;
+    for (size_t at = out.find(person); at != std::string::npos; at = out.find(person, at + 1)) {
+      ++count;
+    }
+    EXPECT_EQ(count, format == Format::kJson ? 4u : 3u) << out;
+    EXPECT_LT(out.find(open_), out.find("12345678901"));  // in the order asked
+    // Every repeat is the first answer's bytes: the person as a single look-up renders it.
+    std::string plain;
+    ASSERT_TRUE(
+        lookup.Bulk(omh, std::vector<std::string>{open_}, true, Parts(omh), format, plain).ok());
+    const std::string before =
+        format == Format::kJson ? "\"folkeregisterperson\":" : "</foedselsEllerDNummer>";
+    const size_t begin = plain.find(before) + before.size();
+    const size_t end = format == Format::kJson ? plain.size() - 3 : plain.rfind("</oppslag>");
+    const std::string answer = plain.substr(begin, end - begin);
+    size_t copies = 0;
+    for (size_t at = out.find(answer); at != std::string::npos; at = out.find(answer, at + 1)) {
+      ++copies;
+    }
+    EXPECT_EQ(copies, 3u) << out;
+  }
+  EXPECT_EQ(Endpoints(open_).count("omh:gjentatt"), 4u);  // once per request
+}
 
 TEST_P(PersonLookupTest, EveryAnswerIsMinimisedAndDisclosed) {
   const Caller omh = As("offentlig-med-hjemmel", "omh:person");
