@@ -26,6 +26,8 @@ std::string_view MethodName(Method method);
 // Exact, case-sensitive token (RFC 9110 methods are case-sensitive). Unknown -> kOther.
 Method ParseMethod(std::string_view token);
 
+class Request;
+
 // What a route is: the API family it belongs to (e.g. "freg", "mottak", "auth", "ops"; it picks
 // the before-steps and the error renderer) and a short stable name used as the metrics label.
 struct RouteInfo {
@@ -35,6 +37,9 @@ struct RouteInfo {
   // other requests). The server runs it on its pool of blocking threads, so the io thread serves
   // its other connections meanwhile and concurrent writers can share one commit.
   bool blocking = false;
+  // When set, a request for which it answers true runs on the blocking pool too (a request the
+  // handler will spend long on; the others stay on the io thread, without the pool's hand-offs).
+  bool (*blocking_when)(const Request& request) = nullptr;
 };
 
 using Params = std::vector<std::pair<std::string, std::string>>;

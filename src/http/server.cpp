@@ -671,7 +671,9 @@ asio::awaitable<void> Server::Impl::Session(Worker& w, tcp::socket socket, std::
     // before-steps (404, 405, authentication, rate limits) — so a refused request costs its
     // headers only, whatever it announces.
     const Route* found = have_response ? nullptr : dispatcher.FindRoute(req);
-    const bool blocking = found != nullptr && found->info.blocking;
+    const bool blocking =
+        found != nullptr && (found->info.blocking || (found->info.blocking_when != nullptr &&
+                                                      found->info.blocking_when(req)));
     // The limit of the route's API (an API of root paths, such as the token endpoint, has no
     // prefix), else of the API owning the path.
     const ApiSpec* body_api = found != nullptr && !found->info.api.empty()

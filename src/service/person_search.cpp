@@ -262,6 +262,11 @@ bool PersonSearch::Accepts(const freg::RecordView& record, uint64_t seq,
   return m.matched && (!need_address_without_number || m.address_without_husnummer);
 }
 
+bool PersonSearch::ReadsEveryPerson(const SearchParams& params) {
+  auto criteria = ParseCriteria(params, false);
+  return criteria.ok() && PlanTerms(*criteria).empty();
+}
+
 Result<std::vector<std::string>> PersonSearch::Soek(const SearchParams& params) {
   auto criteria = ParseCriteria(params, false);
   if (!criteria.ok()) return criteria.error();

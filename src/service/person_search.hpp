@@ -61,6 +61,9 @@ class PersonSearch {
   // (the message tells the consumer to narrow it); kRateLimited for a search that reads every
   // person while kMaxScans others do; kInternal from the store.
   Result<std::vector<std::string>> Soek(const SearchParams& params);
+  // Whether Soek of `params` reads every person: no index term narrows its criteria (valid
+  // ones; a SQLite register may still read every person when each term is very broad).
+  static bool ReadsEveryPerson(const SearchParams& params);
 
   // personer/entydigsoek: the one person the criteria identify, its record decompressed into
   // `buffer`. Errors: kInvalidInput for a bad parameter or criteria short of every combination

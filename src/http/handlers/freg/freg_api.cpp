@@ -29,14 +29,14 @@ Status RegisterApi(Dispatcher& dispatcher, FregContext& context, std::vector<Bef
     std::string_view path;
     std::string_view name;
     Result<Response> (*fn)(FregContext&, Request&);
-    // Off the io thread (RouteInfo::blocking): a search reads and tests up to every person.
-    bool blocking = false;
+    bool (*blocking_when)(const Request&) = nullptr;  // RouteInfo::blocking_when
   };
   static constexpr Entry kEntries[] = {
       {Endpoint::kPerson, Method::kGet, "/personer/{id}", "freg_person", &GetPerson},
-      {Endpoint::kSoek, Method::kGet, "/personer/soek", "freg_personsoek", &GetPersonSoek, true},
+      {Endpoint::kSoek, Method::kGet, "/personer/soek", "freg_personsoek", &GetPersonSoek,
+       &SoekReadsEveryPerson},
       {Endpoint::kEntydigsoek, Method::kGet, "/personer/entydigsoek", "freg_entydigsoek",
-       &GetPersonEntydigsoek, true},
+       &GetPersonEntydigsoek},
       {Endpoint::kPersonXsd, Method::kGet, "/personer/xsd", "freg_person_xsd", &GetPersonXsd},
       {Endpoint::kHendelseXsd, Method::kGet, "/hendelser/xsd", "freg_hendelse_xsd", &GetEventXsd},
       {Endpoint::kFeedXsd, Method::kGet, "/hendelser/feedxsd", "freg_feed_xsd", &GetFeedXsd},
@@ -65,9 +65,10 @@ Status RegisterApi(Dispatcher& dispatcher, FregContext& context, std::vector<Bef
   for (const Entry& e : kEntries) {
     if (!package.Has(e.endpoint)) continue;
     auto fn = e.fn;
-    Status s = dispatcher.Add(e.method, std::string(package.base_path) + std::string(e.path),
-                              RouteInfo{api, route_prefix + std::string(e.name), e.blocking},
-                              [&context, fn](Request& request) { return fn(context, request); });
+    Status s =
+        dispatcher.Add(e.method, std::string(package.base_path) + std::string(e.path),
+                       RouteInfo{api, route_prefix + std::string(e.name), false, e.blocking_when},
+                       [&context, fn](Request& request) { return fn(context, request); });
     if (!s.ok()) return s;
   }
   return Status::Ok();

@@ -73,6 +73,9 @@ std::string ApiBaseUrl(const Request& request, std::string_view base_path);
 
 Result<Response> GetPerson(FregContext& context, Request& request);
 Result<Response> GetPersonSoek(FregContext& context, Request& request);
+// personer/soek runs on the blocking pool when it will read every person
+// (RouteInfo::blocking_when).
+bool SoekReadsEveryPerson(const Request& request);
 Result<Response> GetPersonEntydigsoek(FregContext& context, Request& request);
 Result<Response> GetArchivedPerson(FregContext& context, Request& request);
 Result<Response> PostBulkLookup(FregContext& context, Request& request);

@@ -44,6 +44,10 @@ service::SearchParams ParamsOf(const Request& r) {
 
 }  // namespace
 
+bool SoekReadsEveryPerson(const Request& request) {
+  return service::PersonSearch::ReadsEveryPerson(ParamsOf(request));
+}
+
 Result<Response> GetPersonSoek(FregContext& context, Request& request) {
   auto type = NegotiateDocument(request);
   if (!type.ok()) return type.error();
