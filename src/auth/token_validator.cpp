@@ -297,17 +297,19 @@ std::vector<std::string> TokenValidator::issuers() const {
   return out;
 }
 
-Result<std::shared_ptr<const Principal>> TokenValidator::Validate(
-    std::string_view token, std::string_view required_scope) const {
+Result<std::shared_ptr<const Principal>> TokenValidator::Validate(std::string_view token,
+                                                                  std::string_view required_scope,
+                                                                  const VerifyGate& gate) const {
   const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
-  return ValidateAt(token, required_scope, now);
+  return ValidateAt(token, required_scope, now, gate);
 }
 
 Result<std::shared_ptr<const Principal>> TokenValidator::ValidateAt(std::string_view token,
                                                                     std::string_view required_scope,
-                                                                    int64_t now) const {
+                                                                    int64_t now,
+                                                                    const VerifyGate& gate) const {
   try {
     if (token.empty()) return Unauthenticated("token missing");
     if (token.size() > kMaxJwtBytes) {
@@ -319,6 +321,14 @@ Result<std::shared_ptr<const Principal>> TokenValidator::ValidateAt(std::string_
     std::shared_ptr<const Principal> principal;
     if (hashed) principal = impl_->Lookup(digest, now);
     if (!principal) {
+      if (gate) {
+        if (auto wait = gate()) {
+          return MakeError(ErrorCode::kRateLimited,
+                           "For mange ugyldige tilgangstokener fra denne adressen; prøv igjen om " +
+                               std::to_string(wait->count()) + " ms.",
+                           "verification refused: the address's failed tokens are over the limit");
+        }
+      }
       auto verified = impl_->Verify(token, now);
       if (!verified) return std::move(verified.error());
       principal = std::move(verified.value());

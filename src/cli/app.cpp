@@ -15,6 +15,7 @@
 
 #include "auth/authorization_server.hpp"
 #include "auth/client_registry.hpp"
+#include "auth/failure_gate.hpp"
 #include "auth/jwks.hpp"
 #include "auth/rate_limiter.hpp"
 #include "auth/token_validator.hpp"
@@ -239,6 +240,8 @@ struct Security {
   std::unique_ptr<auth::AuthorizationServer> server;
   std::unique_ptr<auth::TokenValidator> validator;
   std::unique_ptr<auth::Limiter> rate_limiter;
+  // Failed tokens per client address, on this node (docs/limits.md, "Bearer tokens").
+  std::unique_ptr<auth::FailureGate> failure_gate = std::make_unique<auth::FailureGate>();
   std::unique_ptr<SigningKeyReloader> reloader;  // with --db
   bool shared_auth_state = false;                // keys and jti in PostgreSQL (--db)
 };
@@ -456,7 +459,8 @@ int ServeUntilStopped(const Config& config) {
     return kExitFailure;
   }
   namespace auth_api = http::auth_api;
-  auth_api::Protection protection{security->validator.get(), security->rate_limiter.get()};
+  auth_api::Protection protection{security->validator.get(), security->rate_limiter.get(),
+                                  security->failure_gate.get()};
   if (config.insecure_no_auth) protection = {};
   service::UttrekkOptions uttrekk_options{
       .dir = config.data + "/uttrekk",

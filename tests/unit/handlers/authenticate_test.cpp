@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "auth/client_registry.hpp"
+#include "auth/failure_gate.hpp"
 #include "auth/jwt.hpp"
 #include "auth/rate_limiter.hpp"
 #include "auth/token_validator.hpp"
@@ -175,6 +176,61 @@ TEST_F(AuthenticateTest, RateLimitsPerOrganisationWithRetryAfterInMs) {
   Request other;
   other.AddHeader("Authorization", "Bearer " + Token("s:a", "889640782"));
   EXPECT_FALSE(step(other).has_value());
+}
+
+// Failed tokens count against the client's address: past the gate's burst, a token that needs a
+// signature verification is refused 429 with Retry-After and not verified, while a token verified
+// before still passes and another address is not affected.
+TEST_F(AuthenticateTest, AnAddressWhoseTokensKeepFailingIsRefusedVerification) {
+  auth::FailureGate gate(auth::RateLimit{1, 3});
+  auto step = Authenticate({&validator_, nullptr, &gate}, "s:a", FailureStyle::kFreg);
+  auto call = [&](std::string remote, const std::string& token, Request& request) {
+    request.remote = std::move(remote);
+    request.AddHeader("Authorization", "Bearer " + token);
+    return step(request);
+  };
+  const std::string cached = Token("s:a");
+  Request first;
+  EXPECT_FALSE(call("10.0.0.1:4000", cached, first).has_value());
+  for (int i = 0; i < 4; ++i) {  // the fourth failure empties the bucket
+    Request bad;
+    auto refused = call("10.0.0.1:" + std::to_string(4001 + i), "a.b.c", bad);
+    ASSERT_TRUE(refused.has_value());
+    EXPECT_EQ(refused->code, ErrorCode::kUnauthenticated) << i;
+  }
+  const std::string fresh = Token("s:a", "889640782");
+  Request blocked;
+  auto refused = call("10.0.0.1:4100", fresh, blocked);
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->code, ErrorCode::kRateLimited);
+  EXPECT_GT(std::stol(HeaderOf(blocked, "Retry-After")), 0);
+  EXPECT_EQ(PrincipalOf(blocked), nullptr);
+  Request again;
+  EXPECT_FALSE(call("10.0.0.1:4101", cached, again).has_value());  // verified before: served
+  Request elsewhere;
+  EXPECT_FALSE(call("10.0.0.2:4000", fresh, elsewhere).has_value());
+}
+
+TEST(FailureGateTest, BlocksAnAddressUntilItsBucketHasRoomAgain) {
+  auth::FailureGate gate(auth::RateLimit{10, 2});
+  const int64_t t0 = 1'000'000'000;
+  EXPECT_FALSE(gate.BlockedAt("a", t0));
+  gate.FailedAt("a", t0);
+  gate.FailedAt("a", t0);
+  EXPECT_FALSE(gate.BlockedAt("a", t0));  // the burst is spent, not exceeded
+  gate.FailedAt("a", t0);
+  auto wait = gate.BlockedAt("a", t0);
+  ASSERT_TRUE(wait);
+  EXPECT_EQ(wait->count(), 100);  // one failure's worth at 10 a second
+  EXPECT_FALSE(gate.BlockedAt("b", t0));
+  EXPECT_FALSE(gate.BlockedAt("a", t0 + 100'000'000));
+}
+
+TEST(FailureGateTest, AddressOfDropsThePort) {
+  EXPECT_EQ(auth::AddressOf("10.1.2.3:443"), "10.1.2.3");
+  EXPECT_EQ(auth::AddressOf("::1:5555"), "::1");
+  EXPECT_EQ(auth::AddressOf("[2001:db8::1]:80"), "2001:db8::1");
+  EXPECT_EQ(auth::AddressOf(""), "");
 }
 
 TEST_F(AuthenticateTest, UnprotectedApiLetsEverythingThrough) {

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "auth/authorization_server.hpp"
+#include "auth/failure_gate.hpp"
 #include "auth/principal.hpp"
 #include "auth/rate_limiter.hpp"
 #include "auth/token_validator.hpp"
@@ -54,11 +55,14 @@ std::optional<std::string_view> BearerToken(const Request& request);
 struct Protection {
   const auth::TokenValidator* validator = nullptr;  // nullptr: the API is NOT protected (insecure)
   auth::Limiter* rate_limiter = nullptr;            // nullptr: no rate limit
+  auth::FailureGate* failure_gate = nullptr;        // nullptr: failed tokens are not limited
 };
 
 // Before-step: validates the bearer token for `scope`, stores the
 // std::shared_ptr<const auth::Principal> in Request::context, and takes a rate-limit token for the
-// consumer organisation (kRateLimited with Retry-After in ms when exhausted).
+// consumer organisation (kRateLimited with Retry-After in ms when exhausted). A refused token
+// counts against the client's address in `failure_gate`; an address over its failures gets
+// kRateLimited (Retry-After) instead of a signature verification for a token not yet verified.
 BeforeStep Authenticate(Protection protection, std::string scope, FailureStyle style);
 
 // The caller's principal, or nullptr on an unprotected API.

@@ -53,8 +53,22 @@ BeforeStep Authenticate(Protection protection, std::string scope, FailureStyle s
                                       present ? "malformed Authorization header" : ""),
                             request);
     }
-    auto principal = protection.validator->Validate(*token, scope);
+    const std::string_view address = auth::AddressOf(request.remote);
+    std::optional<std::chrono::milliseconds> refused;
+    auth::VerifyGate gate;
+    if (protection.failure_gate != nullptr) {
+      gate = [&] { return refused = protection.failure_gate->Blocked(address); };
+    }
+    auto principal = protection.validator->Validate(*token, scope, gate);
     if (!principal.ok()) {
+      if (refused) {
+        SetRetryAfter(request, *refused);
+        return std::move(principal.error());
+      }
+      if (protection.failure_gate != nullptr &&
+          principal.error().code == ErrorCode::kUnauthenticated) {
+        protection.failure_gate->Failed(address);
+      }
       return MapAuthFailure(style, false, std::move(principal.error()), request);
     }
     if (protection.rate_limiter != nullptr) {
