@@ -19,6 +19,7 @@
 #include <mutex>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "common/files.hpp"
 #include "common/ids.hpp"
@@ -122,7 +123,7 @@ class FileJobStore final : public UttrekkJobStore {
       Entry e;
       e.job = std::move(job).value();
       if (!e.job.done) queue_.push_back(e.job.id);
-      jobs_[e.job.id] = std::move(e);
+      AddLocked(std::move(e));
     }
     if (list_ec) return Internal("cannot list " + dir_ + ": " + list_ec.message());
     if (!queue_.empty()) spdlog::info("uttrekk: {} unfinished job(s) queued again", queue_.size());
@@ -135,30 +136,31 @@ class FileJobStore final : public UttrekkJobStore {
       std::lock_guard lock(mutex_);
       size_t unfinished = 0;
       size_t kept = 0;
-      for (const auto& [id, e] : jobs_) {
-        if (e.job.orgnr != job.orgnr) continue;
+      ForOrgLocked(job.orgnr, [&](const Entry& e) {
         unfinished += !e.job.done;
         kept += e.job.expires_ms > job.ordered_ms;
-      }
+      });
       if (unfinished >= max_unfinished) return TooManyUnfinished();
       if (kept >= max_kept) return TooManyKept(max_kept);
       Entry e;
       e.job = job;
       e.job.done = false;
       e.creating = true;  // holds the slot while the metadata is written; not claimable yet
-      jobs_[job.id] = std::move(e);
+      AddLocked(std::move(e));
     }
     std::error_code ec;
     fs::create_directories(folder, ec);
     Status s = ec ? Status(Internal("cannot create " + folder + ": " + ec.message()))
                   : WriteFileAtomically(folder + "/" + kMetaFile, MetaJson(job), kFileMode);
     std::lock_guard lock(mutex_);
+    auto created = jobs_.find(job.id);
     if (!s.ok()) {
-      jobs_.erase(job.id);
+      if (created != jobs_.end()) EraseLocked(created);
       fs::remove_all(folder, ec);
       return s;
     }
-    jobs_[job.id].creating = false;
+    if (created == jobs_.end()) return Status::Ok();  // deleted meanwhile
+    created->second.creating = false;
     queue_.push_back(job.id);
     return Status::Ok();
   }
@@ -271,7 +273,7 @@ class FileJobStore final : public UttrekkJobStore {
   Status Delete(std::string_view id) override {
     {
       std::lock_guard lock(mutex_);
-      jobs_.erase(std::string(id));
+      if (auto it = jobs_.find(std::string(id)); it != jobs_.end()) EraseLocked(it);
     }
     RemoveFolder(id);
     return Status::Ok();
@@ -287,7 +289,7 @@ class FileJobStore final : public UttrekkJobStore {
           continue;
         }
         gone.push_back(it->first);
-        it = jobs_.erase(it);
+        it = EraseLocked(it);
       }
     }
     for (const auto& id : gone) RemoveFolder(id);
@@ -297,7 +299,7 @@ class FileJobStore final : public UttrekkJobStore {
   Result<size_t> CountUnfinished(std::string_view orgnr) override {
     std::lock_guard lock(mutex_);
     size_t n = 0;
-    for (const auto& [id, e] : jobs_) n += e.job.orgnr == orgnr && !e.job.done;
+    ForOrgLocked(orgnr, [&](const Entry& e) { n += !e.job.done; });
     return n;
   }
 
@@ -322,6 +324,30 @@ class FileJobStore final : public UttrekkJobStore {
     std::set<uint64_t> written;  // batches written by the current computation
   };
 
+  using Jobs = std::unordered_map<std::string, Entry>;
+  // Under mutex_: the only ways jobs come and go, so that by_org_ stays the index of jobs_.
+  void AddLocked(Entry e) {
+    std::string id = e.job.id;
+    by_org_[e.job.orgnr].insert(id);
+    jobs_[std::move(id)] = std::move(e);
+  }
+  Jobs::iterator EraseLocked(Jobs::iterator it) {
+    if (auto org = by_org_.find(it->second.job.orgnr); org != by_org_.end()) {
+      org->second.erase(it->first);
+      if (org->second.empty()) by_org_.erase(org);
+    }
+    return jobs_.erase(it);
+  }
+  // Calls `fn` for each job of `orgnr` (an order reads its organisation's jobs only).
+  template <typename Fn>
+  void ForOrgLocked(std::string_view orgnr, Fn&& fn) {
+    auto org = by_org_.find(std::string(orgnr));
+    if (org == by_org_.end()) return;
+    for (const std::string& id : org->second) {
+      if (auto it = jobs_.find(id); it != jobs_.end()) fn(it->second);
+    }
+  }
+
   std::string Folder(std::string_view id) const { return (fs::path(dir_) / id).string(); }
   std::string BatchPath(std::string_view id, uint64_t n) const {
     return Folder(id) + "/" + std::to_string(n) + ".json";
@@ -339,7 +365,8 @@ class FileJobStore final : public UttrekkJobStore {
   const std::string dir_;
   const std::chrono::milliseconds ttl_;
   std::mutex mutex_;
-  std::unordered_map<std::string, Entry> jobs_;
+  Jobs jobs_;
+  std::unordered_map<std::string, std::unordered_set<std::string>> by_org_;  // orgnr -> job ids
   std::deque<std::string>
       queue_;  // unfinished jobs in order of arrival (stale ids dropped by Claim)
 };

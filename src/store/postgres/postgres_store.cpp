@@ -115,6 +115,11 @@ ALTER TABLE persons ADD COLUMN search_terms integer[] NOT NULL DEFAULT '{}';
 CREATE INDEX persons_search ON persons USING gin (search_terms) WITH (fastupdate = off);
 DELETE FROM meta WHERE key = 'search_terms_version';
 )sql",
+    // 6: an order counts its organisation's jobs, finished ones too (uttrekk_count_jobs): by an
+    // index, not a scan of every organisation's jobs.
+    R"sql(
+CREATE INDEX IF NOT EXISTS uttrekk_jobs_orgnr ON uttrekk_jobs(orgnr);
+)sql",
 };
 
 constexpr const char* kCreateSearchIndex =

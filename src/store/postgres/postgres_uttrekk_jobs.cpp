@@ -40,8 +40,8 @@ constexpr pg::Statement kLockOrg{"uttrekk_lock_org",
 constexpr pg::Statement kCountUnfinished{
     "uttrekk_count_unfinished",
     "SELECT count(*) FROM uttrekk_jobs WHERE orgnr = $1 AND state <> 2"};
-// The organisation's jobs not expired at $2, unfinished ones first (a scan of its jobs: at most
-// max_kept of them are alive, and the sweeper deletes the expired).
+// The organisation's jobs not expired at $2, unfinished ones first (its jobs by the index
+// uttrekk_jobs_orgnr: at most max_kept of them are alive, and the sweeper deletes the expired).
 constexpr pg::Statement kCountJobs{
     "uttrekk_count_jobs",
     "SELECT count(*) FILTER (WHERE state <> 2), count(*) FILTER (WHERE expires_ms > $2) "

@@ -191,6 +191,35 @@ TEST_P(UttrekkJobStoreTest, CreateRefusesAtTheLimitOfUnfinishedJobs) {
   EXPECT_EQ(*jobs_->CountUnfinished(kOtherOrg), 1u);
 }
 
+// An order counts its organisation's jobs only (the folder store keeps them indexed by
+// organisation): other organisations' jobs never count, and the counts follow deletes, expiry and
+// a reopened store.
+TEST_P(UttrekkJobStoreTest, CountsFollowTheOrganisationsJobsThroughDeletesAndExpiry) {
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(jobs_->Create(NewJob("9" + std::to_string(10000000 + i)), 1, 1).ok()) << i;
+  }
+  const UttrekkJob first = NewJob();
+  const UttrekkJob second = NewJob(kOrg, kNow + 1);
+  ASSERT_TRUE(jobs_->Create(first, 2, 2).ok());
+  ASSERT_TRUE(jobs_->Create(second, 2, 2).ok());
+  EXPECT_EQ(jobs_->Create(NewJob(), 2, 2).error().code, ErrorCode::kRateLimited);
+  EXPECT_EQ(*jobs_->CountUnfinished(kOrg), 2u);
+  ASSERT_TRUE(jobs_->Delete(first.id).ok());
+  EXPECT_EQ(*jobs_->CountUnfinished(kOrg), 1u);
+  const UttrekkJob third = NewJob();
+  ASSERT_TRUE(jobs_->Create(third, 2, 2).ok());
+  jobs_ = harness_->Open();  // reopened: the index is rebuilt from what is stored
+  ASSERT_NE(jobs_, nullptr);
+  EXPECT_EQ(*jobs_->CountUnfinished(kOrg), 2u);
+  EXPECT_EQ(jobs_->Create(NewJob(), 2, 2).error().code, ErrorCode::kRateLimited);
+  auto gone = jobs_->DeleteExpired(kNow + kDay + 1);
+  ASSERT_TRUE(gone.ok());
+  EXPECT_EQ(gone->size(), 52u);
+  EXPECT_EQ(*jobs_->CountUnfinished(kOrg), 0u);
+  EXPECT_TRUE(jobs_->Create(NewJob(kOrg, kNow + kDay + 2), 2, 2).ok());
+  EXPECT_EQ(*jobs_->CountUnfinished("910000000"), 0u);
+}
+
 TEST_P(UttrekkJobStoreTest, ClaimTakesTheOldestUnexpiredJob) {
   const UttrekkJob first = NewJob(kOrg, kNow);
   const UttrekkJob second = NewJob(kOrg, kNow + 1);

@@ -65,7 +65,12 @@ TEST_F(PostgresStoreTest, ConcurrentOpensOfAnEmptyDatabaseMigrateOnce) {
     EXPECT_EQ((*store)->DocumentKey(), (*opened[0])->DocumentKey());
   }
   EXPECT_EQ(Count(conninfo(), "SELECT count(*) FROM schema_version"), 1);
-  EXPECT_EQ(Count(conninfo(), "SELECT version FROM schema_version"), 5);
+  EXPECT_EQ(Count(conninfo(), "SELECT version FROM schema_version"), 6);
+  // Migration 6: an order counts its organisation's jobs by an index.
+  EXPECT_EQ(Count(conninfo(),
+                  "SELECT count(*) FROM pg_class WHERE relname = 'uttrekk_jobs_orgnr' AND "
+                  "relnamespace = current_schema()::regnamespace"),
+            1);
   // Migration 5: the search terms are in the person rows, under a GIN index. (Other tests'
   // registers live beside this one in the same database and are dropped while this runs: the
   // query reads the catalog tables of this schema only. A view such as pg_indexes would call
