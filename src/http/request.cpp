@@ -79,6 +79,24 @@ Status Request::SetTarget(std::string_view raw) {
     query.clear();
     return Status(MakeError(ErrorCode::kInvalidInput, what));
   };
+  // The absolute form (RFC 9112 section 3.2.2, "http://host/path?query"), which a server must
+  // accept: the scheme and authority are dropped, an empty path is "/".
+  std::string origin_form;
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (raw.size() < scheme.size() || !EqualsIgnoreCase(raw.substr(0, scheme.size()), scheme)) {
+      continue;
+    }
+    const std::size_t end = raw.find_first_of("/?#", scheme.size());
+    if (end == scheme.size()) return fail("Ugyldig URI");  // no authority
+    if (end != std::string_view::npos && raw[end] == '/') {
+      raw = raw.substr(end);
+    } else {
+      origin_form = "/";
+      if (end != std::string_view::npos) origin_form.append(raw.substr(end));
+      raw = origin_form;
+    }
+    break;
+  }
   if (raw.empty() || raw.front() != '/') return fail("Ugyldig URI");
   std::size_t qpos = raw.find('?');
   std::string_view raw_path = raw.substr(0, qpos);

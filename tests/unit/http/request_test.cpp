@@ -42,9 +42,26 @@ INSTANTIATE_TEST_SUITE_P(
                       TargetCase{"/a%2Fb/c", true, "/a/b/c", {"a/b", "c"}},
                       TargetCase{"/%C3%A6?x=1", true, "/\xC3\xA6", {"\xC3\xA6"}},
                       TargetCase{"/a+b", true, "/a+b", {"a+b"}}, TargetCase{"", false, "", {}},
-                      TargetCase{"a/b", false, "", {}}, TargetCase{"http://host/a", false, "", {}},
-                      TargetCase{"/a%2", false, "", {}}, TargetCase{"/a%zz", false, "", {}},
-                      TargetCase{"/a%00b", false, "", {}}, TargetCase{"/a#frag", false, "", {}}));
+                      TargetCase{"a/b", false, "", {}},
+                      TargetCase{"http://host/a", true, "/a", {"a"}},
+                      TargetCase{"HTTPS://h.no:8080/a/b?x=1", true, "/a/b", {"a", "b"}},
+                      TargetCase{"http://h?x=1", true, "/", {}},
+                      TargetCase{"http://h", true, "/", {}}, TargetCase{"http:///a", false, "", {}},
+                      TargetCase{"ftp://h/a", false, "", {}},
+                      TargetCase{"http://h#f", false, "", {}}, TargetCase{"/a%2", false, "", {}},
+                      TargetCase{"/a%zz", false, "", {}}, TargetCase{"/a%00b", false, "", {}},
+                      TargetCase{"/a#frag", false, "", {}}));
+
+TEST(RequestTest, AbsoluteFormKeepsThePathAndTheQuery) {
+  Request r;
+  ASSERT_TRUE(r.SetTarget("http://api.example.no:8080/personer/soek?navn=Kari&part=a").ok());
+  EXPECT_EQ(r.path, "/personer/soek");
+  EXPECT_EQ(r.Query("navn"), "Kari");
+  EXPECT_EQ(r.Query("part"), "a");
+  ASSERT_TRUE(r.SetTarget("https://api.example.no?x=1").ok());
+  EXPECT_EQ(r.path, "/");
+  EXPECT_EQ(r.Query("x"), "1");
+}
 
 TEST(RequestTest, QueryIsDecodedRepeatableAndOrdered) {
   Request r;

@@ -560,6 +560,16 @@ TEST_F(ServerTest, RefusalsPastTheirCapAreClosedWithoutAnAnswer) {
   EXPECT_EQ(answer->status, 503);
 }
 
+// A request target in absolute form (RFC 9112 section 3.2.2) reaches the same route.
+TEST_F(ServerTest, AnAbsoluteFormTargetIsServed) {
+  Start();
+  RawClient c(port());
+  ASSERT_TRUE(c.Send(Get("http://127.0.0.1:" + std::to_string(port()) + "/hello")));
+  auto hello = c.Read();
+  ASSERT_TRUE(hello);
+  EXPECT_EQ(hello->status, 200);
+}
+
 TEST_F(ServerTest, HandlerExceptionIsGeneric500) {
   Start();
   RawClient c(port());
