@@ -379,7 +379,7 @@ class MottakRetention {
 
 namespace {
 
-int ServeUntilStopped(const Config& config) {
+int ServeUntilStopped(const Config& config, const AsyncLog& log) {
   auto opened = OpenRegister(config);
   if (!opened.ok()) {
     spdlog::error("kan ikke åpne registeret i {}: {} {}", DescribeRegister(config),
@@ -413,6 +413,13 @@ int ServeUntilStopped(const Config& config) {
   }
 
   http::Metrics metrics;
+  metrics.AddCollector([&log](std::string& out) {
+    out +=
+        "# HELP norreg_log_lines_dropped_total Log lines dropped because the log's writer fell "
+        "behind.\n# TYPE norreg_log_lines_dropped_total counter\nnorreg_log_lines_dropped_total ";
+    out += std::to_string(log.dropped());
+    out += '\n';
+  });
   http::Dispatcher dispatcher(&metrics);
   http::ServerOptions options = ServerOptionsFrom(config);
   if (audit && config.audit_sync) options.answer_gate = std::make_shared<DisclosureGate>(*audit);
@@ -565,7 +572,7 @@ int ServeUntilStopped(const Config& config) {
 
 int RunServer(const Config& config) {
   AsyncLog log;
-  return log.Finish(ServeUntilStopped(config));
+  return log.Finish(ServeUntilStopped(config, log));
 }
 
 }  // namespace norreg::cli
