@@ -33,6 +33,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
@@ -594,8 +595,15 @@ class JournalAuditLog final : public AuditLog {
     if (!segments->empty()) next = std::max(next, segments->back());
     if (Status s = OpenSegment(next + 1, options_.segment_bytes); !s.ok()) return s;
 
-    indexer_ = std::thread([this] { IndexerLoop(); });
-    syncer_ = std::thread([this] { SyncerLoop(); });
+    // Named, so that `top -H` and `ps -L` tell them from the io threads.
+    indexer_ = std::thread([this] {
+      ::pthread_setname_np(::pthread_self(), "audit-index");
+      IndexerLoop();
+    });
+    syncer_ = std::thread([this] {
+      ::pthread_setname_np(::pthread_self(), "audit-sync");
+      SyncerLoop();
+    });
     return Status::Ok();
   }
 

@@ -156,6 +156,36 @@ TEST_P(AuditLogTest, QueriesAfterFlush) {
   ExpectSampleQueries(*log);
 }
 
+// The log's two threads carry names (`top -H`, `ps -L`), and are gone with the log.
+TEST_P(AuditLogTest, ItsThreadsAreNamed) {
+  auto names = [] {
+    std::multiset<std::string> found;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+      std::ifstream comm(task.path() / "comm");
+      std::string name;
+      std::getline(comm, name);
+      found.insert(name);
+    }
+    return found;
+  };
+  const auto before = names();
+  TempFolder dir;
+  {
+    auto log = Open(Options(dir));
+    ASSERT_NE(log, nullptr);
+    auto running = names();  // each thread names itself as it starts
+    for (int i = 0; i < 200 && (running.count("audit-sync") == before.count("audit-sync") ||
+                                running.count("audit-index") == before.count("audit-index"));
+         ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      running = names();
+    }
+    EXPECT_EQ(running.count("audit-sync"), before.count("audit-sync") + 1);
+    EXPECT_EQ(running.count("audit-index"), before.count("audit-index") + 1);
+  }
+  EXPECT_EQ(names().count("audit-sync"), before.count("audit-sync"));
+}
+
 // Record leaves a line in the page cache; WhenDurable answers each waiter after a flush that
 // began once the waiter's lines were written (from many threads at once, sharing flushes); a
 // log that closes answers the waiters it still has; a read-only log answers at once.
