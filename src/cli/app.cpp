@@ -1,5 +1,6 @@
 #include "cli/app.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -420,6 +421,23 @@ int ServeUntilStopped(const Config& config, const AsyncLog& log) {
     out += std::to_string(log.dropped());
     out += '\n';
   });
+  if (audit) {
+    metrics.AddCollector([&audit](std::string& out) {
+      const store::FlushTimes times = audit->SyncTimes();
+      out +=
+          "# HELP norreg_audit_flush_seconds How long the disclosure journal's flushes took "
+          "(answers wait for them with audit_sync).\n# TYPE norreg_audit_flush_seconds "
+          "histogram\n";
+      for (size_t i = 0; i < times.kBounds.size(); ++i) {
+        out += fmt::format("norreg_audit_flush_seconds_bucket{{le=\"{}\"}} {}\n", times.kBounds[i],
+                           times.at_most[i]);
+      }
+      out += fmt::format(
+          "norreg_audit_flush_seconds_bucket{{le=\"+Inf\"}} {}\nnorreg_audit_flush_seconds_sum "
+          "{}\nnorreg_audit_flush_seconds_count {}\n",
+          times.count, times.sum_s, times.count);
+    });
+  }
   http::Dispatcher dispatcher(&metrics);
   http::ServerOptions options = ServerOptionsFrom(config);
   if (audit && config.audit_sync) options.answer_gate = std::make_shared<DisclosureGate>(*audit);

@@ -607,6 +607,11 @@ class JournalAuditLog final : public AuditLog {
     return Status::Ok();
   }
 
+  FlushTimes SyncTimes() const override {
+    std::lock_guard lock(sync_mu_);
+    return sync_times_;
+  }
+
   void WhenDurable(std::function<void(bool)> done) override {
     {
       std::lock_guard lock(sync_mu_);
@@ -768,9 +773,20 @@ class JournalAuditLog final : public AuditLog {
         batch.swap(sync_waiters_);
       }
       bool ok = true;
+      const auto start = std::chrono::steady_clock::now();
       {
         std::shared_lock lock(journal_mu_);
         ok = FlushCurrentSegment();
+      }
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      {
+        std::lock_guard lock(sync_mu_);
+        for (size_t i = 0; i < FlushTimes::kBounds.size(); ++i) {
+          sync_times_.at_most[i] += seconds <= FlushTimes::kBounds[i];
+        }
+        ++sync_times_.count;
+        sync_times_.sum_s += seconds;
       }
       for (auto& done : batch) done(ok);
       batch.clear();
@@ -1069,9 +1085,10 @@ class JournalAuditLog final : public AuditLog {
   std::string read_buffer_;
   // The syncer (WhenDurable).
   std::thread syncer_;
-  std::mutex sync_mu_;
+  mutable std::mutex sync_mu_;
   std::condition_variable sync_wake_;
   std::vector<std::function<void(bool)>> sync_waiters_;  // guarded by sync_mu_
+  FlushTimes sync_times_;                                // guarded by sync_mu_
   bool sync_stop_ = false;                               // guarded by sync_mu_
 
   std::thread indexer_;

@@ -26,6 +26,7 @@
 // node between SQLite and PostgreSQL starts a new index there (the old one stays readable with
 // its own option); let the writer close first, so that its journal is fully indexed.
 // Thread-safety: Record and Query are thread-safe.
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -73,6 +74,14 @@ struct AuditQuery {
   std::size_t limit = 1000;      // newest first
 };
 
+// How long the syncer's flushes took (WhenDurable): a cumulative histogram, for /metrics.
+struct FlushTimes {
+  static constexpr std::array<double, 8> kBounds{0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 1};
+  std::array<uint64_t, kBounds.size()> at_most{};  // flushes of at most kBounds[i] seconds
+  uint64_t count = 0;
+  double sum_s = 0;
+};
+
 class AuditLog {
  public:
   virtual ~AuditLog() = default;
@@ -93,6 +102,8 @@ class AuditLog {
   // disclosures and this folder's journal tail. With `person` set, each result's identifiers list
   // only that person; otherwise all identifiers of the disclosure.
   virtual Result<std::vector<Disclosure>> Query(const AuditQuery& query) const = 0;
+  // The flushes made for WhenDurable's waiters so far.
+  virtual FlushTimes SyncTimes() const = 0;
 };
 
 // Opens (creating when missing, unless read_only) the audit log in options.dir and starts the

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <set>
 #include <thread>
 #include <vector>
@@ -154,6 +155,28 @@ TEST_P(AuditLogTest, QueriesAfterFlush) {
   RecordSample(*log);
   ASSERT_TRUE(log->Flush().ok());
   ExpectSampleQueries(*log);
+}
+
+// Each flush made for WhenDurable is counted in the flush-time histogram (for /metrics).
+TEST_P(AuditLogTest, FlushesForWaitersAreTimed) {
+  TempFolder dir;
+  auto log = Open(Options(dir));
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->SyncTimes().count, 0u);
+  for (int i = 0; i < 3; ++i) {
+    RecordSample(*log);
+    std::promise<bool> flushed;
+    log->WhenDurable([&](bool ok) { flushed.set_value(ok); });
+    EXPECT_TRUE(flushed.get_future().get());
+  }
+  const FlushTimes times = log->SyncTimes();
+  EXPECT_GE(times.count, 1u);
+  EXPECT_LE(times.count, 3u);
+  EXPECT_GT(times.sum_s, 0);
+  for (size_t i = 1; i < times.at_most.size(); ++i) {
+    EXPECT_LE(times.at_most[i - 1], times.at_most[i]);
+  }
+  EXPECT_LE(times.at_most.back(), times.count);
 }
 
 // The log's two threads carry names (`top -H`, `ps -L`), and are gone with the log.
