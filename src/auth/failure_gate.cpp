@@ -3,25 +3,16 @@
 #include <functional>
 
 namespace norreg::auth {
-namespace {
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 FailureGate::Shard& FailureGate::ShardOf(std::string_view address) {
   return shards_[std::hash<std::string_view>{}(address) % std::size(shards_)];
 }
 
 std::optional<std::chrono::milliseconds> FailureGate::Blocked(std::string_view address) {
-  return BlockedAt(address, NowNs());
+  return BlockedAt(address, MonotonicNs());
 }
 
-void FailureGate::Failed(std::string_view address) { FailedAt(address, NowNs()); }
+void FailureGate::Failed(std::string_view address) { FailedAt(address, MonotonicNs()); }
 
 std::optional<std::chrono::milliseconds> FailureGate::BlockedAt(std::string_view address,
                                                                 int64_t now_ns) {

@@ -11,13 +11,13 @@ namespace {
 
 constexpr int64_t kIdleNs = 60'000'000'000;
 
+}  // namespace
+
 int64_t MonotonicNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
-
-}  // namespace
 
 RateLimiter::RateLimiter(RateLimit limit) : limit_(limit) {
   limit_.burst = std::max(1.0, limit_.burst);

@@ -38,6 +38,9 @@
 
 namespace norreg::auth {
 
+// The steady clock in nanoseconds: the time every limiter here counts in (the *At calls' now_ns).
+int64_t MonotonicNs();
+
 struct RateLimit {
   double rate = 1000;   // tokens per second; <= 0 disables the limiter
   double burst = 2000;  // bucket size (>= 1)
