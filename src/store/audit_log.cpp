@@ -450,6 +450,24 @@ bool Matches(const AuditQuery& q, std::string_view org_digits, Disclosure& d) {
   return true;
 }
 
+// The share of wall time since the last call that the syncer spent flushing, from the running
+// total of its flushes' nanoseconds.
+class FlushingMeter {
+ public:
+  double Sample(uint64_t flushed_ns) {
+    const auto now = std::chrono::steady_clock::now();
+    const double span = std::chrono::duration<double, std::nano>(now - at_).count();
+    const double share = span > 0 ? static_cast<double>(flushed_ns - flushed_ns_) / span : 0;
+    at_ = now;
+    flushed_ns_ = flushed_ns;
+    return share;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point at_ = std::chrono::steady_clock::now();
+  uint64_t flushed_ns_ = 0;
+};
+
 // The share of the machine's CPU time that everything but the calling thread used over the last
 // interval (from /proc/stat); nullopt before the first interval or when unreadable.
 class CpuBusyMeter {
@@ -617,7 +635,8 @@ class JournalAuditLog final : public AuditLog {
       std::lock_guard lock(sync_mu_);
       if (syncer_.joinable() && !sync_stop_) {
         sync_waiters_.push_back(std::move(done));
-        sync_wake_.notify_one();
+        // A gathering syncer is woken only when enough have come (each wake costs a switch).
+        if (!sync_gathering_ || sync_waiters_.size() >= kGatherEnough) sync_wake_.notify_one();
         return;
       }
     }
@@ -763,15 +782,25 @@ class JournalAuditLog final : public AuditLog {
   // Flushes the journal for the waiters of each round: the ones registered before the flush
   // began, whose lines were all copied before they registered (Record returned first). A line of
   // a segment closed since is on disk already: CloseSegment flushes before it unmaps.
+  // After a round of several waiters the next round gathers (AuditOptions::sync_gather): on a
+  // busy server each flush then serves more answers, and fewer flushes leave more CPU to them.
   void SyncerLoop() {
     std::vector<std::function<void(bool)>> batch;
+    size_t last_round = 0;
     while (true) {
       {
         std::unique_lock lock(sync_mu_);
         sync_wake_.wait(lock, [&] { return sync_stop_ || !sync_waiters_.empty(); });
         if (sync_waiters_.empty()) return;  // stopping, nobody waits
+        if (last_round > 1 && options_.sync_gather.count() > 0 && !sync_stop_) {
+          sync_gathering_ = true;
+          sync_wake_.wait_for(lock, options_.sync_gather,
+                              [&] { return sync_stop_ || sync_waiters_.size() >= kGatherEnough; });
+          sync_gathering_ = false;
+        }
         batch.swap(sync_waiters_);
       }
+      last_round = batch.size();
       bool ok = true;
       const auto start = std::chrono::steady_clock::now();
       {
@@ -788,6 +817,7 @@ class JournalAuditLog final : public AuditLog {
         ++sync_times_.count;
         sync_times_.sum_s += seconds;
       }
+      sync_flushed_ns_.fetch_add(static_cast<uint64_t>(seconds * 1e9), std::memory_order_relaxed);
       for (auto& done : batch) done(ok);
       batch.clear();
     }
@@ -830,6 +860,7 @@ class JournalAuditLog final : public AuditLog {
     }
     CpuBusyMeter meter;
     (void)meter.Sample();  // the first interval starts now
+    FlushingMeter flushing;
     std::unique_lock lock(mu_);
     while (true) {
       const bool woken = wake_.wait_for(lock, options_.index_interval,
@@ -838,8 +869,10 @@ class JournalAuditLog final : public AuditLog {
       const uint64_t serving = flush_requested_;
       lock.unlock();
       const std::optional<double> busy = meter.Sample();
-      if (!woken && busy && *busy > options_.defer_above_cpu_busy &&
-          UnindexedBytes() < options_.max_unindexed_bytes) {
+      const double flushed = flushing.Sample(sync_flushed_ns_.load(std::memory_order_relaxed));
+      const bool deferring = (busy && *busy > options_.defer_above_cpu_busy) ||
+                             flushed > options_.defer_above_flushing;
+      if (!woken && deferring && UnindexedBytes() < options_.max_unindexed_bytes) {
         lock.lock();
         continue;
       }
@@ -861,15 +894,27 @@ class JournalAuditLog final : public AuditLog {
     }
   }
 
-  // About how many journal bytes wait for the indexer.
+  // How many journal bytes wait for the indexer: the rest of the cursor's segment, the segments
+  // after it (a closed segment is cut to its data) and the current one's data. Cursor segment 0
+  // (nothing indexed yet) and segments of earlier writers that ended early count their real size.
   uint64_t UnindexedBytes() {
-    std::shared_lock lock(journal_mu_);
-    const int64_t written = static_cast<int64_t>(
-        std::min<uint64_t>(reserved_.load(std::memory_order_relaxed), capacity_));
-    const int64_t segments = segment_ - indexed_to_.segment;
-    const int64_t bytes =
-        segments * static_cast<int64_t>(options_.segment_bytes) + written - indexed_to_.offset;
-    return static_cast<uint64_t>(std::max<int64_t>(bytes, 0));
+    int64_t current = 0;
+    uint64_t bytes = 0;
+    {
+      std::shared_lock lock(journal_mu_);
+      current = segment_;
+      bytes = DataEnd();
+    }
+    if (indexed_to_.segment == current) {
+      return bytes - std::min<uint64_t>(bytes, static_cast<uint64_t>(indexed_to_.offset));
+    }
+    for (int64_t n = std::max<int64_t>(indexed_to_.segment, 1); n < current; ++n) {
+      struct stat st {};
+      if (::stat(SegmentPath(options_.dir, n).c_str(), &st) != 0) continue;  // none, or deleted
+      const int64_t from = n == indexed_to_.segment ? indexed_to_.offset : 0;
+      bytes += static_cast<uint64_t>(std::max<int64_t>(st.st_size - from, 0));
+    }
+    return bytes;
   }
 
   // Indexes every complete line present when called, in transactions of at most
@@ -1090,6 +1135,12 @@ class JournalAuditLog final : public AuditLog {
   std::vector<std::function<void(bool)>> sync_waiters_;  // guarded by sync_mu_
   FlushTimes sync_times_;                                // guarded by sync_mu_
   bool sync_stop_ = false;                               // guarded by sync_mu_
+  bool sync_gathering_ = false;                          // guarded by sync_mu_
+  // The flushes' total time, read by the indexer without sync_mu_ (at idle priority it must not
+  // hold a lock that the syncer and the io threads take).
+  std::atomic<uint64_t> sync_flushed_ns_{0};
+  // A gathering round flushes at once when this many wait: the flush is shared widely enough.
+  static constexpr size_t kGatherEnough = 64;
 
   std::thread indexer_;
   std::mutex mu_;

@@ -60,10 +60,18 @@ struct AuditOptions {
   uint64_t segment_bytes = 64ull << 20;           // journal segment size before rolling
   // Indexing waits while the machine's CPUs are busier than this (by everything but the indexer),
   // unless more than max_unindexed_bytes of journal wait: under load the journal takes the
-  // disclosures and the index catches up when the load drops. 1.0 = never wait. Flush() and
-  // closing always index everything; queries always see the unindexed journal too.
+  // disclosures and the index catches up when the load drops. 1.0 = never wait for the CPUs.
+  // Flush() and closing always index everything; queries always see the unindexed journal too.
   double defer_above_cpu_busy = 0.85;
+  // Indexing also waits while the syncer spent more than this share of the last interval flushing
+  // for answers that wait (WhenDurable): the indexer's writes would queue before their flushes at
+  // the disk. 1.0 = never wait for that.
+  double defer_above_flushing = 0.5;
   uint64_t max_unindexed_bytes = 64ull << 20;
+  // When the last flush served more than one waiter (answers come at once), the syncer waits up to
+  // this long for more waiters before it flushes, so that more answers share a flush; a lone
+  // waiter is flushed at once. 0 = never wait.
+  std::chrono::microseconds sync_gather{250};
 };
 
 struct AuditQuery {

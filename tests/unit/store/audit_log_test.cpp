@@ -179,6 +179,66 @@ TEST_P(AuditLogTest, FlushesForWaitersAreTimed) {
   EXPECT_LE(times.at_most.back(), times.count);
 }
 
+// Records one line and waits until it is durable; false when the flush failed or took over 30 s.
+bool RecordDurably(AuditLog& log, int64_t t) {
+  if (!log.Record(Make(kT0 + t, "910000001", {"p"})).ok()) return false;
+  auto flushed = std::make_shared<std::promise<bool>>();
+  auto future = flushed->get_future();
+  log.WhenDurable([flushed](bool ok) { flushed->set_value(ok); });
+  return future.wait_for(std::chrono::seconds(30)) == std::future_status::ready && future.get();
+}
+
+// Answers that wait at once share flushes: after a round of several waiters the syncer gathers.
+TEST_P(AuditLogTest, ConcurrentWaitersShareGatheredFlushes) {
+  TempFolder dir;
+  AuditOptions options = Options(dir);
+  options.sync_gather = std::chrono::milliseconds(20);
+  auto log = Open(options);
+  ASSERT_NE(log, nullptr);
+  constexpr int kThreads = 8;
+  constexpr int kRounds = 20;
+  std::atomic<int> durable{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kRounds; ++i) durable += RecordDurably(*log, t * kRounds + i);
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(durable.load(), kThreads * kRounds);
+  // Without gathering about every other waiter got a flush of its own; gathered, a round waits
+  // for the other threads (each back within microseconds), so rounds serve several waiters.
+  EXPECT_LE(log->SyncTimes().count, uint64_t{kThreads * kRounds / 3});
+  EXPECT_EQ(Q(*log, {.limit = 1000}).size(), size_t{kThreads * kRounds});
+}
+
+// A lone waiter is flushed at once, however long a round may gather; closing the log ends a
+// gathering round, and every waiter is answered.
+TEST_P(AuditLogTest, GatheringNeverHoldsALoneWaiterOrAClosingLog) {
+  TempFolder dir;
+  AuditOptions options = Options(dir);
+  options.sync_gather = std::chrono::hours(1);
+  auto log = Open(options);
+  ASSERT_NE(log, nullptr);
+  for (int i = 1; i <= 5; ++i) ASSERT_TRUE(RecordDurably(*log, i));  // one at a time
+
+  // A burst from one thread: after a round of several waiters the next one gathers, for an hour
+  // here, so some of the burst may wait until the log closes.
+  ASSERT_TRUE(log->Record(Make(kT0 + 10, "910000001", {"p"})).ok());
+  std::vector<std::future<bool>> answers;
+  for (int i = 0; i < 100; ++i) {
+    auto flushed = std::make_shared<std::promise<bool>>();
+    answers.push_back(flushed->get_future());
+    log->WhenDurable([flushed](bool ok) { flushed->set_value(ok); });
+  }
+  std::thread closer([&] { log.reset(); });
+  for (auto& answer : answers) {
+    ASSERT_EQ(answer.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+    EXPECT_TRUE(answer.get());
+  }
+  closer.join();
+}
+
 // The log's two threads carry names (`top -H`, `ps -L`), and are gone with the log.
 TEST_P(AuditLogTest, ItsThreadsAreNamed) {
   auto names = [] {
@@ -727,6 +787,35 @@ TEST_P(AuditLogTest, IndexingWaitsWhileBusyUntilTheBacklogCap) {
   ASSERT_TRUE(log->Flush().ok());  // a flush indexes however busy
   EXPECT_EQ(IndexedLines(dir, db()), 31);
   EXPECT_EQ(Q(*log, {}).size(), 31u);
+}
+
+// While answers keep the syncer flushing, the indexer leaves the disk to them; it indexes once
+// they stop.
+TEST_P(AuditLogTest, IndexingWaitsWhileAnswersKeepTheSyncerFlushing) {
+  TempFolder dir;
+  AuditOptions options = Options(dir);
+  options.index_interval = std::chrono::milliseconds(100);
+  options.defer_above_cpu_busy = 1.0;  // however busy the test machine is
+  options.defer_above_flushing = 0.0;  // any flush in an interval defers
+  auto log = Open(options);
+  ASSERT_NE(log, nullptr);
+  std::atomic<int> durable{0};
+  std::vector<std::thread> threads;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(600);
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; std::chrono::steady_clock::now() < until; ++i) {
+        durable += RecordDurably(*log, t * 1000000 + i);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_GT(durable.load(), 0);
+  EXPECT_EQ(IndexedLines(dir, db()), 0);
+  for (int i = 0; i < 500 && IndexedLines(dir, db()) < durable.load(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(IndexedLines(dir, db()), durable.load());
 }
 
 TEST_P(AuditLogTest, ConcurrentRecordsAreAllIndexedOnce) {
