@@ -908,9 +908,12 @@ class JournalAuditLog final : public AuditLog {
     if (indexed_to_.segment == current) {
       return bytes - std::min<uint64_t>(bytes, static_cast<uint64_t>(indexed_to_.offset));
     }
-    for (int64_t n = std::max<int64_t>(indexed_to_.segment, 1); n < current; ++n) {
+    auto segments = ListSegments(options_.dir);  // the files there, however far apart
+    if (!segments.ok()) return bytes;
+    for (int64_t n : *segments) {
+      if (n < indexed_to_.segment || n >= current) continue;
       struct stat st {};
-      if (::stat(SegmentPath(options_.dir, n).c_str(), &st) != 0) continue;  // none, or deleted
+      if (::stat(SegmentPath(options_.dir, n).c_str(), &st) != 0) continue;  // deleted since
       const int64_t from = n == indexed_to_.segment ? indexed_to_.offset : 0;
       bytes += static_cast<uint64_t>(std::max<int64_t>(st.st_size - from, 0));
     }
