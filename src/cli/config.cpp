@@ -81,6 +81,7 @@ const std::map<std::string, Setter>& Setters() {
       {"db", String(&Config::db)},
       {"listen", String(&Config::listen)},
       {"admin_listen", String(&Config::admin_listen)},
+      {"sqlite_mmap_mb", Number(&Config::sqlite_mmap_mb, 0, 1 << 24)},
       {"demo_persons", Number(&Config::demo_persons, 0, 20'000'000)},
       {"seed", Number(&Config::seed, 0, INT64_MAX)},
       {"threads", Number(&Config::threads, 0, 256)},

@@ -6,7 +6,8 @@ namespace norreg::cli {
 
 Result<std::unique_ptr<store::RegisterStore>> OpenRegister(const Config& config) {
   if (!config.db.empty()) return store::OpenPostgresStore({.conninfo = config.db});
-  return store::OpenSqliteStore({.data_dir = config.data});
+  return store::OpenSqliteStore(
+      {.data_dir = config.data, .mmap_bytes = static_cast<int64_t>(config.sqlite_mmap_mb << 20)});
 }
 
 Result<std::unique_ptr<store::MottakStore>> OpenMottak(const Config& config) {

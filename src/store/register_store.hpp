@@ -187,7 +187,8 @@ struct SqliteOptions {
   bool read_only = false;
   // PRAGMA mmap_size. 0 by default: mapped pages count as the server's resident memory, while
   // the kernel's page cache (used by plain reads) does not, and the register may be far larger
-  // than memory. Reads were as fast without it in the benchmarks.
+  // than memory. Mapped, lookups and searches that read many records run faster (BENCHMARKS.md);
+  // `sqlite_mmap_mb` lets an operator choose that.
   int64_t mmap_bytes = 0;
   int cache_kib = 32 * 1024;         // page cache of each read connection
   int writer_cache_kib = 64 * 1024;  // page cache of the write connection (bulk loads)

@@ -77,9 +77,14 @@ TEST(ConfigTest, FileErrorsNameTheKey) {
     std::string expected;
   };
   const std::vector<Case> cases = {
-      {R"({"lisen":"x"})", "lisen"},      {R"({"threads":"four"})", "threads"},
-      {R"({"threads":1000})", "threads"}, {R"({"access_log":1})", "access_log"},
-      {R"([1,2])", "JSON-objekt"},        {R"({not json)", "ugyldig JSON"},
+      {R"({"lisen":"x"})", "lisen"},
+      {R"({"threads":"four"})", "threads"},
+      {R"({"threads":1000})", "threads"},
+      {R"({"access_log":1})", "access_log"},
+      {R"([1,2])", "JSON-objekt"},
+      {R"({not json)", "ugyldig JSON"},
+      {R"({"sqlite_mmap_mb":-1})", "sqlite_mmap_mb"},
+      {R"({"sqlite_mmap_mb":99999999})", "sqlite_mmap_mb"},
   };
   for (const Case& c : cases) {
     Config config;
@@ -153,7 +158,8 @@ TEST(ConfigTest, TrustedIssuersFromFileAndEnvironment) {
       R"({"trusted_issuers":["https://test.maskinporten.no/=https://test.maskinporten.no/jwk",
                              "https://other.test/=/etc/norreg/other-jwks.json"],
           "rate_limit_per_s":10,"audit":false,"audit_sync":false,"auth_server":false,
-          "min_body_rate":0,"admin_listen":"127.0.0.1:9100","uttrekk_kept_per_org":5})");
+          "min_body_rate":0,"admin_listen":"127.0.0.1:9100","uttrekk_kept_per_org":5,
+          "sqlite_mmap_mb":2048})");
   ASSERT_TRUE(ApplyConfigFile(path, config).ok());
   ASSERT_EQ(config.trusted_issuers.size(), 2u);
   EXPECT_TRUE(Validate(config).ok());
@@ -180,6 +186,7 @@ TEST(ConfigTest, TrustedIssuersFromFileAndEnvironment) {
   EXPECT_EQ(config.min_body_rate, 0u);
   EXPECT_EQ(config.admin_listen, "127.0.0.1:9100");
   EXPECT_EQ(config.uttrekk_kept_per_org, 5);
+  EXPECT_EQ(config.sqlite_mmap_mb, 2048u);
   Config bad_admin = config;
   bad_admin.admin_listen = "9100";
   EXPECT_FALSE(Validate(bad_admin).ok());

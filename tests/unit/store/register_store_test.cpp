@@ -568,5 +568,41 @@ TEST_P(RegisterStoreTest, ConcurrentWritersGetGapFreeIncreasingSeqs) {
   EXPECT_EQ(visited, fnrs.size());
 }
 
+// SQLite readers that map register.db (`sqlite_mmap_mb`) answer what plain reads answer, and see
+// the writes made after the mapping was taken (the WAL is read beside the map).
+TEST(SqliteMappedReadsTest, AnswerAsPlainReadsAndSeeLaterWrites) {
+  testing::TempFolder dir;
+  auto store = OpenSqliteStore({.data_dir = dir.path(), .mmap_bytes = 64 << 20});
+  ASSERT_TRUE(store.ok()) << store.error().detail;
+  std::vector<PersonWrite> persons;
+  for (int day = 1; day <= 20; ++day) {
+    persons.push_back(MakePerson(Fnr(day, 100), {static_cast<uint64_t>(day)}));
+  }
+  ASSERT_TRUE((*store)->BulkInsert(persons).ok());
+  for (int day = 1; day <= 20; ++day) {
+    auto found = (*store)->FindByFnr(Fnr(day, 100));
+    ASSERT_TRUE(found.ok()) << day;
+    EXPECT_EQ(found->record.fnr, Fnr(day, 100));
+    EXPECT_EQ(found->latest_seq, static_cast<uint64_t>(day));
+  }
+  // A later write is seen by the mapped readers.
+  const std::vector<std::string> numbers{Fnr(3, 100)};
+  auto last = (*store)->ApplyChanges(
+      numbers, [&](size_t, uint64_t next, const std::optional<StoredPerson>& current) {
+        PersonWrite w{current->record, {}};
+        w.versions.push_back({next, freg::Hendelsetype::kEndringINavn, 1});
+        return Result<PersonWrite>(std::move(w));
+      });
+  ASSERT_TRUE(last.ok()) << last.error().detail;
+  EXPECT_EQ((*store)->FindByFnr(Fnr(3, 100))->latest_seq, *last);
+  store->reset();
+
+  // Reopened without the mapping: the same answers.
+  auto plain = OpenSqliteStore({.data_dir = dir.path()});
+  ASSERT_TRUE(plain.ok()) << plain.error().detail;
+  EXPECT_EQ((*plain)->FindByFnr(Fnr(3, 100))->latest_seq, *last);
+  EXPECT_EQ((*plain)->FindByFnr(Fnr(20, 100))->latest_seq, 20u);
+}
+
 }  // namespace
 }  // namespace norreg::store
