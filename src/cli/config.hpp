@@ -24,8 +24,8 @@ struct Config {
   // the main listener then does not serve; "" = they are on the main listener.
   std::string admin_listen;
   // The SQLite register's readers map up to this many MiB of register.db (PRAGMA mmap_size)
-  // instead of reading pages with pread: faster lookups and searches, while the mapped pages
-  // count in the server's RSS (docs/deployment.md, "Memory"). 0 = no mapping.
+  // instead of reading pages with pread: faster searches that read many records, while the mapped
+  // pages count in the server's RSS (docs/deployment.md, "Memory"). 0 = no mapping.
   uint64_t sqlite_mmap_mb = 0;
   uint64_t demo_persons = 10000;       // demo population generated into an empty data folder
   uint64_t seed = 1;                   // generator seed for the demo population
