@@ -231,13 +231,17 @@ TEST(ConfigTest, TrustedIssuersTurnTheDevelopmentServerOffUnlessAsked) {
   config.auth_server = true;
   EXPECT_TRUE(AuthServerOn(config));
   Config from_file;
-  ASSERT_TRUE(
-      ApplyConfigFile(WriteTemp(R"({"trusted_issuers":"https://a.test/=a.json"})"), from_file)
-          .ok());
+  auto apply = [&](const std::string& text) {
+    const std::string path = WriteTemp(text);
+    Status s = ApplyConfigFile(path, from_file);
+    std::filesystem::remove(path);
+    return s;
+  };
+  ASSERT_TRUE(apply(R"({"trusted_issuers":"https://a.test/=a.json"})").ok());
   EXPECT_FALSE(AuthServerOn(from_file));
-  ASSERT_TRUE(ApplyConfigFile(WriteTemp(R"({"auth_server":true})"), from_file).ok());
+  ASSERT_TRUE(apply(R"({"auth_server":true})").ok());
   EXPECT_TRUE(AuthServerOn(from_file));
-  EXPECT_FALSE(ApplyConfigFile(WriteTemp(R"({"auth_server":"yes"})"), from_file).ok());
+  EXPECT_FALSE(apply(R"({"auth_server":"yes"})").ok());
 }
 
 }  // namespace
