@@ -627,7 +627,9 @@ class JournalAuditLog final : public AuditLog {
 
   FlushTimes SyncTimes() const override {
     std::lock_guard lock(sync_mu_);
-    return sync_times_;
+    FlushTimes times = sync_times_;
+    times.sum_s = static_cast<double>(sync_flushed_ns_.load(std::memory_order_relaxed)) / 1e9;
+    return times;
   }
 
   void WhenDurable(std::function<void(bool)> done) override {
@@ -815,7 +817,6 @@ class JournalAuditLog final : public AuditLog {
           sync_times_.at_most[i] += seconds <= FlushTimes::kBounds[i];
         }
         ++sync_times_.count;
-        sync_times_.sum_s += seconds;
       }
       sync_flushed_ns_.fetch_add(static_cast<uint64_t>(seconds * 1e9), std::memory_order_relaxed);
       for (auto& done : batch) done(ok);
@@ -1136,11 +1137,11 @@ class JournalAuditLog final : public AuditLog {
   mutable std::mutex sync_mu_;
   std::condition_variable sync_wake_;
   std::vector<std::function<void(bool)>> sync_waiters_;  // guarded by sync_mu_
-  FlushTimes sync_times_;                                // guarded by sync_mu_
-  bool sync_stop_ = false;                               // guarded by sync_mu_
-  bool sync_gathering_ = false;                          // guarded by sync_mu_
-  // The flushes' total time, read by the indexer without sync_mu_ (at idle priority it must not
-  // hold a lock that the syncer and the io threads take).
+  FlushTimes sync_times_;        // guarded by sync_mu_; its sum_s is read from sync_flushed_ns_
+  bool sync_stop_ = false;       // guarded by sync_mu_
+  bool sync_gathering_ = false;  // guarded by sync_mu_
+  // The flushes' total time (FlushTimes::sum_s), read by the indexer without sync_mu_ (at idle
+  // priority it must not hold a lock that the syncer and the io threads take).
   std::atomic<uint64_t> sync_flushed_ns_{0};
   // A gathering round flushes at once when this many wait: the flush is shared widely enough.
   static constexpr size_t kGatherEnough = 64;

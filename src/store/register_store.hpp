@@ -187,7 +187,7 @@ struct SqliteOptions {
   bool read_only = false;
   // PRAGMA mmap_size. 0 by default: mapped pages count as the server's resident memory, while
   // the kernel's page cache (used by plain reads) does not, and the register may be far larger
-  // than memory. Mapped, lookups and searches that read many records run faster (BENCHMARKS.md);
+  // than memory. Mapped, searches that read many records run faster (BENCHMARKS.md);
   // `sqlite_mmap_mb` lets an operator choose that.
   int64_t mmap_bytes = 0;
   int cache_kib = 32 * 1024;         // page cache of each read connection

@@ -86,7 +86,7 @@ TEST(CliTest, AdminListenerServesTheOperationsRoutesOnly) {
   };
   EXPECT_EQ(get(admin, "/metrics").rfind("HTTP/1.1 200", 0), 0u);
   EXPECT_NE(get(admin, "/metrics").find("norreg_http_requests_total"), std::string::npos);
-  // The log lines dropped because the log's reader fell behind (none here).
+  // The log lines dropped because the log's writer fell behind (none here).
   EXPECT_NE(get(admin, "/metrics").find("\nnorreg_log_lines_dropped_total 0\n"), std::string::npos);
   EXPECT_NE(get(admin, "/metrics").find("\nnorreg_audit_flush_seconds_count "), std::string::npos);
   EXPECT_EQ(get(admin, "/health/ready").rfind("HTTP/1.1 200", 0), 0u);
