@@ -83,72 +83,100 @@ std::string ForeignIdOf(Property p, std::string_view row) {
   if (p == Property::kUtlendingsmyndighetenesIdentifikasjonsnummer) {
     return NormalizeForeignId(Member(row, "identifikasjonsnummer"));
   }
-  const std::string_view number = Member(row, p == Property::kLegitimasjonsdokument
-                                                  ? "identifikasjonsdokumentnummer"
-                                                  : "identifikasjonsnummer");
+  const std::string_view number =
+      Member(row, p == Property::kLegitimasjonsdokument ? "identifikasjonsdokumentnummer"
+                                                        : "identifikasjonsnummer");
   return NormalizeForeignId(std::string(Member(row, "utstederland")) + "-" + std::string(number));
 }
+
+// A term with whether a current row gave it.
+struct FoundTerm {
+  uint32_t term;
+  bool current;
+};
 
 // `rows`: a PersonRecord's rows or a RecordView's; `protect`: the person is strengtFortrolig.
 template <typename Rows>
 std::vector<uint32_t> TermsOf(const Rows& rows, bool protect, uint64_t seq) {
-  std::vector<uint32_t> terms;
+  std::vector<FoundTerm> found;
   std::vector<NameWord> words;
   std::vector<std::string> keys;
+  bool dead = false;
+  for (const auto& row : rows) {
+    if (row.property == Property::kStatus && row.PresentAt(seq) && row.CurrentAt(seq) &&
+        Member(row.json, "status") == "doed") {
+      dead = true;
+    }
+  }
   for (const auto& row : rows) {
     if (!row.PresentAt(seq)) continue;
     const std::string_view json = row.json;
+    const bool current = row.CurrentAt(seq);
+    auto add = [&](uint32_t term) { found.push_back({term, current}); };
     switch (row.property) {
       case Property::kNavn: {
         NameWords(json, words);
         keys.clear();
         for (const NameWord& w : words) keys.push_back(PhoneticKey(w.word));
         for (size_t i = 0; i < keys.size(); ++i) {
-          terms.push_back(SearchTerm(SearchTermKind::kNameWord, keys[i]));
+          add(SearchTerm(SearchTermKind::kNameWord, keys[i]));
           for (size_t j = i + 1; j < keys.size(); ++j) {
-            terms.push_back(NamePairTerm(keys[i], keys[j]));
+            add(NamePairTerm(keys[i], keys[j]));
           }
         }
         break;
       }
       case Property::kFoedsel:
         if (auto d = Member(json, "foedselsdato"); !d.empty()) {
-          terms.push_back(SearchTerm(SearchTermKind::kBirthDate, d));
+          add(SearchTerm(SearchTermKind::kBirthDate, d));
         }
         break;
       case Property::kBostedsadresse:
       case Property::kOppholdsadresse: {
         if (protect) break;
         const AddressFields a = AddressOf(json);
-        const std::string prefix = StreetPrefix(NormalizeStreet(a.adressenavn));
-        if (!prefix.empty()) {
-          terms.push_back(SearchTerm(SearchTermKind::kStreet, prefix));
+        const std::string street = NormalizeStreet(a.adressenavn);
+        for (const size_t chars : {kStreetPrefixChars, kLongStreetPrefixChars}) {
+          const std::string prefix = StreetPrefix(street, chars);
+          if (prefix.empty()) break;
+          add(SearchTerm(SearchTermKind::kStreet, prefix));
           if (!a.postnummer.empty()) {
-            terms.push_back(PostStreetTerm(a.postnummer, prefix));
+            add(PostStreetTerm(a.postnummer, prefix));
           }
         }
         if (!a.postnummer.empty()) {
-          terms.push_back(SearchTerm(SearchTermKind::kPostnummer, a.postnummer));
+          add(SearchTerm(SearchTermKind::kPostnummer, a.postnummer));
         }
         if (!a.kommunenummer.empty()) {
-          terms.push_back(SearchTerm(SearchTermKind::kKommune, a.kommunenummer));
+          add(SearchTerm(SearchTermKind::kKommune, a.kommunenummer));
         }
         break;
       }
       case Property::kUtenlandskPersonidentifikasjon:
-        terms.push_back(
-            SearchTerm(SearchTermKind::kUtenlandskId, ForeignIdOf(row.property, json)));
+        add(SearchTerm(SearchTermKind::kUtenlandskId, ForeignIdOf(row.property, json)));
         break;
       case Property::kLegitimasjonsdokument:
-        terms.push_back(
-            SearchTerm(SearchTermKind::kLegitimasjon, ForeignIdOf(row.property, json)));
+        add(SearchTerm(SearchTermKind::kLegitimasjon, ForeignIdOf(row.property, json)));
         break;
       case Property::kUtlendingsmyndighetenesIdentifikasjonsnummer:
-        terms.push_back(SearchTerm(SearchTermKind::kDuf, ForeignIdOf(row.property, json)));
+        add(SearchTerm(SearchTermKind::kDuf, ForeignIdOf(row.property, json)));
         break;
       default:
         break;
     }
+  }
+  // One scope per value: current when any current row has it.
+  std::sort(found.begin(), found.end(), [](const FoundTerm& a, const FoundTerm& b) {
+    return a.term != b.term ? a.term < b.term : a.current > b.current;
+  });
+  std::vector<uint32_t> terms;
+  terms.reserve(found.size());
+  for (size_t i = 0; i < found.size(); ++i) {
+    if (i > 0 && found[i].term == found[i - 1].term) continue;
+    const TermScope scope = found[i].current
+                                ? (dead ? TermScope::kCurrentDead : TermScope::kCurrent)
+                                : (dead ? TermScope::kHistoryDead : TermScope::kHistory);
+    terms.push_back(ScopedTerm(found[i].term, scope));
   }
   std::sort(terms.begin(), terms.end());
   terms.erase(std::unique(terms.begin(), terms.end()), terms.end());
@@ -231,10 +259,22 @@ uint32_t SearchTerm(SearchTermKind kind, std::string_view value) {
   return static_cast<uint32_t>(h ^ (h >> 32));
 }
 
+uint32_t ScopedTerm(uint32_t term, TermScope scope) {
+  if (scope == TermScope::kCurrent) return term;
+  // The finaliser of MurmurHash3 (a bijection of 32-bit values) of the term xor a constant of the
+  // scope (another).
+  uint32_t h = term ^ (0x9E3779B9u * static_cast<uint32_t>(scope));
+  h ^= h >> 16;
+  h *= 0x85EBCA6Bu;
+  h ^= h >> 13;
+  h *= 0xC2B2AE35u;
+  h ^= h >> 16;
+  return h;
+}
+
 uint32_t NamePairTerm(std::string_view key_a, std::string_view key_b) {
   if (key_b < key_a) std::swap(key_a, key_b);
-  return SearchTerm(SearchTermKind::kNamePair,
-                    std::string(key_a) + "|" + std::string(key_b));
+  return SearchTerm(SearchTermKind::kNamePair, std::string(key_a) + "|" + std::string(key_b));
 }
 
 uint32_t PostStreetTerm(std::string_view postnummer, std::string_view street_prefix) {
@@ -259,14 +299,19 @@ std::string NormalizeStreet(std::string_view text) {
   return out;
 }
 
-std::string StreetPrefix(std::string_view s) {
+std::string StreetPrefix(std::string_view s, size_t chars) {
   size_t i = 0;
-  for (int chars = 0; chars < 3; ++chars) {
+  for (size_t n = 0; n < chars; ++n) {
     if (i >= s.size()) return {};
     const auto b = static_cast<unsigned char>(s[i]);
     i += b < 0x80 ? 1 : b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2;
   }
   return i <= s.size() ? std::string(s.substr(0, i)) : std::string();
+}
+
+std::string IndexedStreetPrefix(std::string_view s) {
+  std::string prefix = StreetPrefix(s, kLongStreetPrefixChars);
+  return prefix.empty() ? StreetPrefix(s, kStreetPrefixChars) : prefix;
 }
 
 std::string NormalizeForeignId(std::string_view text) {

@@ -65,20 +65,32 @@ const std::string& Or(const std::optional<std::string>& value) {
 
 bool Given(const std::optional<std::string>& value) { return value && !value->empty(); }
 
-// The index terms every person matching `c` has, most selective first. A term another implies is
-// left out: the name pairs imply their words, postnummer + street implies both.
-std::vector<uint32_t> PlanTerms(const freg::SearchCriteria& c) {
-  std::vector<uint32_t> terms;
-  if (!c.duf.empty()) terms.push_back(SearchTerm(SearchTermKind::kDuf, c.duf));
+// The term groups of a query: for each criterion the index can narrow by, its term in every
+// scope the criterion may match in (freg::TermScope): current rows, and history too where
+// opplysningsgrunnlag=historisk lets earlier names and addresses match (Matches reads the other
+// facts on current rows only); living persons, and dead ones with inkluderDoede. Most selective
+// first; a term another implies is left out: the name pairs imply their words, postnummer +
+// street implies both.
+std::vector<std::vector<uint32_t>> PlanTerms(const freg::SearchCriteria& c) {
+  std::vector<std::vector<uint32_t>> groups;
+  auto add = [&](uint32_t term, bool history_matches) {
+    using freg::ScopedTerm;
+    using freg::TermScope;
+    std::vector<uint32_t>& group = groups.emplace_back(1, term);  // TermScope::kCurrent
+    if (c.inkluder_doede) group.push_back(ScopedTerm(term, TermScope::kCurrentDead));
+    if (history_matches && c.historisk) {
+      group.push_back(ScopedTerm(term, TermScope::kHistory));
+      if (c.inkluder_doede) group.push_back(ScopedTerm(term, TermScope::kHistoryDead));
+    }
+  };
+  if (!c.duf.empty()) add(SearchTerm(SearchTermKind::kDuf, c.duf), false);
   if (!c.utenlandsk_id.empty()) {
-    terms.push_back(SearchTerm(SearchTermKind::kUtenlandskId, c.utenlandsk_id));
+    add(SearchTerm(SearchTermKind::kUtenlandskId, c.utenlandsk_id), false);
   }
   if (!c.legitimasjonsdokument.empty()) {
-    terms.push_back(SearchTerm(SearchTermKind::kLegitimasjon, c.legitimasjonsdokument));
+    add(SearchTerm(SearchTermKind::kLegitimasjon, c.legitimasjonsdokument), false);
   }
-  if (!c.foedselsdato.empty()) {
-    terms.push_back(SearchTerm(SearchTermKind::kBirthDate, c.foedselsdato));
-  }
+  if (!c.foedselsdato.empty()) add(SearchTerm(SearchTermKind::kBirthDate, c.foedselsdato), false);
   // The words' keys as given, each once: a pair is indexed for two different words of one name,
   // so every two keys of the query make a pair term (first and last first: names' two ends are
   // the rarest pair), and only a query of one key needs a word term.
@@ -87,25 +99,23 @@ std::vector<uint32_t> PlanTerms(const freg::SearchCriteria& c) {
     std::string key = freg::PhoneticKey(w);
     if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(std::move(key));
   }
-  if (keys.size() == 1) terms.push_back(SearchTerm(SearchTermKind::kNameWord, keys.front()));
-  if (keys.size() >= 2) terms.push_back(freg::NamePairTerm(keys.front(), keys.back()));
+  if (keys.size() == 1) add(SearchTerm(SearchTermKind::kNameWord, keys.front()), true);
+  if (keys.size() >= 2) add(freg::NamePairTerm(keys.front(), keys.back()), true);
   for (size_t i = 0; i < keys.size(); ++i) {
     for (size_t j = i + 1; j < keys.size(); ++j) {
-      if (i != 0 || j != keys.size() - 1) terms.push_back(freg::NamePairTerm(keys[i], keys[j]));
+      if (i != 0 || j != keys.size() - 1) add(freg::NamePairTerm(keys[i], keys[j]), true);
     }
   }
-  const std::string street = freg::StreetPrefix(c.adressenavn);
+  const std::string street = freg::IndexedStreetPrefix(c.adressenavn);
   if (!street.empty() && !c.postnummer.empty()) {
-    terms.push_back(freg::PostStreetTerm(c.postnummer, street));
+    add(freg::PostStreetTerm(c.postnummer, street), true);
   } else if (!street.empty()) {
-    terms.push_back(SearchTerm(SearchTermKind::kStreet, street));
+    add(SearchTerm(SearchTermKind::kStreet, street), true);
   } else if (!c.postnummer.empty()) {
-    terms.push_back(SearchTerm(SearchTermKind::kPostnummer, c.postnummer));
+    add(SearchTerm(SearchTermKind::kPostnummer, c.postnummer), true);
   }
-  if (!c.kommunenummer.empty()) {
-    terms.push_back(SearchTerm(SearchTermKind::kKommune, c.kommunenummer));
-  }
-  return terms;
+  if (!c.kommunenummer.empty()) add(SearchTerm(SearchTermKind::kKommune, c.kommunenummer), true);
+  return groups;
 }
 
 }  // namespace
@@ -224,7 +234,7 @@ Status PersonSearch::Find(const freg::SearchCriteria& criteria, size_t limit,
 
   // The index narrows to candidates, read in one snapshot; with no term that narrows, every
   // person is read once, in one snapshot.
-  const std::vector<uint32_t> terms = PlanTerms(criteria);
+  const std::vector<std::vector<uint32_t>> terms = PlanTerms(criteria);
   Result<bool> narrowed = false;
   if (!terms.empty()) {
     narrowed = store_.FindRawBySearchTerms(terms, raw, [&](const store::RawPerson& person) {

@@ -132,13 +132,15 @@ class RegisterStore {
   // into `out` (cleared first): out.size() == limit means there may be more. Inside
   // InReadSnapshot it reads that snapshot.
   virtual Status SearchPosting(uint32_t term, size_t limit, std::vector<int64_t>& out) = 0;
-  // Visits, each with its record in `buffer`, the persons whose search terms include every one of
-  // `terms` (given most selective first), in one read snapshot, until `each` returns non-OK (that
-  // status is returned). It may also visit persons lacking a term — a store may leave out a term
-  // too common to narrow by; the caller tests every person exactly — and answers false, having
-  // visited nobody, when no term narrows enough to be worth reading: the caller then scans.
+  // Visits, each with its record in `buffer`, the persons whose search terms include, for every
+  // one of `groups` (given most selective first), one of the group's terms (a criterion's term in
+  // each scope it may match in, freg::TermScope), in one read snapshot, until `each` returns
+  // non-OK (that status is returned). It may also visit persons lacking a group — a store may
+  // leave out a group too common to narrow by; the caller tests every person exactly — and
+  // answers false, having visited nobody, when no group narrows enough to be worth reading: the
+  // caller then scans.
   virtual Result<bool> FindRawBySearchTerms(
-      std::span<const uint32_t> terms, std::string& buffer,
+      std::span<const std::vector<uint32_t>> groups, std::string& buffer,
       const std::function<Status(const RawPerson&)>& each) = 0;
 
   // Appends new persons whose versions carry sekvensnummer above LatestSeq() as their caller

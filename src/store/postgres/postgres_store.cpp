@@ -317,13 +317,39 @@ class PostgresStore final : public RegisterStore {
   }
 
   // One query: the GIN index intersects the terms' posting lists and the rows come back with
-  // their records. A search of more than kSearchRows candidates (a broad one, which usually ends
-  // past the hit limit) reads them again through a cursor, kScanChunkRecords at a time.
-  Result<bool> FindRawBySearchTerms(std::span<const uint32_t> terms, std::string& buffer,
+  // their records. The groups of one term are one `@>` (contains all); a group of several
+  // (a criterion in several scopes) is an `&&` (overlaps) of its own, and beyond
+  // kMaxOverlapGroups of those the rest are left to the caller's exact test. A search of more
+  // than kSearchRows candidates (a broad one, which usually ends past the hit limit) reads them
+  // again through a cursor, kScanChunkRecords at a time.
+  Result<bool> FindRawBySearchTerms(std::span<const std::vector<uint32_t>> groups,
+                                    std::string& buffer,
                                     const std::function<Status(const RawPerson&)>& each) override {
     constexpr int kSearchRows = 1024;
-    if (terms.empty()) return false;
-    const std::string array = TermArray(terms);
+    constexpr size_t kMaxOverlapGroups = 8;
+    std::vector<uint32_t> every;
+    std::vector<std::string> overlaps;
+    for (const std::vector<uint32_t>& group : groups) {
+      if (group.size() == 1) {
+        every.push_back(group.front());
+      } else if (group.size() > 1 && overlaps.size() < kMaxOverlapGroups) {
+        overlaps.push_back(TermArray(group));
+      }
+    }
+    if (every.empty() && overlaps.empty()) return false;
+    const std::string array = TermArray(every);
+    // The condition, and its parameters from $1 (the caller adds the others after them).
+    std::string where;
+    auto bind = [&](Params& params) {
+      if (!every.empty()) params.Int32Array(array);
+      for (const std::string& o : overlaps) params.Int32Array(o);
+    };
+    int n = 0;
+    if (!every.empty()) where = "search_terms @> $" + std::to_string(++n) + "::integer[]";
+    for (size_t i = 0; i < overlaps.size(); ++i) {
+      where += (where.empty() ? "" : " AND ") + std::string("search_terms && $") +
+               std::to_string(++n) + "::integer[]";
+    }
     auto visit = [&](Connection& c, const pg::QueryResult& rows) -> Status {
       for (int r = 0; r < rows.rows(); ++r) {
         RawPerson person{rows.Int64(r, 0), static_cast<uint64_t>(rows.Int64(r, 1))};
@@ -334,16 +360,23 @@ class PostgresStore final : public RegisterStore {
       }
       return Status::Ok();
     };
+    const std::string select = "SELECT person_id, latest_seq, record FROM persons WHERE " + where;
     Status searched = WithReader([&](Connection& c) -> Status {
-      auto rows = c.Execute(kBySearchTerms, Params().Int32Array(array).Int64(kSearchRows + 1));
+      Params params;
+      bind(params);
+      params.Int64(kSearchRows + 1);
+      // Most searches have only groups of one term: the prepared statement.
+      auto rows = overlaps.empty()
+                      ? c.Execute(kBySearchTerms, params)
+                      : c.Query((select + " LIMIT $" + std::to_string(n + 1)).c_str(), params);
       if (!rows.ok()) return rows.error();
       if (rows->rows() <= kSearchRows) return visit(c, *rows);
       pg::Transaction tx(c);
       if (Status s = tx.Begin(pg::Isolation::kRepeatableRead, true); !s.ok()) return s;
-      if (auto declared = c.Query("DECLARE search NO SCROLL CURSOR FOR SELECT person_id, "
-                                  "latest_seq, record FROM persons WHERE search_terms @> "
-                                  "$1::integer[]",
-                                  Params().Int32Array(array));
+      Params cursor;
+      bind(cursor);
+      if (auto declared =
+              c.Query(("DECLARE search NO SCROLL CURSOR FOR " + select).c_str(), cursor);
           !declared.ok()) {
         return declared.error();
       }

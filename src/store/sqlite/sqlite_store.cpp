@@ -122,11 +122,13 @@ class SqliteStore final : public RegisterStore {
     return WithReader([&](Reader& r) { return sqlite::ReadPosting(r.posting, term, limit, out); });
   }
 
-  // The first posting of at most kMaxDriverPosting persons gives the candidates; while more than
-  // kProbeBelow remain, a next posting is intersected if at most kPostingPerCandidate times the
-  // candidates (a longer one costs more to read than to check); the terms left are checked per
-  // candidate, one index seek each, before its record is read (docs/search.md).
-  Result<bool> FindRawBySearchTerms(std::span<const uint32_t> terms, std::string& buffer,
+  // The first group's posting (the union of its terms') of at most kMaxDriverPosting persons
+  // gives the candidates; while more than kProbeBelow remain, a next group's posting is
+  // intersected if it is at most kPostingPerCandidate times the candidates (a longer one costs
+  // more to read than to check); the groups left are checked per candidate, one index seek per
+  // term, before its record is read (docs/search.md).
+  Result<bool> FindRawBySearchTerms(std::span<const std::vector<uint32_t>> groups,
+                                    std::string& buffer,
                                     const std::function<Status(const RawPerson&)>& each) override {
     constexpr size_t kMaxDriverPosting = 50'000;
     constexpr size_t kProbeBelow = 64;
@@ -135,22 +137,23 @@ class SqliteStore final : public RegisterStore {
     Status searched = InReadSnapshot([&]() -> Status {
       return WithReader([&](Reader& r) -> Status {
         std::optional<std::vector<int64_t>> candidates;
-        std::vector<uint32_t> probes;
+        std::vector<const std::vector<uint32_t>*> probes;
         std::vector<int64_t> posting;
-        for (uint32_t term : terms) {
+        for (const std::vector<uint32_t>& group : groups) {
+          if (group.empty()) continue;
           if (!candidates) {
-            Status s = sqlite::ReadPosting(r.posting, term, kMaxDriverPosting + 1, posting);
+            Status s = ReadGroupPosting(r.posting, group, kMaxDriverPosting + 1, posting);
             if (!s.ok()) return s;
             if (posting.size() <= kMaxDriverPosting) candidates = std::move(posting);
           } else if (candidates->size() <= kProbeBelow) {
-            probes.push_back(term);
+            probes.push_back(&group);
           } else {
             const size_t cap = candidates->size() * kPostingPerCandidate;
-            if (Status s = sqlite::ReadPosting(r.posting, term, cap + 1, posting); !s.ok()) {
+            if (Status s = ReadGroupPosting(r.posting, group, cap + 1, posting); !s.ok()) {
               return s;
             }
             if (posting.size() > cap) {
-              probes.push_back(term);
+              probes.push_back(&group);
             } else {
               std::vector<int64_t> both;
               std::set_intersection(candidates->begin(), candidates->end(), posting.begin(),
@@ -162,7 +165,7 @@ class SqliteStore final : public RegisterStore {
         if (!candidates) return Status::Ok();
         narrowed = true;
         for (int64_t person_id : *candidates) {
-          auto has_terms = HasTerms(r.has_term, person_id, probes);
+          auto has_terms = HasGroups(r.has_term, person_id, probes);
           if (!has_terms.ok()) return has_terms.error();
           if (!*has_terms) continue;
           auto person = ReadRaw(r.by_person, person_id, buffer);
@@ -683,11 +686,40 @@ class SqliteStore final : public RegisterStore {
       "SELECT p.person_id, p.latest_seq, p.record FROM versions v "
       "JOIN persons p ON p.person_id = v.person_id WHERE v.seq = ?";
 
-  // Whether person `person_id`'s search terms include every one of `terms` (one index seek each).
-  static Result<bool> HasTerms(Statement& st, int64_t person_id, std::span<const uint32_t> terms) {
-    for (uint32_t term : terms) {
-      auto has = sqlite::Contains(st, term, person_id);
-      if (!has.ok() || !*has) return has;
+  // The persons with any term of `group`, ascending, at most `limit` (ReadPosting's contract).
+  static Status ReadGroupPosting(Statement& st, std::span<const uint32_t> group, size_t limit,
+                                 std::vector<int64_t>& out) {
+    if (group.size() == 1) return sqlite::ReadPosting(st, group.front(), limit, out);
+    out.clear();
+    std::vector<int64_t> one, both;
+    for (uint32_t term : group) {
+      if (Status s = sqlite::ReadPosting(st, term, limit, one); !s.ok()) return s;
+      both.clear();
+      std::set_union(out.begin(), out.end(), one.begin(), one.end(), std::back_inserter(both));
+      out.swap(both);
+      if (out.size() >= limit) {
+        out.resize(limit);
+        break;
+      }
+    }
+    return Status::Ok();
+  }
+
+  // Whether person `person_id`'s search terms include a term of every one of `groups` (one index
+  // seek per term).
+  static Result<bool> HasGroups(Statement& st, int64_t person_id,
+                                std::span<const std::vector<uint32_t>* const> groups) {
+    for (const std::vector<uint32_t>* group : groups) {
+      bool any = false;
+      for (uint32_t term : *group) {
+        auto has = sqlite::Contains(st, term, person_id);
+        if (!has.ok()) return has;
+        if (*has) {
+          any = true;
+          break;
+        }
+      }
+      if (!any) return false;
     }
     return true;
   }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <set>
 
 #include "freg/record_codec.hpp"
 #include "freg/search_text.hpp"
@@ -69,8 +70,9 @@ SearchMatch Check(const PersonRecord& record, const SearchCriteria& c, uint64_t 
   return Matches(p.view, seq, c);
 }
 
-bool Has(const std::vector<uint32_t>& terms, SearchTermKind kind, std::string_view value) {
-  return std::binary_search(terms.begin(), terms.end(), SearchTerm(kind, value));
+bool Has(const std::vector<uint32_t>& terms, SearchTermKind kind, std::string_view value,
+         TermScope scope = TermScope::kCurrent) {
+  return std::binary_search(terms.begin(), terms.end(), ScopedTerm(SearchTerm(kind, value), scope));
 }
 
 SearchCriteria Navn(std::string_view text) {
@@ -87,13 +89,22 @@ TEST(PersonSearchTerms, CoverNamesDatesAddressesAndHistory) {
   const std::string kristine = PhoneticKey("KRISTINE"), pettersen = PhoneticKey("PETTERSEN"),
                     hansen = PhoneticKey("HANSEN");
   EXPECT_TRUE(Has(terms, SearchTermKind::kNameWord, kristine));
-  EXPECT_TRUE(Has(terms, SearchTermKind::kNameWord, hansen));  // the old name
+  // The old name in the history scope; KRISTINE, in both names, in the current one only.
+  EXPECT_TRUE(Has(terms, SearchTermKind::kNameWord, hansen, TermScope::kHistory));
+  EXPECT_FALSE(Has(terms, SearchTermKind::kNameWord, hansen));
+  EXPECT_FALSE(Has(terms, SearchTermKind::kNameWord, kristine, TermScope::kHistory));
   const auto& [a, b] = std::minmax(kristine, pettersen);
   EXPECT_TRUE(Has(terms, SearchTermKind::kNamePair, a + "|" + b));
   EXPECT_TRUE(Has(terms, SearchTermKind::kBirthDate, "1981-10-13"));
   EXPECT_TRUE(Has(terms, SearchTermKind::kStreet, "ØKE"));
-  EXPECT_TRUE(Has(terms, SearchTermKind::kStreet, "STO"));  // the old address
+  EXPECT_TRUE(Has(terms, SearchTermKind::kStreet, "STO", TermScope::kHistory));  // the old address
+  EXPECT_TRUE(Has(terms, SearchTermKind::kPostnummer, "0155", TermScope::kHistory));
+  EXPECT_FALSE(Has(terms, SearchTermKind::kPostnummer, "0155"));
   EXPECT_TRUE(Has(terms, SearchTermKind::kPostStreet, "0579|ØKE"));
+  // and by five characters, for the queries that give as many
+  EXPECT_TRUE(Has(terms, SearchTermKind::kStreet, "ØKERN"));
+  EXPECT_TRUE(Has(terms, SearchTermKind::kPostStreet, "0579|ØKERN"));
+  EXPECT_FALSE(Has(terms, SearchTermKind::kPostStreet, "0579|ØKER"));
   EXPECT_TRUE(Has(terms, SearchTermKind::kPostnummer, "3600"));  // oppholdsadresse
   EXPECT_TRUE(Has(terms, SearchTermKind::kKommune, "0301"));
   EXPECT_TRUE(Has(terms, SearchTermKind::kLegitimasjon, "DNK-7545367"));
@@ -101,6 +112,40 @@ TEST(PersonSearchTerms, CoverNamesDatesAddressesAndHistory) {
   const auto early = SearchTermsOf(r, 1);
   EXPECT_FALSE(Has(early, SearchTermKind::kNameWord, pettersen));
   EXPECT_FALSE(Has(early, SearchTermKind::kStreet, "ØKE"));
+}
+
+// A dead person's terms are in the dead scopes: current and history alike.
+TEST(PersonSearchTerms, ADeadPersonsTermsAreInTheDeadScopes) {
+  PersonRecord r = Kristine();
+  for (Row& row : r.rows) {
+    if (row.property == Property::kStatus) row.current_until = 3;
+  }
+  r.rows.push_back(MakeRow(Property::kStatus, R"({"status":"doed"})", 3));
+  SortRows(r.rows);
+  const auto terms = SearchTermsOf(r, 3);
+  const std::string kristine = PhoneticKey("KRISTINE"), hansen = PhoneticKey("HANSEN");
+  EXPECT_TRUE(Has(terms, SearchTermKind::kNameWord, kristine, TermScope::kCurrentDead));
+  EXPECT_FALSE(Has(terms, SearchTermKind::kNameWord, kristine));
+  EXPECT_TRUE(Has(terms, SearchTermKind::kNameWord, hansen, TermScope::kHistoryDead));
+  EXPECT_FALSE(Has(terms, SearchTermKind::kNameWord, hansen, TermScope::kHistory));
+  EXPECT_TRUE(Has(terms, SearchTermKind::kBirthDate, "1981-10-13", TermScope::kCurrentDead));
+  // Alive at version 2: the living scopes.
+  const auto alive = SearchTermsOf(r, 2);
+  EXPECT_TRUE(Has(alive, SearchTermKind::kNameWord, kristine));
+  EXPECT_TRUE(Has(alive, SearchTermKind::kNameWord, hansen, TermScope::kHistory));
+}
+
+TEST(PersonSearchTerms, ScopedTermsAreDistinctBijections) {
+  const uint32_t term = SearchTerm(SearchTermKind::kNameWord, "KRISTINE");
+  EXPECT_EQ(ScopedTerm(term, TermScope::kCurrent), term);
+  std::set<uint32_t> seen;
+  for (TermScope scope : {TermScope::kCurrent, TermScope::kCurrentDead, TermScope::kHistory,
+                          TermScope::kHistoryDead}) {
+    seen.insert(ScopedTerm(term, scope));
+    // Within a scope, distinct terms stay distinct.
+    EXPECT_NE(ScopedTerm(term, scope), ScopedTerm(term + 1, scope));
+  }
+  EXPECT_EQ(seen.size(), 4u);
 }
 
 TEST(PersonSearchTerms, StrengtFortroligAddressesAreNotIndexed) {
@@ -251,6 +296,14 @@ TEST(PersonSearchMatch, AddressWithoutNumberIsReported) {
 TEST(PersonSearchText, StreetPrefixCountsCharacters) {
   EXPECT_EQ(StreetPrefix("ØKERNVEIEN"), "ØKE");
   EXPECT_EQ(StreetPrefix("ÅS"), "");
+  EXPECT_EQ(StreetPrefix("ØKERNVEIEN", 5), "ØKERN");
+  EXPECT_EQ(StreetPrefix("ÅS VEI", 5), "ÅS VE");
+  EXPECT_EQ(StreetPrefix("ÅSEN", 5), "");
+  // A query uses the longest prefix streets are indexed by.
+  EXPECT_EQ(IndexedStreetPrefix("ØKERNVEIEN"), "ØKERN");
+  EXPECT_EQ(IndexedStreetPrefix("ØKERN"), "ØKERN");
+  EXPECT_EQ(IndexedStreetPrefix("ÅSEN"), "ÅSE");
+  EXPECT_EQ(IndexedStreetPrefix("ÅS"), "");
   EXPECT_EQ(NormalizeStreet("  Adolph  Bergs vei "), "ADOLPH BERGS VEI");
   EXPECT_EQ(NormalizeForeignId("arg- 8766 523769"), "ARG-8766523769");
 }

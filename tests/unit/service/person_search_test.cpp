@@ -109,6 +109,41 @@ TEST_P(PersonSearchTest, SoekFindsSortedAndHonoursMaksTreff) {
   EXPECT_EQ(*search_->Soek(street), std::vector<std::string>{kKari});
 }
 
+// Streets are indexed by their first 3 and first 5 characters; a query of any length from 3 finds
+// exactly the streets that begin like it, with and without postnummer.
+TEST_P(PersonSearchTest, StreetPrefixesOfEveryLengthFindTheirStreets) {
+  const std::string gata = Fnr(1970, 1, 200), tinget = Fnr(1971, 2, 200),
+                    stoper = Fnr(1972, 3, 200), sto = Fnr(1973, 4, 200),
+                    other_post = Fnr(1974, 5, 200), spaced = Fnr(1975, 6, 200);
+  Load({{gata, "A", "B", "1970-04-01", "mann", "STORGATA", "1", "0155"},
+        {tinget, "A", "B", "1971-04-02", "mann", "STORTINGSGATA", "2", "0155"},
+        {stoper, "A", "B", "1972-04-03", "mann", "STOPERVEIEN", "3", "0155"},
+        {sto, "A", "B", "1973-04-04", "mann", "STO", "4", "0155"},
+        {other_post, "A", "B", "1974-04-05", "mann", "STORGATA", "5", "0160"},
+        {spaced, "A", "B", "1975-04-06", "mann", "ST OLAVS VEI", "6", "0155"}});
+  auto find = [&](const char* street, const char* postnummer) {
+    SearchParams p;
+    p.adressenavn = street;
+    if (postnummer != nullptr) p.postnummer = postnummer;
+    auto hits = search_->Soek(p);
+    EXPECT_TRUE(hits.ok()) << street;
+    return hits.ok() ? *hits : std::vector<std::string>{};
+  };
+  auto sorted = [](std::vector<std::string> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  EXPECT_EQ(find("sto", "0155"), sorted({gata, tinget, stoper, sto}));
+  EXPECT_EQ(find("stor", "0155"), sorted({gata, tinget}));
+  EXPECT_EQ(find("storg", "0155"), std::vector<std::string>{gata});
+  EXPECT_EQ(find("Stortingsgata", "0155"), std::vector<std::string>{tinget});
+  EXPECT_EQ(find("storgatan", "0155"), std::vector<std::string>{});
+  EXPECT_EQ(find("Storgata", nullptr), sorted({gata, other_post}));
+  EXPECT_EQ(find("St Olavs", "0155"), std::vector<std::string>{spaced});
+  EXPECT_EQ(find("st o", "0155"), std::vector<std::string>{spaced});
+  EXPECT_EQ(find("stope", nullptr), std::vector<std::string>{stoper});
+}
+
 TEST_P(PersonSearchTest, SoekWithoutIndexTermsScans) {
   Load(Family());
   SearchParams p;

@@ -44,6 +44,13 @@ uint32_t Word(std::string_view word) {
   return freg::SearchTerm(freg::SearchTermKind::kNameWord, freg::PhoneticKey(word));
 }
 
+// Each term a group of its own: a person must have every one.
+std::vector<std::vector<uint32_t>> Every(std::initializer_list<uint32_t> terms) {
+  std::vector<std::vector<uint32_t>> groups;
+  for (uint32_t t : terms) groups.push_back({t});
+  return groups;
+}
+
 class SearchIndexTest : public StoreTest {
  protected:
   std::vector<int64_t> Posting(RegisterStore& store, uint32_t term, size_t limit = 100) {
@@ -166,10 +173,10 @@ TEST_P(SearchIndexTest, FindRawBySearchTermsVisitsThePersonsWithEveryTerm) {
                                    Named(Fnr(11), "KARI", "NORDMANN", 2),
                                    Named(Fnr(12), "KARI", "OLSEN", 3)};
   ASSERT_TRUE((*store)->BulkInsert(persons).ok());
-  auto find = [&](std::vector<uint32_t> terms) {
+  auto find = [&](std::initializer_list<uint32_t> terms) {
     std::string buffer;
     std::vector<std::string> seen;
-    auto narrowed = (*store)->FindRawBySearchTerms(terms, buffer, [&](const RawPerson&) {
+    auto narrowed = (*store)->FindRawBySearchTerms(Every(terms), buffer, [&](const RawPerson&) {
       auto record = freg::DecodeRecord(buffer);
       seen.push_back(record.ok() ? record->fnr : "?");
       return Status::Ok();
@@ -188,7 +195,7 @@ TEST_P(SearchIndexTest, FindRawBySearchTermsVisitsThePersonsWithEveryTerm) {
   // The first non-OK status of the visitor stops the search and is returned.
   std::string buffer;
   int visits = 0;
-  auto stopped = (*store)->FindRawBySearchTerms(std::vector<uint32_t>{Word("NORDMANN")}, buffer,
+  auto stopped = (*store)->FindRawBySearchTerms(Every({Word("NORDMANN")}), buffer,
                                                 [&](const RawPerson&) -> Status {
                                                   ++visits;
                                                   return MakeError(ErrorCode::kConflict, "nok");
@@ -215,8 +222,8 @@ TEST_P(SearchIndexTest, FindRawBySearchTermsNarrowsABroadTermByARareOne) {
   ASSERT_TRUE((*store)->BulkInsert(persons).ok());
   size_t rare = 0;
   for (const auto& p : persons) rare += p.record.rows[0].json.find("SIGVALD") != std::string::npos;
-  for (const auto& terms : {std::vector<uint32_t>{Word("HANSEN"), Word("SIGVALD")},
-                            std::vector<uint32_t>{Word("SIGVALD"), Word("HANSEN")}}) {
+  for (const auto& terms :
+       {Every({Word("HANSEN"), Word("SIGVALD")}), Every({Word("SIGVALD"), Word("HANSEN")})}) {
     std::string buffer;
     size_t seen = 0;
     auto narrowed = (*store)->FindRawBySearchTerms(terms, buffer, [&](const RawPerson&) {
@@ -228,6 +235,80 @@ TEST_P(SearchIndexTest, FindRawBySearchTermsNarrowsABroadTermByARareOne) {
     ASSERT_TRUE(narrowed.ok());
     EXPECT_EQ(seen, rare);
   }
+}
+
+// A group matches a person by any of its terms: a name in the scopes a search chooses — living
+// persons' current names, dead persons', earlier names — and only there; with a broad group to
+// intersect with, and with one to check per candidate.
+TEST_P(SearchIndexTest, FindRawBySearchTermsTakesAnyTermOfAGroup) {
+  using freg::ScopedTerm;
+  using freg::TermScope;
+  auto store = Open();
+  std::vector<PersonWrite> persons;
+  for (int day = 1; day <= 28; ++day) {
+    for (int i = 400; i < 410; ++i) {
+      auto fnr = ids::MakeSyntheticFnr(1960, 7, day, i, ids::FnrKind::kFoedselsnummer);
+      if (fnr) persons.push_back(Named(*fnr, "OLA", "HANSEN", persons.size() + 1));
+    }
+  }
+  ASSERT_GT(persons.size(), 200u);
+  // Three of them named NORDMANN: one living, one dead, one only in an earlier name.
+  const uint64_t later = persons.size() + 1;
+  auto name = [](PersonWrite& p, std::string_view etternavn) {
+    p.record.rows[0].json = R"({"fornavn":"OLA","etternavn":")" + std::string(etternavn) + "\"}";
+  };
+  name(persons[10], "NORDMANN");
+  name(persons[20], "NORDMANN");
+  freg::Row status;
+  status.property = freg::Property::kStatus;
+  status.from_seq = persons[20].versions.front().seq;
+  status.json = R"({"status":"doed"})";
+  persons[20].record.rows.push_back(status);
+  freg::SortRows(persons[20].record.rows);
+  name(persons[30], "NORDMANN");
+  persons[30].record.rows[0].current_until = later;
+  freg::Row renamed = persons[30].record.rows[0];
+  renamed.from_seq = later;
+  renamed.current_until = freg::kOpen;
+  renamed.json = R"({"fornavn":"OLA","etternavn":"BERG"})";
+  persons[30].record.rows.push_back(renamed);
+  persons[30].versions.push_back({later, freg::Hendelsetype::kEndringINavn, 1'600'000'000'000});
+  ASSERT_TRUE((*store)->BulkInsert(persons).ok());
+
+  const uint32_t nordmann = Word("NORDMANN"), hansen = Word("HANSEN");
+  auto find = [&](std::vector<std::vector<uint32_t>> groups) {
+    std::string buffer;
+    std::vector<std::string> seen;
+    auto narrowed = (*store)->FindRawBySearchTerms(groups, buffer, [&](const RawPerson&) {
+      auto record = freg::DecodeRecord(buffer);
+      seen.push_back(record.ok() ? record->fnr : "?");
+      return Status::Ok();
+    });
+    EXPECT_TRUE(narrowed.ok() && *narrowed);
+    std::sort(seen.begin(), seen.end());
+    return seen;
+  };
+  auto fnrs = [&](std::initializer_list<size_t> indexes) {
+    std::vector<std::string> out;
+    for (size_t i : indexes) out.push_back(persons[i].record.fnr);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  EXPECT_EQ(find({{nordmann}}), fnrs({10}));
+  EXPECT_EQ(find({{nordmann, ScopedTerm(nordmann, TermScope::kCurrentDead)}}), fnrs({10, 20}));
+  EXPECT_EQ(find({{nordmann, ScopedTerm(nordmann, TermScope::kHistory)}}), fnrs({10, 30}));
+  EXPECT_EQ(find({{nordmann, ScopedTerm(nordmann, TermScope::kCurrentDead),
+                   ScopedTerm(nordmann, TermScope::kHistory),
+                   ScopedTerm(nordmann, TermScope::kHistoryDead)}}),
+            fnrs({10, 20, 30}));
+  // A broad group (HANSEN, living or dead) after a rare one, and before it.
+  const std::vector<uint32_t> any_hansen{hansen, ScopedTerm(hansen, TermScope::kCurrentDead)};
+  const std::vector<uint32_t> any_nordmann{nordmann, ScopedTerm(nordmann, TermScope::kHistory)};
+  EXPECT_EQ(find({any_nordmann, any_hansen}), fnrs({}));
+  EXPECT_EQ(
+      find({any_hansen, {Word("OLA"), ScopedTerm(Word("OLA"), TermScope::kCurrentDead)}}).size(),
+      persons.size() - 3);  // the three NORDMANNs (one now BERG) are no HANSENs
+  EXPECT_EQ(find({any_hansen, {ScopedTerm(Word("OLA"), TermScope::kCurrentDead)}}), fnrs({}));
 }
 
 // More candidates than a store answers in one piece (PostgreSQL reads them through a cursor past
@@ -250,18 +331,18 @@ TEST_P(SearchIndexTest, FindRawBySearchTermsVisitsAManyPersonTermOnce) {
   std::string buffer;
   std::set<int64_t> seen;
   size_t visits = 0;
-  auto all = (*store)->FindRawBySearchTerms(std::vector<uint32_t>{Word("HANSEN")}, buffer,
-                                            [&](const RawPerson& person) {
-                                              seen.insert(person.person_id);
-                                              ++visits;
-                                              return Status::Ok();
-                                            });
+  auto all =
+      (*store)->FindRawBySearchTerms(Every({Word("HANSEN")}), buffer, [&](const RawPerson& person) {
+        seen.insert(person.person_id);
+        ++visits;
+        return Status::Ok();
+      });
   ASSERT_TRUE(all.ok()) << all.error().detail;
   EXPECT_EQ(visits, 1500u);
   EXPECT_EQ(seen.size(), 1500u);
   visits = 0;
   auto stopped = (*store)->FindRawBySearchTerms(
-      std::vector<uint32_t>{Word("HANSEN")}, buffer, [&](const RawPerson&) -> Status {
+      Every({Word("HANSEN")}), buffer, [&](const RawPerson&) -> Status {
         return ++visits == 1200 ? Status(MakeError(ErrorCode::kConflict, "nok")) : Status::Ok();
       });
   ASSERT_FALSE(stopped.ok());

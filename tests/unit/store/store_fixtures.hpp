@@ -237,9 +237,10 @@ class ForwardingStore : public RegisterStore {
   Status SearchPosting(uint32_t term, size_t limit, std::vector<int64_t>& out) override {
     return inner_->SearchPosting(term, limit, out);
   }
-  Result<bool> FindRawBySearchTerms(std::span<const uint32_t> terms, std::string& buffer,
+  Result<bool> FindRawBySearchTerms(std::span<const std::vector<uint32_t>> groups,
+                                    std::string& buffer,
                                     const std::function<Status(const RawPerson&)>& each) override {
-    return inner_->FindRawBySearchTerms(terms, buffer, each);
+    return inner_->FindRawBySearchTerms(groups, buffer, each);
   }
   Status BulkInsert(std::span<const PersonWrite> persons, const EncodedPersons* encoded) override {
     return inner_->BulkInsert(persons, encoded);
