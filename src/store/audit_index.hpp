@@ -92,9 +92,18 @@ class IndexBackend {
   virtual Result<Cursor> CommittedCursor() const = 0;
 };
 
+// How the SQLite index keeps its person postings: sorted runs, `fanout` of a level merged into one
+// of the next; runs whose merge would pass `max_merged_postings` are sealed, never merged
+// (store/sqlite/audit_sqlite_index.cpp). Tests choose small values.
+struct SqliteIndexOptions {
+  int fanout = 8;
+  int64_t max_merged_postings = int64_t{1} << 26;
+};
+
 // SQLite at `path` (created and migrated unless read_only; a read-only index that does not exist
 // yet reads as empty). kInternal when it cannot be opened or migrated.
-Result<std::unique_ptr<IndexBackend>> OpenSqliteIndex(const std::string& path, bool read_only);
+Result<std::unique_ptr<IndexBackend>> OpenSqliteIndex(const std::string& path, bool read_only,
+                                                      const SqliteIndexOptions& options = {});
 
 struct PostgresIndexOptions {
   std::string conninfo;  // a postgresql:// URI; tables in its search_path
