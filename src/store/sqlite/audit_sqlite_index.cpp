@@ -362,7 +362,7 @@ class SqliteIndex final : public IndexBackend {
       }
       if (next == nullptr) break;
       if (Status s = InsertPosting(*run, next->st.Text(0), next->st.Int(1)); !s.ok()) return s;
-      ++written;
+      written += sqlite3_changes(db_.handle());  // 0 for a posting two runs had (none should)
       auto r = next->st.Step();
       if (!r.ok()) return r.error();
       next->live = *r;

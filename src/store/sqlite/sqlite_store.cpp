@@ -123,10 +123,12 @@ class SqliteStore final : public RegisterStore {
   }
 
   // The first group's posting (the union of its terms') of at most kMaxDriverPosting persons
-  // gives the candidates; while more than kProbeBelow remain, a next group's posting is
-  // intersected if it is at most kPostingPerCandidate times the candidates (a longer one costs
-  // more to read than to check); the groups left are checked per candidate, one index seek per
-  // term, before its record is read (docs/search.md).
+  // gives the candidates. A next group of one term is checked per candidate (one index seek
+  // each) while at most kProbeBelow remain; otherwise its posting is read and intersected if it
+  // is at most kPostingPerCandidate times the candidates, and at most kProbeBelow (a longer one
+  // costs more to read than to check). A group of several terms (a criterion in several scopes)
+  // would cost a seek per term and candidate, so it is read that way even for few candidates.
+  // The groups left are checked per candidate before its record is read (docs/search.md).
   Result<bool> FindRawBySearchTerms(std::span<const std::vector<uint32_t>> groups,
                                     std::string& buffer,
                                     const std::function<Status(const RawPerson&)>& each) override {
@@ -145,10 +147,10 @@ class SqliteStore final : public RegisterStore {
             Status s = ReadGroupPosting(r.posting, group, kMaxDriverPosting + 1, posting);
             if (!s.ok()) return s;
             if (posting.size() <= kMaxDriverPosting) candidates = std::move(posting);
-          } else if (candidates->size() <= kProbeBelow) {
+          } else if (group.size() == 1 && candidates->size() <= kProbeBelow) {
             probes.push_back(&group);
           } else {
-            const size_t cap = candidates->size() * kPostingPerCandidate;
+            const size_t cap = std::max(candidates->size() * kPostingPerCandidate, kProbeBelow);
             if (Status s = ReadGroupPosting(r.posting, group, cap + 1, posting); !s.ok()) {
               return s;
             }
