@@ -135,14 +135,10 @@ std::vector<uint32_t> TermsOf(const Rows& rows, bool protect, uint64_t seq) {
       case Property::kOppholdsadresse: {
         if (protect) break;
         const AddressFields a = AddressOf(json);
-        const std::string street = NormalizeStreet(a.adressenavn);
-        for (const size_t chars : {kStreetPrefixChars, kLongStreetPrefixChars}) {
-          const std::string prefix = StreetPrefix(street, chars);
-          if (prefix.empty()) break;
+        const std::string prefix = StreetPrefix(NormalizeStreet(a.adressenavn));
+        if (!prefix.empty()) {
           add(SearchTerm(SearchTermKind::kStreet, prefix));
-          if (!a.postnummer.empty()) {
-            add(PostStreetTerm(a.postnummer, prefix));
-          }
+          if (!a.postnummer.empty()) add(PostStreetTerm(a.postnummer, prefix));
         }
         if (!a.postnummer.empty()) {
           add(SearchTerm(SearchTermKind::kPostnummer, a.postnummer));
@@ -299,19 +295,14 @@ std::string NormalizeStreet(std::string_view text) {
   return out;
 }
 
-std::string StreetPrefix(std::string_view s, size_t chars) {
+std::string StreetPrefix(std::string_view s) {
   size_t i = 0;
-  for (size_t n = 0; n < chars; ++n) {
+  for (int chars = 0; chars < 3; ++chars) {
     if (i >= s.size()) return {};
     const auto b = static_cast<unsigned char>(s[i]);
     i += b < 0x80 ? 1 : b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2;
   }
   return i <= s.size() ? std::string(s.substr(0, i)) : std::string();
-}
-
-std::string IndexedStreetPrefix(std::string_view s) {
-  std::string prefix = StreetPrefix(s, kLongStreetPrefixChars);
-  return prefix.empty() ? StreetPrefix(s, kStreetPrefixChars) : prefix;
 }
 
 std::string NormalizeForeignId(std::string_view text) {

@@ -25,15 +25,15 @@
 namespace norreg::freg {
 
 // Bumped whenever SearchTermsOf or the phonetic key changes what it returns.
-// 2: street prefixes of 3 and 5 characters; terms in scopes.
+// 2: terms in scopes.
 inline constexpr int kSearchTermsVersion = 2;
 
 enum class SearchTermKind : uint8_t {
   kNameWord = 1,  // the phonetic key of one word of fornavn, mellomnavn or etternavn
   kNamePair,      // two such keys from one navn row (unordered)
   kBirthDate,     // foedselsdato, YYYY-MM-DD
-  kStreet,        // the first 3, and the first 5, characters of a vegadresse's adressenavn
-  kPostStreet,    // postnummer + each of those prefixes
+  kStreet,        // the first 3 characters of a vegadresse's normalised adressenavn
+  kPostStreet,    // postnummer + those 3 characters
   kPostnummer,    // a residential (or stay) address's postnummer
   kKommune,       // its kommunenummer
   kUtenlandskId,  // utenlandskPersonidentifikasjon as "<UTSTEDERLAND>-<NUMMER>"
@@ -68,17 +68,8 @@ std::vector<uint32_t> SearchTermsOf(const RecordView& record, uint64_t seq);
 // The characters of a street query and of the stored names it is compared with: normalised words
 // joined by one space ("Adolph Bergs vei" -> "ADOLPH BERGS VEI").
 std::string NormalizeStreet(std::string_view text);
-// A street is indexed by its first kStreetPrefixChars characters, and by its first
-// kLongStreetPrefixChars when it has as many: a query of at least that many characters (a
-// whole street name, usually) reads the persons of the streets that begin like it rather than
-// of every street that shares its first three characters (docs/search.md).
-inline constexpr size_t kStreetPrefixChars = 3;
-inline constexpr size_t kLongStreetPrefixChars = 5;
-// The first `chars` characters (UTF-8 code points) of a normalised street, or "" when shorter.
-std::string StreetPrefix(std::string_view normalized_street, size_t chars = kStreetPrefixChars);
-// The longest prefix of `normalized_street` that streets are indexed by ("" when shorter than
-// kStreetPrefixChars): the one a query uses.
-std::string IndexedStreetPrefix(std::string_view normalized_street);
+// The first three characters (UTF-8 code points) of a normalised street, or "" when shorter.
+std::string StreetPrefix(std::string_view normalized_street);
 // "<LAND>-<NUMMER>" upper case without blanks, the form foreign identifiers are compared in.
 std::string NormalizeForeignId(std::string_view text);
 

@@ -106,7 +106,7 @@ std::vector<std::vector<uint32_t>> PlanTerms(const freg::SearchCriteria& c) {
       if (i != 0 || j != keys.size() - 1) add(freg::NamePairTerm(keys[i], keys[j]), true);
     }
   }
-  const std::string street = freg::IndexedStreetPrefix(c.adressenavn);
+  const std::string street = freg::StreetPrefix(c.adressenavn);
   if (!street.empty() && !c.postnummer.empty()) {
     add(freg::PostStreetTerm(c.postnummer, street), true);
   } else if (!street.empty()) {

@@ -109,8 +109,8 @@ TEST_P(PersonSearchTest, SoekFindsSortedAndHonoursMaksTreff) {
   EXPECT_EQ(*search_->Soek(street), std::vector<std::string>{kKari});
 }
 
-// Streets are indexed by their first 3 and first 5 characters; a query of any length from 3 finds
-// exactly the streets that begin like it, with and without postnummer.
+// Streets are indexed by their first 3 characters; a query of any length from 3 finds exactly the
+// streets that begin like it, with and without postnummer.
 TEST_P(PersonSearchTest, StreetPrefixesOfEveryLengthFindTheirStreets) {
   const std::string gata = Fnr(1970, 1, 200), tinget = Fnr(1971, 2, 200),
                     stoper = Fnr(1972, 3, 200), sto = Fnr(1973, 4, 200),
