@@ -185,10 +185,6 @@ constexpr pg::Statement kBySeqs{
     "AS k(seq, ord) JOIN versions v ON v.seq = k.seq JOIN persons p ON p.person_id = v.person_id "
     "ORDER BY k.ord"};
 // The persons whose search terms include every one of $1, at most $2 of them.
-constexpr pg::Statement kBySearchTerms{
-    "by_search_terms",
-    "SELECT person_id, latest_seq, record FROM persons WHERE search_terms @> $1::integer[] "
-    "LIMIT $2"};
 constexpr pg::Statement kPosting{
     "posting",
     "SELECT person_id FROM persons WHERE search_terms @> ARRAY[$1::integer] ORDER BY person_id "
@@ -316,6 +312,34 @@ class PostgresStore final : public RegisterStore {
     });
   }
 
+  static constexpr size_t kMaxOverlapGroups = 8;
+
+  // The prepared statement of a search with the `@>` of the groups of one term (when `every`)
+  // and `overlaps` groups of several: one per shape, prepared once per connection.
+  static pg::Statement SearchStatement(bool every, size_t overlaps) {
+    static const auto shapes = [] {
+      std::vector<std::pair<std::string, std::string>> out;  // (name, sql), index every*9+k
+      for (int e = 0; e < 2; ++e) {
+        for (size_t k = 0; k <= kMaxOverlapGroups; ++k) {
+          std::string where;
+          int n = 0;
+          if (e == 1) where = "search_terms @> $" + std::to_string(++n) + "::integer[]";
+          for (size_t i = 0; i < k; ++i) {
+            where += (where.empty() ? "" : " AND ") + std::string("search_terms && $") +
+                     std::to_string(++n) + "::integer[]";
+          }
+          if (where.empty()) where = "false";
+          out.emplace_back("by_search_terms_" + std::to_string(e) + "_" + std::to_string(k),
+                           "SELECT person_id, latest_seq, record FROM persons WHERE " + where +
+                               " LIMIT $" + std::to_string(n + 1));
+        }
+      }
+      return out;
+    }();
+    const auto& [name, sql] = shapes[(every ? kMaxOverlapGroups + 1 : 0) + overlaps];
+    return pg::Statement{name.c_str(), sql.c_str()};
+  }
+
   // One query: the GIN index intersects the terms' posting lists and the rows come back with
   // their records. The groups of one term are one `@>` (contains all); a group of several
   // (a criterion in several scopes) is an `&&` (overlaps) of its own, and beyond
@@ -326,7 +350,6 @@ class PostgresStore final : public RegisterStore {
                                     std::string& buffer,
                                     const std::function<Status(const RawPerson&)>& each) override {
     constexpr int kSearchRows = 1024;
-    constexpr size_t kMaxOverlapGroups = 8;
     std::vector<uint32_t> every;
     std::vector<std::string> overlaps;
     for (const std::vector<uint32_t>& group : groups) {
@@ -365,10 +388,7 @@ class PostgresStore final : public RegisterStore {
       Params params;
       bind(params);
       params.Int64(kSearchRows + 1);
-      // Most searches have only groups of one term: the prepared statement.
-      auto rows = overlaps.empty()
-                      ? c.Execute(kBySearchTerms, params)
-                      : c.Query((select + " LIMIT $" + std::to_string(n + 1)).c_str(), params);
+      auto rows = c.Execute(SearchStatement(!every.empty(), overlaps.size()), params);
       if (!rows.ok()) return rows.error();
       if (rows->rows() <= kSearchRows) return visit(c, *rows);
       pg::Transaction tx(c);
