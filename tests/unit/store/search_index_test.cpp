@@ -309,6 +309,13 @@ TEST_P(SearchIndexTest, FindRawBySearchTermsTakesAnyTermOfAGroup) {
       find({any_hansen, {Word("OLA"), ScopedTerm(Word("OLA"), TermScope::kCurrentDead)}}).size(),
       persons.size() - 3);  // the three NORDMANNs (one now BERG) are no HANSENs
   EXPECT_EQ(find({any_hansen, {ScopedTerm(Word("OLA"), TermScope::kCurrentDead)}}), fnrs({}));
+  // A group of several terms after few candidates is read and intersected (not a seek per term
+  // and candidate); after many, too, when its posting is short enough.
+  EXPECT_EQ(find({{ScopedTerm(Word("OLA"), TermScope::kCurrentDead)},
+                  {nordmann, ScopedTerm(nordmann, TermScope::kCurrentDead)}}),
+            fnrs({20}));
+  EXPECT_EQ(find({{Word("OLA"), ScopedTerm(Word("OLA"), TermScope::kCurrentDead)}, any_nordmann}),
+            fnrs({10, 30}));
 }
 
 // More candidates than a store answers in one piece (PostgreSQL reads them through a cursor past
