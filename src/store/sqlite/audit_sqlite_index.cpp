@@ -241,11 +241,15 @@ class SqliteIndex final : public IndexBackend {
       if (!cursor.ok()) return cursor.error();
       std::string sql = "SELECT b.id, b.max_time_ms, b.lines FROM ";
       if (!q.person.empty()) {
+        auto runs = HasRuns(c);
+        if (!runs.ok()) return runs.error();
         // A seek per run (CROSS JOIN keeps runs the outer loop); a block is in one run (a
-        // merge removes the runs it reads).
-        sql +=
-            "(SELECT k.block AS id FROM runs r CROSS JOIN postings k ON k.run=r.id AND "
-            "k.person=?3) AS m CROSS JOIN blocks b ON b.id=m.id WHERE ";
+        // merge removes the runs it reads). A read-only log may meet an index that no writer
+        // has migrated to runs yet (`norreg audit` before the server's first start on a new
+        // version): its postings are still the one table of migration 2.
+        sql += *runs ? "(SELECT k.block AS id FROM runs r CROSS JOIN postings k ON k.run=r.id AND "
+                       "k.person=?3) AS m CROSS JOIN blocks b ON b.id=m.id WHERE "
+                     : "disclosed k JOIN blocks b ON b.id=k.block WHERE k.person=?3 AND ";
       } else if (!q.org.empty()) {
         sql += "block_orgs k JOIN blocks b ON b.id=k.block WHERE k.org=?4 AND ";
       } else {
@@ -410,6 +414,15 @@ class SqliteIndex final : public IndexBackend {
     auto r = st.Step();
     st.Reset();
     return r.ok() ? Status::Ok() : Status(r.error());
+  }
+
+  // Whether the index has the runs of migration 3.
+  static Result<bool> HasRuns(Connection& c) {
+    Statement st =
+        c.Prepare("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='runs'");
+    auto row = st.Step();
+    if (!row.ok()) return row.error();
+    return *row && st.Int(0) > 0;
   }
 
   // Runs `fn(Reader*)` with a pooled read-only connection; the reader is nullptr while no index

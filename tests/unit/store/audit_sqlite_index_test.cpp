@@ -137,6 +137,42 @@ TEST_F(AuditSqliteIndexTest, RunsPastTheMergeLimitAreSealedAndStillRead) {
   ExpectEveryPersonsBlocks(**index);
 }
 
+// An index of migration 2 (one posting table) is read as it is by a read-only log, and migrated
+// to one sealed run by the next writer; both answer the same.
+TEST_F(AuditSqliteIndexTest, AnIndexFromBeforeRunsIsReadThenMigrated) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  const char* kSecondSchema = R"sql(
+CREATE TABLE schema_version(version INTEGER NOT NULL);
+INSERT INTO schema_version VALUES(2);
+CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO meta VALUES('cursor_segment', 1), ('cursor_offset', 10);
+CREATE TABLE blocks(id INTEGER PRIMARY KEY, min_time_ms INTEGER NOT NULL,
+  max_time_ms INTEGER NOT NULL, lines BLOB NOT NULL);
+CREATE TABLE block_orgs(org TEXT NOT NULL, block INTEGER NOT NULL,
+  PRIMARY KEY(org, block)) WITHOUT ROWID;
+CREATE TABLE disclosed(person TEXT NOT NULL, block INTEGER NOT NULL,
+  PRIMARY KEY(person, block)) WITHOUT ROWID;
+INSERT INTO blocks VALUES (1, 1, 1, 'b1'), (2, 2, 2, 'b2'), (3, 3, 3, 'b3');
+INSERT INTO disclosed VALUES ('p1', 1), ('p1', 3), ('p2', 2);
+)sql";
+  ASSERT_EQ(sqlite3_exec(db, kSecondSchema, nullptr, nullptr, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_close(db);
+  expected_ = {{"p1", {"b1", "b3"}}, {"p2", {"b2"}}};
+  auto reader = OpenSqliteIndex(path_, true);
+  ASSERT_TRUE(reader.ok());
+  ExpectEveryPersonsBlocks(**reader);
+  auto writer = OpenSqliteIndex(path_, false);
+  ASSERT_TRUE(writer.ok());
+  EXPECT_EQ(Runs(), (std::pair<std::map<int, int>, int64_t>{{{1000, 1}}, 3}));
+  ExpectEveryPersonsBlocks(**writer);
+  blocks_ = 4;
+  Write(**writer, 1);  // new postings go on as a run of their own
+  ExpectEveryPersonsBlocks(**writer);
+  ExpectEveryPersonsBlocks(**reader);
+}
+
 TEST_F(AuditSqliteIndexTest, AFanoutBelowTwoIsRefused) {
   EXPECT_FALSE(OpenSqliteIndex(path_, false, {.fanout = 1}).ok());
 }
