@@ -184,7 +184,6 @@ constexpr pg::Statement kBySeqs{
     "SELECT k.ord, p.person_id, p.latest_seq, p.record FROM unnest($1::bigint[]) WITH ORDINALITY "
     "AS k(seq, ord) JOIN versions v ON v.seq = k.seq JOIN persons p ON p.person_id = v.person_id "
     "ORDER BY k.ord"};
-// The persons whose search terms include every one of $1, at most $2 of them.
 constexpr pg::Statement kPosting{
     "posting",
     "SELECT person_id FROM persons WHERE search_terms @> ARRAY[$1::integer] ORDER BY person_id "
@@ -314,24 +313,27 @@ class PostgresStore final : public RegisterStore {
 
   static constexpr size_t kMaxOverlapGroups = 8;
 
-  // The prepared statement of a search with the `@>` of the groups of one term (when `every`)
-  // and `overlaps` groups of several: one per shape, prepared once per connection.
+  // The condition of a search with the `@>` of the groups of one term (when `every`, as $1) and
+  // `overlaps` groups of several (`&&`, the next parameters).
+  static std::string SearchWhere(bool every, size_t overlaps) {
+    std::string where = every ? "search_terms @> $1::integer[]" : "";
+    for (size_t i = 0; i < overlaps; ++i) {
+      where += (where.empty() ? "" : " AND ") + std::string("search_terms && $") +
+               std::to_string(i + (every ? 2 : 1)) + "::integer[]";
+    }
+    return where.empty() ? "false" : where;
+  }
+
+  // The prepared statement of such a search, with the row limit as its last parameter: one per
+  // shape, prepared once per connection.
   static pg::Statement SearchStatement(bool every, size_t overlaps) {
     static const auto shapes = [] {
-      std::vector<std::pair<std::string, std::string>> out;  // (name, sql), index every*9+k
-      for (int e = 0; e < 2; ++e) {
+      std::vector<std::pair<std::string, std::string>> out;  // (name, sql)
+      for (const bool e : {false, true}) {
         for (size_t k = 0; k <= kMaxOverlapGroups; ++k) {
-          std::string where;
-          int n = 0;
-          if (e == 1) where = "search_terms @> $" + std::to_string(++n) + "::integer[]";
-          for (size_t i = 0; i < k; ++i) {
-            where += (where.empty() ? "" : " AND ") + std::string("search_terms && $") +
-                     std::to_string(++n) + "::integer[]";
-          }
-          if (where.empty()) where = "false";
           out.emplace_back("by_search_terms_" + std::to_string(e) + "_" + std::to_string(k),
-                           "SELECT person_id, latest_seq, record FROM persons WHERE " + where +
-                               " LIMIT $" + std::to_string(n + 1));
+                           "SELECT person_id, latest_seq, record FROM persons WHERE " +
+                               SearchWhere(e, k) + " LIMIT $" + std::to_string(k + e + 1));
         }
       }
       return out;
@@ -361,18 +363,11 @@ class PostgresStore final : public RegisterStore {
     }
     if (every.empty() && overlaps.empty()) return false;
     const std::string array = TermArray(every);
-    // The condition, and its parameters from $1 (the caller adds the others after them).
-    std::string where;
+    // SearchWhere's parameters.
     auto bind = [&](Params& params) {
       if (!every.empty()) params.Int32Array(array);
       for (const std::string& o : overlaps) params.Int32Array(o);
     };
-    int n = 0;
-    if (!every.empty()) where = "search_terms @> $" + std::to_string(++n) + "::integer[]";
-    for (size_t i = 0; i < overlaps.size(); ++i) {
-      where += (where.empty() ? "" : " AND ") + std::string("search_terms && $") +
-               std::to_string(++n) + "::integer[]";
-    }
     auto visit = [&](Connection& c, const pg::QueryResult& rows) -> Status {
       for (int r = 0; r < rows.rows(); ++r) {
         RawPerson person{rows.Int64(r, 0), static_cast<uint64_t>(rows.Int64(r, 1))};
@@ -383,7 +378,8 @@ class PostgresStore final : public RegisterStore {
       }
       return Status::Ok();
     };
-    const std::string select = "SELECT person_id, latest_seq, record FROM persons WHERE " + where;
+    const std::string select = "SELECT person_id, latest_seq, record FROM persons WHERE " +
+                               SearchWhere(!every.empty(), overlaps.size());
     Status searched = WithReader([&](Connection& c) -> Status {
       Params params;
       bind(params);
