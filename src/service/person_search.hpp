@@ -4,10 +4,12 @@
 //
 // How a search runs: the query's parameters are validated into freg::SearchCriteria; the index
 // terms every matching person has are listed most selective first (identifiers, birth date, name
-// pairs, postnummer + street, kommune) and the store reads the persons that have them
-// (RegisterStore::FindRawBySearchTerms, in one snapshot); each is then tested exactly on its
-// record (freg::Matches). A query no term can narrow (only kjoenn, years or fylke, say) reads
-// every person once (SnapshotScan). Both stop as soon as there are more hits than the limit.
+// pairs, postnummer + street, kommune), each as a group of its scopes (freg::TermScope: the
+// current or also the history rows, living or also dead persons), and the store reads the persons
+// that have a term of every group (RegisterStore::FindRawBySearchTerms, in one snapshot); each
+// is then tested exactly on its record (freg::Matches). A query no term can narrow (only kjoenn,
+// years or fylke, say) reads every person once (SnapshotScan). Both stop as soon as there are
+// more hits than the limit.
 //
 // Thread-safe: holds only a reference to the store.
 #include <atomic>

@@ -241,15 +241,19 @@ class SqliteIndex final : public IndexBackend {
       if (!cursor.ok()) return cursor.error();
       std::string sql = "SELECT b.id, b.max_time_ms, b.lines FROM ";
       if (!q.person.empty()) {
-        auto runs = HasRuns(c);
-        if (!runs.ok()) return runs.error();
+        if (!r->has_runs) {  // looked up until seen: migrations only go forward
+          auto runs = HasRuns(c);
+          if (!runs.ok()) return runs.error();
+          r->has_runs = *runs;
+        }
         // A seek per run (CROSS JOIN keeps runs the outer loop); a block is in one run (a
         // merge removes the runs it reads). A read-only log may meet an index that no writer
         // has migrated to runs yet (`norreg audit` before the server's first start on a new
         // version): its postings are still the one table of migration 2.
-        sql += *runs ? "(SELECT k.block AS id FROM runs r CROSS JOIN postings k ON k.run=r.id AND "
-                       "k.person=?3) AS m CROSS JOIN blocks b ON b.id=m.id WHERE "
-                     : "disclosed k JOIN blocks b ON b.id=k.block WHERE k.person=?3 AND ";
+        sql += r->has_runs
+                   ? "(SELECT k.block AS id FROM runs r CROSS JOIN postings k ON k.run=r.id AND "
+                     "k.person=?3) AS m CROSS JOIN blocks b ON b.id=m.id WHERE "
+                   : "disclosed k JOIN blocks b ON b.id=k.block WHERE k.person=?3 AND ";
       } else if (!q.org.empty()) {
         sql += "block_orgs k JOIN blocks b ON b.id=k.block WHERE k.org=?4 AND ";
       } else {
@@ -284,6 +288,7 @@ class SqliteIndex final : public IndexBackend {
   struct Reader {
     Connection connection;
     bool has_schema = false;
+    bool has_runs = false;  // the index has migration 3's runs (see Scan)
   };
 
   // Writes the collected (person, block) pairs as a new run of level 0, in key order: appended

@@ -125,7 +125,7 @@ class SqliteStore final : public RegisterStore {
   // The first group's posting (the union of its terms') of at most kMaxDriverPosting persons
   // gives the candidates. A next group of one term is checked per candidate (one index seek
   // each) while at most kProbeBelow remain; otherwise its posting is read and intersected if it
-  // is at most kPostingPerCandidate times the candidates, and at most kProbeBelow (a longer one
+  // is at most kPostingPerCandidate times the candidates, or at most kProbeBelow (a longer one
   // costs more to read than to check). A group of several terms (a criterion in several scopes)
   // would cost a seek per term and candidate, so it is read that way even for few candidates.
   // The groups left are checked per candidate before its record is read (docs/search.md).
